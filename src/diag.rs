@@ -1,0 +1,216 @@
+//! Diagnostics: a problem in an input file, located by field path and byte span, rendered
+//! like a compiler error at the edges (CLI, test harness).
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The input cannot be run.
+    Error,
+    /// The input runs, but not the way a real cluster would take it.
+    Warning,
+}
+
+/// One step of a path into the spec document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSeg {
+    /// A table key.
+    Key(String),
+    /// An array index.
+    Index(usize),
+}
+
+/// A path to a field, e.g. `pod.containers[0].livenessProbe.periodSeconds`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldPath(pub Vec<PathSeg>);
+
+impl FieldPath {
+    /// The root path.
+    pub fn root() -> Self {
+        FieldPath(Vec::new())
+    }
+
+    /// This path extended by a key.
+    pub fn key(&self, k: &str) -> Self {
+        let mut p = self.clone();
+        p.0.push(PathSeg::Key(k.to_owned()));
+        p
+    }
+
+    /// This path extended by an index.
+    pub fn index(&self, i: usize) -> Self {
+        let mut p = self.clone();
+        p.0.push(PathSeg::Index(i));
+        p
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for seg in &self.0 {
+            match seg {
+                PathSeg::Key(k) => {
+                    if !first {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(k)?;
+                }
+                PathSeg::Index(i) => write!(f, "[{i}]")?,
+            }
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// A problem found in an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// The field it is about (empty for whole-file problems).
+    pub path: FieldPath,
+    /// Byte range in the source, when known.
+    pub span: Option<Range<usize>>,
+    /// What would be right.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at a field path.
+    pub fn error(path: FieldPath, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            path,
+            span: None,
+            help: None,
+        }
+    }
+
+    /// A warning at a field path.
+    pub fn warning(path: FieldPath, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(path, message)
+        }
+    }
+
+    /// Adds the "what would be right" note.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Diagnostics for one file, with its text so they can be rendered with context.
+#[derive(Debug, Clone)]
+pub struct FileDiagnostics {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text (empty if it could not be read).
+    pub source: String,
+    /// The problems, in document order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileDiagnostics {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Renders all diagnostics as plain text, rustc style.
+    pub fn render(&self) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| render_one(&self.path, &self.source, d))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl fmt::Display for FileDiagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..floor_char_boundary(source, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn render_one(path: &Path, source: &str, d: &Diagnostic) -> String {
+    use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+
+    let level = match d.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    };
+    let title = if d.path.0.is_empty() {
+        d.message.clone()
+    } else {
+        format!("{}: {}", d.path, d.message)
+    };
+    let origin = match &d.span {
+        Some(span) => {
+            let (l, c) = line_col(source, span.start);
+            format!("{}:{l}:{c}", path.display())
+        }
+        None => path.display().to_string(),
+    };
+    let mut group = annotate_snippets::Group::with_title(level.primary_title(title.clone()));
+    if let Some(span) = d.span.clone().filter(|s| s.end <= source.len()) {
+        let span = floor_char_boundary(source, span.start)..floor_char_boundary(source, span.end);
+        group = group.element(
+            Snippet::source(source)
+                .path(path.display().to_string())
+                .annotation(AnnotationKind::Primary.span(span).label(d.message.clone())),
+        );
+    }
+    if let Some(help) = &d.help {
+        group = group.element(Level::HELP.message(help.clone()));
+    }
+    let rendered = Renderer::plain().render(&[group]);
+    if d.span.is_none() {
+        // Without a span the snippet is missing, so name the file in the text itself.
+        format!("{rendered}\n  --> {origin}")
+    } else {
+        rendered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_print_like_field_references() {
+        let p = FieldPath::root().key("pod").key("containers").index(1).key("name");
+        assert_eq!(p.to_string(), "pod.containers[1].name");
+    }
+
+    #[test]
+    fn line_col_is_one_based() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}

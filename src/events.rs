@@ -1,0 +1,251 @@
+//! The recorded timeline: kubelet events and pod status snapshots, in the order they happened.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Normal or Warning, as in the Event API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EventType {
+    /// Routine.
+    Normal,
+    /// Something went wrong.
+    Warning,
+}
+
+impl EventType {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
+        }
+    }
+}
+
+/// One Kubernetes Event as the kubelet (or scheduler) would record it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// Spec time since pod creation.
+    #[serde(serialize_with = "secs")]
+    pub at: Duration,
+    /// Normal or Warning.
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// Machine-readable reason, e.g. `BackOff`.
+    pub reason: String,
+    /// Human message, byte-for-byte the kubelet's where known.
+    pub message: String,
+    /// Involved container, if any.
+    pub container: Option<String>,
+    /// involvedObject.fieldPath, e.g. `spec.containers{app}`.
+    pub field_path: Option<String>,
+    /// source.component: `kubelet` or `default-scheduler`.
+    pub source: &'static str,
+}
+
+/// Pod phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Phase {
+    /// Not all containers have started.
+    Pending,
+    /// Bound and at least one container running or restarting.
+    Running,
+    /// All containers exited 0 and will not restart.
+    Succeeded,
+    /// A container failed and will not restart, or the pod was failed.
+    Failed,
+}
+
+impl Phase {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Running => "Running",
+            Phase::Succeeded => "Succeeded",
+            Phase::Failed => "Failed",
+        }
+    }
+
+    /// Succeeded or Failed.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Succeeded | Phase::Failed)
+    }
+}
+
+/// A pod condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Condition {
+    /// PodScheduled, PodReadyToStartContainers, Initialized, ContainersReady or Ready.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// True or False.
+    pub status: bool,
+    /// Reason when False (or PodCompleted).
+    pub reason: Option<String>,
+    /// Message when False.
+    pub message: Option<String>,
+}
+
+/// A container's state, as in `ContainerStatus.state`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ContainerState {
+    /// Not running yet or between restarts.
+    Waiting {
+        /// e.g. ContainerCreating, CrashLoopBackOff.
+        reason: Option<String>,
+        /// Detail.
+        message: Option<String>,
+    },
+    /// Running since `started_at` (spec time).
+    Running {
+        /// Spec time of the start.
+        #[serde(serialize_with = "secs")]
+        started_at: Duration,
+    },
+    /// Exited.
+    Terminated {
+        /// Exit code, 128+N for signal N.
+        exit_code: i32,
+        /// Signal that killed it, if any.
+        signal: Option<i32>,
+        /// Completed, Error, StartError, OOMKilled, ...
+        reason: String,
+        /// Termination message.
+        message: Option<String>,
+        /// Spec time of the start.
+        #[serde(serialize_with = "secs")]
+        started_at: Duration,
+        /// Spec time of the exit.
+        #[serde(serialize_with = "secs")]
+        finished_at: Duration,
+    },
+}
+
+impl ContainerState {
+    /// `waiting`, `running` or `terminated`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ContainerState::Waiting { .. } => "waiting",
+            ContainerState::Running { .. } => "running",
+            ContainerState::Terminated { .. } => "terminated",
+        }
+    }
+
+    /// The waiting or terminated reason.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            ContainerState::Waiting { reason, .. } => reason.as_deref(),
+            ContainerState::Running { .. } => None,
+            ContainerState::Terminated { reason, .. } => Some(reason),
+        }
+    }
+}
+
+/// One entry of `containerStatuses` / `initContainerStatuses`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStatus {
+    /// Container name.
+    pub name: String,
+    /// Current state.
+    pub state: ContainerState,
+    /// The previous instance's final state.
+    pub last_state: Option<ContainerState>,
+    /// Ready flag.
+    pub ready: bool,
+    /// Started flag (None before the kubelet has a record).
+    pub started: Option<bool>,
+    /// Number of restarts.
+    pub restart_count: u32,
+    /// An init container with restartPolicy Always.
+    pub sidecar: bool,
+}
+
+/// A pod status snapshot, as the kubelet would write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodStatus {
+    /// Phase.
+    pub phase: Phase,
+    /// Pod-level reason, e.g. DeadlineExceeded.
+    pub reason: Option<String>,
+    /// Pod-level message.
+    pub message: Option<String>,
+    /// Conditions in the kubelet's order.
+    pub conditions: Vec<Condition>,
+    /// Init containers in spec order.
+    pub init_container_statuses: Vec<ContainerStatus>,
+    /// App containers sorted by name.
+    pub container_statuses: Vec<ContainerStatus>,
+    /// The pod has a deletionTimestamp.
+    pub deleting: bool,
+}
+
+impl PodStatus {
+    /// The value of a condition, if present.
+    pub fn condition(&self, kind: &str) -> Option<bool> {
+        self.conditions.iter().find(|c| c.kind == kind).map(|c| c.status)
+    }
+
+    /// A container status by name, init or app.
+    pub fn container(&self, name: &str) -> Option<&ContainerStatus> {
+        self.init_container_statuses
+            .iter()
+            .chain(&self.container_statuses)
+            .find(|c| c.name == name)
+    }
+}
+
+/// One entry of the recorded timeline.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Entry {
+    /// An Event was recorded.
+    Event(Event),
+    /// The pod status changed.
+    Status {
+        /// Spec time since pod creation.
+        #[serde(serialize_with = "secs")]
+        at: Duration,
+        /// The new status.
+        status: Box<PodStatus>,
+    },
+}
+
+/// The full record of one pod's run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timeline {
+    /// Entries in order.
+    pub entries: Vec<Entry>,
+}
+
+impl Timeline {
+    /// All events in order.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Event(ev) => Some(ev),
+            Entry::Status { .. } => None,
+        })
+    }
+
+    /// All status snapshots in order, with their times.
+    pub fn statuses(&self) -> impl Iterator<Item = (Duration, &PodStatus)> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Status { at, status } => Some((*at, status.as_ref())),
+            Entry::Event(_) => None,
+        })
+    }
+
+    /// The last status snapshot.
+    pub fn last_status(&self) -> Option<&PodStatus> {
+        self.statuses().last().map(|(_, s)| s)
+    }
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}

@@ -1,0 +1,7 @@
+//! podcheck: runs a Kubernetes pod as local processes, the way the kubelet would, and checks
+//! the observed lifecycle (events, phases, readiness, restarts) against a spec.
+
+pub mod diag;
+pub mod events;
+pub mod expect;
+pub mod spec;

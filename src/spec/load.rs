@@ -1,0 +1,163 @@
+//! Reading a spec file: TOML → model, with every error located in the text.
+
+use std::path::Path;
+
+use toml::de::{DeTable, DeValue};
+
+use super::model::SpecFile;
+use super::validate;
+use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, PathSeg, Severity};
+
+/// A spec that parsed and validated, with its warnings.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    /// The model.
+    pub spec: SpecFile,
+    /// The file's stem, used as the default pod and spec name.
+    pub stem: String,
+    /// Warnings (extensions a real cluster would reject, unenforced settings).
+    pub warnings: FileDiagnostics,
+}
+
+/// Reads, parses and validates a spec file; every problem comes back located.
+pub fn load_spec(path: &Path) -> Result<LoadedSpec, FileDiagnostics> {
+    let source = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(FileDiagnostics {
+                path: path.to_owned(),
+                source: String::new(),
+                diagnostics: vec![
+                    Diagnostic::error(FieldPath::root(), format!("cannot read the spec file: {e}"))
+                        .with_help("check the path and the file's permissions"),
+                ],
+            });
+        }
+    };
+    parse_spec(path, &source)
+}
+
+/// Parses and validates spec text; `path` is used for messages and the default names.
+pub fn parse_spec(path: &Path, source: &str) -> Result<LoadedSpec, FileDiagnostics> {
+    let fail = |diagnostics| FileDiagnostics {
+        path: path.to_owned(),
+        source: source.to_owned(),
+        diagnostics,
+    };
+    let spec: SpecFile = match toml::from_str(source) {
+        Ok(s) => s,
+        Err(e) => return Err(fail(vec![toml_error(&e)])),
+    };
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pod".to_owned());
+    let mut diags = validate::validate(&spec);
+    if let Ok(doc) = DeTable::parse(source) {
+        for d in &mut diags {
+            if d.span.is_none() {
+                d.span = span_of(doc.get_ref(), &d.path);
+            }
+        }
+    }
+    diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+    let has_errors = diags.iter().any(|d| d.severity == Severity::Error);
+    let all = fail(diags);
+    if has_errors {
+        return Err(all);
+    }
+    Ok(LoadedSpec { spec, stem, warnings: all })
+}
+
+/// Turns a TOML/serde error into a diagnostic, adding the closest valid field for typos.
+fn toml_error(e: &toml::de::Error) -> Diagnostic {
+    let message = e.message().trim().to_owned();
+    let mut d = Diagnostic::error(FieldPath::root(), message.clone());
+    d.span = e.span();
+    if let Some(help) = unknown_field_help(&message) {
+        d = d.with_help(help);
+    }
+    d
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" finds the nearest valid name.
+fn unknown_field_help(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (bad, expected) = rest.split_once('`')?;
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let best = names
+        .iter()
+        .map(|n| (edit_distance(&bad.to_lowercase(), &n.to_lowercase()), *n))
+        .min()?;
+    if best.0 <= (bad.len() / 3).max(2) {
+        Some(format!("did you mean `{}`?", best.1))
+    } else {
+        Some(format!("valid fields here: {}", names.join(", ")))
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The byte span of the value at `path`, or of its nearest existing ancestor.
+fn span_of(doc: &DeTable<'_>, path: &FieldPath) -> Option<std::ops::Range<usize>> {
+    let mut best = None;
+    let mut table = Some(doc);
+    let mut array: Option<&toml::de::DeArray<'_>> = None;
+    for seg in &path.0 {
+        let value = match (seg, table, array) {
+            (PathSeg::Key(k), Some(t), _) => match t.get(k.as_str()) {
+                Some(v) => v,
+                None => break,
+            },
+            (PathSeg::Index(i), _, Some(a)) => match a.get(*i) {
+                Some(v) => v,
+                None => break,
+            },
+            _ => break,
+        };
+        best = Some(value.span());
+        (table, array) = match value.get_ref() {
+            DeValue::Table(t) => (Some(t), None),
+            DeValue::Array(a) => (None, Some(a)),
+            _ => (None, None),
+        };
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_closest_field() {
+        let m = "unknown field `periodSecond`, expected one of `exec`, `periodSeconds`, `timeoutSeconds`";
+        assert_eq!(unknown_field_help(m).unwrap(), "did you mean `periodSeconds`?");
+    }
+
+    #[test]
+    fn unknown_field_error_has_a_span_and_suggestion() {
+        let src = "[pod]\nrestartPolicy = \"Never\"\n[[pod.containers]]\nname = \"a\"\ncommand = [\"true\"]\ncomand = 1\n";
+        let err = parse_spec(Path::new("x.toml"), src).unwrap_err();
+        let d = &err.diagnostics[0];
+        assert!(d.message.contains("unknown field `comand`"), "{}", d.message);
+        assert_eq!(d.help.as_deref(), Some("did you mean `command`?"));
+        let (line, _) = crate::diag::line_col(src, d.span.clone().unwrap().start);
+        assert_eq!(line, 6);
+        let rendered = err.render();
+        assert!(rendered.contains("x.toml:6:1"), "{rendered}");
+        eprintln!("{rendered}");
+    }
+}

@@ -1,0 +1,9 @@
+//! The user-facing spec: TOML model, loading with located errors, validation, defaults.
+
+pub mod duration;
+pub mod load;
+pub mod model;
+pub mod validate;
+
+pub use load::{LoadedSpec, load_spec, parse_spec};
+pub use model::SpecFile;

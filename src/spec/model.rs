@@ -1,0 +1,405 @@
+//! The spec file model: podcheck's own settings plus a pod in Kubernetes' field names.
+//!
+//! Kubernetes fields keep their API spelling (camelCase) so a block can be pasted from a
+//! manifest; podcheck's own fields (`run`, `images`, `expect`) are snake_case. Every struct
+//! denies unknown fields: a typo must be an error, not a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::duration::SpecDuration;
+use crate::expect::Expectations;
+
+/// One spec file: run settings, an image table, one pod and what is expected of it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    /// Human title of the spec; defaults to the file name.
+    pub name: Option<String>,
+    /// How the run is driven (timeouts, time scale, pod deletion).
+    #[serde(default)]
+    pub run: RunSettings,
+    /// Image name → local command, standing in for a registry.
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageEntry>,
+    /// The pod under test.
+    pub pod: Pod,
+    /// What the run must show.
+    #[serde(default)]
+    pub expect: Expectations,
+}
+
+/// How a run is driven.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// Hard bound on the whole run (real time); exceeding it fails the spec.
+    pub timeout: Option<SpecDuration>,
+    /// Stop after this much spec time and take the final state then.
+    pub duration: Option<SpecDuration>,
+    /// Multiplier for every kubelet timer: 0.1 runs ten times faster (a podcheck extension).
+    pub time_scale: Option<f64>,
+    /// Delete the pod (graceful termination) at this spec time after creation.
+    pub delete_pod_at: Option<SpecDuration>,
+    /// Run this spec alone, not in parallel with other specs of a suite.
+    #[serde(default)]
+    pub serial: bool,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        Self {
+            timeout: None,
+            duration: None,
+            time_scale: None,
+            delete_pod_at: None,
+            serial: false,
+        }
+    }
+}
+
+/// A local stand-in for a container image: its ENTRYPOINT and CMD.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageEntry {
+    /// The image's ENTRYPOINT.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The image's CMD.
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// A pod: the `metadata.name`/`namespace` shortcut plus the PodSpec fields podcheck runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Pod {
+    /// metadata.name; defaults to the spec file's stem.
+    pub name: Option<String>,
+    /// metadata.namespace; defaults to `default`.
+    pub namespace: Option<String>,
+    /// Always (default), OnFailure or Never.
+    pub restart_policy: Option<RestartPolicy>,
+    /// Grace period for stopping containers; default 30.
+    pub termination_grace_period_seconds: Option<i64>,
+    /// Deadline from the pod's start after which the kubelet fails it.
+    pub active_deadline_seconds: Option<i64>,
+    /// Init containers and sidecars (restartPolicy Always), in order.
+    #[serde(default)]
+    pub init_containers: Vec<Container>,
+    /// The app containers.
+    #[serde(default)]
+    pub containers: Vec<Container>,
+    /// Volumes the containers may mount.
+    #[serde(default)]
+    pub volumes: Vec<Volume>,
+}
+
+/// The pod-level restart policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum RestartPolicy {
+    /// Restart every exited container.
+    Always,
+    /// Restart containers that exited non-zero.
+    OnFailure,
+    /// Never restart.
+    Never,
+}
+
+impl RestartPolicy {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicy::Always => "Always",
+            RestartPolicy::OnFailure => "OnFailure",
+            RestartPolicy::Never => "Never",
+        }
+    }
+}
+
+/// The container-level restart policy: only `Always`, which makes an init container a sidecar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ContainerRestartPolicy {
+    /// The init container is a sidecar.
+    Always,
+}
+
+/// A container, in Kubernetes field names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Container {
+    /// DNS label, unique across init and app containers.
+    pub name: String,
+    /// Image name, resolved through the spec's image table.
+    pub image: Option<String>,
+    /// Always, IfNotPresent or Never; affects only the pull events.
+    pub image_pull_policy: Option<PullPolicy>,
+    /// Overrides the image's ENTRYPOINT.
+    pub command: Option<Vec<String>>,
+    /// Overrides the image's CMD.
+    pub args: Option<Vec<String>>,
+    /// Working directory; defaults to a fresh per-container directory.
+    pub working_dir: Option<String>,
+    /// Environment variables.
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+    /// Declared ports (named ports are used by probes).
+    #[serde(default)]
+    pub ports: Vec<ContainerPort>,
+    /// Volumes mounted into this container.
+    #[serde(default)]
+    pub volume_mounts: Vec<VolumeMount>,
+    /// `Always` on an init container makes it a sidecar.
+    pub restart_policy: Option<ContainerRestartPolicy>,
+    /// Where the container writes its termination message.
+    pub termination_message_path: Option<String>,
+    /// File (default) or FallbackToLogsOnError.
+    pub termination_message_policy: Option<TerminationMessagePolicy>,
+    /// Restarts the container when it fails.
+    pub liveness_probe: Option<Probe>,
+    /// Gates the container's readiness.
+    pub readiness_probe: Option<Probe>,
+    /// Gates liveness and readiness until the app has started.
+    pub startup_probe: Option<Probe>,
+    /// postStart and preStop hooks.
+    pub lifecycle: Option<Lifecycle>,
+    /// Resource requests and limits (limits.memory is enforced where cgroups allow).
+    pub resources: Option<Resources>,
+}
+
+/// Image pull policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum PullPolicy {
+    /// Pull on every start.
+    Always,
+    /// Pull only if the image is missing.
+    IfNotPresent,
+    /// Never pull.
+    Never,
+}
+
+/// Termination message policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum TerminationMessagePolicy {
+    /// Only the termination message file.
+    File,
+    /// The log tail when the file is empty and the container failed.
+    FallbackToLogsOnError,
+}
+
+/// An environment variable with a literal value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvVar {
+    /// Variable name.
+    pub name: String,
+    /// Literal value; `$(VAR)` references to earlier variables are expanded.
+    #[serde(default)]
+    pub value: String,
+}
+
+/// A declared container port.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ContainerPort {
+    /// IANA_SVC_NAME used by named-port probes.
+    pub name: Option<String>,
+    /// Port number, 1-65535.
+    pub container_port: i64,
+    /// TCP (default), UDP or SCTP.
+    pub protocol: Option<String>,
+}
+
+/// A volume mount.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeMount {
+    /// The volume's name.
+    pub name: String,
+    /// Absolute path inside the container.
+    pub mount_path: String,
+    /// Mount read-only.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// A pod volume; podcheck supports emptyDir.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Volume {
+    /// Volume name, a DNS label.
+    pub name: String,
+    /// A scratch directory that lives as long as the pod.
+    pub empty_dir: Option<EmptyDir>,
+}
+
+/// emptyDir settings (accepted, not enforced).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EmptyDir {
+    /// "" or "Memory".
+    pub medium: Option<String>,
+    /// Size limit as a quantity string.
+    pub size_limit: Option<String>,
+}
+
+/// Resource requirements.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// Upper bounds, e.g. `memory = "64Mi"`.
+    #[serde(default)]
+    pub limits: BTreeMap<String, String>,
+    /// Requests (recorded, not enforced).
+    #[serde(default)]
+    pub requests: BTreeMap<String, String>,
+}
+
+/// A probe: one handler plus timing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Probe {
+    /// Run a command in the container.
+    pub exec: Option<ExecAction>,
+    /// HTTP GET against the container.
+    pub http_get: Option<HttpGetAction>,
+    /// TCP connect.
+    pub tcp_socket: Option<TcpSocketAction>,
+    /// grpc.health.v1 Check.
+    pub grpc: Option<GrpcAction>,
+    /// Seconds after container start before the first probe.
+    pub initial_delay_seconds: Option<i64>,
+    /// Seconds between probes; default 10.
+    pub period_seconds: Option<i64>,
+    /// Seconds before a probe times out; default 1.
+    pub timeout_seconds: Option<i64>,
+    /// Consecutive successes to count as success; default 1.
+    pub success_threshold: Option<i64>,
+    /// Consecutive failures to count as failure; default 3.
+    pub failure_threshold: Option<i64>,
+    /// Grace period for a kill caused by this probe.
+    pub termination_grace_period_seconds: Option<i64>,
+}
+
+/// A command handler.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecAction {
+    /// The command, not run in a shell.
+    #[serde(default)]
+    pub command: Vec<String>,
+}
+
+/// A port given by number or by the name of a container port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntOrString {
+    /// A port number.
+    Int(i64),
+    /// A named port.
+    String(String),
+}
+
+// A hand-written visitor instead of `untagged`, so a wrong type gets a precise message.
+impl<'de> Deserialize<'de> for IntOrString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = IntOrString;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a port number (1-65535) or the name of a container port")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<IntOrString, E> {
+                Ok(IntOrString::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<IntOrString, E> {
+                i64::try_from(v)
+                    .map(IntOrString::Int)
+                    .map_err(|_| E::custom("port number out of range"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IntOrString, E> {
+                Ok(IntOrString::String(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An HTTP GET handler.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpGetAction {
+    /// Request path; default `/`.
+    pub path: Option<String>,
+    /// Port number or name.
+    pub port: IntOrString,
+    /// Host to connect to; default the pod IP.
+    pub host: Option<String>,
+    /// HTTP (default) or HTTPS.
+    pub scheme: Option<String>,
+    /// Extra request headers.
+    #[serde(default)]
+    pub http_headers: Vec<HttpHeader>,
+}
+
+/// One HTTP header.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpHeader {
+    /// Header name.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// A TCP connect handler.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSocketAction {
+    /// Port number or name.
+    pub port: IntOrString,
+    /// Host; default the pod IP.
+    pub host: Option<String>,
+}
+
+/// A gRPC health handler.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcAction {
+    /// Port number (names are not allowed).
+    pub port: i64,
+    /// Service name for the health Check.
+    pub service: Option<String>,
+}
+
+/// Lifecycle hooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Lifecycle {
+    /// Runs right after the container starts.
+    pub post_start: Option<LifecycleHandler>,
+    /// Runs before the stop signal.
+    pub pre_stop: Option<LifecycleHandler>,
+}
+
+/// A lifecycle hook handler.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LifecycleHandler {
+    /// Run a command in the container.
+    pub exec: Option<ExecAction>,
+    /// HTTP GET against the container.
+    pub http_get: Option<HttpGetAction>,
+    /// Accepted by the API but always fails in the kubelet.
+    pub tcp_socket: Option<TcpSocketAction>,
+    /// Sleep for a number of seconds.
+    pub sleep: Option<SleepAction>,
+}
+
+/// The sleep handler.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SleepAction {
+    /// Seconds to sleep.
+    pub seconds: i64,
+}
