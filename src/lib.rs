@@ -5,3 +5,5 @@ pub mod diag;
 pub mod events;
 pub mod expect;
 pub mod spec;
+pub mod clock;
+pub mod runtime;

@@ -1,0 +1,6 @@
+//! The container runtime: local processes standing in for containers, and the pod sandbox
+//! (scratch directories and volumes) they share.
+
+pub mod logs;
+pub mod process;
+pub mod sandbox;
