@@ -7,3 +7,4 @@ pub mod expect;
 pub mod spec;
 pub mod clock;
 pub mod runtime;
+pub mod kubelet;

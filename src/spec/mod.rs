@@ -4,6 +4,7 @@ pub mod duration;
 pub mod load;
 pub mod model;
 pub mod validate;
+pub mod validate_probe;
 
 pub use load::{LoadedSpec, load_spec, parse_spec};
 pub use model::SpecFile;

@@ -1,9 +1,1022 @@
 //! Kubernetes API validation of the pod, plus podcheck's own rules.
+//!
+//! Limits and wording follow `pkg/apis/core/validation/validation.go` (v1.35 behaviour); probes
+//! and lifecycle hooks live in `validate_probe`. Every diagnostic points at the offending value.
 
-use super::model::SpecFile;
-use crate::diag::Diagnostic;
+use std::collections::{BTreeSet, HashMap};
+
+use super::model::{Container, ContainerRestartPolicy, Pod, SpecFile};
+use super::validate_probe::check_probes_and_hooks;
+use crate::diag::{Diagnostic, FieldPath};
+
+/// The pod condition types the kubelet writes, in the order it writes them.
+const CONDITIONS: [&str; 5] = [
+    "PodScheduled",
+    "PodReadyToStartContainers",
+    "Initialized",
+    "ContainersReady",
+    "Ready",
+];
 
 /// Checks the spec the way the API server would; returns errors and warnings.
-pub fn validate(_spec: &SpecFile) -> Vec<Diagnostic> {
-    Vec::new()
+pub fn validate(spec: &SpecFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let root = FieldPath::root();
+    check_run(spec, &root.key("run"), &mut out);
+    for (name, entry) in &spec.images {
+        if entry.command.is_empty() && entry.args.is_empty() {
+            out.push(err(
+                root.key("images").key(name),
+                format!("image {name:?} has neither a command nor args"),
+                "give the image an ENTRYPOINT and/or CMD, e.g. `command = [\"sleep\", \"3600\"]`",
+            ));
+        }
+    }
+    check_pod(spec, &root.key("pod"), &mut out);
+    check_expect(spec, &root.key("expect"), &mut out);
+    out
+}
+
+/// An error with its "what would be right" note.
+pub(super) fn err(
+    path: FieldPath,
+    message: impl Into<String>,
+    help: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic::error(path, message).with_help(help)
+}
+
+/// A warning with its "what would be right" note.
+pub(super) fn warn(
+    path: FieldPath,
+    message: impl Into<String>,
+    help: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic::warning(path, message).with_help(help)
+}
+
+fn check_run(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    if let Some(s) = spec.run.time_scale {
+        if !(s.is_finite() && s > 0.0 && s <= 100.0) {
+            out.push(err(
+                path.key("time_scale"),
+                format!("time_scale {s} is out of range"),
+                "use a number greater than 0 and at most 100: 1 is real time, 0.1 runs ten times faster",
+            ));
+        }
+    }
+    if spec.run.timeout.is_some_and(|t| t.0.is_zero()) {
+        out.push(err(
+            path.key("timeout"),
+            "timeout is 0, so the run would fail before it starts",
+            "use a positive duration such as \"60s\", or remove it",
+        ));
+    }
+}
+
+/// Whether `s` is lower-case alphanumerics and '-', starting and ending with an alphanumeric.
+fn is_label_like(s: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    s.starts_with(alnum) && s.ends_with(alnum) && s.chars().all(|c| alnum(c) || c == '-')
+}
+
+/// Why `value` is not a DNS-1123 label (container, volume and namespace names), if it is not.
+pub(super) fn dns_label_problem(value: &str) -> Option<&'static str> {
+    if value.is_empty() {
+        Some("is empty")
+    } else if value.len() > 63 {
+        Some("is longer than 63 characters")
+    } else if value.split('.').all(is_label_like) {
+        // Same check order as Kubernetes: a valid subdomain that is no label can only have dots.
+        (value.contains('.')).then_some("must not contain dots")
+    } else {
+        Some("is not a lowercase RFC 1123 label")
+    }
+}
+
+const DNS_LABEL_HELP: &str = "use at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit, e.g. \"my-app\"";
+
+/// Why `value` is not an IANA service name (named container ports), if it is not.
+pub(super) fn port_name_problem(value: &str) -> Option<&'static str> {
+    if value.is_empty() || value.len() > 15 {
+        Some("must be 1 to 15 characters long")
+    } else if !value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        Some("must contain only lower-case letters, digits and '-'")
+    } else if !value.chars().any(|c| c.is_ascii_lowercase()) {
+        Some("must contain at least one letter")
+    } else if value.contains("--") {
+        Some("must not contain consecutive hyphens")
+    } else if value.starts_with('-') || value.ends_with('-') {
+        Some("must not begin or end with a hyphen")
+    } else {
+        None
+    }
+}
+
+/// The help for a bad port name: the IANA_SVC_NAME form.
+pub(super) const PORT_NAME_HELP: &str = "a port name has at most 15 lower-case letters, digits or '-', at least one letter, and no leading, trailing or double '-', e.g. \"http\"";
+
+fn check_pod(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let pod = &spec.pod;
+    if let Some(name) = &pod.name {
+        let bad = name.is_empty() || name.len() > 253 || !name.split('.').all(is_label_like);
+        if bad {
+            out.push(err(
+                path.key("name"),
+                format!("pod name {name:?} is not a lowercase RFC 1123 subdomain"),
+                "use at most 253 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit, e.g. \"web-0\"",
+            ));
+        }
+    }
+    if let Some(ns) = &pod.namespace {
+        if let Some(why) = dns_label_problem(ns) {
+            out.push(err(
+                path.key("namespace"),
+                format!("namespace {ns:?} {why}"),
+                DNS_LABEL_HELP,
+            ));
+        }
+    }
+    // The API server turns a negative grace period into 1 instead of rejecting it; a spec
+    // that says -1 almost certainly means something else, so it is an error here.
+    let grace = match pod.termination_grace_period_seconds {
+        Some(g) if g < 0 => {
+            out.push(err(
+                path.key("terminationGracePeriodSeconds"),
+                format!("terminationGracePeriodSeconds {g} is negative"),
+                "use 0 or more seconds (default 30); a real API server would silently change a negative value to 1",
+            ));
+            None
+        }
+        g => Some(g.unwrap_or(30)),
+    };
+    if let Some(d) = pod.active_deadline_seconds {
+        if !(1..=i64::from(i32::MAX)).contains(&d) {
+            out.push(err(
+                path.key("activeDeadlineSeconds"),
+                format!("activeDeadlineSeconds {d} is not a positive number of seconds"),
+                "use a whole number between 1 and 2147483647, or remove it for no deadline",
+            ));
+        }
+    }
+    let volumes = check_volumes(pod, &path.key("volumes"), out);
+    if pod.containers.is_empty() {
+        out.push(err(
+            path.key("containers"),
+            "the pod has no containers",
+            "add at least one [[pod.containers]] table with a `name` and a `command` or `image`",
+        ));
+    }
+    // Names are unique across init and regular containers; the later one is reported.
+    let mut seen: HashMap<&str, FieldPath> = HashMap::new();
+    let lists = [
+        ("initContainers", &pod.init_containers),
+        ("containers", &pod.containers),
+    ];
+    for (list, containers) in lists {
+        for (i, c) in containers.iter().enumerate() {
+            let cpath = path.key(list).index(i);
+            if let Some(first) = seen.get(c.name.as_str()) {
+                out.push(err(
+                    cpath.key("name"),
+                    format!("container name {:?} is already used by {first}", c.name),
+                    "give every container and init container a different name",
+                ));
+            } else {
+                seen.insert(&c.name, cpath.clone());
+            }
+            check_container(
+                spec,
+                c,
+                list == "initContainers",
+                &volumes,
+                grace,
+                &cpath,
+                out,
+            );
+        }
+    }
+}
+
+/// Checks the volumes and returns every declared name, so mounts can be matched against them.
+fn check_volumes(pod: &Pod, path: &FieldPath, out: &mut Vec<Diagnostic>) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (i, v) in pod.volumes.iter().enumerate() {
+        let vpath = path.index(i);
+        if let Some(why) = dns_label_problem(&v.name) {
+            out.push(err(
+                vpath.key("name"),
+                format!("volume name {:?} {why}", v.name),
+                DNS_LABEL_HELP,
+            ));
+        } else if !names.insert(v.name.clone()) {
+            out.push(err(
+                vpath.key("name"),
+                format!("volume name {:?} is declared twice", v.name),
+                "give every volume a different name",
+            ));
+        }
+        if v.empty_dir.is_none() {
+            out.push(err(
+                vpath,
+                format!("volume {:?} must specify a volume source", v.name),
+                "add `emptyDir = {}`: podcheck supports emptyDir volumes only",
+            ));
+        }
+    }
+    names
+}
+
+fn check_container(
+    spec: &SpecFile,
+    c: &Container,
+    is_init: bool,
+    volumes: &BTreeSet<String>,
+    grace: Option<i64>,
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(why) = dns_label_problem(&c.name) {
+        out.push(err(
+            path.key("name"),
+            format!("container name {:?} {why}", c.name),
+            DNS_LABEL_HELP,
+        ));
+    }
+    check_image(spec, c, path, out);
+    let sidecar = c.restart_policy == Some(ContainerRestartPolicy::Always);
+    if sidecar && !is_init {
+        out.push(err(
+            path.key("restartPolicy"),
+            "restartPolicy \"Always\" is set on a regular container",
+            "remove it: only init containers take restartPolicy = \"Always\" (that makes them sidecars); Kubernetes 1.35 also allows it on regular containers together with restartPolicyRules, which podcheck does not support yet",
+        ));
+    }
+    if is_init && !sidecar {
+        // Probes and hooks need a container that keeps running, which a run-to-completion
+        // init container does not.
+        let forbidden = [
+            ("livenessProbe", c.liveness_probe.is_some()),
+            ("readinessProbe", c.readiness_probe.is_some()),
+            ("startupProbe", c.startup_probe.is_some()),
+            ("lifecycle", c.lifecycle.is_some()),
+        ];
+        for (field, _) in forbidden.iter().filter(|(_, set)| *set) {
+            out.push(err(
+                path.key(field),
+                format!("{field} may not be set for init containers without restartPolicy=Always"),
+                "remove it, or set restartPolicy = \"Always\" to make this init container a sidecar",
+            ));
+        }
+    } else {
+        check_probes_and_hooks(c, path, grace, out);
+    }
+    check_env(c, &path.key("env"), out);
+    check_ports(c, &path.key("ports"), out);
+    check_mounts(c, volumes, &path.key("volumeMounts"), out);
+    if let Some(p) = &c.termination_message_path {
+        if !p.starts_with('/') {
+            out.push(err(
+                path.key("terminationMessagePath"),
+                format!("terminationMessagePath {p:?} is not an absolute path"),
+                "use an absolute path inside the container, e.g. \"/dev/termination-log\" (the default)",
+            ));
+        } else if p.len() > 4096 {
+            out.push(err(
+                path.key("terminationMessagePath"),
+                format!("terminationMessagePath is {} characters long", p.len()),
+                "use a path of at most 4096 characters (Linux PATH_MAX)",
+            ));
+        }
+    }
+}
+
+fn check_image(spec: &SpecFile, c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let has_command = c.command.as_ref().is_some_and(|cmd| !cmd.is_empty());
+    match &c.image {
+        Some(image) if image.is_empty() => out.push(err(
+            path.key("image"),
+            "image is an empty string",
+            "name an image from the [images] table, or remove `image` and set `command`",
+        )),
+        Some(image) if image.trim() != image => out.push(err(
+            path.key("image"),
+            format!("image {image:?} has leading or trailing whitespace"),
+            "remove the spaces around the image name",
+        )),
+        // The runner turns a missing image into ErrImagePull, which specs use on purpose.
+        Some(image) if !has_command && !spec.images.contains_key(image) => out.push(warn(
+            path.key("image"),
+            format!("image {image:?} is not in the [images] table: the container will fail with ErrImagePull"),
+            format!(
+                "add an [images.{image:?}] entry with a command, or set the container's `command`; known images: {}",
+                list_or_none(spec.images.keys())
+            ),
+        )),
+        Some(_) => {}
+        None if !has_command => {
+            let at = if c.command.is_some() { path.key("command") } else { path.clone() };
+            out.push(err(
+                at,
+                format!("container {:?} has neither an image nor a command", c.name),
+                "set `command = [...]` to run a local program, or `image` to an entry of the [images] table",
+            ));
+        }
+        None => {}
+    }
+}
+
+/// Env names: the v1.35 rule (RelaxedEnvironmentVariableValidation, GA and locked on in 1.34)
+/// is an error; the older C-identifier-like rule is only a warning.
+fn check_env(c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, e) in c.env.iter().enumerate() {
+        let npath = path.index(i).key("name");
+        let name = e.name.as_str();
+        if name.is_empty()
+            || name
+                .chars()
+                .any(|ch| !(' '..='~').contains(&ch) || ch == '=')
+        {
+            out.push(err(
+                npath,
+                format!("env name {name:?} is not a valid environment variable name"),
+                "use printable ASCII characters other than '=', e.g. \"MY_VAR\"",
+            ));
+            continue;
+        }
+        let strict = name.starts_with(|ch: char| ch.is_ascii_alphabetic() || "-._".contains(ch))
+            && name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-._".contains(ch))
+            && name != "."
+            && !name.starts_with("..");
+        if !strict {
+            out.push(warn(
+                npath.clone(),
+                format!("env name {name:?} is rejected by API servers before 1.32"),
+                "names matching [-._a-zA-Z][-._a-zA-Z0-9]* (and not '.' or '..') work on every cluster and in shell expansions",
+            ));
+        }
+        if let Some(first) = seen.insert(name, i) {
+            out.push(warn(
+                npath,
+                format!("env name {name:?} is defined twice, so this value hides the one at env[{first}]"),
+                "remove one of the two definitions; Kubernetes keeps the last, but `kubectl apply` may drop it",
+            ));
+        }
+    }
+}
+
+fn check_ports(c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let mut names = BTreeSet::new();
+    for (i, p) in c.ports.iter().enumerate() {
+        let ppath = path.index(i);
+        if let Some(name) = &p.name {
+            if let Some(why) = port_name_problem(name) {
+                out.push(err(
+                    ppath.key("name"),
+                    format!("port name {name:?} {why}"),
+                    PORT_NAME_HELP,
+                ));
+            } else if !names.insert(name.as_str()) {
+                out.push(err(
+                    ppath.key("name"),
+                    format!("port name {name:?} is used twice in this container"),
+                    "give every port of a container a different name",
+                ));
+            }
+        }
+        if !(1..=65535).contains(&p.container_port) {
+            out.push(err(
+                ppath.key("containerPort"),
+                format!(
+                    "containerPort {} is not a valid port number",
+                    p.container_port
+                ),
+                "use a port number between 1 and 65535",
+            ));
+        }
+        if let Some(proto) = &p.protocol {
+            if !["TCP", "UDP", "SCTP"].contains(&proto.as_str()) {
+                out.push(err(
+                    ppath.key("protocol"),
+                    format!("protocol {proto:?} is not supported"),
+                    "use \"TCP\" (the default), \"UDP\" or \"SCTP\", in upper case",
+                ));
+            }
+        }
+    }
+}
+
+fn check_mounts(
+    c: &Container,
+    volumes: &BTreeSet<String>,
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut paths: HashMap<&str, usize> = HashMap::new();
+    for (i, m) in c.volume_mounts.iter().enumerate() {
+        let mpath = path.index(i);
+        if !volumes.contains(&m.name) {
+            out.push(err(
+                mpath.key("name"),
+                format!(
+                    "volume mount {:?} does not refer to a declared volume",
+                    m.name
+                ),
+                format!(
+                    "declare it as [[pod.volumes]] with `emptyDir = {{}}`; declared volumes: {}",
+                    list_or_none(volumes)
+                ),
+            ));
+        }
+        // Kubernetes leaves relative paths to the runtime; podcheck must map the path into a
+        // per-container directory, which needs an absolute path.
+        if !m.mount_path.starts_with('/') {
+            out.push(err(
+                mpath.key("mountPath"),
+                format!("mountPath {:?} is not an absolute path", m.mount_path),
+                "use an absolute path inside the container, e.g. \"/data\"",
+            ));
+        } else if let Some(first) = paths.insert(&m.mount_path, i) {
+            out.push(err(
+                mpath.key("mountPath"),
+                format!(
+                    "mountPath {:?} is already used by volumeMounts[{first}]",
+                    m.mount_path
+                ),
+                "mount each volume at a different path",
+            ));
+        }
+    }
+}
+
+/// `a, b, c`, or `(none)` for an empty list: for helps that list the valid names.
+pub(super) fn list_or_none<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    let v: Vec<String> = items
+        .into_iter()
+        .map(|s| format!("{:?}", s.as_ref()))
+        .collect();
+    if v.is_empty() {
+        "(none)".to_owned()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let pod = &spec.pod;
+    let names: Vec<&str> = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .map(|c| c.name.as_str())
+        .collect();
+    let container = |at: FieldPath, name: &Option<String>, out: &mut Vec<Diagnostic>| {
+        if let Some(n) = name.as_ref().filter(|n| !names.contains(&n.as_str())) {
+            out.push(err(
+                at,
+                format!("no container named {n:?} in the pod"),
+                format!("use one of the pod's containers: {}", list_or_none(&names)),
+            ));
+        }
+    };
+    let event_type = |at: FieldPath, t: &Option<String>, out: &mut Vec<Diagnostic>| {
+        if let Some(t) = t
+            .as_ref()
+            .filter(|t| !["Normal", "Warning"].contains(&t.as_str()))
+        {
+            out.push(err(
+                at,
+                format!("event type {t:?} does not exist"),
+                "use \"Normal\" or \"Warning\"",
+            ));
+        }
+    };
+    let e = &spec.expect;
+    for (i, x) in e.events.iter().enumerate() {
+        container(
+            path.key("events").index(i).key("container"),
+            &x.container,
+            out,
+        );
+        event_type(path.key("events").index(i).key("type"), &x.event_type, out);
+    }
+    for (i, x) in e.never.iter().enumerate() {
+        container(
+            path.key("never").index(i).key("container"),
+            &x.container,
+            out,
+        );
+        event_type(path.key("never").index(i).key("type"), &x.event_type, out);
+    }
+    for (i, x) in e.counts.iter().enumerate() {
+        let cpath = path.key("counts").index(i);
+        container(cpath.key("container"), &x.container, out);
+        event_type(cpath.key("type"), &x.event_type, out);
+        match (x.exactly, x.at_least, x.at_most) {
+            (None, None, None) => out.push(err(
+                cpath,
+                "count expectation sets no bound",
+                "set `exactly`, or `at_least` and/or `at_most`",
+            )),
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => out.push(err(
+                cpath.key("exactly"),
+                "`exactly` cannot be combined with `at_least` or `at_most`",
+                "keep either `exactly` or the `at_least`/`at_most` range",
+            )),
+            (None, Some(lo), Some(hi)) if lo > hi => out.push(err(
+                cpath.key("at_least"),
+                format!("at_least {lo} is greater than at_most {hi}"),
+                "make at_least less than or equal to at_most",
+            )),
+            _ => {}
+        }
+    }
+    let Some(f) = &e.final_state else { return };
+    let fpath = path.key("final");
+    let phases = ["Pending", "Running", "Succeeded", "Failed"];
+    if let Some(p) = f.phase.as_ref().filter(|p| !phases.contains(&p.as_str())) {
+        out.push(err(
+            fpath.key("phase"),
+            format!("pod phase {p:?} does not exist"),
+            format!("use one of {}", list_or_none(phases)),
+        ));
+    }
+    for k in f
+        .conditions
+        .keys()
+        .filter(|k| !CONDITIONS.contains(&k.as_str()))
+    {
+        out.push(err(
+            fpath.key("conditions").key(k),
+            format!("pod condition {k:?} does not exist"),
+            format!("use one of {}", list_or_none(CONDITIONS)),
+        ));
+    }
+    for (name, c) in &f.containers {
+        let cpath = fpath.key("containers").key(name);
+        container(cpath.clone(), &Some(name.clone()), out);
+        let states = ["waiting", "running", "terminated"];
+        if let Some(s) = c.state.as_ref().filter(|s| !states.contains(&s.as_str())) {
+            out.push(err(
+                cpath.key("state"),
+                format!("container state {s:?} does not exist"),
+                format!("use one of {}", list_or_none(states)),
+            ));
+        }
+    }
+}
+
+/// Helpers shared by the validation tests of this module and of `validate_probe`.
+#[cfg(test)]
+pub(super) mod test_util {
+    use std::path::Path;
+
+    use crate::diag::{FileDiagnostics, Severity, line_col};
+    use crate::spec::parse_spec;
+
+    /// A valid pod with one container `app`; tests append fields, tables or `[expect]` to it.
+    pub const BASE: &str =
+        "[pod]\n[[pod.containers]]\nname = \"app\"\ncommand = [\"sleep\", \"1\"]\n";
+
+    /// BASE plus `extra` (fields of container `app`, its sub-tables, or later top-level tables).
+    pub fn app(extra: &str) -> String {
+        format!("{BASE}{extra}")
+    }
+
+    /// `pod_fields` inserted into the [pod] table, before the container.
+    pub fn pod(pod_fields: &str) -> String {
+        format!("[pod]\n{pod_fields}{}", &BASE["[pod]\n".len()..])
+    }
+
+    /// All diagnostics of `src`, errors or warnings alike.
+    pub fn diagnose(src: &str) -> FileDiagnostics {
+        match parse_spec(Path::new("t.toml"), src) {
+            Ok(loaded) => loaded.warnings,
+            Err(e) => e,
+        }
+    }
+
+    /// Asserts that `src` yields exactly one diagnostic: of `severity`, at `path`, with `needle`
+    /// in its message and a help, located (and rendered) on the line marked `# <-`.
+    pub fn assert_diag(src: &str, severity: Severity, path: &str, needle: &str) {
+        let fd = diagnose(src);
+        let rendered = fd.render();
+        assert_eq!(
+            fd.diagnostics.len(),
+            1,
+            "expected one diagnostic for:\n{src}\ngot:\n{rendered}"
+        );
+        let d = &fd.diagnostics[0];
+        assert_eq!(
+            (d.path.to_string().as_str(), d.severity),
+            (path, severity),
+            "{rendered}"
+        );
+        assert!(d.message.contains(needle), "{needle:?} not in {rendered}");
+        assert!(d.help.is_some(), "no help in {rendered}");
+        let want = src
+            .lines()
+            .position(|l| l.contains("# <-"))
+            .expect("a line marked # <-")
+            + 1;
+        let start = d.span.clone().expect("a span").start;
+        assert_eq!(
+            line_col(src, start).0,
+            want,
+            "wrong line for:\n{src}\n{rendered}"
+        );
+        assert!(rendered.contains(&format!("t.toml:{want}:")), "{rendered}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::{BASE, app, assert_diag, diagnose, pod};
+    use crate::diag::Severity::{Error as E, Warning as W};
+
+    #[test]
+    fn a_complete_valid_spec_has_no_diagnostics() {
+        let src = r#"
+[run]
+time_scale = 0.5
+timeout = "30s"
+[images]
+"web:1" = { command = ["sleep"], args = ["60"] }
+[pod]
+name = "web-0.example"
+namespace = "team-a"
+terminationGracePeriodSeconds = 10
+activeDeadlineSeconds = 600
+[[pod.volumes]]
+name = "data"
+emptyDir = {}
+[[pod.initContainers]]
+name = "proxy"
+command = ["sleep", "60"]
+restartPolicy = "Always"
+readinessProbe = { tcpSocket = { port = 80 }, successThreshold = 3 }
+lifecycle = { preStop = { sleep = { seconds = 10 } } }
+[[pod.containers]]
+name = "app"
+image = "web:1"
+env = [{ name = "MY_VAR.x", value = "1" }]
+ports = [{ name = "http", containerPort = 8080, protocol = "TCP" }]
+volumeMounts = [{ name = "data", mountPath = "/data" }]
+terminationMessagePath = "/tmp/msg"
+livenessProbe = { httpGet = { port = "http", path = "healthz", scheme = "HTTPS" }, successThreshold = 0 }
+startupProbe = { grpc = { port = 9090 }, terminationGracePeriodSeconds = 5 }
+[[expect.events]]
+reason = "Started"
+type = "Normal"
+container = "proxy"
+[[expect.counts]]
+reason = "Killing"
+at_least = 1
+at_most = 2
+[expect.final]
+phase = "Running"
+conditions = { Ready = true, PodReadyToStartContainers = true }
+containers = { app = { state = "running" } }
+"#;
+        let fd = diagnose(src);
+        assert!(fd.diagnostics.is_empty(), "{}", fd.render());
+    }
+
+    #[test]
+    fn pod_level_fields() {
+        assert_diag(
+            &pod("name = \"Web_0\" # <-\n"),
+            E,
+            "pod.name",
+            "RFC 1123 subdomain",
+        );
+        assert_diag(
+            &pod("namespace = \"a.b\" # <-\n"),
+            E,
+            "pod.namespace",
+            "must not contain dots",
+        );
+        assert_diag(
+            &pod("terminationGracePeriodSeconds = -1 # <-\n"),
+            E,
+            "pod.terminationGracePeriodSeconds",
+            "-1 is negative",
+        );
+        assert_diag(
+            &pod("activeDeadlineSeconds = 0 # <-\n"),
+            E,
+            "pod.activeDeadlineSeconds",
+            "0 is not a positive",
+        );
+        assert_diag(
+            "[pod] # <-\nrestartPolicy = \"Never\"\n",
+            E,
+            "pod.containers",
+            "no containers",
+        );
+    }
+
+    #[test]
+    fn volumes() {
+        let vol = |v: &str| pod(&format!("[[pod.volumes]]\n{v}"));
+        let no_source = pod("[[pod.volumes]] # <-\nname = \"data\"\n");
+        assert_diag(
+            &no_source,
+            E,
+            "pod.volumes[0]",
+            "must specify a volume source",
+        );
+        assert_diag(
+            &vol("name = \"Data\" # <-\nemptyDir = {}\n"),
+            E,
+            "pod.volumes[0].name",
+            "RFC 1123 label",
+        );
+        let dup =
+            "name = \"d\"\nemptyDir = {}\n[[pod.volumes]]\nname = \"d\" # <-\nemptyDir = {}\n";
+        assert_diag(&vol(dup), E, "pod.volumes[1].name", "declared twice");
+    }
+
+    #[test]
+    fn container_names_and_images() {
+        let init = "[pod]\n[[pod.initContainers]]\nname = \"app\"\ncommand = [\"true\"]\n";
+        let dup = format!("{init}[[pod.containers]]\nname = \"app\" # <-\ncommand = [\"true\"]\n");
+        assert_diag(
+            &dup,
+            E,
+            "pod.containers[0].name",
+            "already used by pod.initContainers[0]",
+        );
+        let bad = BASE.replace("\"app\"", "\"App_1\" # <-");
+        assert_diag(&bad, E, "pod.containers[0].name", "RFC 1123 label");
+        assert_diag(
+            &app("image = \"\" # <-\n"),
+            E,
+            "pod.containers[0].image",
+            "empty string",
+        );
+        assert_diag(
+            &app("image = \" web\" # <-\n"),
+            E,
+            "pod.containers[0].image",
+            "whitespace",
+        );
+        let bare = "[pod]\n[[pod.containers]]\nname = \"app\"\n";
+        assert_diag(
+            &format!("{bare}command = [] # <-\n"),
+            E,
+            "pod.containers[0].command",
+            "neither an image nor a command",
+        );
+        let none = "[pod]\n[[pod.containers]] # <-\nname = \"app\"\n";
+        assert_diag(
+            none,
+            E,
+            "pod.containers[0]",
+            "neither an image nor a command",
+        );
+        let pull = format!("{bare}image = \"nope:1\" # <-\n");
+        assert_diag(
+            &pull,
+            W,
+            "pod.containers[0].image",
+            "image \"nope:1\" is not in the [images] table: the container will fail with ErrImagePull",
+        );
+        assert_diag(
+            &app("restartPolicy = \"Always\" # <-\n"),
+            E,
+            "pod.containers[0].restartPolicy",
+            "regular container",
+        );
+    }
+
+    #[test]
+    fn init_containers_without_restart_always_take_no_probes_or_hooks() {
+        let init = "[pod]\n[[pod.initContainers]]\nname = \"init\"\ncommand = [\"true\"]\n";
+        let src = format!(
+            "{init}readinessProbe = {{ exec = {{ command = [\"true\"] }} }} # <-\n{}",
+            &BASE[6..]
+        );
+        assert_diag(
+            &src,
+            E,
+            "pod.initContainers[0].readinessProbe",
+            "without restartPolicy=Always",
+        );
+        let src = format!(
+            "{init}lifecycle = {{ preStop = {{ sleep = {{ seconds = 1 }} }} }} # <-\n{}",
+            &BASE[6..]
+        );
+        assert_diag(
+            &src,
+            E,
+            "pod.initContainers[0].lifecycle",
+            "without restartPolicy=Always",
+        );
+    }
+
+    #[test]
+    fn env_ports_mounts_and_message_path() {
+        assert_diag(
+            &app("env = [{ name = \"A=B\" }] # <-\n"),
+            E,
+            "pod.containers[0].env[0].name",
+            "not a valid environment",
+        );
+        assert_diag(
+            &app("env = [{ name = \"1X\" }] # <-\n"),
+            W,
+            "pod.containers[0].env[0].name",
+            "before 1.32",
+        );
+        assert_diag(
+            &app("env = [{ name = \"A\" }, { name = \"A\" }] # <-\n"),
+            W,
+            "pod.containers[0].env[1].name",
+            "hides the one at env[0]",
+        );
+        let port = |p: &str| app(&format!("ports = [{p}] # <-\n"));
+        assert_diag(
+            &port("{ containerPort = 70000 }"),
+            E,
+            "pod.containers[0].ports[0].containerPort",
+            "70000",
+        );
+        assert_diag(
+            &port("{ containerPort = 80, protocol = \"tcp\" }"),
+            E,
+            "pod.containers[0].ports[0].protocol",
+            "\"tcp\"",
+        );
+        let name = |n: &str| port(&format!("{{ name = \"{n}\", containerPort = 80 }}"));
+        assert_diag(
+            &name("HTTP"),
+            E,
+            "pod.containers[0].ports[0].name",
+            "lower-case",
+        );
+        assert_diag(
+            &name("a-very-long-name1"),
+            E,
+            "pod.containers[0].ports[0].name",
+            "15 characters",
+        );
+        assert_diag(
+            &name("8080"),
+            E,
+            "pod.containers[0].ports[0].name",
+            "at least one letter",
+        );
+        assert_diag(
+            &name("a--b"),
+            E,
+            "pod.containers[0].ports[0].name",
+            "consecutive hyphens",
+        );
+        assert_diag(
+            &name("-ab"),
+            E,
+            "pod.containers[0].ports[0].name",
+            "begin or end",
+        );
+        let two = "{ name = \"web\", containerPort = 80 }, { name = \"web\", containerPort = 81 }";
+        assert_diag(
+            &port(two),
+            E,
+            "pod.containers[0].ports[1].name",
+            "used twice",
+        );
+        let mount = |m: &str| {
+            pod(&format!("[[pod.volumes]]\nname = \"d\"\nemptyDir = {{}}\n"))
+                + &format!("volumeMounts = [{m}] # <-\n")
+        };
+        assert_diag(
+            &mount("{ name = \"x\", mountPath = \"/x\" }"),
+            E,
+            "pod.containers[0].volumeMounts[0].name",
+            "\"x\" does not refer",
+        );
+        assert_diag(
+            &mount("{ name = \"d\", mountPath = \"x\" }"),
+            E,
+            "pod.containers[0].volumeMounts[0].mountPath",
+            "absolute",
+        );
+        let twice = "{ name = \"d\", mountPath = \"/x\" }, { name = \"d\", mountPath = \"/x\" }";
+        assert_diag(
+            &mount(twice),
+            E,
+            "pod.containers[0].volumeMounts[1].mountPath",
+            "already used",
+        );
+        assert_diag(
+            &app("terminationMessagePath = \"log\" # <-\n"),
+            E,
+            "pod.containers[0].terminationMessagePath",
+            "absolute",
+        );
+        let long = app(&format!(
+            "terminationMessagePath = \"/{}\" # <-\n",
+            "a".repeat(4096)
+        ));
+        assert_diag(
+            &long,
+            E,
+            "pod.containers[0].terminationMessagePath",
+            "4097 characters",
+        );
+    }
+
+    #[test]
+    fn run_settings_and_images() {
+        for bad in ["0.0", "-1.0", "101.0", "nan", "inf"] {
+            let src = format!("[run]\ntime_scale = {bad} # <-\n{BASE}");
+            assert_diag(&src, E, "run.time_scale", "out of range");
+        }
+        assert_diag(
+            &format!("[run]\ntimeout = \"0s\" # <-\n{BASE}"),
+            E,
+            "run.timeout",
+            "timeout is 0",
+        );
+        let img = format!("[images]\nbusybox = {{}} # <-\n{BASE}");
+        assert_diag(&img, E, "images.busybox", "neither a command nor args");
+    }
+
+    #[test]
+    fn expectations() {
+        let ex = |s: &str| app(s);
+        assert_diag(
+            &ex("[[expect.events]]\ncontainer = \"web\" # <-\n"),
+            E,
+            "expect.events[0].container",
+            "no container named \"web\"",
+        );
+        assert_diag(
+            &ex("[[expect.never]]\ncontainer = \"web\" # <-\n"),
+            E,
+            "expect.never[0].container",
+            "\"web\"",
+        );
+        assert_diag(
+            &ex("[[expect.counts]]\nexactly = 1\ncontainer = \"web\" # <-\n"),
+            E,
+            "expect.counts[0].container",
+            "\"web\"",
+        );
+        assert_diag(
+            &ex("[expect.final.containers]\nweb = {} # <-\n"),
+            E,
+            "expect.final.containers.web",
+            "\"web\"",
+        );
+        assert_diag(
+            &ex("[[expect.events]]\ntype = \"Error\" # <-\n"),
+            E,
+            "expect.events[0].type",
+            "\"Error\"",
+        );
+        assert_diag(
+            &ex("[[expect.counts]] # <-\nreason = \"Started\"\n"),
+            E,
+            "expect.counts[0]",
+            "no bound",
+        );
+        assert_diag(
+            &ex("[[expect.counts]]\nexactly = 1 # <-\nat_most = 2\n"),
+            E,
+            "expect.counts[0].exactly",
+            "cannot be combined",
+        );
+        assert_diag(
+            &ex("[[expect.counts]]\nat_least = 3 # <-\nat_most = 2\n"),
+            E,
+            "expect.counts[0].at_least",
+            "greater than",
+        );
+        assert_diag(
+            &ex("[expect.final]\nphase = \"Done\" # <-\n"),
+            E,
+            "expect.final.phase",
+            "\"Done\"",
+        );
+        assert_diag(
+            &ex("[expect.final]\ncontainers = { app = { state = \"exited\" } } # <-\n"),
+            E,
+            "expect.final.containers.app.state",
+            "\"exited\"",
+        );
+        assert_diag(
+            &ex("[expect.final.conditions]\nready = true # <-\n"),
+            E,
+            "expect.final.conditions.ready",
+            "\"ready\"",
+        );
+    }
 }

@@ -1,0 +1,10 @@
+//! The kubelet: the pod worker state machine, restart and back-off rules, and status.
+
+pub mod backoff;
+pub mod container;
+pub mod env;
+pub mod pod_worker;
+pub mod status;
+mod sync;
+
+pub use pod_worker::{EndReason, Observer, PodConfig, RunOutcome, run_pod};

@@ -1,0 +1,620 @@
+//! The pod worker: one task per pod that owns its containers, timers and timeline.
+//!
+//! The flow mirrors the kubelet: the runtime (our processes) changes; PLEG relists on a
+//! 1 s grid and copies what changed into the pod cache; every relist that saw a change, every
+//! back-off requeue and every deletion triggers a pod sync; the sync writes status from the
+//! pod cache and then acts. All timers live in one ordered map, so a pod costs one sleeping
+//! future, not a thread or a poll loop.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+use crate::events::{Condition, Entry, Event, EventType, Phase, PodStatus, Timeline};
+use crate::runtime::logs::{SharedLog, tail_log};
+use crate::runtime::process::{self, ProcessExit};
+use crate::runtime::sandbox::PodSandbox;
+use crate::spec::model::{ImageEntry, Pod, RestartPolicy};
+
+use super::backoff::Backoff;
+use super::container::{ContainerKind, ContainerRecord, ExitInfo, InstanceRecord, InstanceState};
+use super::status::{self, PodFlags};
+
+/// PLEG relist period (`genericPlegRelistPeriod`).
+pub const RELIST_PERIOD: Duration = Duration::from_secs(1);
+/// Smallest grace period any container stop gets (`minimumGracePeriodInSeconds`).
+pub const MIN_GRACE: Duration = Duration::from_secs(2);
+/// Pod grace period when the spec sets none.
+pub const DEFAULT_GRACE_SECONDS: i64 = 30;
+/// How much of a termination-message file is kept.
+const TERMINATION_MESSAGE_MAX: usize = 4096;
+
+/// Everything needed to run one pod.
+#[derive(Debug, Clone)]
+pub struct PodConfig {
+    /// The pod spec.
+    pub pod: Pod,
+    /// metadata.name.
+    pub name: String,
+    /// metadata.namespace.
+    pub namespace: String,
+    /// metadata.uid.
+    pub uid: String,
+    /// The image table.
+    pub images: BTreeMap<String, ImageEntry>,
+    /// Real seconds per spec second.
+    pub time_scale: f64,
+    /// Spec time at which the pod is deleted.
+    pub delete_at: Option<Duration>,
+    /// Spec time at which the run stops.
+    pub duration: Option<Duration>,
+    /// Real-time bound on the whole run.
+    pub timeout: Duration,
+    /// Tag on every process of this run (`PODCHECK_RUN`).
+    pub run_id: String,
+    /// Directories put in front of PATH (where the fixture app lives).
+    pub extra_path: Vec<std::path::PathBuf>,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The pod reached a terminal phase and every container stopped.
+    PodFinished,
+    /// `run.duration` elapsed.
+    DurationReached,
+    /// The caller's stop condition held (all expectations decided).
+    Decided,
+    /// The real-time timeout hit.
+    TimedOut,
+    /// Interrupted (Ctrl-C or the caller's cancel signal).
+    Interrupted,
+}
+
+/// The logs of one container instance.
+#[derive(Debug, Clone)]
+pub struct InstanceLog {
+    /// Container name.
+    pub container: String,
+    /// Restart count of the instance.
+    pub restart_count: u32,
+    /// The captured output (bounded tail).
+    pub text: String,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Events and status changes.
+    pub timeline: Timeline,
+    /// Output of every container instance, in start order.
+    pub logs: Vec<InstanceLog>,
+    /// Why it ended.
+    pub end: EndReason,
+    /// Spec time at the end.
+    pub ended_at: Duration,
+}
+
+/// Errors that stop a pod before it runs.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The sandbox directory could not be made.
+    #[error("failed to create the pod sandbox directory: {0}")]
+    Sandbox(#[source] std::io::Error),
+}
+
+/// Identifies a container: init list or app list, and index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct Cid {
+    pub init: bool,
+    pub idx: usize,
+}
+
+/// A running process and its stop state.
+#[derive(Debug)]
+pub(super) struct Live {
+    pub pid: i32,
+    pub restart_count: u32,
+    pub termination_log: std::path::PathBuf,
+    pub log: SharedLog,
+    /// When the stop signal must be followed by SIGKILL.
+    pub kill_deadline: Option<Duration>,
+    /// A sidecar waiting for the app containers to stop before its own signal.
+    pub stop_deferred: Option<Duration>,
+}
+
+/// The runtime's truth for one container (PLEG copies it into the record on relist).
+#[derive(Debug, Default)]
+pub(super) struct Truth {
+    pub current: Option<InstanceRecord>,
+    pub previous: Option<InstanceRecord>,
+    pub live: Option<Live>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Timer {
+    Relist,
+    Sync,
+    KillDeadline(Cid),
+    Delete,
+    ActiveDeadline,
+    RunEnd,
+}
+
+pub(super) enum Msg {
+    Exited { cid: Cid, restart_count: u32, exit: ProcessExit },
+}
+
+/// Caller hooks: live output, the stop condition and the cancel signal.
+pub struct Observer<'a> {
+    /// Called for every new timeline entry.
+    pub on_entry: &'a mut dyn FnMut(&Entry),
+    /// Whether the run may stop now (checked after every entry).
+    pub decided: &'a mut dyn FnMut(&Timeline) -> bool,
+    /// Becomes true when the run must stop at once.
+    pub cancel: Option<watch::Receiver<bool>>,
+}
+
+pub(super) struct Worker<'a> {
+    pub cfg: PodConfig,
+    pub clock: Clock,
+    pub sandbox: PodSandbox,
+    pub init: Vec<ContainerRecord>,
+    pub regular: Vec<ContainerRecord>,
+    pub truth: HashMap<Cid, Truth>,
+    pub backoff: Backoff,
+    pub image_backoff: Backoff,
+    pub image_backoff_updates: HashMap<String, Duration>,
+    pub timers: BTreeMap<(Instant, u64), Timer>,
+    pub seq: u64,
+    pub tx: mpsc::UnboundedSender<Msg>,
+    pub timeline: Timeline,
+    pub last_status: Option<PodStatus>,
+    pub sandbox_created: bool,
+    pub sandbox_ready_seen: bool,
+    pub deleting: bool,
+    pub tearing_down: bool,
+    pub forced: Option<(Phase, String, String)>,
+    pub finished: bool,
+    pub decided_now: bool,
+    pub rng: u64,
+    pub logs: Vec<(Cid, u32, SharedLog)>,
+    pub observer: Observer<'a>,
+}
+
+/// Runs one pod to its end and returns what happened.
+pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcome, RunError> {
+    let sandbox = PodSandbox::create(&cfg.name).map_err(RunError::Sandbox)?;
+    let clock = Clock::start(cfg.time_scale);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let kind_of = |c: &crate::spec::model::Container| {
+        if c.restart_policy.is_some() { ContainerKind::Sidecar } else { ContainerKind::Init }
+    };
+    let init: Vec<ContainerRecord> =
+        cfg.pod.init_containers.iter().map(|c| ContainerRecord::new(c.clone(), kind_of(c))).collect();
+    let regular: Vec<ContainerRecord> =
+        cfg.pod.containers.iter().map(|c| ContainerRecord::new(c.clone(), ContainerKind::Regular)).collect();
+    let mut truth = HashMap::new();
+    for idx in 0..init.len() {
+        truth.insert(Cid { init: true, idx }, Truth::default());
+    }
+    for idx in 0..regular.len() {
+        truth.insert(Cid { init: false, idx }, Truth::default());
+    }
+    let seed = cfg.uid.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut w = Worker {
+        cfg,
+        clock,
+        sandbox,
+        init,
+        regular,
+        truth,
+        backoff: Backoff::containers(),
+        image_backoff: Backoff::images(),
+        image_backoff_updates: HashMap::new(),
+        timers: BTreeMap::new(),
+        seq: 0,
+        tx,
+        timeline: Timeline::default(),
+        last_status: None,
+        sandbox_created: false,
+        sandbox_ready_seen: false,
+        deleting: false,
+        tearing_down: false,
+        forced: None,
+        finished: false,
+        decided_now: false,
+        rng: seed | 1,
+        logs: Vec::new(),
+        observer,
+    };
+    let end = w.run(&mut rx).await;
+    Ok(w.finish(end, &mut rx).await)
+}
+
+impl Worker<'_> {
+    async fn run(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>) -> EndReason {
+        let hard_stop = Instant::now() + self.cfg.timeout;
+        self.admit();
+        if let Some(t) = self.cfg.delete_at {
+            self.schedule_at(t, Timer::Delete);
+        }
+        if let Some(t) = self.cfg.duration {
+            self.schedule_at(t, Timer::RunEnd);
+        }
+        if let Some(secs) = self.cfg.pod.active_deadline_seconds {
+            let deadline = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+            // The deadline is checked by the 1 s sync loop, so it fires on the next tick.
+            self.schedule_at(self.next_tick_after(deadline.saturating_sub(Duration::from_millis(1))), Timer::ActiveDeadline);
+        }
+        self.sync();
+        let mut cancel = self.observer.cancel.clone();
+        loop {
+            if self.finished {
+                return EndReason::PodFinished;
+            }
+            if self.decided_now {
+                return EndReason::Decided;
+            }
+            let next = self.timers.keys().next().map(|(at, _)| *at).unwrap_or(hard_stop).min(hard_stop);
+            let cancelled = async {
+                match cancel.as_mut() {
+                    Some(c) => {
+                        while !*c.borrow() {
+                            if c.changed().await.is_err() {
+                                std::future::pending::<()>().await;
+                            }
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                msg = rx.recv() => {
+                    if let Some(m) = msg { self.on_message(m); }
+                }
+                _ = tokio::time::sleep_until(next) => {
+                    if Instant::now() >= hard_stop {
+                        return EndReason::TimedOut;
+                    }
+                    if let Some(((_, _), timer)) = self.timers.pop_first() {
+                        if timer == Timer::RunEnd {
+                            return EndReason::DurationReached;
+                        }
+                        self.on_timer(timer);
+                    }
+                }
+                _ = cancelled => return EndReason::Interrupted,
+            }
+        }
+    }
+
+    /// The API server and scheduler part: the pod exists and is bound.
+    fn admit(&mut self) {
+        let pending = PodStatus {
+            phase: Phase::Pending,
+            reason: None,
+            message: None,
+            conditions: vec![Condition { kind: "PodScheduled", status: true, reason: None, message: None }],
+            init_container_statuses: Vec::new(),
+            container_statuses: Vec::new(),
+            deleting: false,
+        };
+        self.push_status(pending);
+        let msg = format!("Successfully assigned {}/{} to podcheck", self.cfg.namespace, self.cfg.name);
+        self.push_event(EventType::Normal, "Scheduled", msg, None, "default-scheduler");
+    }
+
+    pub(super) fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    pub(super) fn schedule_at(&mut self, t: Duration, timer: Timer) {
+        self.seq += 1;
+        self.timers.insert((self.clock.instant_at(t), self.seq), timer);
+    }
+
+    /// The first PLEG tick strictly after spec time `t`.
+    pub(super) fn next_tick_after(&self, t: Duration) -> Duration {
+        let period = RELIST_PERIOD.as_secs_f64();
+        let k = (t.as_secs_f64() / period).floor() + 1.0;
+        Duration::from_secs_f64(k * period)
+    }
+
+    /// Schedules a relist at the next tick unless one is already due by then.
+    pub(super) fn request_relist(&mut self) {
+        let at = self.next_tick_after(self.now());
+        let instant = self.clock.instant_at(at);
+        let pending = self.timers.iter().any(|((i, _), t)| *t == Timer::Relist && *i <= instant);
+        if !pending {
+            self.schedule_at(at, Timer::Relist);
+        }
+    }
+
+    /// A uniform random number in [0, 1) for the pod worker's requeue jitter.
+    pub(super) fn random(&mut self) -> f64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub(super) fn rec(&self, cid: Cid) -> &ContainerRecord {
+        if cid.init { &self.init[cid.idx] } else { &self.regular[cid.idx] }
+    }
+
+    pub(super) fn rec_mut(&mut self, cid: Cid) -> &mut ContainerRecord {
+        if cid.init { &mut self.init[cid.idx] } else { &mut self.regular[cid.idx] }
+    }
+
+    pub(super) fn truth_mut(&mut self, cid: Cid) -> &mut Truth {
+        self.truth.entry(cid).or_default()
+    }
+
+    pub(super) fn all_cids(&self) -> Vec<Cid> {
+        (0..self.init.len())
+            .map(|idx| Cid { init: true, idx })
+            .chain((0..self.regular.len()).map(|idx| Cid { init: false, idx }))
+            .collect()
+    }
+
+    pub(super) fn push_event(
+        &mut self,
+        event_type: EventType,
+        reason: &str,
+        message: String,
+        cid: Option<Cid>,
+        source: &'static str,
+    ) {
+        let (container, field_path) = match cid {
+            Some(c) => (Some(self.rec(c).name().to_owned()), Some(self.rec(c).field_path.clone())),
+            None => (None, None),
+        };
+        let ev = Event { at: self.now(), event_type, reason: reason.to_owned(), message, container, field_path, source };
+        self.push_entry(Entry::Event(ev));
+    }
+
+    fn push_status(&mut self, status: PodStatus) {
+        self.last_status = Some(status.clone());
+        self.push_entry(Entry::Status { at: self.now(), status: Box::new(status) });
+    }
+
+    fn push_entry(&mut self, entry: Entry) {
+        (self.observer.on_entry)(&entry);
+        self.timeline.entries.push(entry);
+        if (self.observer.decided)(&self.timeline) {
+            self.decided_now = true;
+        }
+    }
+
+    /// Writes the status generated from the pod cache, if it changed.
+    pub(super) fn publish_status(&mut self) {
+        let forced = self.forced.as_ref().map(|(p, r, m)| (*p, r.as_str(), m.as_str()));
+        let flags = PodFlags {
+            restart_policy: self.restart_policy(),
+            sandbox_ready: self.sandbox_ready_seen && !self.pod_stopped_in_cache(),
+            deleting: self.deleting,
+            terminal: self.tearing_down && self.pod_stopped_in_cache(),
+            forced,
+            previous_phase: self.last_status.as_ref().map(|s| s.phase),
+        };
+        let st = status::pod_status(&self.init, &self.regular, &flags);
+        if self.last_status.as_ref() != Some(&st) {
+            self.push_status(st);
+        }
+    }
+
+    pub(super) fn restart_policy(&self) -> RestartPolicy {
+        self.cfg.pod.restart_policy.unwrap_or(RestartPolicy::Always)
+    }
+
+    pub(super) fn pod_grace(&self) -> Duration {
+        let secs = self.cfg.pod.termination_grace_period_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
+        Duration::from_secs(u64::try_from(secs).unwrap_or(1))
+    }
+
+    /// No container runs according to the pod cache.
+    fn pod_stopped_in_cache(&self) -> bool {
+        !self.init.iter().chain(&self.regular).any(ContainerRecord::is_running)
+    }
+
+    fn on_message(&mut self, msg: Msg) {
+        let Msg::Exited { cid, restart_count, exit } = msg;
+        let now = self.now();
+        let Some(live) = self.truth_mut(cid).live.take_if(|l| l.restart_count == restart_count) else {
+            return;
+        };
+        // When PID 1 of a container ends, the kernel kills the rest of its PID namespace.
+        process::kill_group(live.pid);
+        let message = self.termination_message(cid, &live, exit.exit_code);
+        let t = self.truth_mut(cid);
+        if let Some(cur) = t.current.as_mut().filter(|c| c.restart_count == restart_count) {
+            cur.state = InstanceState::Exited(ExitInfo {
+                exit_code: exit.exit_code,
+                signal: exit.signal,
+                reason: if exit.exit_code == 0 { "Completed" } else { "Error" }.to_owned(),
+                message,
+                finished_at: now,
+            });
+        }
+        self.request_relist();
+        if self.tearing_down {
+            self.signal_deferred_sidecars();
+        }
+    }
+
+    /// The termination message: the file's last 4 KiB, or the log tail on error with
+    /// FallbackToLogsOnError.
+    fn termination_message(&self, cid: Cid, live: &Live, exit_code: i32) -> Option<String> {
+        let file = std::fs::read(&live.termination_log).unwrap_or_default();
+        let kept = &file[file.len().saturating_sub(TERMINATION_MESSAGE_MAX)..];
+        let text = String::from_utf8_lossy(kept).into_owned();
+        if !text.is_empty() {
+            return Some(text);
+        }
+        let fallback = self.rec(cid).spec.termination_message_policy
+            == Some(crate::spec::model::TerminationMessagePolicy::FallbackToLogsOnError);
+        if fallback && exit_code != 0 {
+            let tail = tail_log(&live.log, 80, 2048);
+            return Some(tail).filter(|t| !t.is_empty());
+        }
+        None
+    }
+
+    fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::Relist => self.relist(),
+            Timer::Sync => self.sync(),
+            Timer::KillDeadline(cid) => {
+                let now = self.now();
+                if let Some(live) = self.truth_mut(cid).live.as_ref() {
+                    if live.kill_deadline.is_some_and(|d| d <= now + Duration::from_millis(1)) {
+                        process::kill_group(live.pid);
+                    }
+                }
+            }
+            Timer::Delete => {
+                self.deleting = true;
+                self.begin_teardown();
+            }
+            Timer::ActiveDeadline => {
+                if !self.tearing_down {
+                    let msg = "Pod was active on the node longer than the specified deadline";
+                    self.push_event(EventType::Normal, "DeadlineExceeded", msg.to_owned(), None, "kubelet");
+                    self.forced = Some((Phase::Failed, "DeadlineExceeded".to_owned(), msg.to_owned()));
+                    self.begin_teardown();
+                }
+            }
+            Timer::RunEnd => {}
+        }
+    }
+
+    /// PLEG: copy the runtime's truth into the pod cache; sync if anything changed.
+    fn relist(&mut self) {
+        let mut changed = false;
+        if self.sandbox_created && !self.sandbox_ready_seen {
+            self.sandbox_ready_seen = true;
+            changed = true;
+        }
+        for cid in self.all_cids() {
+            let (cur, prev) = {
+                let t = self.truth_mut(cid);
+                (t.current.clone(), t.previous.clone())
+            };
+            let rec = self.rec_mut(cid);
+            if rec.current != cur || rec.previous != prev {
+                if cur.as_ref().map(|c| c.restart_count) != rec.current.as_ref().map(|c| c.restart_count) {
+                    // A new instance starts with fresh probe results.
+                    rec.startup_ok = rec.spec.startup_probe.is_none();
+                    rec.readiness_ok = rec.spec.readiness_probe.is_none();
+                }
+                rec.current = cur;
+                rec.previous = prev;
+                changed = true;
+            }
+        }
+        if changed {
+            self.sync();
+        }
+    }
+
+    /// Starts graceful termination of every running container (pod deletion, deadline, or
+    /// a pod whose containers are all done).
+    pub(super) fn begin_teardown(&mut self) {
+        if self.tearing_down {
+            return;
+        }
+        self.tearing_down = true;
+        self.publish_status();
+        let grace = self.pod_grace().max(Duration::from_secs(1));
+        let now = self.now();
+        let running: Vec<Cid> = self.all_cids().into_iter().filter(|c| self.truth.get(c).is_some_and(|t| t.live.is_some())).collect();
+        for cid in &running {
+            let name = self.rec(*cid).name().to_owned();
+            self.push_event(EventType::Normal, "Killing", format!("Stopping container {name}"), Some(*cid), "kubelet");
+        }
+        for cid in running {
+            if self.rec(cid).kind == ContainerKind::Sidecar {
+                if let Some(l) = self.truth_mut(cid).live.as_mut() {
+                    l.stop_deferred = Some(now + grace);
+                }
+            } else {
+                self.stop_container(cid, grace);
+            }
+        }
+        self.signal_deferred_sidecars();
+        self.check_finished();
+    }
+
+    /// Sends the stop signal and arms the SIGKILL deadline.
+    pub(super) fn stop_container(&mut self, cid: Cid, grace: Duration) {
+        let grace = grace.max(MIN_GRACE);
+        let deadline = self.now() + grace;
+        let Some(live) = self.truth_mut(cid).live.as_mut() else { return };
+        live.stop_deferred = None;
+        live.kill_deadline = Some(deadline);
+        process::send_stop_signal(live.pid);
+        self.schedule_at(deadline, Timer::KillDeadline(cid));
+    }
+
+    /// Sidecars stop after every app container, in reverse order.
+    fn signal_deferred_sidecars(&mut self) {
+        let apps_running = (0..self.regular.len()).any(|idx| self.truth.get(&Cid { init: false, idx }).is_some_and(|t| t.live.is_some()));
+        if apps_running {
+            return;
+        }
+        for idx in (0..self.init.len()).rev() {
+            let cid = Cid { init: true, idx };
+            let Some(live) = self.truth.get(&cid).and_then(|t| t.live.as_ref()) else { continue };
+            match live.stop_deferred {
+                Some(end) => {
+                    let remaining = end.saturating_sub(self.now());
+                    self.stop_container(cid, remaining);
+                    return;
+                }
+                // A later sidecar is still stopping: earlier ones wait for it.
+                None => return,
+            }
+        }
+    }
+
+    /// The pod is done once teardown began and the pod cache shows nothing running.
+    pub(super) fn check_finished(&mut self) {
+        let nothing_live = self.truth.values().all(|t| t.live.is_none());
+        if self.tearing_down && nothing_live && self.pod_stopped_in_cache() {
+            self.publish_status();
+            self.finished = true;
+        }
+    }
+
+    async fn finish(mut self, end: EndReason, rx: &mut mpsc::UnboundedReceiver<Msg>) -> RunOutcome {
+        let ended_at = self.now();
+        let pids: Vec<i32> = self.truth.values().filter_map(|t| t.live.as_ref().map(|l| l.pid)).collect();
+        for pid in &pids {
+            process::kill_group(*pid);
+        }
+        process::kill_tagged("PODCHECK_POD", &self.cfg.uid);
+        // Reap what we killed so nothing is left as a zombie of ours; bounded in time.
+        let reap_until = Instant::now() + Duration::from_secs(5);
+        let mut remaining = pids.len();
+        while remaining > 0 {
+            match tokio::time::timeout_at(reap_until, rx.recv()).await {
+                Ok(Some(Msg::Exited { .. })) => remaining -= 1,
+                _ => break,
+            }
+        }
+        let logs = self
+            .logs
+            .iter()
+            .map(|(cid, rc, log)| InstanceLog {
+                container: self.rec(*cid).name().to_owned(),
+                restart_count: *rc,
+                text: crate::runtime::logs::read_log(log),
+            })
+            .collect();
+        RunOutcome { timeline: std::mem::take(&mut self.timeline), logs, end, ended_at }
+    }
+}

@@ -1,0 +1,398 @@
+//! One pod sync (`SyncPod` / `computePodActions`): write status, then start what should run,
+//! honouring init order, sidecars, restart policy and the back-off tables.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::events::EventType;
+use crate::runtime::process::{self, ProcessSpec};
+use crate::spec::model::PullPolicy;
+
+use super::backoff::go_duration;
+use super::container::{ContainerKind, InstanceRecord, InstanceState, ExitInfo, StartFailure};
+use super::env::{container_argv, expand};
+use super::pod_worker::{Cid, Live, Msg, Timer, Worker};
+use super::status::should_restart;
+
+/// The pod worker's retry period after a generic sync error (`backOffPeriod`).
+const SYNC_ERROR_RETRY: Duration = Duration::from_secs(10);
+
+/// How the image of a container resolves.
+enum Image {
+    /// No image: the command alone defines the process (a podcheck extension).
+    None,
+    /// In the image table or overridden by `command`: present on the machine.
+    Present(String),
+    /// Nothing to run: behaves as an image that cannot be pulled.
+    Unpullable(String),
+}
+
+impl Worker<'_> {
+    /// A pod sync.
+    pub(super) fn sync(&mut self) {
+        self.publish_status();
+        if self.finished {
+            return;
+        }
+        if self.tearing_down {
+            self.check_finished();
+            return;
+        }
+        if !self.sandbox_created {
+            // The first sync creates the sandbox; PLEG reports it ready on the next relist.
+            self.sandbox_created = true;
+            self.request_relist();
+        }
+        let initialized = self.regular.iter().any(|c| c.current.is_some());
+        if !initialized {
+            if !self.sync_init_containers() {
+                return;
+            }
+        } else {
+            self.restart_exited_sidecars();
+        }
+        let mut to_start = Vec::new();
+        let mut keep = 0;
+        for idx in 0..self.regular.len() {
+            let cid = Cid { init: false, idx };
+            if self.started_since_relist(cid) {
+                // Started by an earlier sync; PLEG has not reported it yet.
+                keep += 1;
+                continue;
+            }
+            let rec = self.rec(cid);
+            match &rec.current {
+                None => to_start.push(cid),
+                Some(r) if r.is_running() => keep += 1,
+                Some(r) => {
+                    let code = r.exit().map_or(0, |e| e.exit_code);
+                    if should_restart(ContainerKind::Regular, self.restart_policy(), code) {
+                        to_start.push(cid);
+                    }
+                }
+            }
+        }
+        if keep == 0 && to_start.is_empty() && !self.any_live_regular() {
+            // Nothing runs and nothing will: the kubelet kills the pod, sidecars included.
+            self.begin_teardown();
+            return;
+        }
+        for cid in to_start {
+            self.start_container(cid);
+        }
+    }
+
+    fn any_live_regular(&self) -> bool {
+        (0..self.regular.len()).any(|idx| self.truth.get(&Cid { init: false, idx }).is_some_and(|t| t.live.is_some()))
+    }
+
+    /// The runtime has a newer instance than the pod cache (a start not relisted yet).
+    fn started_since_relist(&self, cid: Cid) -> bool {
+        let cached = self.rec(cid).current.as_ref().map(|r| r.restart_count);
+        let truth = self.truth.get(&cid).and_then(|t| t.current.as_ref()).map(|r| r.restart_count);
+        truth != cached
+    }
+
+    /// Init containers one at a time; returns true when all are done and apps may start.
+    fn sync_init_containers(&mut self) -> bool {
+        for idx in 0..self.init.len() {
+            let cid = Cid { init: true, idx };
+            if self.started_since_relist(cid) {
+                return false;
+            }
+            let rec = self.rec(cid);
+            match (rec.kind, &rec.current) {
+                (_, None) => {
+                    self.start_container(cid);
+                    return false;
+                }
+                (ContainerKind::Sidecar, Some(r)) if r.is_running() => {
+                    if !rec.started() {
+                        return false;
+                    }
+                }
+                (ContainerKind::Sidecar, Some(_)) => {
+                    self.start_container(cid);
+                    return false;
+                }
+                (_, Some(r)) => match r.exit() {
+                    None => return false,
+                    Some(e) if e.exit_code == 0 && e.reason != "OOMKilled" => {}
+                    Some(_) => {
+                        if self.restart_policy() == crate::spec::model::RestartPolicy::Never {
+                            self.begin_teardown();
+                        } else {
+                            self.start_container(cid);
+                        }
+                        return false;
+                    }
+                },
+            }
+        }
+        true
+    }
+
+    fn restart_exited_sidecars(&mut self) {
+        for idx in 0..self.init.len() {
+            let cid = Cid { init: true, idx };
+            let rec = self.rec(cid);
+            if rec.kind == ContainerKind::Sidecar && !rec.is_running() && !self.started_since_relist(cid) {
+                self.start_container(cid);
+            }
+        }
+    }
+
+    fn pod_ref(&self) -> String {
+        format!("{}_{}({})", self.cfg.name, self.cfg.namespace, self.cfg.uid)
+    }
+
+    /// Schedules a pod-worker requeue after `wait`, with the worker's 0-50 % jitter.
+    fn requeue_after(&mut self, wait: Duration) {
+        let jittered = wait.mul_f64(1.0 + 0.5 * self.random());
+        let at = self.now() + jittered;
+        self.schedule_at(at, Timer::Sync);
+    }
+
+    fn resolve_image(&self, cid: Cid) -> Image {
+        let spec = &self.rec(cid).spec;
+        match &spec.image {
+            None => Image::None,
+            Some(img) if spec.command.is_some() || self.cfg.images.contains_key(img) => Image::Present(img.clone()),
+            Some(img) => Image::Unpullable(img.clone()),
+        }
+    }
+
+    /// Starts (or tries to start) one container: back-off, image, create, start.
+    pub(super) fn start_container(&mut self, cid: Cid) {
+        let now = self.now();
+        let name = self.rec(cid).name().to_owned();
+        let key = format!("{}_{}_{}_{}", self.cfg.name, self.cfg.namespace, self.cfg.uid, name);
+        if let Some(finished_at) = self.rec(cid).last_exit().map(|e| e.finished_at) {
+            if self.backoff.in_backoff_since(&key, finished_at, now) {
+                let delay = self.backoff.delay(&key).unwrap_or_default();
+                let pod = self.pod_ref();
+                self.push_event(
+                    EventType::Warning,
+                    "BackOff",
+                    format!("Back-off restarting failed container {name} in pod {pod}"),
+                    Some(cid),
+                    "kubelet",
+                );
+                self.rec_mut(cid).start_failure = Some(StartFailure {
+                    reason: "CrashLoopBackOff".into(),
+                    message: format!("back-off {} restarting failed container={name} pod={pod}", go_duration(delay)),
+                });
+                let expiry = self.backoff.expiry(&key, finished_at).unwrap_or(now);
+                self.requeue_after(expiry.saturating_sub(now));
+                return;
+            }
+            self.backoff.next(&key, now);
+        }
+        let image = match self.resolve_image(cid) {
+            Image::Unpullable(img) => {
+                self.pull_failed(cid, &img);
+                return;
+            }
+            Image::Present(img) => Some(img),
+            Image::None => None,
+        };
+        if let Some(img) = &image {
+            self.pull_events(cid, img);
+        }
+        let restart_count = self.truth.get(&cid).and_then(|t| t.current.as_ref()).map_or(0, |r| r.restart_count + 1);
+        let spec = match self.process_spec(cid, restart_count, image.as_deref()) {
+            Ok(s) => s,
+            Err(msg) => {
+                self.start_error(cid, restart_count, msg);
+                return;
+            }
+        };
+        self.push_event(EventType::Normal, "Created", "Container created".into(), Some(cid), "kubelet");
+        match process::spawn(&spec.0) {
+            Err(e) => {
+                let msg = format!(
+                    "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: {e}: unknown"
+                );
+                self.start_error(cid, restart_count, msg);
+            }
+            Ok(p) => {
+                self.push_event(EventType::Normal, "Started", "Container started".into(), Some(cid), "kubelet");
+                let tx = self.tx.clone();
+                let exited = p.exited;
+                tokio::spawn(async move {
+                    if let Ok(exit) = exited.await {
+                        let _ = tx.send(Msg::Exited { cid, restart_count, exit });
+                    }
+                });
+                self.logs.push((cid, restart_count, p.log.clone()));
+                let started_at = self.now();
+                let t = self.truth_mut(cid);
+                t.previous = t.current.take();
+                t.current = Some(InstanceRecord { restart_count, started_at, state: InstanceState::Running });
+                t.live = Some(Live {
+                    pid: p.pid,
+                    restart_count,
+                    termination_log: spec.1,
+                    log: p.log,
+                    kill_deadline: None,
+                    stop_deferred: None,
+                });
+                self.rec_mut(cid).start_failure = None;
+                self.request_relist();
+            }
+        }
+    }
+
+    /// A start that failed in the runtime: StartError record, Failed event, reason cache.
+    fn start_error(&mut self, cid: Cid, restart_count: u32, message: String) {
+        self.push_event(EventType::Warning, "Failed", format!("Error: {message}"), Some(cid), "kubelet");
+        let now = self.now();
+        let t = self.truth_mut(cid);
+        t.previous = t.current.take();
+        t.current = Some(InstanceRecord {
+            restart_count,
+            started_at: now,
+            state: InstanceState::Exited(ExitInfo {
+                exit_code: 128,
+                signal: None,
+                reason: "StartError".into(),
+                message: Some(message.clone()),
+                finished_at: now,
+            }),
+        });
+        self.rec_mut(cid).start_failure = Some(StartFailure { reason: "RunContainerError".into(), message });
+        self.request_relist();
+    }
+
+    /// Pull events for an image that is present locally.
+    fn pull_events(&mut self, cid: Cid, img: &str) {
+        let policy = self.rec(cid).spec.image_pull_policy.unwrap_or_else(|| default_pull_policy(img));
+        if policy == PullPolicy::Always {
+            self.push_event(EventType::Normal, "Pulling", format!("Pulling image \"{img}\""), Some(cid), "kubelet");
+            let msg = format!("Successfully pulled image \"{img}\" in 0s (0s including waiting). Image size: 0 bytes.");
+            self.push_event(EventType::Normal, "Pulled", msg, Some(cid), "kubelet");
+        } else {
+            let msg = format!("Container image \"{img}\" already present on machine");
+            self.push_event(EventType::Normal, "Pulled", msg, Some(cid), "kubelet");
+        }
+    }
+
+    /// An image that cannot be pulled: ErrImagePull, then ImagePullBackOff while backing off.
+    fn pull_failed(&mut self, cid: Cid, img: &str) {
+        let now = self.now();
+        let key = format!("{}_{img}", self.cfg.uid);
+        let in_backoff = self.image_backoff.delay(&key).is_some()
+            && self.image_backoff.in_backoff_since(&key, self.image_backoff_last(&key), now);
+        if in_backoff {
+            let msg = format!("Back-off pulling image \"{img}\"");
+            self.push_event(EventType::Normal, "BackOff", msg.clone(), Some(cid), "kubelet");
+            self.push_event(EventType::Warning, "Failed", "Error: ImagePullBackOff".into(), Some(cid), "kubelet");
+            self.rec_mut(cid).start_failure = Some(StartFailure { reason: "ImagePullBackOff".into(), message: msg });
+        } else {
+            self.push_event(EventType::Normal, "Pulling", format!("Pulling image \"{img}\""), Some(cid), "kubelet");
+            let err = format!(
+                "rpc error: code = NotFound desc = failed to pull and unpack image \"{img}\": image \"{img}\" is not in the podcheck image table"
+            );
+            self.push_event(EventType::Warning, "Failed", format!("Failed to pull image \"{img}\": {err}"), Some(cid), "kubelet");
+            self.push_event(EventType::Warning, "Failed", "Error: ErrImagePull".into(), Some(cid), "kubelet");
+            self.image_backoff.next(&key, now);
+            self.image_backoff_updates.insert(key, now);
+            self.rec_mut(cid).start_failure = Some(StartFailure { reason: "ErrImagePull".into(), message: err });
+        }
+        self.publish_status();
+        self.requeue_after(SYNC_ERROR_RETRY);
+    }
+
+    fn image_backoff_last(&self, key: &str) -> Duration {
+        self.image_backoff_updates.get(key).copied().unwrap_or_default()
+    }
+
+    /// The process to run, and the instance's fresh termination-message file.
+    fn process_spec(
+        &self,
+        cid: Cid,
+        restart_count: u32,
+        image: Option<&str>,
+    ) -> Result<(ProcessSpec, std::path::PathBuf), String> {
+        let spec = &self.rec(cid).spec;
+        let io = |e: std::io::Error| format!("failed to prepare the container's directories: {e}");
+        let home = self.sandbox.container_dir(&spec.name).map_err(io)?;
+        let term_log = self.sandbox.fresh_termination_log(&spec.name, restart_count).map_err(io)?;
+        let host_path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        let path = self
+            .cfg
+            .extra_path
+            .iter()
+            .map(|p| p.display().to_string())
+            .chain(std::iter::once(host_path))
+            .collect::<Vec<_>>()
+            .join(":");
+        let mut env: Vec<(String, String)> = vec![
+            ("PATH".into(), path),
+            ("HOME".into(), home.display().to_string()),
+            ("TMPDIR".into(), home.join("tmp").display().to_string()),
+            ("HOSTNAME".into(), self.cfg.name.clone()),
+            ("PODCHECK_RUN".into(), self.cfg.run_id.clone()),
+            ("PODCHECK_POD".into(), self.cfg.uid.clone()),
+            ("PODCHECK_TIME_SCALE".into(), self.cfg.time_scale.to_string()),
+            ("PODCHECK_TERMINATION_MESSAGE_PATH".into(), term_log.display().to_string()),
+        ];
+        for m in &spec.volume_mounts {
+            let dir = self.sandbox.volume_dir(&m.name).map_err(io)?;
+            env.push((volume_env_name(&m.name), dir.display().to_string()));
+        }
+        let mut vars: HashMap<String, String> = env.iter().cloned().collect();
+        for e in &spec.env {
+            let value = expand(&e.value, &vars);
+            vars.insert(e.name.clone(), value.clone());
+            env.retain(|(k, _)| k != &e.name);
+            env.push((e.name.clone(), value));
+        }
+        let (entrypoint, cmd) = image
+            .and_then(|i| self.cfg.images.get(i))
+            .map(|e| (e.command.clone(), e.args.clone()))
+            .unwrap_or_default();
+        let argv: Vec<String> = container_argv(spec.command.as_deref(), spec.args.as_deref(), &entrypoint, &cmd)
+            .iter()
+            .map(|a| expand(a, &vars))
+            .collect();
+        if argv.is_empty() {
+            return Err("no command specified".into());
+        }
+        let cwd = spec.working_dir.as_ref().map(std::path::PathBuf::from).unwrap_or(home);
+        Ok((ProcessSpec { argv, env, cwd }, term_log))
+    }
+}
+
+/// `IfNotPresent` for a tagged image, `Always` for `:latest` or no tag.
+fn default_pull_policy(image: &str) -> PullPolicy {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if image.contains('@') {
+        return PullPolicy::IfNotPresent;
+    }
+    match last.split_once(':') {
+        Some((_, "latest")) | None => PullPolicy::Always,
+        Some(_) => PullPolicy::IfNotPresent,
+    }
+}
+
+/// `PODCHECK_VOLUME_<NAME>`: where an emptyDir volume is, for containers without mount
+/// namespaces.
+pub fn volume_env_name(volume: &str) -> String {
+    let up: String = volume.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("PODCHECK_VOLUME_{up}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_policy_defaults_follow_the_tag() {
+        assert_eq!(default_pull_policy("busybox"), PullPolicy::Always);
+        assert_eq!(default_pull_policy("busybox:latest"), PullPolicy::Always);
+        assert_eq!(default_pull_policy("busybox:1.36"), PullPolicy::IfNotPresent);
+        assert_eq!(default_pull_policy("localhost:5000/app"), PullPolicy::Always);
+        assert_eq!(volume_env_name("work-dir"), "PODCHECK_VOLUME_WORK_DIR");
+    }
+}

@@ -1,0 +1,480 @@
+//! Validation of probes and lifecycle hooks, following Kubernetes' `validateProbe`,
+//! `validateHandler`, `validateLifecycle` and `validateSleepAction` (v1.35 behaviour).
+
+use super::model::{Container, HttpGetAction, IntOrString, LifecycleHandler, Probe};
+use super::validate::{PORT_NAME_HELP, err, list_or_none, port_name_problem, warn};
+use crate::diag::{Diagnostic, FieldPath};
+
+/// Checks the probes and hooks of a container that may have them (regular or sidecar).
+/// `grace` is the pod's termination grace period, or None when that is itself invalid.
+pub(crate) fn check_probes_and_hooks(
+    c: &Container,
+    path: &FieldPath,
+    grace: Option<i64>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let probes = [
+        ("livenessProbe", &c.liveness_probe),
+        ("readinessProbe", &c.readiness_probe),
+        ("startupProbe", &c.startup_probe),
+    ];
+    for (field, probe) in probes {
+        if let Some(p) = probe {
+            check_probe(field, p, c, &path.key(field), out);
+        }
+    }
+    if let Some(l) = &c.lifecycle {
+        let lpath = path.key("lifecycle");
+        for (field, hook) in [("postStart", &l.post_start), ("preStop", &l.pre_stop)] {
+            if let Some(h) = hook {
+                check_hook(field, h, c, grace, &lpath.key(field), out);
+            }
+        }
+    }
+}
+
+/// The timing fields with their defaults, for the help text.
+const TIMING: [(&str, i64); 5] = [
+    ("initialDelaySeconds", 0),
+    ("periodSeconds", 10),
+    ("timeoutSeconds", 1),
+    ("successThreshold", 1),
+    ("failureThreshold", 3),
+];
+
+fn check_probe(field: &str, p: &Probe, c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let handlers = [
+        ("exec", p.exec.is_some()),
+        ("httpGet", p.http_get.is_some()),
+        ("tcpSocket", p.tcp_socket.is_some()),
+        ("grpc", p.grpc.is_some()),
+    ];
+    // Like Kubernetes, only the first handler is validated; extra ones are errors of their own.
+    match first_handler(&handlers, path, "exec, httpGet, tcpSocket or grpc", out) {
+        Some("exec") => check_exec(p.exec.as_ref().map(|e| &e.command), &path.key("exec"), out),
+        Some("httpGet") => {
+            if let Some(h) = &p.http_get {
+                check_http_get(h, c, &path.key("httpGet"), out);
+            }
+        }
+        Some("tcpSocket") => {
+            if let Some(t) = &p.tcp_socket {
+                check_port(&t.port, c, &path.key("tcpSocket").key("port"), out);
+            }
+        }
+        Some(_) => {
+            if let Some(g) = p.grpc.as_ref().filter(|g| !(1..=65535).contains(&g.port)) {
+                out.push(err(
+                    path.key("grpc").key("port"),
+                    format!("grpc port {} is not a valid port number", g.port),
+                    "use a port number between 1 and 65535 (gRPC probes take no port names)",
+                ));
+            }
+        }
+        None => {}
+    }
+    let values = [
+        p.initial_delay_seconds,
+        p.period_seconds,
+        p.timeout_seconds,
+        p.success_threshold,
+        p.failure_threshold,
+    ];
+    for ((name, default), value) in TIMING.iter().zip(values) {
+        if let Some(v) = value.filter(|v| !(0..=i64::from(i32::MAX)).contains(v)) {
+            out.push(err(
+                path.key(name),
+                format!("{name} {v} is out of range"),
+                format!("use 0 or more (up to 2147483647); 0 or leaving it out means the default, {default}"),
+            ));
+        }
+    }
+    // The API defaults 0 to 1 before validating, so 0 passes as well.
+    if field != "readinessProbe" {
+        if let Some(v) = p.success_threshold.filter(|v| *v > 1) {
+            out.push(err(
+                path.key("successThreshold"),
+                format!("successThreshold {v} is not allowed on a {field}: it must be 1"),
+                "set it to 1 or remove it; only readiness probes can require several successes",
+            ));
+        }
+    }
+    match p.termination_grace_period_seconds {
+        Some(_) if field == "readinessProbe" => out.push(err(
+            path.key("terminationGracePeriodSeconds"),
+            "terminationGracePeriodSeconds must not be set for readinessProbes",
+            "remove it: a failing readiness probe never kills the container",
+        )),
+        Some(v) if v <= 0 => out.push(err(
+            path.key("terminationGracePeriodSeconds"),
+            format!("terminationGracePeriodSeconds {v} must be greater than 0"),
+            "use a positive number of seconds, or remove it to use the pod's terminationGracePeriodSeconds",
+        )),
+        _ => {}
+    }
+}
+
+fn check_hook(
+    field: &str,
+    h: &LifecycleHandler,
+    c: &Container,
+    grace: Option<i64>,
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) {
+    let handlers = [
+        ("exec", h.exec.is_some()),
+        ("httpGet", h.http_get.is_some()),
+        ("tcpSocket", h.tcp_socket.is_some()),
+        ("sleep", h.sleep.is_some()),
+    ];
+    match first_handler(&handlers, path, "exec, httpGet or sleep", out) {
+        Some("exec") => check_exec(h.exec.as_ref().map(|e| &e.command), &path.key("exec"), out),
+        Some("httpGet") => {
+            if let Some(g) = &h.http_get {
+                check_http_get(g, c, &path.key("httpGet"), out);
+            }
+        }
+        Some("tcpSocket") => {
+            if let Some(t) = &h.tcp_socket {
+                check_port(&t.port, c, &path.key("tcpSocket").key("port"), out);
+            }
+            // Accepted by the API for backward compatibility, but the kubelet has no runner.
+            let reason = if field == "postStart" {
+                "FailedPostStartHook"
+            } else {
+                "FailedPreStopHook"
+            };
+            out.push(warn(
+                path.key("tcpSocket"),
+                format!("a tcpSocket {field} hook passes validation but the kubelet cannot run it, so it always fails"),
+                format!("use exec, httpGet or sleep; as written, expect a {reason} event every time the hook runs"),
+            ));
+        }
+        Some(_) => {
+            let Some(s) = &h.sleep else { return };
+            // With an invalid pod grace period Kubernetes skips the upper bound, and so do we.
+            let problem = match grace {
+                _ if s.seconds < 0 => "is negative".to_owned(),
+                Some(g) if s.seconds > g => {
+                    format!("is longer than the pod's terminationGracePeriodSeconds ({g})")
+                }
+                _ => return,
+            };
+            let max = grace.unwrap_or(30);
+            out.push(err(
+                path.key("sleep").key("seconds"),
+                format!("sleep.seconds {} {problem}", s.seconds),
+                format!("use 0 to {max} seconds, or raise the pod's terminationGracePeriodSeconds"),
+            ));
+        }
+        None => {}
+    }
+}
+
+/// Reports a missing handler or extra handlers; returns the one that counts.
+fn first_handler(
+    handlers: &[(&'static str, bool)],
+    path: &FieldPath,
+    allowed: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<&'static str> {
+    let mut set = handlers
+        .iter()
+        .filter(|(_, is_set)| *is_set)
+        .map(|(name, _)| *name);
+    let Some(first) = set.next() else {
+        out.push(err(
+            path.clone(),
+            "must specify a handler type",
+            format!("set exactly one of {allowed}"),
+        ));
+        return None;
+    };
+    for extra in set {
+        out.push(err(
+            path.key(extra),
+            format!("may not specify more than 1 handler type: {first} is already set"),
+            format!("keep only one of {allowed}"),
+        ));
+    }
+    Some(first)
+}
+
+fn check_exec(command: Option<&Vec<String>>, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    if command.is_none_or(|c| c.is_empty()) {
+        out.push(err(
+            path.key("command"),
+            "exec.command is empty",
+            "give the command as an array, e.g. command = [\"cat\", \"/tmp/healthy\"]; it is not run in a shell",
+        ));
+    }
+}
+
+fn check_http_get(h: &HttpGetAction, c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    check_port(&h.port, c, &path.key("port"), out);
+    // An empty scheme is defaulted to HTTP by the API, so only other values are wrong.
+    if let Some(s) = h
+        .scheme
+        .as_ref()
+        .filter(|s| !["", "HTTP", "HTTPS"].contains(&s.as_str()))
+    {
+        out.push(err(
+            path.key("scheme"),
+            format!("scheme {s:?} is not supported"),
+            "use \"HTTP\" (the default) or \"HTTPS\", in upper case",
+        ));
+    }
+    for (i, header) in h.http_headers.iter().enumerate() {
+        let n = &header.name;
+        if n.is_empty() || !n.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') {
+            out.push(err(
+                path.key("httpHeaders").index(i).key("name"),
+                format!("header name {n:?} is not a valid HTTP header name"),
+                "use letters, digits and '-' only, e.g. \"X-Header-Name\"",
+            ));
+        }
+    }
+}
+
+/// A port given by number or by name; a name must also be declared by the container, or
+/// the kubelet fails every attempt with `port "<name>" not found`.
+fn check_port(port: &IntOrString, c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    match port {
+        IntOrString::Int(n) if !(1..=65535).contains(n) => out.push(err(
+            path.clone(),
+            format!("port {n} is not a valid port number"),
+            "use a port number between 1 and 65535, or the name of one of the container's ports",
+        )),
+        IntOrString::Int(_) => {}
+        IntOrString::String(name) => {
+            if let Some(why) = port_name_problem(name) {
+                out.push(err(
+                    path.clone(),
+                    format!("port name {name:?} {why}"),
+                    PORT_NAME_HELP,
+                ));
+            } else if !c
+                .ports
+                .iter()
+                .any(|p| p.name.as_deref() == Some(name.as_str()))
+            {
+                let declared = c.ports.iter().filter_map(|p| p.name.as_deref());
+                out.push(warn(
+                    path.clone(),
+                    format!("port {name:?} is not a named port of container {:?}", c.name),
+                    format!(
+                        "the kubelet resolves names at run time and will report `port {name:?} not found` on every attempt; declare it in this container's ports (named ports: {})",
+                        list_or_none(declared)
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::test_util::{app, assert_diag, diagnose};
+    use crate::diag::Severity::{Error as E, Warning as W};
+
+    const EXEC: &str = "exec = { command = [\"true\"] }\n";
+
+    /// Container `app` with a `[pod.containers.<table>]` holding `body`.
+    fn table(table: &str, body: &str) -> String {
+        app(&format!("[pod.containers.{table}]\n{body}"))
+    }
+
+    #[test]
+    fn probe_handlers() {
+        let none = app("[pod.containers.livenessProbe] # <-\nperiodSeconds = 5\n");
+        assert_diag(
+            &none,
+            E,
+            "pod.containers[0].livenessProbe",
+            "must specify a handler type",
+        );
+        let two = table(
+            "readinessProbe",
+            &format!("{EXEC}tcpSocket = {{ port = 80 }} # <-\n"),
+        );
+        assert_diag(
+            &two,
+            E,
+            "pod.containers[0].readinessProbe.tcpSocket",
+            "may not specify more than 1 handler type",
+        );
+        let empty = table("startupProbe", "exec = { command = [] } # <-\n");
+        assert_diag(
+            &empty,
+            E,
+            "pod.containers[0].startupProbe.exec.command",
+            "exec.command is empty",
+        );
+        let grpc = table("livenessProbe", "grpc = { port = 0 } # <-\n");
+        assert_diag(
+            &grpc,
+            E,
+            "pod.containers[0].livenessProbe.grpc.port",
+            "grpc port 0",
+        );
+        let tcp = table("livenessProbe", "tcpSocket = { port = 70000 } # <-\n");
+        assert_diag(
+            &tcp,
+            E,
+            "pod.containers[0].livenessProbe.tcpSocket.port",
+            "port 70000",
+        );
+    }
+
+    #[test]
+    fn probe_http_get() {
+        let http = |h: &str| table("readinessProbe", &format!("httpGet = {{ {h} }} # <-\n"));
+        let at = |f: &str| format!("pod.containers[0].readinessProbe.httpGet.{f}");
+        assert_diag(
+            &http("port = 0"),
+            E,
+            &at("port"),
+            "port 0 is not a valid port number",
+        );
+        assert_diag(&http("port = \"Web\""), E, &at("port"), "lower-case");
+        assert_diag(
+            &http("port = 80, scheme = \"http\""),
+            E,
+            &at("scheme"),
+            "\"http\"",
+        );
+        let header = "port = 80, httpHeaders = [{ name = \"X Bad\", value = \"1\" }]";
+        assert_diag(&http(header), E, &at("httpHeaders[0].name"), "\"X Bad\"");
+        let undeclared = http("port = \"metrics\"");
+        assert_diag(
+            &undeclared,
+            W,
+            &at("port"),
+            "port \"metrics\" is not a named port",
+        );
+        let help = diagnose(&undeclared).diagnostics[0]
+            .help
+            .clone()
+            .unwrap_or_default();
+        assert!(help.contains("port \"metrics\" not found"), "{help}");
+    }
+
+    #[test]
+    fn probe_timing_fields() {
+        for field in [
+            "initialDelaySeconds",
+            "periodSeconds",
+            "timeoutSeconds",
+            "successThreshold",
+            "failureThreshold",
+        ] {
+            let src = table("readinessProbe", &format!("{EXEC}{field} = -1 # <-\n"));
+            assert_diag(
+                &src,
+                E,
+                &format!("pod.containers[0].readinessProbe.{field}"),
+                "-1 is out of range",
+            );
+        }
+        for probe in ["livenessProbe", "startupProbe"] {
+            let src = table(probe, &format!("{EXEC}successThreshold = 2 # <-\n"));
+            assert_diag(
+                &src,
+                E,
+                &format!("pod.containers[0].{probe}.successThreshold"),
+                "it must be 1",
+            );
+        }
+        let tgps = table(
+            "readinessProbe",
+            &format!("{EXEC}terminationGracePeriodSeconds = 5 # <-\n"),
+        );
+        assert_diag(
+            &tgps,
+            E,
+            "pod.containers[0].readinessProbe.terminationGracePeriodSeconds",
+            "must not be set for readinessProbes",
+        );
+        let zero = table(
+            "livenessProbe",
+            &format!("{EXEC}terminationGracePeriodSeconds = 0 # <-\n"),
+        );
+        assert_diag(
+            &zero,
+            E,
+            "pod.containers[0].livenessProbe.terminationGracePeriodSeconds",
+            "must be greater than 0",
+        );
+    }
+
+    #[test]
+    fn lifecycle_hooks() {
+        let none = app("[pod.containers.lifecycle.preStop] # <-\n");
+        assert_diag(
+            &none,
+            E,
+            "pod.containers[0].lifecycle.preStop",
+            "must specify a handler type",
+        );
+        let two = table(
+            "lifecycle.postStart",
+            &format!("{EXEC}sleep = {{ seconds = 1 }} # <-\n"),
+        );
+        assert_diag(
+            &two,
+            E,
+            "pod.containers[0].lifecycle.postStart.sleep",
+            "may not specify more than 1 handler type",
+        );
+        let exec = table("lifecycle.preStop", "exec = { command = [] } # <-\n");
+        assert_diag(
+            &exec,
+            E,
+            "pod.containers[0].lifecycle.preStop.exec.command",
+            "empty",
+        );
+        let sleep = |s: i64| {
+            table(
+                "lifecycle.preStop",
+                &format!("sleep = {{ seconds = {s} }} # <-\n"),
+            )
+        };
+        assert_diag(
+            &sleep(31),
+            E,
+            "pod.containers[0].lifecycle.preStop.sleep.seconds",
+            "31 is longer than the pod's terminationGracePeriodSeconds (30)",
+        );
+        assert_diag(
+            &sleep(-1),
+            E,
+            "pod.containers[0].lifecycle.preStop.sleep.seconds",
+            "-1 is negative",
+        );
+        let longer_grace =
+            sleep(31).replace("[pod]\n", "[pod]\nterminationGracePeriodSeconds = 60\n");
+        assert!(diagnose(&longer_grace).diagnostics.is_empty());
+        assert!(
+            diagnose(&sleep(0)).diagnostics.is_empty(),
+            "0 is allowed since 1.34"
+        );
+        let tcp = table("lifecycle.postStart", "tcpSocket = { port = 80 } # <-\n");
+        assert_diag(
+            &tcp,
+            W,
+            "pod.containers[0].lifecycle.postStart.tcpSocket",
+            "always fails",
+        );
+        let named = table(
+            "lifecycle.postStart",
+            "httpGet = { port = \"admin\" } # <-\n",
+        );
+        assert_diag(
+            &named,
+            W,
+            "pod.containers[0].lifecycle.postStart.httpGet.port",
+            "\"admin\"",
+        );
+    }
+}
