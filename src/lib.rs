@@ -8,3 +8,6 @@ pub mod spec;
 pub mod clock;
 pub mod runtime;
 pub mod kubelet;
+pub mod report;
+pub mod runner;
+pub mod cli;

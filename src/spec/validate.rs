@@ -56,14 +56,14 @@ pub(super) fn warn(
 }
 
 fn check_run(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
-    if let Some(s) = spec.run.time_scale {
-        if !(s.is_finite() && s > 0.0 && s <= 100.0) {
-            out.push(err(
-                path.key("time_scale"),
-                format!("time_scale {s} is out of range"),
-                "use a number greater than 0 and at most 100: 1 is real time, 0.1 runs ten times faster",
-            ));
-        }
+    if let Some(s) = spec.run.time_scale
+        && !(s.is_finite() && s > 0.0 && s <= 100.0)
+    {
+        out.push(err(
+            path.key("time_scale"),
+            format!("time_scale {s} is out of range"),
+            "use a number greater than 0 and at most 100: 1 is real time, 0.1 runs ten times faster",
+        ));
     }
     if spec.run.timeout.is_some_and(|t| t.0.is_zero()) {
         out.push(err(
@@ -88,7 +88,7 @@ pub(super) fn dns_label_problem(value: &str) -> Option<&'static str> {
         Some("is longer than 63 characters")
     } else if value.split('.').all(is_label_like) {
         // Same check order as Kubernetes: a valid subdomain that is no label can only have dots.
-        (value.contains('.')).then_some("must not contain dots")
+        value.contains('.').then_some("must not contain dots")
     } else {
         Some("is not a lowercase RFC 1123 label")
     }
@@ -131,14 +131,14 @@ fn check_pod(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    if let Some(ns) = &pod.namespace {
-        if let Some(why) = dns_label_problem(ns) {
-            out.push(err(
-                path.key("namespace"),
-                format!("namespace {ns:?} {why}"),
-                DNS_LABEL_HELP,
-            ));
-        }
+    if let Some(ns) = &pod.namespace
+        && let Some(why) = dns_label_problem(ns)
+    {
+        out.push(err(
+            path.key("namespace"),
+            format!("namespace {ns:?} {why}"),
+            DNS_LABEL_HELP,
+        ));
     }
     // The API server turns a negative grace period into 1 instead of rejecting it; a spec
     // that says -1 almost certainly means something else, so it is an error here.
@@ -153,14 +153,18 @@ fn check_pod(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
         }
         g => Some(g.unwrap_or(30)),
     };
-    if let Some(d) = pod.active_deadline_seconds {
-        if !(1..=i64::from(i32::MAX)).contains(&d) {
-            out.push(err(
-                path.key("activeDeadlineSeconds"),
-                format!("activeDeadlineSeconds {d} is not a positive number of seconds"),
-                "use a whole number between 1 and 2147483647, or remove it for no deadline",
-            ));
-        }
+    if let Some(d) = pod.active_deadline_seconds
+        && !(1..=i64::from(i32::MAX)).contains(&d)
+    {
+        out.push(err(
+            path.key("activeDeadlineSeconds"),
+            if d < 1 {
+                format!("activeDeadlineSeconds {d} is not a positive number of seconds")
+            } else {
+                format!("activeDeadlineSeconds {d} does not fit in a 32-bit integer")
+            },
+            "use a whole number between 1 and 2147483647, or remove it for no deadline",
+        ));
     }
     let volumes = check_volumes(pod, &path.key("volumes"), out);
     if pod.containers.is_empty() {
@@ -400,14 +404,14 @@ fn check_ports(c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
                 "use a port number between 1 and 65535",
             ));
         }
-        if let Some(proto) = &p.protocol {
-            if !["TCP", "UDP", "SCTP"].contains(&proto.as_str()) {
-                out.push(err(
-                    ppath.key("protocol"),
-                    format!("protocol {proto:?} is not supported"),
-                    "use \"TCP\" (the default), \"UDP\" or \"SCTP\", in upper case",
-                ));
-            }
+        if let Some(proto) = &p.protocol
+            && !["TCP", "UDP", "SCTP"].contains(&proto.as_str())
+        {
+            out.push(err(
+                ppath.key("protocol"),
+                format!("protocol {proto:?} is not supported"),
+                "use \"TCP\" (the default), \"UDP\" or \"SCTP\", in upper case",
+            ));
         }
     }
 }
@@ -470,54 +474,48 @@ pub(super) fn list_or_none<S: AsRef<str>>(items: impl IntoIterator<Item = S>) ->
 
 fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     let pod = &spec.pod;
-    let names: Vec<&str> = pod
-        .init_containers
-        .iter()
-        .chain(&pod.containers)
-        .map(|c| c.name.as_str())
-        .collect();
-    let container = |at: FieldPath, name: &Option<String>, out: &mut Vec<Diagnostic>| {
-        if let Some(n) = name.as_ref().filter(|n| !names.contains(&n.as_str())) {
+    let all = pod.init_containers.iter().chain(&pod.containers);
+    let names: Vec<&str> = all.map(|c| c.name.as_str()).collect();
+    let container = |at: FieldPath, name: &str, out: &mut Vec<Diagnostic>| {
+        if !names.contains(&name) {
             out.push(err(
                 at,
-                format!("no container named {n:?} in the pod"),
+                format!("no container named {name:?} in the pod"),
                 format!("use one of the pod's containers: {}", list_or_none(&names)),
             ));
         }
     };
-    let event_type = |at: FieldPath, t: &Option<String>, out: &mut Vec<Diagnostic>| {
-        if let Some(t) = t
-            .as_ref()
-            .filter(|t| !["Normal", "Warning"].contains(&t.as_str()))
-        {
-            out.push(err(
-                at,
-                format!("event type {t:?} does not exist"),
-                "use \"Normal\" or \"Warning\"",
-            ));
-        }
-    };
     let e = &spec.expect;
-    for (i, x) in e.events.iter().enumerate() {
-        container(
-            path.key("events").index(i).key("container"),
-            &x.container,
-            out,
-        );
-        event_type(path.key("events").index(i).key("type"), &x.event_type, out);
-    }
-    for (i, x) in e.never.iter().enumerate() {
-        container(
-            path.key("never").index(i).key("container"),
-            &x.container,
-            out,
-        );
-        event_type(path.key("never").index(i).key("type"), &x.event_type, out);
+    // Every kind of event expectation names a container and an event type the same way.
+    let matchers = [
+        (
+            "events",
+            e.events.iter().map(|x| x.matcher()).collect::<Vec<_>>(),
+        ),
+        ("never", e.never.iter().map(|x| x.matcher()).collect()),
+        ("counts", e.counts.iter().map(|x| x.matcher()).collect()),
+    ];
+    for (list, items) in &matchers {
+        for (i, m) in items.iter().enumerate() {
+            let at = path.key(list).index(i);
+            if let Some(name) = &m.container {
+                container(at.key("container"), name, out);
+            }
+            let bad_type = m
+                .event_type
+                .as_ref()
+                .filter(|t| *t != "Normal" && *t != "Warning");
+            if let Some(t) = bad_type {
+                out.push(err(
+                    at.key("type"),
+                    format!("event type {t:?} does not exist"),
+                    "use \"Normal\" or \"Warning\"",
+                ));
+            }
+        }
     }
     for (i, x) in e.counts.iter().enumerate() {
         let cpath = path.key("counts").index(i);
-        container(cpath.key("container"), &x.container, out);
-        event_type(cpath.key("type"), &x.event_type, out);
         match (x.exactly, x.at_least, x.at_most) {
             (None, None, None) => out.push(err(
                 cpath,
@@ -558,10 +556,10 @@ fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
             format!("use one of {}", list_or_none(CONDITIONS)),
         ));
     }
+    let states = ["waiting", "running", "terminated"];
     for (name, c) in &f.containers {
         let cpath = fpath.key("containers").key(name);
-        container(cpath.clone(), &Some(name.clone()), out);
-        let states = ["waiting", "running", "terminated"];
+        container(cpath.clone(), name, out);
         if let Some(s) = c.state.as_ref().filter(|s| !states.contains(&s.as_str())) {
             out.push(err(
                 cpath.key("state"),
@@ -581,8 +579,7 @@ pub(super) mod test_util {
     use crate::spec::parse_spec;
 
     /// A valid pod with one container `app`; tests append fields, tables or `[expect]` to it.
-    pub const BASE: &str =
-        "[pod]\n[[pod.containers]]\nname = \"app\"\ncommand = [\"sleep\", \"1\"]\n";
+    pub const BASE: &str = "[pod]\n[[pod.containers]]\nname = \"app\"\ncommand = [\"true\"]\n";
 
     /// BASE plus `extra` (fields of container `app`, its sub-tables, or later top-level tables).
     pub fn app(extra: &str) -> String {
@@ -606,38 +603,57 @@ pub(super) mod test_util {
     /// in its message and a help, located (and rendered) on the line marked `# <-`.
     pub fn assert_diag(src: &str, severity: Severity, path: &str, needle: &str) {
         let fd = diagnose(src);
-        let rendered = fd.render();
-        assert_eq!(
-            fd.diagnostics.len(),
-            1,
-            "expected one diagnostic for:\n{src}\ngot:\n{rendered}"
-        );
+        let shown = format!("source:\n{src}\ndiagnostics:\n{}", fd.render());
+        assert_eq!(fd.diagnostics.len(), 1, "{shown}");
         let d = &fd.diagnostics[0];
         assert_eq!(
             (d.path.to_string().as_str(), d.severity),
             (path, severity),
-            "{rendered}"
+            "{shown}"
         );
-        assert!(d.message.contains(needle), "{needle:?} not in {rendered}");
-        assert!(d.help.is_some(), "no help in {rendered}");
-        let want = src
-            .lines()
-            .position(|l| l.contains("# <-"))
-            .expect("a line marked # <-")
-            + 1;
+        assert!(
+            d.message.contains(needle),
+            "{needle:?} not in the message; {shown}"
+        );
+        assert!(d.help.is_some(), "no help; {shown}");
+        let marked = src.lines().position(|l| l.contains("# <-"));
+        let want = marked.expect("a line marked # <-") + 1;
         let start = d.span.clone().expect("a span").start;
-        assert_eq!(
-            line_col(src, start).0,
-            want,
-            "wrong line for:\n{src}\n{rendered}"
-        );
-        assert!(rendered.contains(&format!("t.toml:{want}:")), "{rendered}");
+        assert_eq!(line_col(src, start).0, want, "wrong line; {shown}");
+        assert!(fd.render().contains(&format!("t.toml:{want}:")), "{shown}");
+    }
+
+    /// Runs a table of cases, one per line: `SEVERITY | PATH | MESSAGE PART | TOML`. `build`
+    /// places the TOML in a spec, `\n` in it starts a new line, its last line is the one
+    /// the diagnostic must point at unless another is marked `# <-`, and PATH follows `prefix`.
+    pub fn run_cases(cases: &str, prefix: &str, build: impl Fn(&str) -> String) {
+        for case in cases.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let cols: Vec<&str> = case.splitn(4, " | ").collect();
+            let [sev, path, needle, toml] = cols[..] else {
+                panic!("bad case {case:?}")
+            };
+            let severity = if sev == "W" {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            let mut toml = toml.replace("\\n", "\n");
+            if !toml.contains("# <-") {
+                toml.push_str(" # <-");
+            }
+            assert_diag(
+                &build(&format!("{toml}\n")),
+                severity,
+                &format!("{prefix}{path}"),
+                needle,
+            );
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::test_util::{BASE, app, assert_diag, diagnose, pod};
+    use super::test_util::{BASE, app, assert_diag, diagnose, pod, run_cases};
     use crate::diag::Severity::{Error as E, Warning as W};
 
     #[test]
@@ -669,7 +685,7 @@ env = [{ name = "MY_VAR.x", value = "1" }]
 ports = [{ name = "http", containerPort = 8080, protocol = "TCP" }]
 volumeMounts = [{ name = "data", mountPath = "/data" }]
 terminationMessagePath = "/tmp/msg"
-livenessProbe = { httpGet = { port = "http", path = "healthz", scheme = "HTTPS" }, successThreshold = 0 }
+livenessProbe = { httpGet = { port = "http", path = "x", scheme = "HTTPS" }, successThreshold = 0 }
 startupProbe = { grpc = { port = 9090 }, terminationGracePeriodSeconds = 5 }
 [[expect.events]]
 reason = "Started"
@@ -688,32 +704,19 @@ containers = { app = { state = "running" } }
         assert!(fd.diagnostics.is_empty(), "{}", fd.render());
     }
 
+    const POD_CASES: &str = r#"
+        E | name | RFC 1123 subdomain | name = "Web_0"
+        E | namespace | must not contain dots | namespace = "a.b"
+        E | terminationGracePeriodSeconds | -1 is negative | terminationGracePeriodSeconds = -1
+        E | activeDeadlineSeconds | 0 is not a positive | activeDeadlineSeconds = 0
+        E | volumes[0] | must specify a volume source | [[pod.volumes]] # <-\nname = "data"
+        E | volumes[0].name | RFC 1123 label | [[pod.volumes]]\nemptyDir = {}\nname = "Data"
+        E | volumes[1].name | declared twice | [[pod.volumes]]\nname = "d"\nemptyDir = {}\n[[pod.volumes]]\nemptyDir = {}\nname = "d"
+    "#;
+
     #[test]
-    fn pod_level_fields() {
-        assert_diag(
-            &pod("name = \"Web_0\" # <-\n"),
-            E,
-            "pod.name",
-            "RFC 1123 subdomain",
-        );
-        assert_diag(
-            &pod("namespace = \"a.b\" # <-\n"),
-            E,
-            "pod.namespace",
-            "must not contain dots",
-        );
-        assert_diag(
-            &pod("terminationGracePeriodSeconds = -1 # <-\n"),
-            E,
-            "pod.terminationGracePeriodSeconds",
-            "-1 is negative",
-        );
-        assert_diag(
-            &pod("activeDeadlineSeconds = 0 # <-\n"),
-            E,
-            "pod.activeDeadlineSeconds",
-            "0 is not a positive",
-        );
+    fn pod_fields_and_volumes() {
+        run_cases(POD_CASES, "pod.", pod);
         assert_diag(
             "[pod] # <-\nrestartPolicy = \"Never\"\n",
             E,
@@ -722,205 +725,33 @@ containers = { app = { state = "running" } }
         );
     }
 
-    #[test]
-    fn volumes() {
-        let vol = |v: &str| pod(&format!("[[pod.volumes]]\n{v}"));
-        let no_source = pod("[[pod.volumes]] # <-\nname = \"data\"\n");
-        assert_diag(
-            &no_source,
-            E,
-            "pod.volumes[0]",
-            "must specify a volume source",
-        );
-        assert_diag(
-            &vol("name = \"Data\" # <-\nemptyDir = {}\n"),
-            E,
-            "pod.volumes[0].name",
-            "RFC 1123 label",
-        );
-        let dup =
-            "name = \"d\"\nemptyDir = {}\n[[pod.volumes]]\nname = \"d\" # <-\nemptyDir = {}\n";
-        assert_diag(&vol(dup), E, "pod.volumes[1].name", "declared twice");
-    }
+    const CONTAINER_CASES: &str = r#"
+        E | image | empty string | image = ""
+        E | image | whitespace | image = " web"
+        E | restartPolicy | regular container | restartPolicy = "Always"
+        E | env[0].name | not a valid environment | env = [{ name = "A=B" }]
+        W | env[0].name | before 1.32 | env = [{ name = "1X" }]
+        W | env[1].name | hides the one at env[0] | env = [{ name = "A" }, { name = "A" }]
+        E | ports[0].containerPort | 70000 | ports = [{ containerPort = 70000 }]
+        E | ports[0].protocol | "tcp" | ports = [{ containerPort = 80, protocol = "tcp" }]
+        E | ports[0].name | lower-case | ports = [{ name = "HTTP", containerPort = 80 }]
+        E | ports[0].name | 15 characters | ports = [{ name = "a-very-long-name1", containerPort = 80 }]
+        E | ports[0].name | at least one letter | ports = [{ name = "8080", containerPort = 80 }]
+        E | ports[0].name | consecutive hyphens | ports = [{ name = "a--b", containerPort = 80 }]
+        E | ports[0].name | begin or end | ports = [{ name = "-ab", containerPort = 80 }]
+        E | ports[1].name | used twice | ports = [{ name = "w", containerPort = 80 }, { name = "w", containerPort = 81 }]
+        E | volumeMounts[0].name | "x" does not refer | volumeMounts = [{ name = "x", mountPath = "/x" }]
+        E | volumeMounts[0].mountPath | absolute | volumeMounts = [{ name = "d", mountPath = "x" }]
+        E | volumeMounts[1].mountPath | already used | volumeMounts = [{ name = "d", mountPath = "/x" }, { name = "d", mountPath = "/x" }]
+        E | terminationMessagePath | absolute | terminationMessagePath = "log"
+    "#;
 
     #[test]
-    fn container_names_and_images() {
-        let init = "[pod]\n[[pod.initContainers]]\nname = \"app\"\ncommand = [\"true\"]\n";
-        let dup = format!("{init}[[pod.containers]]\nname = \"app\" # <-\ncommand = [\"true\"]\n");
-        assert_diag(
-            &dup,
-            E,
-            "pod.containers[0].name",
-            "already used by pod.initContainers[0]",
-        );
-        let bad = BASE.replace("\"app\"", "\"App_1\" # <-");
-        assert_diag(&bad, E, "pod.containers[0].name", "RFC 1123 label");
-        assert_diag(
-            &app("image = \"\" # <-\n"),
-            E,
-            "pod.containers[0].image",
-            "empty string",
-        );
-        assert_diag(
-            &app("image = \" web\" # <-\n"),
-            E,
-            "pod.containers[0].image",
-            "whitespace",
-        );
-        let bare = "[pod]\n[[pod.containers]]\nname = \"app\"\n";
-        assert_diag(
-            &format!("{bare}command = [] # <-\n"),
-            E,
-            "pod.containers[0].command",
-            "neither an image nor a command",
-        );
-        let none = "[pod]\n[[pod.containers]] # <-\nname = \"app\"\n";
-        assert_diag(
-            none,
-            E,
-            "pod.containers[0]",
-            "neither an image nor a command",
-        );
-        let pull = format!("{bare}image = \"nope:1\" # <-\n");
-        assert_diag(
-            &pull,
-            W,
-            "pod.containers[0].image",
-            "image \"nope:1\" is not in the [images] table: the container will fail with ErrImagePull",
-        );
-        assert_diag(
-            &app("restartPolicy = \"Always\" # <-\n"),
-            E,
-            "pod.containers[0].restartPolicy",
-            "regular container",
-        );
-    }
-
-    #[test]
-    fn init_containers_without_restart_always_take_no_probes_or_hooks() {
-        let init = "[pod]\n[[pod.initContainers]]\nname = \"init\"\ncommand = [\"true\"]\n";
-        let src = format!(
-            "{init}readinessProbe = {{ exec = {{ command = [\"true\"] }} }} # <-\n{}",
-            &BASE[6..]
-        );
-        assert_diag(
-            &src,
-            E,
-            "pod.initContainers[0].readinessProbe",
-            "without restartPolicy=Always",
-        );
-        let src = format!(
-            "{init}lifecycle = {{ preStop = {{ sleep = {{ seconds = 1 }} }} }} # <-\n{}",
-            &BASE[6..]
-        );
-        assert_diag(
-            &src,
-            E,
-            "pod.initContainers[0].lifecycle",
-            "without restartPolicy=Always",
-        );
-    }
-
-    #[test]
-    fn env_ports_mounts_and_message_path() {
-        assert_diag(
-            &app("env = [{ name = \"A=B\" }] # <-\n"),
-            E,
-            "pod.containers[0].env[0].name",
-            "not a valid environment",
-        );
-        assert_diag(
-            &app("env = [{ name = \"1X\" }] # <-\n"),
-            W,
-            "pod.containers[0].env[0].name",
-            "before 1.32",
-        );
-        assert_diag(
-            &app("env = [{ name = \"A\" }, { name = \"A\" }] # <-\n"),
-            W,
-            "pod.containers[0].env[1].name",
-            "hides the one at env[0]",
-        );
-        let port = |p: &str| app(&format!("ports = [{p}] # <-\n"));
-        assert_diag(
-            &port("{ containerPort = 70000 }"),
-            E,
-            "pod.containers[0].ports[0].containerPort",
-            "70000",
-        );
-        assert_diag(
-            &port("{ containerPort = 80, protocol = \"tcp\" }"),
-            E,
-            "pod.containers[0].ports[0].protocol",
-            "\"tcp\"",
-        );
-        let name = |n: &str| port(&format!("{{ name = \"{n}\", containerPort = 80 }}"));
-        assert_diag(
-            &name("HTTP"),
-            E,
-            "pod.containers[0].ports[0].name",
-            "lower-case",
-        );
-        assert_diag(
-            &name("a-very-long-name1"),
-            E,
-            "pod.containers[0].ports[0].name",
-            "15 characters",
-        );
-        assert_diag(
-            &name("8080"),
-            E,
-            "pod.containers[0].ports[0].name",
-            "at least one letter",
-        );
-        assert_diag(
-            &name("a--b"),
-            E,
-            "pod.containers[0].ports[0].name",
-            "consecutive hyphens",
-        );
-        assert_diag(
-            &name("-ab"),
-            E,
-            "pod.containers[0].ports[0].name",
-            "begin or end",
-        );
-        let two = "{ name = \"web\", containerPort = 80 }, { name = \"web\", containerPort = 81 }";
-        assert_diag(
-            &port(two),
-            E,
-            "pod.containers[0].ports[1].name",
-            "used twice",
-        );
-        let mount = |m: &str| {
-            pod(&format!("[[pod.volumes]]\nname = \"d\"\nemptyDir = {{}}\n"))
-                + &format!("volumeMounts = [{m}] # <-\n")
-        };
-        assert_diag(
-            &mount("{ name = \"x\", mountPath = \"/x\" }"),
-            E,
-            "pod.containers[0].volumeMounts[0].name",
-            "\"x\" does not refer",
-        );
-        assert_diag(
-            &mount("{ name = \"d\", mountPath = \"x\" }"),
-            E,
-            "pod.containers[0].volumeMounts[0].mountPath",
-            "absolute",
-        );
-        let twice = "{ name = \"d\", mountPath = \"/x\" }, { name = \"d\", mountPath = \"/x\" }";
-        assert_diag(
-            &mount(twice),
-            E,
-            "pod.containers[0].volumeMounts[1].mountPath",
-            "already used",
-        );
-        assert_diag(
-            &app("terminationMessagePath = \"log\" # <-\n"),
-            E,
-            "pod.containers[0].terminationMessagePath",
-            "absolute",
-        );
+    fn container_fields() {
+        let with_volume = pod("[[pod.volumes]]\nname = \"d\"\nemptyDir = {}\n");
+        run_cases(CONTAINER_CASES, "pod.containers[0].", |s| {
+            format!("{with_volume}{s}")
+        });
         let long = app(&format!(
             "terminationMessagePath = \"/{}\" # <-\n",
             "a".repeat(4096)
@@ -934,89 +765,81 @@ containers = { app = { state = "running" } }
     }
 
     #[test]
-    fn run_settings_and_images() {
-        for bad in ["0.0", "-1.0", "101.0", "nan", "inf"] {
-            let src = format!("[run]\ntime_scale = {bad} # <-\n{BASE}");
-            assert_diag(&src, E, "run.time_scale", "out of range");
-        }
+    fn container_names_images_and_commands() {
+        let init = "[pod]\n[[pod.initContainers]]\nname = \"app\"\ncommand = [\"true\"]\n";
+        let dup = format!("{init}[[pod.containers]]\nname = \"app\" # <-\ncommand = [\"true\"]\n");
         assert_diag(
-            &format!("[run]\ntimeout = \"0s\" # <-\n{BASE}"),
+            &dup,
             E,
-            "run.timeout",
-            "timeout is 0",
+            "pod.containers[0].name",
+            "already used by pod.initContainers[0]",
         );
-        let img = format!("[images]\nbusybox = {{}} # <-\n{BASE}");
-        assert_diag(&img, E, "images.busybox", "neither a command nor args");
+        let bad = BASE.replace("\"app\"", "\"App_1\" # <-");
+        assert_diag(&bad, E, "pod.containers[0].name", "RFC 1123 label");
+        let bare = "[pod]\n[[pod.containers]] # <-\nname = \"app\"\n";
+        assert_diag(
+            bare,
+            E,
+            "pod.containers[0]",
+            "neither an image nor a command",
+        );
+        let empty = format!("{}command = [] # <-\n", bare.replace(" # <-", ""));
+        assert_diag(
+            &empty,
+            E,
+            "pod.containers[0].command",
+            "neither an image nor a command",
+        );
+        let pull = format!("{}image = \"nope:1\" # <-\n", bare.replace(" # <-", ""));
+        let msg = "image \"nope:1\" is not in the [images] table: the container will fail with ErrImagePull";
+        assert_diag(&pull, W, "pod.containers[0].image", msg);
     }
 
     #[test]
-    fn expectations() {
-        let ex = |s: &str| app(s);
-        assert_diag(
-            &ex("[[expect.events]]\ncontainer = \"web\" # <-\n"),
-            E,
-            "expect.events[0].container",
-            "no container named \"web\"",
+    fn init_containers_without_restart_always_take_no_probes_or_hooks() {
+        let init = "[pod]\n[[pod.initContainers]]\nname = \"init\"\ncommand = [\"true\"]\n";
+        let rest = &BASE["[pod]\n".len()..];
+        for field in ["livenessProbe", "readinessProbe", "startupProbe"] {
+            let src =
+                format!("{init}{field} = {{ exec = {{ command = [\"true\"] }} }} # <-\n{rest}");
+            let path = format!("pod.initContainers[0].{field}");
+            assert_diag(&src, E, &path, "without restartPolicy=Always");
+        }
+        let hook = format!(
+            "{init}lifecycle = {{ preStop = {{ sleep = {{ seconds = 1 }} }} }} # <-\n{rest}"
         );
         assert_diag(
-            &ex("[[expect.never]]\ncontainer = \"web\" # <-\n"),
+            &hook,
             E,
-            "expect.never[0].container",
-            "\"web\"",
+            "pod.initContainers[0].lifecycle",
+            "without restartPolicy=Always",
         );
-        assert_diag(
-            &ex("[[expect.counts]]\nexactly = 1\ncontainer = \"web\" # <-\n"),
-            E,
-            "expect.counts[0].container",
-            "\"web\"",
-        );
-        assert_diag(
-            &ex("[expect.final.containers]\nweb = {} # <-\n"),
-            E,
-            "expect.final.containers.web",
-            "\"web\"",
-        );
-        assert_diag(
-            &ex("[[expect.events]]\ntype = \"Error\" # <-\n"),
-            E,
-            "expect.events[0].type",
-            "\"Error\"",
-        );
-        assert_diag(
-            &ex("[[expect.counts]] # <-\nreason = \"Started\"\n"),
-            E,
-            "expect.counts[0]",
-            "no bound",
-        );
-        assert_diag(
-            &ex("[[expect.counts]]\nexactly = 1 # <-\nat_most = 2\n"),
-            E,
-            "expect.counts[0].exactly",
-            "cannot be combined",
-        );
-        assert_diag(
-            &ex("[[expect.counts]]\nat_least = 3 # <-\nat_most = 2\n"),
-            E,
-            "expect.counts[0].at_least",
-            "greater than",
-        );
-        assert_diag(
-            &ex("[expect.final]\nphase = \"Done\" # <-\n"),
-            E,
-            "expect.final.phase",
-            "\"Done\"",
-        );
-        assert_diag(
-            &ex("[expect.final]\ncontainers = { app = { state = \"exited\" } } # <-\n"),
-            E,
-            "expect.final.containers.app.state",
-            "\"exited\"",
-        );
-        assert_diag(
-            &ex("[expect.final.conditions]\nready = true # <-\n"),
-            E,
-            "expect.final.conditions.ready",
-            "\"ready\"",
-        );
+    }
+
+    const TOP_LEVEL_CASES: &str = r#"
+        E | run.time_scale | out of range | [run]\ntime_scale = 0.0
+        E | run.time_scale | out of range | [run]\ntime_scale = -1.0
+        E | run.time_scale | out of range | [run]\ntime_scale = 101.0
+        E | run.time_scale | out of range | [run]\ntime_scale = nan
+        E | run.time_scale | out of range | [run]\ntime_scale = inf
+        E | run.timeout | timeout is 0 | [run]\ntimeout = "0s"
+        E | images.busybox | neither a command nor args | [images]\nbusybox = {}
+        E | expect.events[0].container | no container named "web" | [[expect.events]]\ncontainer = "web"
+        E | expect.never[0].container | "web" | [[expect.never]]\ncontainer = "web"
+        E | expect.counts[0].container | "web" | [[expect.counts]]\nexactly = 1\ncontainer = "web"
+        E | expect.final.containers.web | "web" | [expect.final.containers]\nweb = {}
+        E | expect.events[0].type | "Error" | [[expect.events]]\ntype = "Error"
+        E | expect.never[0].type | "warning" | [[expect.never]]\ntype = "warning"
+        E | expect.counts[0] | no bound | [[expect.counts]] # <-\nreason = "Started"
+        E | expect.counts[0].exactly | cannot be combined | [[expect.counts]]\nat_most = 2\nexactly = 1
+        E | expect.counts[0].at_least | greater than | [[expect.counts]]\nat_most = 2\nat_least = 3
+        E | expect.final.phase | "Done" | [expect.final]\nphase = "Done"
+        E | expect.final.containers.app.state | "exited" | [expect.final.containers.app]\nstate = "exited"
+        E | expect.final.conditions.ready | "ready" | [expect.final.conditions]\nready = true
+    "#;
+
+    #[test]
+    fn run_settings_images_and_expectations() {
+        run_cases(TOP_LEVEL_CASES, "", app);
     }
 }

@@ -5,8 +5,8 @@ use super::model::{Container, HttpGetAction, IntOrString, LifecycleHandler, Prob
 use super::validate::{PORT_NAME_HELP, err, list_or_none, port_name_problem, warn};
 use crate::diag::{Diagnostic, FieldPath};
 
-/// Checks the probes and hooks of a container that may have them (regular or sidecar).
-/// `grace` is the pod's termination grace period, or None when that is itself invalid.
+/// Checks the probes and hooks of a regular or sidecar container against the pod's `grace`.
+// `grace` is None when the pod's own terminationGracePeriodSeconds is invalid.
 pub(crate) fn check_probes_and_hooks(
     c: &Container,
     path: &FieldPath,
@@ -62,7 +62,7 @@ fn check_probe(field: &str, p: &Probe, c: &Container, path: &FieldPath, out: &mu
                 check_port(&t.port, c, &path.key("tcpSocket").key("port"), out);
             }
         }
-        Some(_) => {
+        Some("grpc") => {
             if let Some(g) = p.grpc.as_ref().filter(|g| !(1..=65535).contains(&g.port)) {
                 out.push(err(
                     path.key("grpc").key("port"),
@@ -71,7 +71,7 @@ fn check_probe(field: &str, p: &Probe, c: &Container, path: &FieldPath, out: &mu
                 ));
             }
         }
-        None => {}
+        _ => {}
     }
     let values = [
         p.initial_delay_seconds,
@@ -90,14 +90,14 @@ fn check_probe(field: &str, p: &Probe, c: &Container, path: &FieldPath, out: &mu
         }
     }
     // The API defaults 0 to 1 before validating, so 0 passes as well.
-    if field != "readinessProbe" {
-        if let Some(v) = p.success_threshold.filter(|v| *v > 1) {
-            out.push(err(
-                path.key("successThreshold"),
-                format!("successThreshold {v} is not allowed on a {field}: it must be 1"),
-                "set it to 1 or remove it; only readiness probes can require several successes",
-            ));
-        }
+    if field != "readinessProbe"
+        && let Some(v) = p.success_threshold.filter(|v| *v > 1)
+    {
+        out.push(err(
+            path.key("successThreshold"),
+            format!("successThreshold {v} is not allowed on a {field}: it must be 1"),
+            "set it to 1 or remove it; only readiness probes can require several successes",
+        ));
     }
     match p.termination_grace_period_seconds {
         Some(_) if field == "readinessProbe" => out.push(err(
@@ -151,7 +151,7 @@ fn check_hook(
                 format!("use exec, httpGet or sleep; as written, expect a {reason} event every time the hook runs"),
             ));
         }
-        Some(_) => {
+        Some("sleep") => {
             let Some(s) = &h.sleep else { return };
             // With an invalid pod grace period Kubernetes skips the upper bound, and so do we.
             let problem = match grace {
@@ -161,14 +161,21 @@ fn check_hook(
                 }
                 _ => return,
             };
-            let max = grace.unwrap_or(30);
+            let help = match grace {
+                Some(g) => format!(
+                    "use 0 to {g} seconds, or raise the pod's terminationGracePeriodSeconds"
+                ),
+                None => {
+                    "use 0 or more seconds, at most the pod's terminationGracePeriodSeconds".into()
+                }
+            };
             out.push(err(
                 path.key("sleep").key("seconds"),
                 format!("sleep.seconds {} {problem}", s.seconds),
-                format!("use 0 to {max} seconds, or raise the pod's terminationGracePeriodSeconds"),
+                help,
             ));
         }
-        None => {}
+        _ => {}
     }
 }
 
@@ -275,183 +282,54 @@ fn check_port(port: &IntOrString, c: &Container, path: &FieldPath, out: &mut Vec
 
 #[cfg(test)]
 mod tests {
-    use super::super::validate::test_util::{app, assert_diag, diagnose};
-    use crate::diag::Severity::{Error as E, Warning as W};
+    use super::super::validate::test_util::{app, diagnose, run_cases};
 
-    const EXEC: &str = "exec = { command = [\"true\"] }\n";
+    /// Container fields, one per case; `EXEC` stands for a valid exec handler.
+    const CASES: &str = r#"
+        E | livenessProbe | must specify a handler type | [pod.containers.livenessProbe] # <-\nperiodSeconds = 5
+        E | readinessProbe.tcpSocket | may not specify more than 1 handler type | readinessProbe = { EXEC, tcpSocket = { port = 80 } }
+        E | startupProbe.exec.command | exec.command is empty | startupProbe = { exec = { command = [] } }
+        E | livenessProbe.grpc.port | grpc port 0 | livenessProbe = { grpc = { port = 0 } }
+        E | livenessProbe.tcpSocket.port | port 70000 | livenessProbe = { tcpSocket = { port = 70000 } }
+        E | readinessProbe.httpGet.port | port 0 is not a valid | readinessProbe = { httpGet = { port = 0 } }
+        E | readinessProbe.httpGet.port | lower-case | readinessProbe = { httpGet = { port = "Web" } }
+        E | readinessProbe.httpGet.scheme | "http" | readinessProbe = { httpGet = { port = 80, scheme = "http" } }
+        E | readinessProbe.httpGet.httpHeaders[0].name | "X Bad" | readinessProbe = { httpGet = { port = 80, httpHeaders = [{ name = "X Bad", value = "1" }] } }
+        W | readinessProbe.httpGet.port | port "metrics" is not a named port | readinessProbe = { httpGet = { port = "metrics" } }
+        E | readinessProbe.initialDelaySeconds | -1 is out of range | readinessProbe = { EXEC, initialDelaySeconds = -1 }
+        E | readinessProbe.periodSeconds | -1 is out of range | readinessProbe = { EXEC, periodSeconds = -1 }
+        E | readinessProbe.timeoutSeconds | -1 is out of range | readinessProbe = { EXEC, timeoutSeconds = -1 }
+        E | readinessProbe.successThreshold | -1 is out of range | readinessProbe = { EXEC, successThreshold = -1 }
+        E | readinessProbe.failureThreshold | 2147483648 is out of range | readinessProbe = { EXEC, failureThreshold = 2147483648 }
+        E | livenessProbe.successThreshold | it must be 1 | livenessProbe = { EXEC, successThreshold = 2 }
+        E | startupProbe.successThreshold | it must be 1 | startupProbe = { EXEC, successThreshold = 2 }
+        E | readinessProbe.terminationGracePeriodSeconds | must not be set for readinessProbes | readinessProbe = { EXEC, terminationGracePeriodSeconds = 5 }
+        E | livenessProbe.terminationGracePeriodSeconds | must be greater than 0 | livenessProbe = { EXEC, terminationGracePeriodSeconds = 0 }
+        E | lifecycle.preStop | must specify a handler type | [pod.containers.lifecycle.preStop] # <-
+        E | lifecycle.postStart.sleep | may not specify more than 1 handler type | lifecycle.postStart = { EXEC, sleep = { seconds = 1 } }
+        E | lifecycle.preStop.exec.command | empty | lifecycle.preStop = { exec = { command = [] } }
+        E | lifecycle.preStop.sleep.seconds | 31 is longer than the pod's terminationGracePeriodSeconds (30) | lifecycle.preStop = { sleep = { seconds = 31 } }
+        E | lifecycle.preStop.sleep.seconds | -1 is negative | lifecycle.preStop = { sleep = { seconds = -1 } }
+        W | lifecycle.postStart.tcpSocket | always fails | lifecycle.postStart = { tcpSocket = { port = 80 } }
+        W | lifecycle.postStart.httpGet.port | "admin" | lifecycle.postStart = { httpGet = { port = "admin" } }
+    "#;
 
-    /// Container `app` with a `[pod.containers.<table>]` holding `body`.
-    fn table(table: &str, body: &str) -> String {
-        app(&format!("[pod.containers.{table}]\n{body}"))
+    fn build(fields: &str) -> String {
+        app(&fields.replace("EXEC", r#"exec = { command = ["true"] }"#))
     }
 
     #[test]
-    fn probe_handlers() {
-        let none = app("[pod.containers.livenessProbe] # <-\nperiodSeconds = 5\n");
-        assert_diag(
-            &none,
-            E,
-            "pod.containers[0].livenessProbe",
-            "must specify a handler type",
-        );
-        let two = table(
-            "readinessProbe",
-            &format!("{EXEC}tcpSocket = {{ port = 80 }} # <-\n"),
-        );
-        assert_diag(
-            &two,
-            E,
-            "pod.containers[0].readinessProbe.tcpSocket",
-            "may not specify more than 1 handler type",
-        );
-        let empty = table("startupProbe", "exec = { command = [] } # <-\n");
-        assert_diag(
-            &empty,
-            E,
-            "pod.containers[0].startupProbe.exec.command",
-            "exec.command is empty",
-        );
-        let grpc = table("livenessProbe", "grpc = { port = 0 } # <-\n");
-        assert_diag(
-            &grpc,
-            E,
-            "pod.containers[0].livenessProbe.grpc.port",
-            "grpc port 0",
-        );
-        let tcp = table("livenessProbe", "tcpSocket = { port = 70000 } # <-\n");
-        assert_diag(
-            &tcp,
-            E,
-            "pod.containers[0].livenessProbe.tcpSocket.port",
-            "port 70000",
-        );
+    fn probes_and_hooks() {
+        run_cases(CASES, "pod.containers[0].", build);
     }
 
     #[test]
-    fn probe_http_get() {
-        let http = |h: &str| table("readinessProbe", &format!("httpGet = {{ {h} }} # <-\n"));
-        let at = |f: &str| format!("pod.containers[0].readinessProbe.httpGet.{f}");
-        assert_diag(
-            &http("port = 0"),
-            E,
-            &at("port"),
-            "port 0 is not a valid port number",
-        );
-        assert_diag(&http("port = \"Web\""), E, &at("port"), "lower-case");
-        assert_diag(
-            &http("port = 80, scheme = \"http\""),
-            E,
-            &at("scheme"),
-            "\"http\"",
-        );
-        let header = "port = 80, httpHeaders = [{ name = \"X Bad\", value = \"1\" }]";
-        assert_diag(&http(header), E, &at("httpHeaders[0].name"), "\"X Bad\"");
-        let undeclared = http("port = \"metrics\"");
-        assert_diag(
-            &undeclared,
-            W,
-            &at("port"),
-            "port \"metrics\" is not a named port",
-        );
-        let help = diagnose(&undeclared).diagnostics[0]
-            .help
-            .clone()
-            .unwrap_or_default();
-        assert!(help.contains("port \"metrics\" not found"), "{help}");
-    }
-
-    #[test]
-    fn probe_timing_fields() {
-        for field in [
-            "initialDelaySeconds",
-            "periodSeconds",
-            "timeoutSeconds",
-            "successThreshold",
-            "failureThreshold",
-        ] {
-            let src = table("readinessProbe", &format!("{EXEC}{field} = -1 # <-\n"));
-            assert_diag(
-                &src,
-                E,
-                &format!("pod.containers[0].readinessProbe.{field}"),
-                "-1 is out of range",
-            );
-        }
-        for probe in ["livenessProbe", "startupProbe"] {
-            let src = table(probe, &format!("{EXEC}successThreshold = 2 # <-\n"));
-            assert_diag(
-                &src,
-                E,
-                &format!("pod.containers[0].{probe}.successThreshold"),
-                "it must be 1",
-            );
-        }
-        let tgps = table(
-            "readinessProbe",
-            &format!("{EXEC}terminationGracePeriodSeconds = 5 # <-\n"),
-        );
-        assert_diag(
-            &tgps,
-            E,
-            "pod.containers[0].readinessProbe.terminationGracePeriodSeconds",
-            "must not be set for readinessProbes",
-        );
-        let zero = table(
-            "livenessProbe",
-            &format!("{EXEC}terminationGracePeriodSeconds = 0 # <-\n"),
-        );
-        assert_diag(
-            &zero,
-            E,
-            "pod.containers[0].livenessProbe.terminationGracePeriodSeconds",
-            "must be greater than 0",
-        );
-    }
-
-    #[test]
-    fn lifecycle_hooks() {
-        let none = app("[pod.containers.lifecycle.preStop] # <-\n");
-        assert_diag(
-            &none,
-            E,
-            "pod.containers[0].lifecycle.preStop",
-            "must specify a handler type",
-        );
-        let two = table(
-            "lifecycle.postStart",
-            &format!("{EXEC}sleep = {{ seconds = 1 }} # <-\n"),
-        );
-        assert_diag(
-            &two,
-            E,
-            "pod.containers[0].lifecycle.postStart.sleep",
-            "may not specify more than 1 handler type",
-        );
-        let exec = table("lifecycle.preStop", "exec = { command = [] } # <-\n");
-        assert_diag(
-            &exec,
-            E,
-            "pod.containers[0].lifecycle.preStop.exec.command",
-            "empty",
-        );
-        let sleep = |s: i64| {
-            table(
-                "lifecycle.preStop",
-                &format!("sleep = {{ seconds = {s} }} # <-\n"),
-            )
+    fn sleep_may_be_zero_and_up_to_the_pod_grace_period() {
+        let sleep = |s: u32| {
+            build(&format!(
+                "lifecycle.preStop = {{ sleep = {{ seconds = {s} }} }}\n"
+            ))
         };
-        assert_diag(
-            &sleep(31),
-            E,
-            "pod.containers[0].lifecycle.preStop.sleep.seconds",
-            "31 is longer than the pod's terminationGracePeriodSeconds (30)",
-        );
-        assert_diag(
-            &sleep(-1),
-            E,
-            "pod.containers[0].lifecycle.preStop.sleep.seconds",
-            "-1 is negative",
-        );
         let longer_grace =
             sleep(31).replace("[pod]\n", "[pod]\nterminationGracePeriodSeconds = 60\n");
         assert!(diagnose(&longer_grace).diagnostics.is_empty());
@@ -459,22 +337,18 @@ mod tests {
             diagnose(&sleep(0)).diagnostics.is_empty(),
             "0 is allowed since 1.34"
         );
-        let tcp = table("lifecycle.postStart", "tcpSocket = { port = 80 } # <-\n");
-        assert_diag(
-            &tcp,
-            W,
-            "pod.containers[0].lifecycle.postStart.tcpSocket",
-            "always fails",
-        );
-        let named = table(
-            "lifecycle.postStart",
-            "httpGet = { port = \"admin\" } # <-\n",
-        );
-        assert_diag(
-            &named,
-            W,
-            "pod.containers[0].lifecycle.postStart.httpGet.port",
-            "\"admin\"",
-        );
+    }
+
+    #[test]
+    fn an_undeclared_named_port_explains_the_kubelet_error() {
+        let fd = diagnose(&build(
+            "livenessProbe = { tcpSocket = { port = \"db\" } }\n",
+        ));
+        let help = fd
+            .diagnostics
+            .first()
+            .and_then(|d| d.help.clone())
+            .unwrap_or_default();
+        assert!(help.contains("`port \"db\" not found`"), "{help}");
     }
 }

@@ -1,0 +1,208 @@
+//! The work behind the command line: runs and lint, with the exit codes users script on.
+//!
+//! Exit codes: 0 every spec passed; 1 an expectation failed; 2 a spec is invalid;
+//! 3 the environment could not run the spec.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::events::Entry;
+use crate::report::{describe, kubectl, verdict};
+use crate::runner::{RunGuard, RunOptions, run_spec};
+use crate::spec::load_spec;
+
+/// Exit code: every spec passed.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: an expectation failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: a spec is invalid.
+pub const EXIT_INVALID: u8 = 2;
+/// Exit code: the environment could not run a spec.
+pub const EXIT_ENV: u8 = 3;
+
+/// Arguments of `podcheck run`.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    /// Spec files.
+    pub specs: Vec<PathBuf>,
+    /// Time scale override.
+    pub time_scale: Option<f64>,
+    /// `NAME=CMD` image mappings.
+    pub images: Vec<String>,
+    /// JSON-lines output file.
+    pub json: Option<PathBuf>,
+    /// No live output.
+    pub quiet: bool,
+}
+
+/// Parses `NAME=CMD` (CMD split on whitespace).
+pub fn parse_image_arg(s: &str) -> Result<(String, Vec<String>), String> {
+    let (name, cmd) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--image {s:?}: expected NAME=CMD, e.g. --image app:1=\"python3 -m http.server 8080\""))?;
+    let argv: Vec<String> = cmd.split_whitespace().map(str::to_owned).collect();
+    if name.is_empty() || argv.is_empty() {
+        return Err(format!("--image {s:?}: both the image name and the command must be non-empty"));
+    }
+    Ok((name.to_owned(), argv))
+}
+
+/// `podcheck run`.
+pub fn run(args: RunArgs) -> u8 {
+    let mut images = Vec::new();
+    for i in &args.images {
+        match parse_image_arg(i) {
+            Ok(p) => images.push(p),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_INVALID;
+            }
+        }
+    }
+    if let Some(ts) = args.time_scale {
+        if !(ts.is_finite() && ts > 0.0) {
+            eprintln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
+            return EXIT_INVALID;
+        }
+    }
+    let mut loaded = Vec::new();
+    let mut invalid = false;
+    for path in &args.specs {
+        match load_spec(path) {
+            Ok(l) => {
+                if !l.warnings.diagnostics.is_empty() {
+                    eprintln!("{}", l.warnings.render());
+                }
+                loaded.push((path.clone(), l));
+            }
+            Err(d) => {
+                eprintln!("{}", d.render());
+                invalid = true;
+            }
+        }
+    }
+    if invalid {
+        return EXIT_INVALID;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_ENV;
+        }
+    };
+    let opts = RunOptions {
+        time_scale: args.time_scale,
+        images,
+        extra_path: std::env::current_exe().ok().and_then(|p| p.parent().map(PathBuf::from)).into_iter().collect(),
+    };
+    let mut json_out = match &args.json {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some(std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot write the JSON output {}: {e}", p.display());
+                return EXIT_ENV;
+            }
+        },
+        None => None,
+    };
+    let guard = RunGuard::new();
+    let code = runtime.block_on(async {
+        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            interrupted().await;
+            let _ = cancel_tx.send(true);
+        });
+        let mut worst = EXIT_OK;
+        for (path, spec) in &loaded {
+            let quiet = args.quiet;
+            let pod_name = spec.spec.pod.name.clone().unwrap_or_else(|| spec.stem.clone());
+            let total = spec.spec.pod.containers.len() + spec.spec.pod.init_containers.iter().filter(|c| c.restart_policy.is_some()).count();
+            let mut table = kubectl::WatchTable::new();
+            let mut on_entry = |e: &Entry| {
+                if let Some(out) = json_out.as_mut() {
+                    if let Ok(line) = serde_json::to_string(e) {
+                        let _ = writeln!(out, "{line}");
+                    }
+                }
+                if !quiet {
+                    if let Entry::Status { at, status } = e {
+                        let row = kubectl::pod_row_with_total(status, *at, total);
+                        println!("{}", table.row(&pod_name, &row, *at));
+                    }
+                }
+            };
+            if !quiet {
+                println!("==> {}", path.display());
+            }
+            match run_spec(spec, &opts, guard.run_id(), &mut on_entry, Some(cancel_rx.clone())).await {
+                Err(e) => {
+                    eprintln!("error: {}: {e}", path.display());
+                    worst = worst.max(EXIT_ENV);
+                }
+                Ok(report) => {
+                    if !quiet {
+                        let events: Vec<_> = report.outcome.timeline.events().cloned().collect();
+                        println!();
+                        print!("{}", describe::describe_events(&events, report.outcome.ended_at));
+                        if let Some(st) = report.outcome.timeline.last_status() {
+                            print!("{}", describe::describe_containers(st));
+                        }
+                    }
+                    print!("{}", verdict::render(&path.display().to_string(), &report));
+                    if !report.passed() {
+                        worst = worst.max(EXIT_FAILED);
+                    }
+                }
+            }
+            if *cancel_rx.borrow() {
+                break;
+            }
+        }
+        worst
+    });
+    if let Some(mut out) = json_out {
+        let _ = out.flush();
+    }
+    drop(guard);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// `podcheck lint`.
+pub fn lint(specs: &[PathBuf]) -> u8 {
+    let mut code = EXIT_OK;
+    for path in specs {
+        match load_spec(path) {
+            Ok(l) => {
+                if l.warnings.diagnostics.is_empty() {
+                    println!("ok: {}", path.display());
+                } else {
+                    println!("{}", l.warnings.render());
+                }
+            }
+            Err(d) => {
+                println!("{}", d.render());
+                code = EXIT_INVALID;
+            }
+        }
+    }
+    code
+}

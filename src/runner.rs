@@ -1,0 +1,153 @@
+//! Running a loaded spec: build the pod config, run the pod worker, check expectations,
+//! and sweep every process of the run on every path.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::events::Entry;
+use crate::expect::{self, Verdict};
+use crate::kubelet::{EndReason, Observer, PodConfig, RunOutcome, run_pod};
+use crate::report::kubectl;
+use crate::runtime::process;
+use crate::spec::LoadedSpec;
+
+/// Default real-time bound on a run when the spec sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Options that come from outside the spec (CLI flags, harness).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides the spec's time scale.
+    pub time_scale: Option<f64>,
+    /// Extra image table entries (`--image NAME=CMD`), taking precedence over the spec's.
+    pub images: Vec<(String, Vec<String>)>,
+    /// Directories put in front of the containers' PATH.
+    pub extra_path: Vec<PathBuf>,
+}
+
+/// Everything a finished run produced.
+#[derive(Debug, Clone)]
+pub struct SpecReport {
+    /// The spec's title.
+    pub title: String,
+    /// The pod name.
+    pub pod_name: String,
+    /// What happened.
+    pub outcome: RunOutcome,
+    /// Whether the expectations held.
+    pub verdict: Verdict,
+}
+
+impl SpecReport {
+    /// Passed: expectations held and the run did not time out or get interrupted.
+    pub fn passed(&self) -> bool {
+        self.verdict.passed()
+    }
+}
+
+/// A guard that kills every process tagged with the run id when dropped, so a panic or an
+/// early return cannot leak containers.
+pub struct RunGuard {
+    run_id: String,
+}
+
+impl RunGuard {
+    /// A fresh run id and its guard.
+    pub fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        RunGuard {
+            run_id: format!("{}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff),
+        }
+    }
+
+    /// The id every process of the run carries as `PODCHECK_RUN`.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+}
+
+impl Default for RunGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        process::kill_tagged("PODCHECK_RUN", &self.run_id);
+    }
+}
+
+/// Runs one spec and checks it. `on_entry` sees every timeline entry as it happens.
+pub async fn run_spec(
+    loaded: &LoadedSpec,
+    opts: &RunOptions,
+    run_id: &str,
+    on_entry: &mut dyn FnMut(&Entry),
+    cancel: Option<watch::Receiver<bool>>,
+) -> Result<SpecReport, crate::kubelet::pod_worker::RunError> {
+    let spec = &loaded.spec;
+    let pod_name = spec.pod.name.clone().unwrap_or_else(|| sanitize(&loaded.stem));
+    let mut images = spec.images.clone();
+    for (name, argv) in &opts.images {
+        images.insert(
+            name.clone(),
+            crate::spec::model::ImageEntry { command: argv.clone(), args: Vec::new() },
+        );
+    }
+    let time_scale = opts.time_scale.or(spec.run.time_scale).unwrap_or(1.0);
+    let timeout = spec.run.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
+    let uid = format!("{run_id}-{pod_name}");
+    let cfg = PodConfig {
+        pod: spec.pod.clone(),
+        name: pod_name.clone(),
+        namespace: spec.pod.namespace.clone().unwrap_or_else(|| "default".into()),
+        uid,
+        images,
+        time_scale,
+        delete_at: spec.run.delete_pod_at.map(|d| d.0),
+        duration: spec.run.duration.map(|d| d.0),
+        timeout,
+        run_id: run_id.to_owned(),
+        extra_path: opts.extra_path.clone(),
+    };
+    let exp = spec.expect.clone();
+    let mut decided = |t: &crate::events::Timeline| expect::decided(&exp, t);
+    let observer = Observer { on_entry, decided: &mut decided, cancel };
+    let outcome = run_pod(cfg, observer).await?;
+    let column = |st: &crate::events::PodStatus| kubectl::pod_row(st, Duration::ZERO).status;
+    let mut verdict = expect::check(&spec.expect, &outcome.timeline, &column);
+    match outcome.end {
+        EndReason::TimedOut => verdict.failures.insert(
+            0,
+            format!(
+                "the run timed out after {} of real time before the expectations were decided (raise run.timeout, or set run.duration to end the run on purpose)",
+                crate::spec::duration::format_secs(timeout.as_secs_f64())
+            ),
+        ),
+        EndReason::Interrupted => verdict.failures.insert(0, "the run was interrupted".into()),
+        _ => {}
+    }
+    Ok(SpecReport {
+        title: spec.name.clone().unwrap_or_else(|| loaded.stem.clone()),
+        pod_name,
+        outcome,
+        verdict,
+    })
+}
+
+/// A DNS-1123 label made from a file stem.
+fn sanitize(stem: &str) -> String {
+    let s: String = stem
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let s = s.trim_matches('-');
+    let s = if s.is_empty() { "pod" } else { s };
+    s.chars().take(63).collect()
+}
