@@ -38,12 +38,16 @@ pub struct RunArgs {
 
 /// Parses `NAME=CMD` (CMD split on whitespace).
 pub fn parse_image_arg(s: &str) -> Result<(String, Vec<String>), String> {
-    let (name, cmd) = s
-        .split_once('=')
-        .ok_or_else(|| format!("--image {s:?}: expected NAME=CMD, e.g. --image app:1=\"python3 -m http.server 8080\""))?;
+    let (name, cmd) = s.split_once('=').ok_or_else(|| {
+        format!(
+            "--image {s:?}: expected NAME=CMD, e.g. --image app:1=\"python3 -m http.server 8080\""
+        )
+    })?;
     let argv: Vec<String> = cmd.split_whitespace().map(str::to_owned).collect();
     if name.is_empty() || argv.is_empty() {
-        return Err(format!("--image {s:?}: both the image name and the command must be non-empty"));
+        return Err(format!(
+            "--image {s:?}: both the image name and the command must be non-empty"
+        ));
     }
     Ok((name.to_owned(), argv))
 }
@@ -60,11 +64,11 @@ pub fn run(args: RunArgs) -> u8 {
             }
         }
     }
-    if let Some(ts) = args.time_scale {
-        if !(ts.is_finite() && ts > 0.0) {
-            eprintln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
-            return EXIT_INVALID;
-        }
+    if let Some(ts) = args.time_scale
+        && !(ts.is_finite() && ts > 0.0)
+    {
+        eprintln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
+        return EXIT_INVALID;
     }
     let mut loaded = Vec::new();
     let mut invalid = false;
@@ -85,7 +89,11 @@ pub fn run(args: RunArgs) -> u8 {
     if invalid {
         return EXIT_INVALID;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -95,7 +103,11 @@ pub fn run(args: RunArgs) -> u8 {
     let opts = RunOptions {
         time_scale: args.time_scale,
         images,
-        extra_path: std::env::current_exe().ok().and_then(|p| p.parent().map(PathBuf::from)).into_iter().collect(),
+        extra_path: std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(PathBuf::from))
+            .into_iter()
+            .collect(),
     };
     let mut json_out = match &args.json {
         Some(p) => match std::fs::File::create(p) {
@@ -117,26 +129,44 @@ pub fn run(args: RunArgs) -> u8 {
         let mut worst = EXIT_OK;
         for (path, spec) in &loaded {
             let quiet = args.quiet;
-            let pod_name = spec.spec.pod.name.clone().unwrap_or_else(|| spec.stem.clone());
-            let total = spec.spec.pod.containers.len() + spec.spec.pod.init_containers.iter().filter(|c| c.restart_policy.is_some()).count();
+            let pod_name = spec
+                .spec
+                .pod
+                .name
+                .clone()
+                .unwrap_or_else(|| spec.stem.clone());
+            let total = spec.spec.pod.containers.len()
+                + spec
+                    .spec
+                    .pod
+                    .init_containers
+                    .iter()
+                    .filter(|c| c.restart_policy.is_some())
+                    .count();
             let mut table = kubectl::WatchTable::new();
             let mut on_entry = |e: &Entry| {
-                if let Some(out) = json_out.as_mut() {
-                    if let Ok(line) = serde_json::to_string(e) {
-                        let _ = writeln!(out, "{line}");
-                    }
+                if let Some(out) = json_out.as_mut()
+                    && let Ok(line) = serde_json::to_string(e)
+                {
+                    let _ = writeln!(out, "{line}");
                 }
-                if !quiet {
-                    if let Entry::Status { at, status } = e {
-                        let row = kubectl::pod_row_with_total(status, *at, total);
-                        println!("{}", table.row(&pod_name, &row, *at));
-                    }
+                if !quiet && let Entry::Status { at, status } = e {
+                    let row = kubectl::pod_row_with_total(status, *at, total);
+                    println!("{}", table.row(&pod_name, &row, *at));
                 }
             };
             if !quiet {
                 println!("==> {}", path.display());
             }
-            match run_spec(spec, &opts, guard.run_id(), &mut on_entry, Some(cancel_rx.clone())).await {
+            match run_spec(
+                spec,
+                &opts,
+                guard.run_id(),
+                &mut on_entry,
+                Some(cancel_rx.clone()),
+            )
+            .await
+            {
                 Err(e) => {
                     eprintln!("error: {}: {e}", path.display());
                     worst = worst.max(EXIT_ENV);
@@ -145,7 +175,10 @@ pub fn run(args: RunArgs) -> u8 {
                     if !quiet {
                         let events: Vec<_> = report.outcome.timeline.events().cloned().collect();
                         println!();
-                        print!("{}", describe::describe_events(&events, report.outcome.ended_at));
+                        print!(
+                            "{}",
+                            describe::describe_events(&events, report.outcome.ended_at)
+                        );
                         if let Some(st) = report.outcome.timeline.last_status() {
                             print!("{}", describe::describe_containers(st));
                         }

@@ -18,7 +18,11 @@ pub struct Clock {
 impl Clock {
     /// A clock whose spec time 0 is now.
     pub fn start(scale: f64) -> Self {
-        let scale = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
         Clock {
             origin: Instant::now(),
             scale,

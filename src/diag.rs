@@ -123,7 +123,9 @@ pub struct FileDiagnostics {
 impl FileDiagnostics {
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 
     /// Renders all diagnostics as plain text, rustc style.
@@ -204,7 +206,11 @@ mod tests {
 
     #[test]
     fn paths_print_like_field_references() {
-        let p = FieldPath::root().key("pod").key("containers").index(1).key("name");
+        let p = FieldPath::root()
+            .key("pod")
+            .key("containers")
+            .index(1)
+            .key("name");
         assert_eq!(p.to_string(), "pod.containers[1].name");
     }
 

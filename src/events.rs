@@ -188,7 +188,10 @@ pub struct PodStatus {
 impl PodStatus {
     /// The value of a condition, if present.
     pub fn condition(&self, kind: &str) -> Option<bool> {
-        self.conditions.iter().find(|c| c.kind == kind).map(|c| c.status)
+        self.conditions
+            .iter()
+            .find(|c| c.kind == kind)
+            .map(|c| c.status)
     }
 
     /// A container status by name, init or app.

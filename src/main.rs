@@ -46,9 +46,19 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     let code = match args.command {
-        Command::Run { specs, time_scale, images, json, quiet } => {
-            cli::run(cli::RunArgs { specs, time_scale, images, json, quiet })
-        }
+        Command::Run {
+            specs,
+            time_scale,
+            images,
+            json,
+            quiet,
+        } => cli::run(cli::RunArgs {
+            specs,
+            time_scale,
+            images,
+            json,
+            quiet,
+        }),
         Command::Lint { specs } => cli::lint(&specs),
     };
     ExitCode::from(code)

@@ -91,12 +91,19 @@ pub async fn run_spec(
     cancel: Option<watch::Receiver<bool>>,
 ) -> Result<SpecReport, crate::kubelet::pod_worker::RunError> {
     let spec = &loaded.spec;
-    let pod_name = spec.pod.name.clone().unwrap_or_else(|| sanitize(&loaded.stem));
+    let pod_name = spec
+        .pod
+        .name
+        .clone()
+        .unwrap_or_else(|| sanitize(&loaded.stem));
     let mut images = spec.images.clone();
     for (name, argv) in &opts.images {
         images.insert(
             name.clone(),
-            crate::spec::model::ImageEntry { command: argv.clone(), args: Vec::new() },
+            crate::spec::model::ImageEntry {
+                command: argv.clone(),
+                args: Vec::new(),
+            },
         );
     }
     let time_scale = opts.time_scale.or(spec.run.time_scale).unwrap_or(1.0);
@@ -105,7 +112,11 @@ pub async fn run_spec(
     let cfg = PodConfig {
         pod: spec.pod.clone(),
         name: pod_name.clone(),
-        namespace: spec.pod.namespace.clone().unwrap_or_else(|| "default".into()),
+        namespace: spec
+            .pod
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
         uid,
         images,
         time_scale,
@@ -117,7 +128,11 @@ pub async fn run_spec(
     };
     let exp = spec.expect.clone();
     let mut decided = |t: &crate::events::Timeline| expect::decided(&exp, t);
-    let observer = Observer { on_entry, decided: &mut decided, cancel };
+    let observer = Observer {
+        on_entry,
+        decided: &mut decided,
+        cancel,
+    };
     let outcome = run_pod(cfg, observer).await?;
     let column = |st: &crate::events::PodStatus| kubectl::pod_row(st, Duration::ZERO).status;
     let mut verdict = expect::check(&spec.expect, &outcome.timeline, &column);

@@ -35,17 +35,28 @@ impl Verdict {
 /// Whether `ev` matches `m`.
 pub fn matches(m: &EventMatcher, ev: &Event) -> bool {
     m.reason.as_ref().is_none_or(|r| *r == ev.reason)
-        && m.event_type.as_ref().is_none_or(|t| t == ev.event_type.as_str())
-        && m.container.as_ref().is_none_or(|c| Some(c) == ev.container.as_ref())
+        && m.event_type
+            .as_ref()
+            .is_none_or(|t| t == ev.event_type.as_str())
+        && m.container
+            .as_ref()
+            .is_none_or(|c| Some(c) == ev.container.as_ref())
         && m.message.as_ref().is_none_or(|t| t.matches(&ev.message))
 }
 
 fn times(ts: &[Duration]) -> String {
-    ts.iter().map(|t| format_secs(t.as_secs_f64())).collect::<Vec<_>>().join(", ")
+    ts.iter()
+        .map(|t| format_secs(t.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Matches the ordered event items greedily; returns each item's match time.
-fn match_sequence(exp: &Expectations, events: &[&Event], failures: Option<&mut Vec<String>>) -> Vec<ItemResult> {
+fn match_sequence(
+    exp: &Expectations,
+    events: &[&Event],
+    failures: Option<&mut Vec<String>>,
+) -> Vec<ItemResult> {
     let mut out = Vec::new();
     let mut pos = 0;
     let mut prev_at = Duration::ZERO;
@@ -61,35 +72,59 @@ fn match_sequence(exp: &Expectations, events: &[&Event], failures: Option<&mut V
             label.push_str(&format!(" {w} after the previous"));
         }
         if failed {
-            out.push(ItemResult { label, matched_at: None });
+            out.push(ItemResult {
+                label,
+                matched_at: None,
+            });
             continue;
         }
         let fits = |ev: &Event| {
             item.at.is_none_or(|w| w.contains(ev.at))
-                && item.after_previous.is_none_or(|w| w.contains(ev.at.saturating_sub(prev_at)))
+                && item
+                    .after_previous
+                    .is_none_or(|w| w.contains(ev.at.saturating_sub(prev_at)))
         };
-        let found = events[pos..].iter().position(|ev| matches(&m, ev) && fits(ev));
+        let found = events[pos..]
+            .iter()
+            .position(|ev| matches(&m, ev) && fits(ev));
         match found {
             Some(off) => {
                 let ev = events[pos + off];
                 prev_at = ev.at;
                 pos += off + 1;
-                out.push(ItemResult { label, matched_at: Some(ev.at) });
+                out.push(ItemResult {
+                    label,
+                    matched_at: Some(ev.at),
+                });
             }
             None => {
                 failed = true;
-                let after: Vec<Duration> = events[pos..].iter().filter(|ev| matches(&m, ev)).map(|ev| ev.at).collect();
-                let before: Vec<Duration> = events[..pos].iter().filter(|ev| matches(&m, ev)).map(|ev| ev.at).collect();
+                let after: Vec<Duration> = events[pos..]
+                    .iter()
+                    .filter(|ev| matches(&m, ev))
+                    .map(|ev| ev.at)
+                    .collect();
+                let before: Vec<Duration> = events[..pos]
+                    .iter()
+                    .filter(|ev| matches(&m, ev))
+                    .map(|ev| ev.at)
+                    .collect();
                 let why = if !after.is_empty() {
                     let window = describe_windows(item.at, item.after_previous, prev_at);
                     format!("seen at {}, but not {window}", times(&after))
                 } else if !before.is_empty() {
-                    format!("seen only before the previous item matched (at {})", times(&before))
+                    format!(
+                        "seen only before the previous item matched (at {})",
+                        times(&before)
+                    )
                 } else {
                     "not seen".to_owned()
                 };
                 first_failure = Some(format!("events[{i}]: expected {label}: {why}"));
-                out.push(ItemResult { label, matched_at: None });
+                out.push(ItemResult {
+                    label,
+                    matched_at: None,
+                });
             }
         }
     }
@@ -105,7 +140,10 @@ fn describe_windows(at: Option<TimeWindow>, after: Option<TimeWindow>, prev: Dur
         parts.push(format!("within {w} of pod creation"));
     }
     if let Some(w) = after {
-        parts.push(format!("within {w} after the previous item (at {})", format_secs(prev.as_secs_f64())));
+        parts.push(format!(
+            "within {w} after the previous item (at {})",
+            format_secs(prev.as_secs_f64())
+        ));
     }
     parts.join(" and ")
 }
@@ -113,21 +151,35 @@ fn describe_windows(at: Option<TimeWindow>, after: Option<TimeWindow>, prev: Dur
 /// Whether the run can stop early: every ordered item matched and nothing else waits for
 /// the end of the run.
 pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
-    if exp.events.is_empty() || !exp.never.is_empty() || !exp.counts.is_empty() || exp.final_state.is_some() || !exp.statuses.is_empty() {
+    if exp.events.is_empty()
+        || !exp.never.is_empty()
+        || !exp.counts.is_empty()
+        || exp.final_state.is_some()
+        || !exp.statuses.is_empty()
+    {
         return false;
     }
     let events: Vec<&Event> = timeline.events().collect();
-    match_sequence(exp, &events, None).iter().all(|r| r.matched_at.is_some())
+    match_sequence(exp, &events, None)
+        .iter()
+        .all(|r| r.matched_at.is_some())
 }
 
 /// Checks every expectation; `status_column` maps a status to its kubectl STATUS value.
-pub fn check(exp: &Expectations, timeline: &Timeline, status_column: &dyn Fn(&PodStatus) -> String) -> Verdict {
+pub fn check(
+    exp: &Expectations,
+    timeline: &Timeline,
+    status_column: &dyn Fn(&PodStatus) -> String,
+) -> Verdict {
     let events: Vec<&Event> = timeline.events().collect();
     let mut failures = Vec::new();
     let sequence = match_sequence(exp, &events, Some(&mut failures));
     for (i, n) in exp.never.iter().enumerate() {
         let m = n.matcher();
-        let hits: Vec<&&Event> = events.iter().filter(|ev| matches(&m, ev) && n.within.is_none_or(|w| w.contains(ev.at))).collect();
+        let hits: Vec<&&Event> = events
+            .iter()
+            .filter(|ev| matches(&m, ev) && n.within.is_none_or(|w| w.contains(ev.at)))
+            .collect();
         if let Some(first) = hits.first() {
             failures.push(format!(
                 "never[{i}]: {m} must not occur{}, but it did {} time(s), first at {}: {:?}",
@@ -140,7 +192,11 @@ pub fn check(exp: &Expectations, timeline: &Timeline, status_column: &dyn Fn(&Po
     }
     for (i, c) in exp.counts.iter().enumerate() {
         let m = c.matcher();
-        let hits: Vec<Duration> = events.iter().filter(|ev| matches(&m, ev) && c.within.is_none_or(|w| w.contains(ev.at))).map(|ev| ev.at).collect();
+        let hits: Vec<Duration> = events
+            .iter()
+            .filter(|ev| matches(&m, ev) && c.within.is_none_or(|w| w.contains(ev.at)))
+            .map(|ev| ev.at)
+            .collect();
         let n = u32::try_from(hits.len()).unwrap_or(u32::MAX);
         let mut wanted = Vec::new();
         if c.exactly.is_some_and(|e| n != e) {
@@ -153,8 +209,15 @@ pub fn check(exp: &Expectations, timeline: &Timeline, status_column: &dyn Fn(&Po
             wanted.push(format!("at most {}", c.at_most.unwrap_or_default()));
         }
         if !wanted.is_empty() {
-            let at = if hits.is_empty() { String::new() } else { format!(" (at {})", times(&hits)) };
-            failures.push(format!("counts[{i}]: {m}: seen {n} time(s){at}, expected {}", wanted.join(" and ")));
+            let at = if hits.is_empty() {
+                String::new()
+            } else {
+                format!(" (at {})", times(&hits))
+            };
+            failures.push(format!(
+                "counts[{i}]: {m}: seen {n} time(s){at}, expected {}",
+                wanted.join(" and ")
+            ));
         }
     }
     if !exp.statuses.is_empty() {
@@ -185,35 +248,52 @@ pub fn check(exp: &Expectations, timeline: &Timeline, status_column: &dyn Fn(&Po
 }
 
 fn check_final(f: &super::model::FinalState, st: &PodStatus, failures: &mut Vec<String>) {
-    if let Some(p) = &f.phase {
-        if p != st.phase.as_str() {
-            failures.push(format!("final.phase: expected {p}, observed {}", st.phase.as_str()));
-        }
+    if let Some(p) = &f.phase
+        && p != st.phase.as_str()
+    {
+        failures.push(format!(
+            "final.phase: expected {p}, observed {}",
+            st.phase.as_str()
+        ));
     }
-    if let Some(r) = &f.reason {
-        if Some(r) != st.reason.as_ref() {
-            failures.push(format!("final.reason: expected {r}, observed {}", st.reason.as_deref().unwrap_or("<none>")));
-        }
+    if let Some(r) = &f.reason
+        && Some(r) != st.reason.as_ref()
+    {
+        failures.push(format!(
+            "final.reason: expected {r}, observed {}",
+            st.reason.as_deref().unwrap_or("<none>")
+        ));
     }
     for (kind, want) in &f.conditions {
         let got = st.condition(kind);
         if got != Some(*want) {
             let got = got.map_or("<absent>".to_owned(), |g| g.to_string());
-            failures.push(format!("final.conditions.{kind}: expected {want}, observed {got}"));
+            failures.push(format!(
+                "final.conditions.{kind}: expected {want}, observed {got}"
+            ));
         }
     }
     for (name, want) in &f.containers {
         match st.container(name) {
-            None => failures.push(format!("final.containers.{name}: no status for this container")),
+            None => failures.push(format!(
+                "final.containers.{name}: no status for this container"
+            )),
             Some(cs) => check_container(name, want, cs, failures),
         }
     }
 }
 
-fn check_container(name: &str, want: &ContainerFinal, cs: &crate::events::ContainerStatus, failures: &mut Vec<String>) {
+fn check_container(
+    name: &str,
+    want: &ContainerFinal,
+    cs: &crate::events::ContainerStatus,
+    failures: &mut Vec<String>,
+) {
     let mut diff = |field: &str, want: String, got: String| {
         if want != got {
-            failures.push(format!("final.containers.{name}.{field}: expected {want}, observed {got}"));
+            failures.push(format!(
+                "final.containers.{name}.{field}: expected {want}, observed {got}"
+            ));
         }
     };
     let show = |o: Option<String>| o.unwrap_or_else(|| "<none>".into());
@@ -221,10 +301,16 @@ fn check_container(name: &str, want: &ContainerFinal, cs: &crate::events::Contai
         diff("state", s.clone(), cs.state.kind().to_owned());
     }
     if let Some(r) = &want.reason {
-        diff("reason", r.clone(), show(cs.state.reason().map(str::to_owned)));
+        diff(
+            "reason",
+            r.clone(),
+            show(cs.state.reason().map(str::to_owned)),
+        );
     }
     let (code, msg) = match &cs.state {
-        ContainerState::Terminated { exit_code, message, .. } => (Some(*exit_code), message.clone()),
+        ContainerState::Terminated {
+            exit_code, message, ..
+        } => (Some(*exit_code), message.clone()),
         _ => (None, None),
     };
     if let Some(e) = want.exit_code {
@@ -243,16 +329,26 @@ fn check_container(name: &str, want: &ContainerFinal, cs: &crate::events::Contai
         diff("ready", r.to_string(), cs.ready.to_string());
     }
     if let Some(s) = want.started {
-        diff("started", s.to_string(), show(cs.started.map(|b| b.to_string())));
+        diff(
+            "started",
+            s.to_string(),
+            show(cs.started.map(|b| b.to_string())),
+        );
     }
     let (last_reason, last_code) = match &cs.last_state {
-        Some(ContainerState::Terminated { reason, exit_code, .. }) => (Some(reason.clone()), Some(*exit_code)),
+        Some(ContainerState::Terminated {
+            reason, exit_code, ..
+        }) => (Some(reason.clone()), Some(*exit_code)),
         _ => (None, None),
     };
     if let Some(r) = &want.last_reason {
         diff("lastReason", r.clone(), show(last_reason));
     }
     if let Some(c) = want.last_exit_code {
-        diff("lastExitCode", c.to_string(), show(last_code.map(|c| c.to_string())));
+        diff(
+            "lastExitCode",
+            c.to_string(),
+            show(last_code.map(|c| c.to_string())),
+        );
     }
 }

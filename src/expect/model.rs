@@ -251,8 +251,12 @@ impl<'de> Deserialize<'de> for TextMatch {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextMatch, E> {
                 Ok(TextMatch::Exact(v.to_owned()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<TextMatch, A::Error> {
-                let t = TextMatchTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<TextMatch, A::Error> {
+                let t =
+                    TextMatchTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
                 match (t.exact, t.contains) {
                     (Some(e), None) => Ok(TextMatch::Exact(e)),
                     (None, Some(c)) => Ok(TextMatch::Contains(c)),

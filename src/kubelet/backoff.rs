@@ -44,12 +44,20 @@ impl Backoff {
 
     /// The container restart table.
     pub fn containers() -> Self {
-        Self::new(CONTAINER_BACKOFF_INITIAL, CONTAINER_BACKOFF_MAX, CONTAINER_BACKOFF_RESET)
+        Self::new(
+            CONTAINER_BACKOFF_INITIAL,
+            CONTAINER_BACKOFF_MAX,
+            CONTAINER_BACKOFF_RESET,
+        )
     }
 
     /// The image pull table (entries expire after twice the cap, as client-go's default).
     pub fn images() -> Self {
-        Self::new(IMAGE_BACKOFF_INITIAL, IMAGE_BACKOFF_MAX, IMAGE_BACKOFF_MAX * 2)
+        Self::new(
+            IMAGE_BACKOFF_INITIAL,
+            IMAGE_BACKOFF_MAX,
+            IMAGE_BACKOFF_MAX * 2,
+        )
     }
 
     fn expired(&self, e: &Entry, event_time: Duration) -> bool {
@@ -127,11 +135,9 @@ mod tests {
         assert!(b.in_backoff_since(k, S(6), S(15)));
         assert!(!b.in_backoff_since(k, S(6), S(16)));
         let mut seen = vec![];
-        let mut t = 16;
-        for _ in 0..7 {
+        for t in 16..23 {
             b.next(k, S(t));
             seen.push(b.delay(k).unwrap().as_secs());
-            t += 1;
         }
         assert_eq!(seen, vec![20, 40, 80, 160, 300, 300, 300]);
     }

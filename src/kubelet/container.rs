@@ -124,7 +124,9 @@ impl ContainerRecord {
 
     /// Whether the newest record runs.
     pub fn is_running(&self) -> bool {
-        self.current.as_ref().is_some_and(InstanceRecord::is_running)
+        self.current
+            .as_ref()
+            .is_some_and(InstanceRecord::is_running)
     }
 
     /// The newest record's exit, if it exited.

@@ -71,7 +71,13 @@ mod tests {
         let (ep, cmd) = (s(&["ep"]), s(&["cmd"]));
         assert_eq!(container_argv(None, None, &ep, &cmd), s(&["ep", "cmd"]));
         assert_eq!(container_argv(Some(&s(&["c"])), None, &ep, &cmd), s(&["c"]));
-        assert_eq!(container_argv(None, Some(&s(&["a"])), &ep, &cmd), s(&["ep", "a"]));
-        assert_eq!(container_argv(Some(&s(&["c"])), Some(&s(&["a"])), &ep, &cmd), s(&["c", "a"]));
+        assert_eq!(
+            container_argv(None, Some(&s(&["a"])), &ep, &cmd),
+            s(&["ep", "a"])
+        );
+        assert_eq!(
+            container_argv(Some(&s(&["c"])), Some(&s(&["a"])), &ep, &cmd),
+            s(&["c", "a"])
+        );
     }
 }

@@ -145,7 +145,11 @@ pub(super) enum Timer {
 }
 
 pub(super) enum Msg {
-    Exited { cid: Cid, restart_count: u32, exit: ProcessExit },
+    Exited {
+        cid: Cid,
+        restart_count: u32,
+        exit: ProcessExit,
+    },
 }
 
 /// Caller hooks: live output, the stop condition and the cancel signal.
@@ -191,12 +195,24 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
     let clock = Clock::start(cfg.time_scale);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let kind_of = |c: &crate::spec::model::Container| {
-        if c.restart_policy.is_some() { ContainerKind::Sidecar } else { ContainerKind::Init }
+        if c.restart_policy.is_some() {
+            ContainerKind::Sidecar
+        } else {
+            ContainerKind::Init
+        }
     };
-    let init: Vec<ContainerRecord> =
-        cfg.pod.init_containers.iter().map(|c| ContainerRecord::new(c.clone(), kind_of(c))).collect();
-    let regular: Vec<ContainerRecord> =
-        cfg.pod.containers.iter().map(|c| ContainerRecord::new(c.clone(), ContainerKind::Regular)).collect();
+    let init: Vec<ContainerRecord> = cfg
+        .pod
+        .init_containers
+        .iter()
+        .map(|c| ContainerRecord::new(c.clone(), kind_of(c)))
+        .collect();
+    let regular: Vec<ContainerRecord> = cfg
+        .pod
+        .containers
+        .iter()
+        .map(|c| ContainerRecord::new(c.clone(), ContainerKind::Regular))
+        .collect();
     let mut truth = HashMap::new();
     for idx in 0..init.len() {
         truth.insert(Cid { init: true, idx }, Truth::default());
@@ -204,7 +220,9 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
     for idx in 0..regular.len() {
         truth.insert(Cid { init: false, idx }, Truth::default());
     }
-    let seed = cfg.uid.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let seed = cfg.uid.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     let mut w = Worker {
         cfg,
         clock,
@@ -248,7 +266,10 @@ impl Worker<'_> {
         if let Some(secs) = self.cfg.pod.active_deadline_seconds {
             let deadline = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
             // The deadline is checked by the 1 s sync loop, so it fires on the next tick.
-            self.schedule_at(self.next_tick_after(deadline.saturating_sub(Duration::from_millis(1))), Timer::ActiveDeadline);
+            self.schedule_at(
+                self.next_tick_after(deadline.saturating_sub(Duration::from_millis(1))),
+                Timer::ActiveDeadline,
+            );
         }
         self.sync();
         let mut cancel = self.observer.cancel.clone();
@@ -259,7 +280,13 @@ impl Worker<'_> {
             if self.decided_now {
                 return EndReason::Decided;
             }
-            let next = self.timers.keys().next().map(|(at, _)| *at).unwrap_or(hard_stop).min(hard_stop);
+            let next = self
+                .timers
+                .keys()
+                .next()
+                .map(|(at, _)| *at)
+                .unwrap_or(hard_stop)
+                .min(hard_stop);
             let cancelled = async {
                 match cancel.as_mut() {
                     Some(c) => {
@@ -298,14 +325,28 @@ impl Worker<'_> {
             phase: Phase::Pending,
             reason: None,
             message: None,
-            conditions: vec![Condition { kind: "PodScheduled", status: true, reason: None, message: None }],
+            conditions: vec![Condition {
+                kind: "PodScheduled",
+                status: true,
+                reason: None,
+                message: None,
+            }],
             init_container_statuses: Vec::new(),
             container_statuses: Vec::new(),
             deleting: false,
         };
         self.push_status(pending);
-        let msg = format!("Successfully assigned {}/{} to podcheck", self.cfg.namespace, self.cfg.name);
-        self.push_event(EventType::Normal, "Scheduled", msg, None, "default-scheduler");
+        let msg = format!(
+            "Successfully assigned {}/{} to podcheck",
+            self.cfg.namespace, self.cfg.name
+        );
+        self.push_event(
+            EventType::Normal,
+            "Scheduled",
+            msg,
+            None,
+            "default-scheduler",
+        );
     }
 
     pub(super) fn now(&self) -> Duration {
@@ -314,7 +355,8 @@ impl Worker<'_> {
 
     pub(super) fn schedule_at(&mut self, t: Duration, timer: Timer) {
         self.seq += 1;
-        self.timers.insert((self.clock.instant_at(t), self.seq), timer);
+        self.timers
+            .insert((self.clock.instant_at(t), self.seq), timer);
     }
 
     /// The first PLEG tick strictly after spec time `t`.
@@ -328,7 +370,10 @@ impl Worker<'_> {
     pub(super) fn request_relist(&mut self) {
         let at = self.next_tick_after(self.now());
         let instant = self.clock.instant_at(at);
-        let pending = self.timers.iter().any(|((i, _), t)| *t == Timer::Relist && *i <= instant);
+        let pending = self
+            .timers
+            .iter()
+            .any(|((i, _), t)| *t == Timer::Relist && *i <= instant);
         if !pending {
             self.schedule_at(at, Timer::Relist);
         }
@@ -343,11 +388,19 @@ impl Worker<'_> {
     }
 
     pub(super) fn rec(&self, cid: Cid) -> &ContainerRecord {
-        if cid.init { &self.init[cid.idx] } else { &self.regular[cid.idx] }
+        if cid.init {
+            &self.init[cid.idx]
+        } else {
+            &self.regular[cid.idx]
+        }
     }
 
     pub(super) fn rec_mut(&mut self, cid: Cid) -> &mut ContainerRecord {
-        if cid.init { &mut self.init[cid.idx] } else { &mut self.regular[cid.idx] }
+        if cid.init {
+            &mut self.init[cid.idx]
+        } else {
+            &mut self.regular[cid.idx]
+        }
     }
 
     pub(super) fn truth_mut(&mut self, cid: Cid) -> &mut Truth {
@@ -370,16 +423,30 @@ impl Worker<'_> {
         source: &'static str,
     ) {
         let (container, field_path) = match cid {
-            Some(c) => (Some(self.rec(c).name().to_owned()), Some(self.rec(c).field_path.clone())),
+            Some(c) => (
+                Some(self.rec(c).name().to_owned()),
+                Some(self.rec(c).field_path.clone()),
+            ),
             None => (None, None),
         };
-        let ev = Event { at: self.now(), event_type, reason: reason.to_owned(), message, container, field_path, source };
+        let ev = Event {
+            at: self.now(),
+            event_type,
+            reason: reason.to_owned(),
+            message,
+            container,
+            field_path,
+            source,
+        };
         self.push_entry(Entry::Event(ev));
     }
 
     fn push_status(&mut self, status: PodStatus) {
         self.last_status = Some(status.clone());
-        self.push_entry(Entry::Status { at: self.now(), status: Box::new(status) });
+        self.push_entry(Entry::Status {
+            at: self.now(),
+            status: Box::new(status),
+        });
     }
 
     fn push_entry(&mut self, entry: Entry) {
@@ -392,7 +459,10 @@ impl Worker<'_> {
 
     /// Writes the status generated from the pod cache, if it changed.
     pub(super) fn publish_status(&mut self) {
-        let forced = self.forced.as_ref().map(|(p, r, m)| (*p, r.as_str(), m.as_str()));
+        let forced = self
+            .forced
+            .as_ref()
+            .map(|(p, r, m)| (*p, r.as_str(), m.as_str()));
         let flags = PodFlags {
             restart_policy: self.restart_policy(),
             sandbox_ready: self.sandbox_ready_seen && !self.pod_stopped_in_cache(),
@@ -412,30 +482,55 @@ impl Worker<'_> {
     }
 
     pub(super) fn pod_grace(&self) -> Duration {
-        let secs = self.cfg.pod.termination_grace_period_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
+        let secs = self
+            .cfg
+            .pod
+            .termination_grace_period_seconds
+            .unwrap_or(DEFAULT_GRACE_SECONDS);
         Duration::from_secs(u64::try_from(secs).unwrap_or(1))
     }
 
     /// No container runs according to the pod cache.
     fn pod_stopped_in_cache(&self) -> bool {
-        !self.init.iter().chain(&self.regular).any(ContainerRecord::is_running)
+        !self
+            .init
+            .iter()
+            .chain(&self.regular)
+            .any(ContainerRecord::is_running)
     }
 
     fn on_message(&mut self, msg: Msg) {
-        let Msg::Exited { cid, restart_count, exit } = msg;
+        let Msg::Exited {
+            cid,
+            restart_count,
+            exit,
+        } = msg;
         let now = self.now();
-        let Some(live) = self.truth_mut(cid).live.take_if(|l| l.restart_count == restart_count) else {
+        let Some(live) = self
+            .truth_mut(cid)
+            .live
+            .take_if(|l| l.restart_count == restart_count)
+        else {
             return;
         };
         // When PID 1 of a container ends, the kernel kills the rest of its PID namespace.
         process::kill_group(live.pid);
         let message = self.termination_message(cid, &live, exit.exit_code);
         let t = self.truth_mut(cid);
-        if let Some(cur) = t.current.as_mut().filter(|c| c.restart_count == restart_count) {
+        if let Some(cur) = t
+            .current
+            .as_mut()
+            .filter(|c| c.restart_count == restart_count)
+        {
             cur.state = InstanceState::Exited(ExitInfo {
                 exit_code: exit.exit_code,
                 signal: exit.signal,
-                reason: if exit.exit_code == 0 { "Completed" } else { "Error" }.to_owned(),
+                reason: if exit.exit_code == 0 {
+                    "Completed"
+                } else {
+                    "Error"
+                }
+                .to_owned(),
                 message,
                 finished_at: now,
             });
@@ -470,10 +565,12 @@ impl Worker<'_> {
             Timer::Sync => self.sync(),
             Timer::KillDeadline(cid) => {
                 let now = self.now();
-                if let Some(live) = self.truth_mut(cid).live.as_ref() {
-                    if live.kill_deadline.is_some_and(|d| d <= now + Duration::from_millis(1)) {
-                        process::kill_group(live.pid);
-                    }
+                if let Some(live) = self.truth_mut(cid).live.as_ref()
+                    && live
+                        .kill_deadline
+                        .is_some_and(|d| d <= now + Duration::from_millis(1))
+                {
+                    process::kill_group(live.pid);
                 }
             }
             Timer::Delete => {
@@ -483,8 +580,15 @@ impl Worker<'_> {
             Timer::ActiveDeadline => {
                 if !self.tearing_down {
                     let msg = "Pod was active on the node longer than the specified deadline";
-                    self.push_event(EventType::Normal, "DeadlineExceeded", msg.to_owned(), None, "kubelet");
-                    self.forced = Some((Phase::Failed, "DeadlineExceeded".to_owned(), msg.to_owned()));
+                    self.push_event(
+                        EventType::Normal,
+                        "DeadlineExceeded",
+                        msg.to_owned(),
+                        None,
+                        "kubelet",
+                    );
+                    self.forced =
+                        Some((Phase::Failed, "DeadlineExceeded".to_owned(), msg.to_owned()));
                     self.begin_teardown();
                 }
             }
@@ -506,7 +610,9 @@ impl Worker<'_> {
             };
             let rec = self.rec_mut(cid);
             if rec.current != cur || rec.previous != prev {
-                if cur.as_ref().map(|c| c.restart_count) != rec.current.as_ref().map(|c| c.restart_count) {
+                if cur.as_ref().map(|c| c.restart_count)
+                    != rec.current.as_ref().map(|c| c.restart_count)
+                {
                     // A new instance starts with fresh probe results.
                     rec.startup_ok = rec.spec.startup_probe.is_none();
                     rec.readiness_ok = rec.spec.readiness_probe.is_none();
@@ -531,10 +637,20 @@ impl Worker<'_> {
         self.publish_status();
         let grace = self.pod_grace().max(Duration::from_secs(1));
         let now = self.now();
-        let running: Vec<Cid> = self.all_cids().into_iter().filter(|c| self.truth.get(c).is_some_and(|t| t.live.is_some())).collect();
+        let running: Vec<Cid> = self
+            .all_cids()
+            .into_iter()
+            .filter(|c| self.truth.get(c).is_some_and(|t| t.live.is_some()))
+            .collect();
         for cid in &running {
             let name = self.rec(*cid).name().to_owned();
-            self.push_event(EventType::Normal, "Killing", format!("Stopping container {name}"), Some(*cid), "kubelet");
+            self.push_event(
+                EventType::Normal,
+                "Killing",
+                format!("Stopping container {name}"),
+                Some(*cid),
+                "kubelet",
+            );
         }
         for cid in running {
             if self.rec(cid).kind == ContainerKind::Sidecar {
@@ -553,7 +669,9 @@ impl Worker<'_> {
     pub(super) fn stop_container(&mut self, cid: Cid, grace: Duration) {
         let grace = grace.max(MIN_GRACE);
         let deadline = self.now() + grace;
-        let Some(live) = self.truth_mut(cid).live.as_mut() else { return };
+        let Some(live) = self.truth_mut(cid).live.as_mut() else {
+            return;
+        };
         live.stop_deferred = None;
         live.kill_deadline = Some(deadline);
         process::send_stop_signal(live.pid);
@@ -562,13 +680,19 @@ impl Worker<'_> {
 
     /// Sidecars stop after every app container, in reverse order.
     fn signal_deferred_sidecars(&mut self) {
-        let apps_running = (0..self.regular.len()).any(|idx| self.truth.get(&Cid { init: false, idx }).is_some_and(|t| t.live.is_some()));
+        let apps_running = (0..self.regular.len()).any(|idx| {
+            self.truth
+                .get(&Cid { init: false, idx })
+                .is_some_and(|t| t.live.is_some())
+        });
         if apps_running {
             return;
         }
         for idx in (0..self.init.len()).rev() {
             let cid = Cid { init: true, idx };
-            let Some(live) = self.truth.get(&cid).and_then(|t| t.live.as_ref()) else { continue };
+            let Some(live) = self.truth.get(&cid).and_then(|t| t.live.as_ref()) else {
+                continue;
+            };
             match live.stop_deferred {
                 Some(end) => {
                     let remaining = end.saturating_sub(self.now());
@@ -592,7 +716,11 @@ impl Worker<'_> {
 
     async fn finish(mut self, end: EndReason, rx: &mut mpsc::UnboundedReceiver<Msg>) -> RunOutcome {
         let ended_at = self.now();
-        let pids: Vec<i32> = self.truth.values().filter_map(|t| t.live.as_ref().map(|l| l.pid)).collect();
+        let pids: Vec<i32> = self
+            .truth
+            .values()
+            .filter_map(|t| t.live.as_ref().map(|l| l.pid))
+            .collect();
         for pid in &pids {
             process::kill_group(*pid);
         }
@@ -615,6 +743,11 @@ impl Worker<'_> {
                 text: crate::runtime::logs::read_log(log),
             })
             .collect();
-        RunOutcome { timeline: std::mem::take(&mut self.timeline), logs, end, ended_at }
+        RunOutcome {
+            timeline: std::mem::take(&mut self.timeline),
+            logs,
+            end,
+            ended_at,
+        }
     }
 }

@@ -48,8 +48,16 @@ fn terminated_state(r: &InstanceRecord) -> Option<ContainerState> {
 }
 
 /// One container's API status (`convertToAPIContainerStatuses`).
-pub fn container_status(c: &ContainerRecord, pod_has_init: bool, flags: &PodFlags) -> ContainerStatus {
-    let waiting_default = if pod_has_init { "PodInitializing" } else { "ContainerCreating" };
+pub fn container_status(
+    c: &ContainerRecord,
+    pod_has_init: bool,
+    flags: &PodFlags,
+) -> ContainerStatus {
+    let waiting_default = if pod_has_init {
+        "PodInitializing"
+    } else {
+        "ContainerCreating"
+    };
     let cached = c.start_failure.as_ref().map(|f| ContainerState::Waiting {
         reason: Some(f.reason.clone()),
         message: Some(f.message.clone()).filter(|m| !m.is_empty()),
@@ -63,13 +71,26 @@ pub fn container_status(c: &ContainerRecord, pod_has_init: bool, flags: &PodFlag
             }),
             None,
         ),
-        Some(r) if r.is_running() => (ContainerState::Running { started_at: r.started_at }, previous_exit),
+        Some(r) if r.is_running() => (
+            ContainerState::Running {
+                started_at: r.started_at,
+            },
+            previous_exit,
+        ),
         Some(r) => {
             let exit_code = r.exit().map_or(0, |e| e.exit_code);
-            let restart = !flags.deleting && !flags.terminal && should_restart(c.kind, flags.restart_policy, exit_code);
+            let restart = !flags.deleting
+                && !flags.terminal
+                && should_restart(c.kind, flags.restart_policy, exit_code);
             match (restart, cached) {
                 (true, Some(waiting)) => (waiting, terminated_state(r)),
-                _ => (terminated_state(r).unwrap_or(ContainerState::Waiting { reason: None, message: None }), previous_exit),
+                _ => (
+                    terminated_state(r).unwrap_or(ContainerState::Waiting {
+                        reason: None,
+                        message: None,
+                    }),
+                    previous_exit,
+                ),
             }
         }
     };
@@ -153,13 +174,22 @@ pub fn phase(init: &[ContainerRecord], regular: &[ContainerRecord], flags: &PodF
         if !flags.terminal && may_restart {
             return Phase::Running;
         }
-        return if stopped == succeeded { Phase::Succeeded } else { Phase::Failed };
+        return if stopped == succeeded {
+            Phase::Succeeded
+        } else {
+            Phase::Failed
+        };
     }
     Phase::Pending
 }
 
-fn names_where<'a>(cs: impl Iterator<Item = &'a ContainerRecord>, pred: impl Fn(&ContainerRecord) -> bool) -> Vec<String> {
-    cs.filter(|c| pred(c)).map(|c| c.name().to_owned()).collect()
+fn names_where<'a>(
+    cs: impl Iterator<Item = &'a ContainerRecord>,
+    pred: impl Fn(&ContainerRecord) -> bool,
+) -> Vec<String> {
+    cs.filter(|c| pred(c))
+        .map(|c| c.name().to_owned())
+        .collect()
 }
 
 fn cond(kind: &'static str, ok: bool, reason: Option<&str>, message: Option<String>) -> Condition {
@@ -172,7 +202,11 @@ fn cond(kind: &'static str, ok: bool, reason: Option<&str>, message: Option<Stri
 }
 
 /// Generates the full pod status.
-pub fn pod_status(init: &[ContainerRecord], regular: &[ContainerRecord], flags: &PodFlags) -> PodStatus {
+pub fn pod_status(
+    init: &[ContainerRecord],
+    regular: &[ContainerRecord],
+    flags: &PodFlags,
+) -> PodStatus {
     let pod_has_init = !init.is_empty();
     let mut phase_now = phase(init, regular, flags);
     let (mut reason, mut message) = (None, None);
@@ -203,11 +237,16 @@ pub fn pod_status(init: &[ContainerRecord], regular: &[ContainerRecord], flags: 
             "Initialized",
             false,
             Some("ContainersNotInitialized"),
-            Some(format!("containers with incomplete status: [{}]", incomplete.join(" "))),
+            Some(format!(
+                "containers with incomplete status: [{}]",
+                incomplete.join(" ")
+            )),
         )
     };
     let unready = names_where(
-        init.iter().filter(|c| c.kind == ContainerKind::Sidecar).chain(regular),
+        init.iter()
+            .filter(|c| c.kind == ContainerKind::Sidecar)
+            .chain(regular),
         |c| !c.ready(),
     );
     let ready_pair = |kind: &'static str| match phase_now {
@@ -218,7 +257,10 @@ pub fn pod_status(init: &[ContainerRecord], regular: &[ContainerRecord], flags: 
             kind,
             false,
             Some("ContainersNotReady"),
-            Some(format!("containers with unready status: [{}]", unready.join(" "))),
+            Some(format!(
+                "containers with unready status: [{}]",
+                unready.join(" ")
+            )),
         ),
     };
     let conditions = vec![
@@ -228,15 +270,20 @@ pub fn pod_status(init: &[ContainerRecord], regular: &[ContainerRecord], flags: 
         ready_pair("ContainersReady"),
         cond("PodScheduled", true, None, None),
     ];
-    let mut container_statuses: Vec<ContainerStatus> =
-        regular.iter().map(|c| container_status(c, pod_has_init, flags)).collect();
+    let mut container_statuses: Vec<ContainerStatus> = regular
+        .iter()
+        .map(|c| container_status(c, pod_has_init, flags))
+        .collect();
     container_statuses.sort_by(|a, b| a.name.cmp(&b.name));
     PodStatus {
         phase: phase_now,
         reason,
         message,
         conditions,
-        init_container_statuses: init.iter().map(|c| container_status(c, pod_has_init, flags)).collect(),
+        init_container_statuses: init
+            .iter()
+            .map(|c| container_status(c, pod_has_init, flags))
+            .collect(),
         container_statuses,
         deleting: flags.deleting,
     }

@@ -9,7 +9,7 @@ use crate::runtime::process::{self, ProcessSpec};
 use crate::spec::model::PullPolicy;
 
 use super::backoff::go_duration;
-use super::container::{ContainerKind, InstanceRecord, InstanceState, ExitInfo, StartFailure};
+use super::container::{ContainerKind, ExitInfo, InstanceRecord, InstanceState, StartFailure};
 use super::env::{container_argv, expand};
 use super::pod_worker::{Cid, Live, Msg, Timer, Worker};
 use super::status::should_restart;
@@ -83,13 +83,21 @@ impl Worker<'_> {
     }
 
     fn any_live_regular(&self) -> bool {
-        (0..self.regular.len()).any(|idx| self.truth.get(&Cid { init: false, idx }).is_some_and(|t| t.live.is_some()))
+        (0..self.regular.len()).any(|idx| {
+            self.truth
+                .get(&Cid { init: false, idx })
+                .is_some_and(|t| t.live.is_some())
+        })
     }
 
     /// The runtime has a newer instance than the pod cache (a start not relisted yet).
     fn started_since_relist(&self, cid: Cid) -> bool {
         let cached = self.rec(cid).current.as_ref().map(|r| r.restart_count);
-        let truth = self.truth.get(&cid).and_then(|t| t.current.as_ref()).map(|r| r.restart_count);
+        let truth = self
+            .truth
+            .get(&cid)
+            .and_then(|t| t.current.as_ref())
+            .map(|r| r.restart_count);
         truth != cached
     }
 
@@ -136,7 +144,10 @@ impl Worker<'_> {
         for idx in 0..self.init.len() {
             let cid = Cid { init: true, idx };
             let rec = self.rec(cid);
-            if rec.kind == ContainerKind::Sidecar && !rec.is_running() && !self.started_since_relist(cid) {
+            if rec.kind == ContainerKind::Sidecar
+                && !rec.is_running()
+                && !self.started_since_relist(cid)
+            {
                 self.start_container(cid);
             }
         }
@@ -157,7 +168,9 @@ impl Worker<'_> {
         let spec = &self.rec(cid).spec;
         match &spec.image {
             None => Image::None,
-            Some(img) if spec.command.is_some() || self.cfg.images.contains_key(img) => Image::Present(img.clone()),
+            Some(img) if spec.command.is_some() || self.cfg.images.contains_key(img) => {
+                Image::Present(img.clone())
+            }
             Some(img) => Image::Unpullable(img.clone()),
         }
     }
@@ -166,7 +179,10 @@ impl Worker<'_> {
     pub(super) fn start_container(&mut self, cid: Cid) {
         let now = self.now();
         let name = self.rec(cid).name().to_owned();
-        let key = format!("{}_{}_{}_{}", self.cfg.name, self.cfg.namespace, self.cfg.uid, name);
+        let key = format!(
+            "{}_{}_{}_{}",
+            self.cfg.name, self.cfg.namespace, self.cfg.uid, name
+        );
         if let Some(finished_at) = self.rec(cid).last_exit().map(|e| e.finished_at) {
             if self.backoff.in_backoff_since(&key, finished_at, now) {
                 let delay = self.backoff.delay(&key).unwrap_or_default();
@@ -180,7 +196,10 @@ impl Worker<'_> {
                 );
                 self.rec_mut(cid).start_failure = Some(StartFailure {
                     reason: "CrashLoopBackOff".into(),
-                    message: format!("back-off {} restarting failed container={name} pod={pod}", go_duration(delay)),
+                    message: format!(
+                        "back-off {} restarting failed container={name} pod={pod}",
+                        go_duration(delay)
+                    ),
                 });
                 let expiry = self.backoff.expiry(&key, finished_at).unwrap_or(now);
                 self.requeue_after(expiry.saturating_sub(now));
@@ -199,7 +218,11 @@ impl Worker<'_> {
         if let Some(img) = &image {
             self.pull_events(cid, img);
         }
-        let restart_count = self.truth.get(&cid).and_then(|t| t.current.as_ref()).map_or(0, |r| r.restart_count + 1);
+        let restart_count = self
+            .truth
+            .get(&cid)
+            .and_then(|t| t.current.as_ref())
+            .map_or(0, |r| r.restart_count + 1);
         let spec = match self.process_spec(cid, restart_count, image.as_deref()) {
             Ok(s) => s,
             Err(msg) => {
@@ -207,7 +230,13 @@ impl Worker<'_> {
                 return;
             }
         };
-        self.push_event(EventType::Normal, "Created", "Container created".into(), Some(cid), "kubelet");
+        self.push_event(
+            EventType::Normal,
+            "Created",
+            "Container created".into(),
+            Some(cid),
+            "kubelet",
+        );
         match process::spawn(&spec.0) {
             Err(e) => {
                 let msg = format!(
@@ -216,19 +245,33 @@ impl Worker<'_> {
                 self.start_error(cid, restart_count, msg);
             }
             Ok(p) => {
-                self.push_event(EventType::Normal, "Started", "Container started".into(), Some(cid), "kubelet");
+                self.push_event(
+                    EventType::Normal,
+                    "Started",
+                    "Container started".into(),
+                    Some(cid),
+                    "kubelet",
+                );
                 let tx = self.tx.clone();
                 let exited = p.exited;
                 tokio::spawn(async move {
                     if let Ok(exit) = exited.await {
-                        let _ = tx.send(Msg::Exited { cid, restart_count, exit });
+                        let _ = tx.send(Msg::Exited {
+                            cid,
+                            restart_count,
+                            exit,
+                        });
                     }
                 });
                 self.logs.push((cid, restart_count, p.log.clone()));
                 let started_at = self.now();
                 let t = self.truth_mut(cid);
                 t.previous = t.current.take();
-                t.current = Some(InstanceRecord { restart_count, started_at, state: InstanceState::Running });
+                t.current = Some(InstanceRecord {
+                    restart_count,
+                    started_at,
+                    state: InstanceState::Running,
+                });
                 t.live = Some(Live {
                     pid: p.pid,
                     restart_count,
@@ -245,7 +288,13 @@ impl Worker<'_> {
 
     /// A start that failed in the runtime: StartError record, Failed event, reason cache.
     fn start_error(&mut self, cid: Cid, restart_count: u32, message: String) {
-        self.push_event(EventType::Warning, "Failed", format!("Error: {message}"), Some(cid), "kubelet");
+        self.push_event(
+            EventType::Warning,
+            "Failed",
+            format!("Error: {message}"),
+            Some(cid),
+            "kubelet",
+        );
         let now = self.now();
         let t = self.truth_mut(cid);
         t.previous = t.current.take();
@@ -260,16 +309,31 @@ impl Worker<'_> {
                 finished_at: now,
             }),
         });
-        self.rec_mut(cid).start_failure = Some(StartFailure { reason: "RunContainerError".into(), message });
+        self.rec_mut(cid).start_failure = Some(StartFailure {
+            reason: "RunContainerError".into(),
+            message,
+        });
         self.request_relist();
     }
 
     /// Pull events for an image that is present locally.
     fn pull_events(&mut self, cid: Cid, img: &str) {
-        let policy = self.rec(cid).spec.image_pull_policy.unwrap_or_else(|| default_pull_policy(img));
+        let policy = self
+            .rec(cid)
+            .spec
+            .image_pull_policy
+            .unwrap_or_else(|| default_pull_policy(img));
         if policy == PullPolicy::Always {
-            self.push_event(EventType::Normal, "Pulling", format!("Pulling image \"{img}\""), Some(cid), "kubelet");
-            let msg = format!("Successfully pulled image \"{img}\" in 0s (0s including waiting). Image size: 0 bytes.");
+            self.push_event(
+                EventType::Normal,
+                "Pulling",
+                format!("Pulling image \"{img}\""),
+                Some(cid),
+                "kubelet",
+            );
+            let msg = format!(
+                "Successfully pulled image \"{img}\" in 0s (0s including waiting). Image size: 0 bytes."
+            );
             self.push_event(EventType::Normal, "Pulled", msg, Some(cid), "kubelet");
         } else {
             let msg = format!("Container image \"{img}\" already present on machine");
@@ -282,29 +346,70 @@ impl Worker<'_> {
         let now = self.now();
         let key = format!("{}_{img}", self.cfg.uid);
         let in_backoff = self.image_backoff.delay(&key).is_some()
-            && self.image_backoff.in_backoff_since(&key, self.image_backoff_last(&key), now);
+            && self
+                .image_backoff
+                .in_backoff_since(&key, self.image_backoff_last(&key), now);
         if in_backoff {
             let msg = format!("Back-off pulling image \"{img}\"");
-            self.push_event(EventType::Normal, "BackOff", msg.clone(), Some(cid), "kubelet");
-            self.push_event(EventType::Warning, "Failed", "Error: ImagePullBackOff".into(), Some(cid), "kubelet");
-            self.rec_mut(cid).start_failure = Some(StartFailure { reason: "ImagePullBackOff".into(), message: msg });
+            self.push_event(
+                EventType::Normal,
+                "BackOff",
+                msg.clone(),
+                Some(cid),
+                "kubelet",
+            );
+            self.push_event(
+                EventType::Warning,
+                "Failed",
+                "Error: ImagePullBackOff".into(),
+                Some(cid),
+                "kubelet",
+            );
+            self.rec_mut(cid).start_failure = Some(StartFailure {
+                reason: "ImagePullBackOff".into(),
+                message: msg,
+            });
         } else {
-            self.push_event(EventType::Normal, "Pulling", format!("Pulling image \"{img}\""), Some(cid), "kubelet");
+            self.push_event(
+                EventType::Normal,
+                "Pulling",
+                format!("Pulling image \"{img}\""),
+                Some(cid),
+                "kubelet",
+            );
             let err = format!(
                 "rpc error: code = NotFound desc = failed to pull and unpack image \"{img}\": image \"{img}\" is not in the podcheck image table"
             );
-            self.push_event(EventType::Warning, "Failed", format!("Failed to pull image \"{img}\": {err}"), Some(cid), "kubelet");
-            self.push_event(EventType::Warning, "Failed", "Error: ErrImagePull".into(), Some(cid), "kubelet");
+            self.push_event(
+                EventType::Warning,
+                "Failed",
+                format!("Failed to pull image \"{img}\": {err}"),
+                Some(cid),
+                "kubelet",
+            );
+            self.push_event(
+                EventType::Warning,
+                "Failed",
+                "Error: ErrImagePull".into(),
+                Some(cid),
+                "kubelet",
+            );
             self.image_backoff.next(&key, now);
             self.image_backoff_updates.insert(key, now);
-            self.rec_mut(cid).start_failure = Some(StartFailure { reason: "ErrImagePull".into(), message: err });
+            self.rec_mut(cid).start_failure = Some(StartFailure {
+                reason: "ErrImagePull".into(),
+                message: err,
+            });
         }
         self.publish_status();
         self.requeue_after(SYNC_ERROR_RETRY);
     }
 
     fn image_backoff_last(&self, key: &str) -> Duration {
-        self.image_backoff_updates.get(key).copied().unwrap_or_default()
+        self.image_backoff_updates
+            .get(key)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The process to run, and the instance's fresh termination-message file.
@@ -317,8 +422,12 @@ impl Worker<'_> {
         let spec = &self.rec(cid).spec;
         let io = |e: std::io::Error| format!("failed to prepare the container's directories: {e}");
         let home = self.sandbox.container_dir(&spec.name).map_err(io)?;
-        let term_log = self.sandbox.fresh_termination_log(&spec.name, restart_count).map_err(io)?;
-        let host_path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        let term_log = self
+            .sandbox
+            .fresh_termination_log(&spec.name, restart_count)
+            .map_err(io)?;
+        let host_path =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
         let path = self
             .cfg
             .extra_path
@@ -334,8 +443,14 @@ impl Worker<'_> {
             ("HOSTNAME".into(), self.cfg.name.clone()),
             ("PODCHECK_RUN".into(), self.cfg.run_id.clone()),
             ("PODCHECK_POD".into(), self.cfg.uid.clone()),
-            ("PODCHECK_TIME_SCALE".into(), self.cfg.time_scale.to_string()),
-            ("PODCHECK_TERMINATION_MESSAGE_PATH".into(), term_log.display().to_string()),
+            (
+                "PODCHECK_TIME_SCALE".into(),
+                self.cfg.time_scale.to_string(),
+            ),
+            (
+                "PODCHECK_TERMINATION_MESSAGE_PATH".into(),
+                term_log.display().to_string(),
+            ),
         ];
         for m in &spec.volume_mounts {
             let dir = self.sandbox.volume_dir(&m.name).map_err(io)?;
@@ -352,14 +467,23 @@ impl Worker<'_> {
             .and_then(|i| self.cfg.images.get(i))
             .map(|e| (e.command.clone(), e.args.clone()))
             .unwrap_or_default();
-        let argv: Vec<String> = container_argv(spec.command.as_deref(), spec.args.as_deref(), &entrypoint, &cmd)
-            .iter()
-            .map(|a| expand(a, &vars))
-            .collect();
+        let argv: Vec<String> = container_argv(
+            spec.command.as_deref(),
+            spec.args.as_deref(),
+            &entrypoint,
+            &cmd,
+        )
+        .iter()
+        .map(|a| expand(a, &vars))
+        .collect();
         if argv.is_empty() {
             return Err("no command specified".into());
         }
-        let cwd = spec.working_dir.as_ref().map(std::path::PathBuf::from).unwrap_or(home);
+        let cwd = spec
+            .working_dir
+            .as_ref()
+            .map(std::path::PathBuf::from)
+            .unwrap_or(home);
         Ok((ProcessSpec { argv, env, cwd }, term_log))
     }
 }
@@ -379,7 +503,16 @@ fn default_pull_policy(image: &str) -> PullPolicy {
 /// `PODCHECK_VOLUME_<NAME>`: where an emptyDir volume is, for containers without mount
 /// namespaces.
 pub fn volume_env_name(volume: &str) -> String {
-    let up: String = volume.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let up: String = volume
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("PODCHECK_VOLUME_{up}")
 }
 
@@ -391,8 +524,14 @@ mod tests {
     fn pull_policy_defaults_follow_the_tag() {
         assert_eq!(default_pull_policy("busybox"), PullPolicy::Always);
         assert_eq!(default_pull_policy("busybox:latest"), PullPolicy::Always);
-        assert_eq!(default_pull_policy("busybox:1.36"), PullPolicy::IfNotPresent);
-        assert_eq!(default_pull_policy("localhost:5000/app"), PullPolicy::Always);
+        assert_eq!(
+            default_pull_policy("busybox:1.36"),
+            PullPolicy::IfNotPresent
+        );
+        assert_eq!(
+            default_pull_policy("localhost:5000/app"),
+            PullPolicy::Always
+        );
         assert_eq!(volume_env_name("work-dir"), "PODCHECK_VOLUME_WORK_DIR");
     }
 }

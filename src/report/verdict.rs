@@ -48,7 +48,13 @@ pub fn render(label: &str, r: &SpecReport) -> String {
     for log in &r.outcome.logs {
         let lines: Vec<&str> = log.text.lines().collect();
         let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
-        let _ = writeln!(s, "  log of {} (restart {}), last {} line(s):", log.container, log.restart_count, tail.len());
+        let _ = writeln!(
+            s,
+            "  log of {} (restart {}), last {} line(s):",
+            log.container,
+            log.restart_count,
+            tail.len()
+        );
         for l in tail {
             let _ = writeln!(s, "    | {l}");
         }

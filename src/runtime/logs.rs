@@ -17,7 +17,11 @@ impl LogBuffer {
     /// Appends bytes, dropping the oldest beyond the cap.
     pub fn push(&mut self, bytes: &[u8]) {
         self.total += bytes.len() as u64;
-        let bytes = if bytes.len() > KEEP_BYTES { &bytes[bytes.len() - KEEP_BYTES..] } else { bytes };
+        let bytes = if bytes.len() > KEEP_BYTES {
+            &bytes[bytes.len() - KEEP_BYTES..]
+        } else {
+            bytes
+        };
         let overflow = (self.data.len() + bytes.len()).saturating_sub(KEEP_BYTES);
         self.data.drain(..overflow);
         self.data.extend(bytes);

@@ -92,11 +92,13 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
             Ok(())
         });
     }
-    let mut child = tokio::process::Command::from(cmd).spawn().map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => SpawnError::NotFound(program.clone()),
-        io::ErrorKind::PermissionDenied => SpawnError::PermissionDenied(program.clone()),
-        _ => SpawnError::Os(e),
-    })?;
+    let mut child = tokio::process::Command::from(cmd)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => SpawnError::NotFound(program.clone()),
+            io::ErrorKind::PermissionDenied => SpawnError::PermissionDenied(program.clone()),
+            _ => SpawnError::Os(e),
+        })?;
     let pid = child
         .id()
         .and_then(|p| i32::try_from(p).ok())
@@ -112,11 +114,20 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
     tokio::spawn(async move {
         let exit = match child.wait().await {
             Ok(st) => match st.signal() {
-                Some(sig) => ProcessExit { exit_code: 128 + sig, signal: Some(sig) },
-                None => ProcessExit { exit_code: st.code().unwrap_or(255), signal: None },
+                Some(sig) => ProcessExit {
+                    exit_code: 128 + sig,
+                    signal: Some(sig),
+                },
+                None => ProcessExit {
+                    exit_code: st.code().unwrap_or(255),
+                    signal: None,
+                },
             },
             // Waiting can only fail if the child was reaped elsewhere; report it as killed.
-            Err(_) => ProcessExit { exit_code: 137, signal: Some(libc::SIGKILL) },
+            Err(_) => ProcessExit {
+                exit_code: 137,
+                signal: Some(libc::SIGKILL),
+            },
         };
         let _ = tx.send(exit);
     });
@@ -171,10 +182,9 @@ pub fn catches_signal(pid: i32, sig: i32) -> bool {
 /// Processes that left their group (double-forked daemons) keep their environment, so this
 /// catches what a process-group kill misses. Zombies are skipped: they are already dead.
 pub fn kill_tagged(key: &str, value: &str) -> usize {
-    let needle = format!("{key}={value}");
     let me = std::process::id();
     let mut killed = 0;
-    for pid in tagged_pids(&needle) {
+    for pid in tagged_pids(key, |v| v == value) {
         if pid as u32 != me && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
             killed += 1;
         }
@@ -182,25 +192,48 @@ pub fn kill_tagged(key: &str, value: &str) -> usize {
     killed
 }
 
-/// Pids of live (non-zombie) processes whose environment contains `needle` exactly.
-pub fn tagged_pids(needle: &str) -> Vec<i32> {
+/// SIGKILLs every live process whose `key` value starts with `prefix`.
+pub fn kill_tagged_prefix(key: &str, prefix: &str) -> usize {
+    let me = std::process::id();
+    tagged_pids(key, |v| v.starts_with(prefix))
+        .into_iter()
+        .filter(|pid| *pid as u32 != me && kill(Pid::from_raw(*pid), Signal::SIGKILL).is_ok())
+        .count()
+}
+
+/// Pids of live (non-zombie) processes with an environment variable `key` whose value
+/// satisfies `accept`.
+pub fn tagged_pids(key: &str, accept: impl Fn(&str) -> bool) -> Vec<i32> {
+    let prefix = format!("{key}=");
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
-        if !env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
+        let tagged = env.split(|b| *b == 0).any(|kv| {
+            kv.strip_prefix(prefix.as_bytes())
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .is_some_and(&accept)
+        });
+        if !tagged {
             continue;
         }
         let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
-            .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+            })
             .unwrap_or(true);
         if !zombie {
             out.push(pid);
@@ -225,7 +258,13 @@ mod tests {
     async fn exit_codes_and_signals_map_like_a_container_runtime() {
         let p = spawn(&spec(&["sh", "-c", "echo hello; exit 3"])).unwrap();
         let exit = p.exited.await.unwrap();
-        assert_eq!(exit, ProcessExit { exit_code: 3, signal: None });
+        assert_eq!(
+            exit,
+            ProcessExit {
+                exit_code: 3,
+                signal: None
+            }
+        );
         let p = spawn(&spec(&["sh", "-c", "kill -KILL $$"])).unwrap();
         assert_eq!(p.exited.await.unwrap().exit_code, 137);
     }

@@ -44,7 +44,9 @@ impl PodSandbox {
     /// A fresh, empty termination-message file for one container instance, as the kubelet
     /// creates before every start.
     pub fn fresh_termination_log(&self, container: &str, instance: u32) -> io::Result<PathBuf> {
-        let p = self.container_dir(container)?.join(format!("termination-log.{instance}"));
+        let p = self
+            .container_dir(container)?
+            .join(format!("termination-log.{instance}"));
         std::fs::write(&p, b"")?;
         Ok(p)
     }

@@ -84,11 +84,16 @@ impl TimeWindow {
                 SpecDuration::parse(x).map(|d| Some(d.0))
             }
         };
-        let w = TimeWindow { from: side(a)?, to: side(b)? };
-        if let (Some(f), Some(t)) = (w.from, w.to) {
-            if f > t {
-                return Err(format!("invalid time window {s:?}: the start is after the end"));
-            }
+        let w = TimeWindow {
+            from: side(a)?,
+            to: side(b)?,
+        };
+        if let (Some(f), Some(t)) = (w.from, w.to)
+            && f > t
+        {
+            return Err(format!(
+                "invalid time window {s:?}: the start is after the end"
+            ));
         }
         Ok(w)
     }
@@ -101,7 +106,8 @@ impl TimeWindow {
 
 impl fmt::Display for TimeWindow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let side = |d: Option<Duration>| d.map(|d| format_secs(d.as_secs_f64())).unwrap_or_default();
+        let side =
+            |d: Option<Duration>| d.map(|d| format_secs(d.as_secs_f64())).unwrap_or_default();
         write!(f, "{}..{}", side(self.from), side(self.to))
     }
 }
@@ -128,9 +134,19 @@ mod tests {
 
     #[test]
     fn parses_durations_and_rejects_bare_numbers() {
-        assert_eq!(SpecDuration::parse("1m30s").unwrap().0, Duration::from_secs(90));
-        assert_eq!(SpecDuration::parse("500ms").unwrap().0, Duration::from_millis(500));
-        assert!(SpecDuration::parse("10").unwrap_err().contains("with a unit"));
+        assert_eq!(
+            SpecDuration::parse("1m30s").unwrap().0,
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            SpecDuration::parse("500ms").unwrap().0,
+            Duration::from_millis(500)
+        );
+        assert!(
+            SpecDuration::parse("10")
+                .unwrap_err()
+                .contains("with a unit")
+        );
     }
 
     #[test]

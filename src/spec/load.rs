@@ -66,7 +66,11 @@ pub fn parse_spec(path: &Path, source: &str) -> Result<LoadedSpec, FileDiagnosti
     if has_errors {
         return Err(all);
     }
-    Ok(LoadedSpec { spec, stem, warnings: all })
+    Ok(LoadedSpec {
+        spec,
+        stem,
+        warnings: all,
+    })
 }
 
 /// Turns a TOML/serde error into a diagnostic, adding the closest valid field for typos.
@@ -144,7 +148,10 @@ mod tests {
     #[test]
     fn suggests_the_closest_field() {
         let m = "unknown field `periodSecond`, expected one of `exec`, `periodSeconds`, `timeoutSeconds`";
-        assert_eq!(unknown_field_help(m).unwrap(), "did you mean `periodSeconds`?");
+        assert_eq!(
+            unknown_field_help(m).unwrap(),
+            "did you mean `periodSeconds`?"
+        );
     }
 
     #[test]
@@ -152,7 +159,11 @@ mod tests {
         let src = "[pod]\nrestartPolicy = \"Never\"\n[[pod.containers]]\nname = \"a\"\ncommand = [\"true\"]\ncomand = 1\n";
         let err = parse_spec(Path::new("x.toml"), src).unwrap_err();
         let d = &err.diagnostics[0];
-        assert!(d.message.contains("unknown field `comand`"), "{}", d.message);
+        assert!(
+            d.message.contains("unknown field `comand`"),
+            "{}",
+            d.message
+        );
         assert_eq!(d.help.as_deref(), Some("did you mean `command`?"));
         let (line, _) = crate::diag::line_col(src, d.span.clone().unwrap().start);
         assert_eq!(line, 6);

@@ -33,6 +33,7 @@ pub struct SpecFile {
 /// How a run is driven.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(Default)]
 pub struct RunSettings {
     /// Hard bound on the whole run (real time); exceeding it fails the spec.
     pub timeout: Option<SpecDuration>,
@@ -45,18 +46,6 @@ pub struct RunSettings {
     /// Run this spec alone, not in parallel with other specs of a suite.
     #[serde(default)]
     pub serial: bool,
-}
-
-impl Default for RunSettings {
-    fn default() -> Self {
-        Self {
-            timeout: None,
-            duration: None,
-            time_scale: None,
-            delete_pod_at: None,
-            serial: false,
-        }
-    }
 }
 
 /// A local stand-in for a container image: its ENTRYPOINT and CMD.
