@@ -108,7 +108,7 @@ pub async fn run_spec(
     }
     let time_scale = opts.time_scale.or(spec.run.time_scale).unwrap_or(1.0);
     let timeout = spec.run.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
-    let uid = format!("{run_id}-{pod_name}");
+    let uid = pod_uid(run_id, &pod_name);
     let cfg = PodConfig {
         pod: spec.pod.clone(),
         name: pod_name.clone(),
@@ -153,6 +153,16 @@ pub async fn run_spec(
         outcome,
         verdict,
     })
+}
+
+/// A UUID-shaped pod uid, unique per run and pod name.
+fn pod_uid(run_id: &str, pod_name: &str) -> String {
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for b in run_id.bytes().chain([0]).chain(pod_name.bytes()) {
+        h = (h ^ u128::from(b)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+    }
+    let x = format!("{h:032x}");
+    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
 }
 
 /// A DNS-1123 label made from a file stem.
