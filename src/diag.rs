@@ -185,7 +185,11 @@ fn render_one(path: &Path, source: &str, d: &Diagnostic) -> String {
         group = group.element(
             Snippet::source(source)
                 .path(path.display().to_string())
-                .annotation(AnnotationKind::Primary.span(span).label(d.message.clone())),
+                .annotation(
+                    AnnotationKind::Primary
+                        .span(span)
+                        .label(short_label(&d.message)),
+                ),
         );
     }
     if let Some(help) = &d.help {
@@ -198,6 +202,16 @@ fn render_one(path: &Path, source: &str, d: &Diagnostic) -> String {
     } else {
         rendered
     }
+}
+
+/// The label under the caret: the message without serde's long list of expected names,
+/// which the title already shows.
+fn short_label(message: &str) -> String {
+    message
+        .split(", expected one of")
+        .next()
+        .unwrap_or(message)
+        .to_owned()
 }
 
 #[cfg(test)]

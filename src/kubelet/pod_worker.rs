@@ -465,7 +465,8 @@ impl Worker<'_> {
             .map(|(p, r, m)| (*p, r.as_str(), m.as_str()));
         let flags = PodFlags {
             restart_policy: self.restart_policy(),
-            sandbox_ready: self.sandbox_ready_seen && !(self.tearing_down && self.pod_stopped_in_cache()),
+            sandbox_ready: self.sandbox_ready_seen
+                && !(self.tearing_down && self.pod_stopped_in_cache()),
             deleting: self.deleting,
             terminal: self.tearing_down && self.pod_stopped_in_cache(),
             forced,

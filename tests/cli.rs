@@ -1,0 +1,253 @@
+//! The `podcheck` command line, end to end: exit codes, the error output users see (as
+//! snapshots), and that no process of a run survives it on any path.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_podcheck");
+const FIXTURE: &str = env!("CARGO_BIN_EXE_podcheck-fixture");
+
+fn podcheck(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("podcheck runs")
+}
+
+/// Compares with `tests/snapshots/NAME.txt`; `UPDATE_SNAPSHOTS=1` rewrites it.
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {} (run with UPDATE_SNAPSHOTS=1)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual, expected,
+        "snapshot {name} differs (UPDATE_SNAPSHOTS=1 to accept)"
+    );
+}
+
+#[test]
+fn invalid_specs_exit_2_with_located_errors() {
+    for name in ["unknown-field", "bad-values", "not-toml"] {
+        let file = format!("fixtures/invalid/{name}.toml");
+        let out = podcheck(&["run", &file]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        snapshot(
+            &format!("invalid-{name}"),
+            &String::from_utf8_lossy(&out.stderr),
+        );
+    }
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let out = podcheck(&["lint", "specs/no-such-spec.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("cannot read the spec file") && text.contains("no-such-spec.toml"),
+        "{text}"
+    );
+}
+
+#[test]
+fn passing_and_failing_specs_set_the_exit_code() {
+    let ok = podcheck(&["run", "-q", "specs/basics/onfailure-exit0-succeeds.toml"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let failed = podcheck(&["run", "-q", "specs/must-fail/wrong-final-phase.toml"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&failed.stdout);
+    assert!(
+        text.contains("FAIL") && text.contains("final.phase: expected Succeeded, observed Failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn run_prints_watch_lines_and_events() {
+    let out = podcheck(&["run", "specs/basics/single-container-completes.toml"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("NAME") && text.contains("STATUS") && text.contains("RESTARTS"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ContainerCreating") && text.contains("Completed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("spec.containers{app}: Container started"),
+        "{text}"
+    );
+    assert!(text.contains("PASS"), "{text}");
+}
+
+#[test]
+fn json_lines_record_every_event_and_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("t.jsonl");
+    let out = podcheck(&[
+        "run",
+        "-q",
+        "--json",
+        json.to_str().expect("utf8"),
+        "specs/basics/never-nonzero-fails.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&json).expect("json written");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("valid json"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["kind"] == "event" && v["reason"] == "Started")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["kind"] == "status" && v["status"]["phase"] == "Failed")
+    );
+}
+
+/// A spec whose container leaves a child in its group and a double-forked daemon behind,
+/// all marked with `mark` so the test can look for survivors.
+fn leaky_spec(dir: &Path, mark: &str, extra: &str) -> PathBuf {
+    let fixture_dir = Path::new(FIXTURE)
+        .parent()
+        .expect("fixture dir")
+        .display()
+        .to_string();
+    let spec = format!(
+        r#"
+[run]
+{extra}
+
+[pod]
+restartPolicy = "Never"
+terminationGracePeriodSeconds = 2
+
+[[pod.containers]]
+name = "app"
+command = ["{fixture_dir}/podcheck-fixture", "--spawn-child", "10m", "--spawn-daemon", "10m", "--on-sigterm", "ignore"]
+env = [{{ name = "LEAK_MARK", value = "{mark}" }}]
+
+[[expect.events]]
+reason = "Started"
+container = "app"
+"#
+    );
+    let path = dir.join("leaky.toml");
+    std::fs::write(&path, spec).expect("write spec");
+    path
+}
+
+fn survivors(mark: &str) -> Vec<i32> {
+    // Give the kernel a moment to deliver the SIGKILLs; zombies count as dead.
+    let until = Instant::now() + Duration::from_secs(3);
+    loop {
+        let pids = podcheck::runtime::process::tagged_pids("LEAK_MARK", |v| v == mark);
+        if pids.is_empty() || Instant::now() > until {
+            return pids;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn unique_mark(path: &str) -> String {
+    format!("{path}-{}-{:?}", std::process::id(), Instant::now())
+}
+
+#[test]
+fn nothing_survives_a_run_that_ends_early() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The run ends as soon as Started is seen: the container and both descendants still run.
+    let mark = unique_mark("decided");
+    let spec = leaky_spec(dir.path(), &mark, "");
+    let out = Command::new(BIN)
+        .args(["run", "-q"])
+        .arg(&spec)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(survivors(&mark), Vec::<i32>::new());
+}
+
+#[test]
+fn nothing_survives_a_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mark = unique_mark("timeout");
+    let spec = leaky_spec(dir.path(), &mark, "timeout = \"2s\"\n");
+    // An expectation that can never hold keeps the run going until the timeout.
+    let mut text = std::fs::read_to_string(&spec).expect("read");
+    text.push_str("\n[[expect.events]]\nreason = \"NeverHappens\"\n");
+    std::fs::write(&spec, text).expect("write");
+    let out = Command::new(BIN)
+        .args(["run", "-q"])
+        .arg(&spec)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("timed out"));
+    assert_eq!(survivors(&mark), Vec::<i32>::new());
+}
+
+fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal, label: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mark = unique_mark(label);
+    let spec = leaky_spec(dir.path(), &mark, "timeout = \"60s\"\n");
+    let mut text = std::fs::read_to_string(&spec).expect("read");
+    text.push_str("\n[[expect.events]]\nreason = \"NeverHappens\"\n");
+    std::fs::write(&spec, text).expect("write");
+    let mut child = Command::new(BIN)
+        .args(["run", "-q"])
+        .arg(&spec)
+        .spawn()
+        .expect("run");
+    // Wait until the container's processes exist, bounded.
+    let until = Instant::now() + Duration::from_secs(20);
+    while podcheck::runtime::process::tagged_pids("LEAK_MARK", |v| v == mark).len() < 3 {
+        assert!(
+            Instant::now() < until,
+            "the container never started its children"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, signal).expect("signal the runner");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(1), "an interrupted run reports failure");
+    assert_eq!(survivors(&mark), Vec::<i32>::new());
+}
+
+#[test]
+fn nothing_survives_ctrl_c() {
+    interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGINT, "sigint");
+}
+
+#[test]
+fn nothing_survives_sigterm_to_the_runner() {
+    interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGTERM, "sigterm");
+}
