@@ -1,0 +1,141 @@
+//! Kubelet timings measured on real processes: the grace period before SIGKILL, the 2 s
+//! minimum grace, and a handled SIGTERM. Tolerances are fractions of the spec's own periods.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use podcheck::events::{ContainerState, PodStatus};
+use podcheck::runner::{RunGuard, RunOptions, SpecReport, run_spec};
+
+fn fixture_dir() -> Vec<PathBuf> {
+    Path::new(env!("CARGO_BIN_EXE_podcheck-fixture"))
+        .parent()
+        .map(PathBuf::from)
+        .into_iter()
+        .collect()
+}
+
+fn run(src: &str) -> SpecReport {
+    let loaded = podcheck::spec::parse_spec(Path::new("timing.toml"), src)
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let guard = RunGuard::new();
+    let opts = RunOptions {
+        extra_path: fixture_dir(),
+        ..RunOptions::default()
+    };
+    rt.block_on(run_spec(&loaded, &opts, guard.run_id(), &mut |_| {}, None))
+        .expect("run")
+}
+
+/// The terminated state of `name` in the last status.
+fn terminated(r: &SpecReport, name: &str) -> (i32, Duration) {
+    let st: &PodStatus = r.outcome.timeline.last_status().expect("a status");
+    match &st.container(name).expect("container status").state {
+        ContainerState::Terminated {
+            exit_code,
+            finished_at,
+            ..
+        } => (*exit_code, *finished_at),
+        other => panic!("{name} is not terminated: {other:?}"),
+    }
+}
+
+fn assert_within(what: &str, got: Duration, from: f64, to: f64) {
+    let s = got.as_secs_f64();
+    assert!(
+        s >= from && s <= to,
+        "{what}: {s:.3}s is outside {from}s..{to}s"
+    );
+}
+
+const DELETE_AT: f64 = 2.0;
+
+#[test]
+fn sigkill_follows_the_grace_period_when_sigterm_is_not_handled() {
+    let r = run(r#"
+[run]
+delete_pod_at = "2s"
+[pod]
+terminationGracePeriodSeconds = 3
+[[pod.containers]]
+name = "app"
+command = ["podcheck-fixture", "--on-sigterm", "default"]
+"#);
+    let (code, at) = terminated(&r, "app");
+    assert_eq!(code, 137, "killed by SIGKILL, not by the ignored SIGTERM");
+    // Deletion at 2 s + 3 s grace; a third of the 1 s relist period as tolerance.
+    assert_within("SIGKILL time", at, DELETE_AT + 3.0, DELETE_AT + 3.0 + 0.35);
+}
+
+#[test]
+fn a_zero_grace_period_still_gets_two_seconds() {
+    let r = run(r#"
+[run]
+delete_pod_at = "2s"
+[pod]
+terminationGracePeriodSeconds = 0
+[[pod.containers]]
+name = "app"
+command = ["sleep", "600"]
+"#);
+    let (code, at) = terminated(&r, "app");
+    assert_eq!(code, 137);
+    assert_within("SIGKILL time", at, DELETE_AT + 2.0, DELETE_AT + 2.0 + 0.35);
+}
+
+#[test]
+fn a_handled_sigterm_ends_the_container_before_the_grace_period() {
+    let r = run(r#"
+[run]
+delete_pod_at = "2s"
+[pod]
+terminationGracePeriodSeconds = 10
+[[pod.containers]]
+name = "app"
+command = ["podcheck-fixture", "--on-sigterm", "delay:1s", "--term-exit-code", "7"]
+"#);
+    let (code, at) = terminated(&r, "app");
+    assert_eq!(code, 7, "the app's own exit code after SIGTERM");
+    assert_within("exit time", at, DELETE_AT + 1.0, DELETE_AT + 1.0 + 0.35);
+    let log = r
+        .outcome
+        .logs
+        .iter()
+        .find(|l| l.container == "app")
+        .expect("log");
+    assert!(log.text.contains("fixture got SIGTERM"), "{}", log.text);
+}
+
+#[test]
+fn time_scale_shrinks_the_grace_period_too() {
+    let started = std::time::Instant::now();
+    let r = run(r#"
+[run]
+time_scale = 0.1
+delete_pod_at = "2s"
+[pod]
+terminationGracePeriodSeconds = 20
+[[pod.containers]]
+name = "app"
+command = ["sleep", "600"]
+"#);
+    let (code, at) = terminated(&r, "app");
+    assert_eq!(code, 137);
+    // In spec time the kill still comes 20 s after deletion.
+    assert_within(
+        "SIGKILL spec time",
+        at,
+        DELETE_AT + 20.0,
+        DELETE_AT + 20.0 + 1.5,
+    );
+    // ...and the whole run took about 2.2 s of real time, far less than 22 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
