@@ -224,7 +224,10 @@ pub fn lint(specs: &[PathBuf]) -> u8 {
     let mut code = EXIT_OK;
     for path in specs {
         match load_spec(path) {
-            Ok(l) => {
+            Ok(mut l) => {
+                let mut ext = crate::spec::extensions::extensions(&l.spec);
+                crate::spec::load::locate(&l.warnings.source, &mut ext);
+                l.warnings.diagnostics.extend(ext);
                 if l.warnings.diagnostics.is_empty() {
                     println!("ok: {}", path.display());
                 } else {

@@ -251,3 +251,10 @@ fn nothing_survives_ctrl_c() {
 fn nothing_survives_sigterm_to_the_runner() {
     interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGTERM, "sigterm");
 }
+
+#[test]
+fn lint_names_the_extensions_a_cluster_would_reject() {
+    let out = podcheck(&["lint", "specs/volumes/emptydir-shared-with-init.toml"]);
+    assert_eq!(out.status.code(), Some(0), "warnings do not fail lint");
+    snapshot("lint-extensions", &String::from_utf8_lossy(&out.stdout));
+}

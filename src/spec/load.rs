@@ -53,13 +53,7 @@ pub fn parse_spec(path: &Path, source: &str) -> Result<LoadedSpec, FileDiagnosti
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pod".to_owned());
     let mut diags = validate::validate(&spec);
-    if let Ok(doc) = DeTable::parse(source) {
-        for d in &mut diags {
-            if d.span.is_none() {
-                d.span = span_of(doc.get_ref(), &d.path);
-            }
-        }
-    }
+    locate(source, &mut diags);
     diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     let has_errors = diags.iter().any(|d| d.severity == Severity::Error);
     let all = fail(diags);
@@ -71,6 +65,15 @@ pub fn parse_spec(path: &Path, source: &str) -> Result<LoadedSpec, FileDiagnosti
         stem,
         warnings: all,
     })
+}
+
+/// Fills in the byte span of every diagnostic that has a field path but no span.
+pub fn locate(source: &str, diags: &mut [Diagnostic]) {
+    if let Ok(doc) = DeTable::parse(source) {
+        for d in diags.iter_mut().filter(|d| d.span.is_none()) {
+            d.span = span_of(doc.get_ref(), &d.path);
+        }
+    }
 }
 
 /// Turns a TOML/serde error into a diagnostic, adding the closest valid field for typos.
