@@ -139,3 +139,25 @@ command = ["sleep", "600"]
         started.elapsed()
     );
 }
+
+#[test]
+fn termination_messages_keep_the_file_tail_then_the_pod_share() {
+    let r = run(&std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/specs/messages/message-size-limits.toml"
+    ))
+    .expect("spec"));
+    let st = r.outcome.timeline.last_status().expect("status");
+    match &st.container("a").expect("a").state {
+        ContainerState::Terminated {
+            message: Some(m), ..
+        } => {
+            assert_eq!(m.len(), 3072, "12288 bytes shared by 4 containers");
+            assert!(
+                m.bytes().all(|b| b == b'a'),
+                "the tail of the file, cut from the front of the kept 4 KiB"
+            );
+        }
+        other => panic!("unexpected state {other:?}"),
+    }
+}

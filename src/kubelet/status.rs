@@ -275,16 +275,46 @@ pub fn pod_status(
         .map(|c| container_status(c, pod_has_init, flags))
         .collect();
     container_statuses.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut init_container_statuses: Vec<ContainerStatus> = init
+        .iter()
+        .map(|c| container_status(c, pod_has_init, flags))
+        .collect();
+    // The status manager shares 12 KiB of termination messages among all containers.
+    let cap = POD_MESSAGE_BUDGET / (init.len() + regular.len()).max(1);
+    for cs in init_container_statuses
+        .iter_mut()
+        .chain(container_statuses.iter_mut())
+    {
+        for state in std::iter::once(&mut cs.state).chain(cs.last_state.as_mut()) {
+            if let ContainerState::Terminated {
+                message: Some(m), ..
+            } = state
+            {
+                truncate_bytes(m, cap);
+            }
+        }
+    }
     PodStatus {
         phase: phase_now,
         reason,
         message,
         conditions,
-        init_container_statuses: init
-            .iter()
-            .map(|c| container_status(c, pod_has_init, flags))
-            .collect(),
+        init_container_statuses,
         container_statuses,
         deleting: flags.deleting,
+    }
+}
+
+/// Bytes of termination messages a pod status may carry (`normalizeStatus`).
+pub const POD_MESSAGE_BUDGET: usize = 12 * 1024;
+
+/// Keeps the first `max` bytes of `s`, on a character boundary.
+fn truncate_bytes(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
     }
 }
