@@ -69,6 +69,26 @@ impl fmt::Display for EventMatcher {
     }
 }
 
+/// Gives an expectation type whose matcher fields are spelled out (serde `flatten` would
+/// lose spans and `deny_unknown_fields`) its `matcher()`.
+macro_rules! impl_matcher {
+    ($($t:ty),*) => {$(
+        impl $t {
+            /// The matcher part.
+            pub fn matcher(&self) -> EventMatcher {
+                EventMatcher {
+                    reason: self.reason.clone(),
+                    event_type: self.event_type.clone(),
+                    container: self.container.clone(),
+                    message: self.message.clone(),
+                }
+            }
+        }
+    )*};
+}
+
+impl_matcher!(EventExpectation, NeverExpectation, CountExpectation);
+
 /// One item of the ordered event sequence.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,18 +108,6 @@ pub struct EventExpectation {
     pub after_previous: Option<TimeWindow>,
 }
 
-impl EventExpectation {
-    /// The matcher part.
-    pub fn matcher(&self) -> EventMatcher {
-        EventMatcher {
-            reason: self.reason.clone(),
-            event_type: self.event_type.clone(),
-            container: self.container.clone(),
-            message: self.message.clone(),
-        }
-    }
-}
-
 /// An event that must not occur.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,18 +123,6 @@ pub struct NeverExpectation {
     pub message: Option<TextMatch>,
     /// Only within this window of spec time (default: the whole run).
     pub within: Option<TimeWindow>,
-}
-
-impl NeverExpectation {
-    /// The matcher part.
-    pub fn matcher(&self) -> EventMatcher {
-        EventMatcher {
-            reason: self.reason.clone(),
-            event_type: self.event_type.clone(),
-            container: self.container.clone(),
-            message: self.message.clone(),
-        }
-    }
 }
 
 /// How often an event occurs.
@@ -150,18 +146,6 @@ pub struct CountExpectation {
     pub at_least: Option<u32>,
     /// At most this many.
     pub at_most: Option<u32>,
-}
-
-impl CountExpectation {
-    /// The matcher part.
-    pub fn matcher(&self) -> EventMatcher {
-        EventMatcher {
-            reason: self.reason.clone(),
-            event_type: self.event_type.clone(),
-            container: self.container.clone(),
-            message: self.message.clone(),
-        }
-    }
 }
 
 /// The expected state at the end of the run.

@@ -441,6 +441,17 @@ impl Worker<'_> {
         self.push_entry(Entry::Event(ev));
     }
 
+    /// Records an event from the kubelet.
+    pub(super) fn kubelet_event(
+        &mut self,
+        event_type: EventType,
+        reason: &str,
+        message: impl Into<String>,
+        cid: Option<Cid>,
+    ) {
+        self.push_event(event_type, reason, message.into(), cid, "kubelet");
+    }
+
     fn push_status(&mut self, status: PodStatus) {
         self.last_status = Some(status.clone());
         self.push_entry(Entry::Status {
@@ -581,13 +592,7 @@ impl Worker<'_> {
             Timer::ActiveDeadline => {
                 if !self.tearing_down {
                     let msg = "Pod was active on the node longer than the specified deadline";
-                    self.push_event(
-                        EventType::Normal,
-                        "DeadlineExceeded",
-                        msg.to_owned(),
-                        None,
-                        "kubelet",
-                    );
+                    self.kubelet_event(EventType::Normal, "DeadlineExceeded", msg.to_owned(), None);
                     self.forced =
                         Some((Phase::Failed, "DeadlineExceeded".to_owned(), msg.to_owned()));
                     self.begin_teardown();
@@ -645,12 +650,11 @@ impl Worker<'_> {
             .collect();
         for cid in &running {
             let name = self.rec(*cid).name().to_owned();
-            self.push_event(
+            self.kubelet_event(
                 EventType::Normal,
                 "Killing",
                 format!("Stopping container {name}"),
                 Some(*cid),
-                "kubelet",
             );
         }
         for cid in running {

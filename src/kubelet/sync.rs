@@ -187,12 +187,11 @@ impl Worker<'_> {
             if self.backoff.in_backoff_since(&key, finished_at, now) {
                 let delay = self.backoff.delay(&key).unwrap_or_default();
                 let pod = self.pod_ref();
-                self.push_event(
+                self.kubelet_event(
                     EventType::Warning,
                     "BackOff",
                     format!("Back-off restarting failed container {name} in pod {pod}"),
                     Some(cid),
-                    "kubelet",
                 );
                 self.rec_mut(cid).start_failure = Some(StartFailure {
                     reason: "CrashLoopBackOff".into(),
@@ -230,13 +229,7 @@ impl Worker<'_> {
                 return;
             }
         };
-        self.push_event(
-            EventType::Normal,
-            "Created",
-            "Container created".into(),
-            Some(cid),
-            "kubelet",
-        );
+        self.kubelet_event(EventType::Normal, "Created", "Container created", Some(cid));
         match process::spawn(&spec.0) {
             Err(e) => {
                 let msg = format!(
@@ -245,13 +238,7 @@ impl Worker<'_> {
                 self.start_error(cid, restart_count, msg);
             }
             Ok(p) => {
-                self.push_event(
-                    EventType::Normal,
-                    "Started",
-                    "Container started".into(),
-                    Some(cid),
-                    "kubelet",
-                );
+                self.kubelet_event(EventType::Normal, "Started", "Container started", Some(cid));
                 let tx = self.tx.clone();
                 let exited = p.exited;
                 tokio::spawn(async move {
@@ -288,12 +275,11 @@ impl Worker<'_> {
 
     /// A start that failed in the runtime: StartError record, Failed event, reason cache.
     fn start_error(&mut self, cid: Cid, restart_count: u32, message: String) {
-        self.push_event(
+        self.kubelet_event(
             EventType::Warning,
             "Failed",
             format!("Error: {message}"),
             Some(cid),
-            "kubelet",
         );
         let now = self.now();
         let t = self.truth_mut(cid);
@@ -324,20 +310,19 @@ impl Worker<'_> {
             .image_pull_policy
             .unwrap_or_else(|| default_pull_policy(img));
         if policy == PullPolicy::Always {
-            self.push_event(
+            self.kubelet_event(
                 EventType::Normal,
                 "Pulling",
                 format!("Pulling image \"{img}\""),
                 Some(cid),
-                "kubelet",
             );
             let msg = format!(
                 "Successfully pulled image \"{img}\" in 0s (0s including waiting). Image size: 0 bytes."
             );
-            self.push_event(EventType::Normal, "Pulled", msg, Some(cid), "kubelet");
+            self.kubelet_event(EventType::Normal, "Pulled", msg, Some(cid));
         } else {
             let msg = format!("Container image \"{img}\" already present on machine");
-            self.push_event(EventType::Normal, "Pulled", msg, Some(cid), "kubelet");
+            self.kubelet_event(EventType::Normal, "Pulled", msg, Some(cid));
         }
     }
 
@@ -351,48 +336,38 @@ impl Worker<'_> {
                 .in_backoff_since(&key, self.image_backoff_last(&key), now);
         if in_backoff {
             let msg = format!("Back-off pulling image \"{img}\"");
-            self.push_event(
-                EventType::Normal,
-                "BackOff",
-                msg.clone(),
-                Some(cid),
-                "kubelet",
-            );
-            self.push_event(
+            self.kubelet_event(EventType::Normal, "BackOff", msg.clone(), Some(cid));
+            self.kubelet_event(
                 EventType::Warning,
                 "Failed",
-                "Error: ImagePullBackOff".into(),
+                "Error: ImagePullBackOff",
                 Some(cid),
-                "kubelet",
             );
             self.rec_mut(cid).start_failure = Some(StartFailure {
                 reason: "ImagePullBackOff".into(),
                 message: msg,
             });
         } else {
-            self.push_event(
+            self.kubelet_event(
                 EventType::Normal,
                 "Pulling",
                 format!("Pulling image \"{img}\""),
                 Some(cid),
-                "kubelet",
             );
             let err = format!(
                 "rpc error: code = NotFound desc = failed to pull and unpack image \"{img}\": image \"{img}\" is not in the podcheck image table"
             );
-            self.push_event(
+            self.kubelet_event(
                 EventType::Warning,
                 "Failed",
                 format!("Failed to pull image \"{img}\": {err}"),
                 Some(cid),
-                "kubelet",
             );
-            self.push_event(
+            self.kubelet_event(
                 EventType::Warning,
                 "Failed",
-                "Error: ErrImagePull".into(),
+                "Error: ErrImagePull",
                 Some(cid),
-                "kubelet",
             );
             self.image_backoff.next(&key, now);
             self.image_backoff_updates.insert(key, now);
