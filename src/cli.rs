@@ -12,6 +12,27 @@ use crate::report::{describe, kubectl, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::load_spec;
 
+/// Prints to stdout, ignoring a closed pipe (`podcheck run | head` must not panic).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Prints a line to stdout, ignoring a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Prints a line to stderr, ignoring a closed pipe.
+macro_rules! eoutln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 /// Exit code: every spec passed.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: an expectation failed.
@@ -59,7 +80,7 @@ pub fn run(args: RunArgs) -> u8 {
         match parse_image_arg(i) {
             Ok(p) => images.push(p),
             Err(e) => {
-                eprintln!("error: {e}");
+                eoutln!("error: {e}");
                 return EXIT_INVALID;
             }
         }
@@ -67,7 +88,7 @@ pub fn run(args: RunArgs) -> u8 {
     if let Some(ts) = args.time_scale
         && !(ts.is_finite() && ts > 0.0)
     {
-        eprintln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
+        eoutln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
         return EXIT_INVALID;
     }
     let mut loaded = Vec::new();
@@ -76,12 +97,12 @@ pub fn run(args: RunArgs) -> u8 {
         match load_spec(path) {
             Ok(l) => {
                 if !l.warnings.diagnostics.is_empty() {
-                    eprintln!("{}", l.warnings.render());
+                    eoutln!("{}", l.warnings.render());
                 }
                 loaded.push((path.clone(), l));
             }
             Err(d) => {
-                eprintln!("{}", d.render());
+                eoutln!("{}", d.render());
                 invalid = true;
             }
         }
@@ -96,7 +117,7 @@ pub fn run(args: RunArgs) -> u8 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eoutln!("error: cannot start the async runtime: {e}");
             return EXIT_ENV;
         }
     };
@@ -113,7 +134,7 @@ pub fn run(args: RunArgs) -> u8 {
         Some(p) => match std::fs::File::create(p) {
             Ok(f) => Some(std::io::BufWriter::new(f)),
             Err(e) => {
-                eprintln!("error: cannot write the JSON output {}: {e}", p.display());
+                eoutln!("error: cannot write the JSON output {}: {e}", p.display());
                 return EXIT_ENV;
             }
         },
@@ -152,11 +173,11 @@ pub fn run(args: RunArgs) -> u8 {
                 }
                 if !quiet && let Entry::Status { at, status } = e {
                     let row = kubectl::pod_row_with_total(status, *at, total);
-                    println!("{}", table.row(&pod_name, &row, *at));
+                    outln!("{}", table.row(&pod_name, &row, *at));
                 }
             };
             if !quiet {
-                println!("==> {}", path.display());
+                outln!("==> {}", path.display());
             }
             match run_spec(
                 spec,
@@ -168,22 +189,22 @@ pub fn run(args: RunArgs) -> u8 {
             .await
             {
                 Err(e) => {
-                    eprintln!("error: {}: {e}", path.display());
+                    eoutln!("error: {}: {e}", path.display());
                     worst = worst.max(EXIT_ENV);
                 }
                 Ok(report) => {
                     if !quiet {
                         let events: Vec<_> = report.outcome.timeline.events().cloned().collect();
-                        println!();
-                        print!(
+                        outln!();
+                        out!(
                             "{}",
                             describe::describe_events(&events, report.outcome.ended_at)
                         );
                         if let Some(st) = report.outcome.timeline.last_status() {
-                            print!("{}", describe::describe_containers(st));
+                            out!("{}", describe::describe_containers(st));
                         }
                     }
-                    print!("{}", verdict::render(&path.display().to_string(), &report));
+                    out!("{}", verdict::render(&path.display().to_string(), &report));
                     if !report.passed() {
                         worst = worst.max(EXIT_FAILED);
                     }
@@ -229,13 +250,13 @@ pub fn lint(specs: &[PathBuf]) -> u8 {
                 crate::spec::load::locate(&l.warnings.source, &mut ext);
                 l.warnings.diagnostics.extend(ext);
                 if l.warnings.diagnostics.is_empty() {
-                    println!("ok: {}", path.display());
+                    outln!("ok: {}", path.display());
                 } else {
-                    println!("{}", l.warnings.render());
+                    outln!("{}", l.warnings.render());
                 }
             }
             Err(d) => {
-                println!("{}", d.render());
+                outln!("{}", d.render());
                 code = EXIT_INVALID;
             }
         }

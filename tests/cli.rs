@@ -258,3 +258,20 @@ fn lint_names_the_extensions_a_cluster_would_reject() {
     assert_eq!(out.status.code(), Some(0), "warnings do not fail lint");
     snapshot("lint-extensions", &String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let mut child = Command::new(BIN)
+        .args(["run", "specs/basics/onfailure-exit0-succeeds.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    // Like `podcheck run ... | head -0`: the reader goes away before anything is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0));
+}

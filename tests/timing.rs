@@ -161,3 +161,36 @@ fn termination_messages_keep_the_file_tail_then_the_pod_share() {
         other => panic!("unexpected state {other:?}"),
     }
 }
+
+#[test]
+fn sidecars_stop_after_the_app_in_reverse_order() {
+    // Each sidecar takes 0.5 s to exit after SIGTERM; the earlier one may only be signalled
+    // once the later one has exited (kuberuntime_termination_order.go).
+    let r = run(r#"
+[pod]
+restartPolicy = "Never"
+terminationGracePeriodSeconds = 10
+[[pod.initContainers]]
+name = "first"
+restartPolicy = "Always"
+command = ["sh", "-c", "trap 'sleep 0.5; exit 0' TERM; while true; do sleep 0.05; done"]
+[[pod.initContainers]]
+name = "second"
+restartPolicy = "Always"
+command = ["sh", "-c", "trap 'sleep 0.5; exit 0' TERM; while true; do sleep 0.05; done"]
+[[pod.containers]]
+name = "app"
+command = ["sh", "-c", "sleep 1.5"]
+"#);
+    let (_, app) = terminated(&r, "app");
+    let (_, second) = terminated(&r, "second");
+    let (_, first) = terminated(&r, "first");
+    assert!(
+        app < second && second < first,
+        "app {app:?}, second {second:?}, first {first:?}"
+    );
+    assert!(
+        first - second >= Duration::from_millis(450),
+        "first was signalled only after second exited"
+    );
+}
