@@ -92,7 +92,7 @@ fn run_trial(path: &Path, extra_path: &[PathBuf], session_id: &str) -> Result<()
         (Some(SERIAL.read().unwrap_or_else(|p| p.into_inner())), None)
     };
     let seq = TRIAL_SEQ.fetch_add(1, Ordering::Relaxed);
-    let guard = RunGuardWithId::new(format!("{session_id}-{seq}"));
+    let guard = RunGuard::with_id(format!("{session_id}-{seq}"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -102,7 +102,7 @@ fn run_trial(path: &Path, extra_path: &[PathBuf], session_id: &str) -> Result<()
         ..RunOptions::default()
     };
     let report = rt
-        .block_on(run_spec(&loaded, &opts, &guard.0, &mut |_| {}, None))
+        .block_on(run_spec(&loaded, &opts, guard.run_id(), &mut |_| {}, None))
         .map_err(|e| Failed::from(e.to_string()))?;
     drop(guard);
     let text = verdict::render(&path.display().to_string(), &report);
@@ -137,20 +137,5 @@ fn run_trial(path: &Path, extra_path: &[PathBuf], session_id: &str) -> Result<()
         Err(Failed::from(format!(
             "the failure report lacks the expected explanation {missing:?}:\n{text}"
         )))
-    }
-}
-
-/// Kills a trial's processes when the trial ends, however it ends.
-struct RunGuardWithId(String);
-
-impl RunGuardWithId {
-    fn new(id: String) -> Self {
-        RunGuardWithId(id)
-    }
-}
-
-impl Drop for RunGuardWithId {
-    fn drop(&mut self) {
-        process::kill_tagged("PODCHECK_RUN", &self.0);
     }
 }

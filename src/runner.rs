@@ -64,6 +64,11 @@ impl RunGuard {
         }
     }
 
+    /// A guard for a run id chosen by the caller (e.g. a harness session prefix plus a number).
+    pub fn with_id(run_id: String) -> Self {
+        RunGuard { run_id }
+    }
+
     /// The id every process of the run carries as `PODCHECK_RUN`.
     pub fn run_id(&self) -> &str {
         &self.run_id
