@@ -94,6 +94,10 @@ pub struct ContainerRecord {
     pub startup_ok: bool,
     /// Readiness probe's cached result for the current instance (or there is none).
     pub readiness_ok: bool,
+    /// The liveness probe's cached result is Failure for the current instance.
+    pub liveness_failed: bool,
+    /// The startup probe's cached result is Failure for the current instance.
+    pub startup_failed: bool,
 }
 
 impl ContainerRecord {
@@ -114,6 +118,8 @@ impl ContainerRecord {
             start_failure: None,
             startup_ok: !has_startup,
             readiness_ok: !has_readiness,
+            liveness_failed: false,
+            startup_failed: false,
         }
     }
 

@@ -3,8 +3,11 @@
 pub mod backoff;
 pub mod container;
 pub mod env;
+mod hooks;
 pub mod pod_worker;
+mod probe_worker;
 pub mod status;
 mod sync;
+mod termination;
 
 pub use pod_worker::{EndReason, Observer, PodConfig, RunOutcome, run_pod};

@@ -120,10 +120,18 @@ pub(super) struct Live {
     pub restart_count: u32,
     pub termination_log: std::path::PathBuf,
     pub log: SharedLog,
+    /// The container's environment, for exec probes and hooks.
+    pub env: Vec<(String, String)>,
+    /// The container's working directory, for exec probes and hooks.
+    pub cwd: std::path::PathBuf,
+    /// Killed to be restarted at once (a liveness or startup failure).
+    pub restart_after_kill: bool,
     /// When the stop signal must be followed by SIGKILL.
     pub kill_deadline: Option<Duration>,
-    /// A sidecar waiting for the app containers to stop before its own signal.
-    pub stop_deferred: Option<Duration>,
+    /// The stop sequence, once a kill began.
+    pub stop: Option<super::termination::StopState>,
+    /// The running hook, aborted (and its processes killed) when the container is gone.
+    pub hook_abort: Option<tokio::task::AbortHandle>,
 }
 
 /// The runtime's truth for one container (PLEG copies it into the record on relist).
@@ -139,6 +147,8 @@ pub(super) enum Timer {
     Relist,
     Sync,
     KillDeadline(Cid),
+    PreStopDeadline(Cid),
+    ProbeTick(usize),
     Delete,
     ActiveDeadline,
     RunEnd,
@@ -149,6 +159,18 @@ pub(super) enum Msg {
         cid: Cid,
         restart_count: u32,
         exit: ProcessExit,
+    },
+    ProbeDone {
+        id: usize,
+        instance: u32,
+        attempt: u8,
+        outcome: Result<crate::prober::ProbeOutcome, crate::prober::ProbeError>,
+    },
+    HookDone {
+        cid: Cid,
+        instance: u32,
+        kind: super::hooks::HookKind,
+        result: super::hooks::HookResult,
     },
 }
 
@@ -186,6 +208,9 @@ pub(super) struct Worker<'a> {
     pub decided_now: bool,
     pub rng: u64,
     pub logs: Vec<(Cid, u32, SharedLog)>,
+    pub probes: Vec<super::probe_worker::ProbeWorker>,
+    /// A postStart hook the pod worker is waiting for.
+    pub hook_block: Option<Cid>,
     pub observer: Observer<'a>,
 }
 
@@ -247,6 +272,8 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         decided_now: false,
         rng: seed | 1,
         logs: Vec::new(),
+        probes: Vec::new(),
+        hook_block: None,
         observer,
     };
     let end = w.run(&mut rx).await;
@@ -257,6 +284,7 @@ impl Worker<'_> {
     async fn run(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>) -> EndReason {
         let hard_stop = Instant::now() + self.cfg.timeout;
         self.admit();
+        self.create_probe_workers();
         if let Some(t) = self.cfg.delete_at {
             self.schedule_at(t, Timer::Delete);
         }
@@ -470,6 +498,10 @@ impl Worker<'_> {
 
     /// Writes the status generated from the pod cache, if it changed.
     pub(super) fn publish_status(&mut self) {
+        if self.hook_block.is_some() {
+            // No status is generated while the pod worker waits inside a postStart hook.
+            return;
+        }
         let forced = self
             .forced
             .as_ref()
@@ -486,6 +518,7 @@ impl Worker<'_> {
         let st = status::pod_status(&self.init, &self.regular, &flags);
         if self.last_status.as_ref() != Some(&st) {
             self.push_status(st);
+            self.poke_readiness();
         }
     }
 
@@ -503,7 +536,7 @@ impl Worker<'_> {
     }
 
     /// No container runs according to the pod cache.
-    fn pod_stopped_in_cache(&self) -> bool {
+    pub(super) fn pod_stopped_in_cache(&self) -> bool {
         !self
             .init
             .iter()
@@ -512,11 +545,28 @@ impl Worker<'_> {
     }
 
     fn on_message(&mut self, msg: Msg) {
-        let Msg::Exited {
-            cid,
-            restart_count,
-            exit,
-        } = msg;
+        match msg {
+            Msg::Exited {
+                cid,
+                restart_count,
+                exit,
+            } => self.on_exit(cid, restart_count, exit),
+            Msg::ProbeDone {
+                id,
+                instance,
+                attempt,
+                outcome,
+            } => self.probe_done(id, instance, attempt, outcome),
+            Msg::HookDone {
+                cid,
+                instance,
+                kind,
+                result,
+            } => self.hook_done(cid, instance, kind, result),
+        }
+    }
+
+    fn on_exit(&mut self, cid: Cid, restart_count: u32, exit: ProcessExit) {
         let now = self.now();
         let Some(live) = self
             .truth_mut(cid)
@@ -525,8 +575,15 @@ impl Worker<'_> {
         else {
             return;
         };
-        // When PID 1 of a container ends, the kernel kills the rest of its PID namespace.
+        // When PID 1 of a container ends, the kernel kills the rest of its PID namespace,
+        // exec hooks included.
         process::kill_group(live.pid);
+        if let Some(h) = &live.hook_abort {
+            h.abort();
+        }
+        if self.hook_block == Some(cid) {
+            self.hook_block = None;
+        }
         let message = self.termination_message(cid, &live, exit.exit_code);
         let t = self.truth_mut(cid);
         if let Some(cur) = t
@@ -546,6 +603,14 @@ impl Worker<'_> {
                 message,
                 finished_at: now,
             });
+        }
+        if live.restart_after_kill && !self.tearing_down {
+            // The kubelet killed it synchronously inside a sync and starts the replacement in
+            // the same sync, without waiting for PLEG and without a back-off check (the pod
+            // cache showed the container running when the sync began).
+            self.refresh_cache(cid);
+            self.start_container_now(cid);
+            return;
         }
         self.request_relist();
         if self.tearing_down {
@@ -598,8 +663,32 @@ impl Worker<'_> {
                     self.begin_teardown();
                 }
             }
+            Timer::ProbeTick(id) => self.probe_tick(id),
+            Timer::PreStopDeadline(cid) => self.pre_stop_deadline(cid),
             Timer::RunEnd => {}
         }
+    }
+
+    /// Copies one container's runtime truth into the pod cache; returns whether it changed.
+    pub(super) fn refresh_cache(&mut self, cid: Cid) -> bool {
+        let (cur, prev) = {
+            let t = self.truth_mut(cid);
+            (t.current.clone(), t.previous.clone())
+        };
+        let rec = self.rec_mut(cid);
+        if rec.current == cur && rec.previous == prev {
+            return false;
+        }
+        if cur.as_ref().map(|c| c.restart_count) != rec.current.as_ref().map(|c| c.restart_count) {
+            // A new instance starts with fresh probe results.
+            rec.startup_ok = rec.spec.startup_probe.is_none();
+            rec.readiness_ok = rec.spec.readiness_probe.is_none();
+            rec.liveness_failed = false;
+            rec.startup_failed = false;
+        }
+        rec.current = cur;
+        rec.previous = prev;
+        true
     }
 
     /// PLEG: copy the runtime's truth into the pod cache; sync if anything changed.
@@ -610,112 +699,10 @@ impl Worker<'_> {
             changed = true;
         }
         for cid in self.all_cids() {
-            let (cur, prev) = {
-                let t = self.truth_mut(cid);
-                (t.current.clone(), t.previous.clone())
-            };
-            let rec = self.rec_mut(cid);
-            if rec.current != cur || rec.previous != prev {
-                if cur.as_ref().map(|c| c.restart_count)
-                    != rec.current.as_ref().map(|c| c.restart_count)
-                {
-                    // A new instance starts with fresh probe results.
-                    rec.startup_ok = rec.spec.startup_probe.is_none();
-                    rec.readiness_ok = rec.spec.readiness_probe.is_none();
-                }
-                rec.current = cur;
-                rec.previous = prev;
-                changed = true;
-            }
+            changed |= self.refresh_cache(cid);
         }
         if changed {
             self.sync();
-        }
-    }
-
-    /// Starts graceful termination of every running container (pod deletion, deadline, or
-    /// a pod whose containers are all done).
-    pub(super) fn begin_teardown(&mut self) {
-        if self.tearing_down {
-            return;
-        }
-        self.tearing_down = true;
-        self.publish_status();
-        let grace = self.pod_grace().max(Duration::from_secs(1));
-        let now = self.now();
-        let running: Vec<Cid> = self
-            .all_cids()
-            .into_iter()
-            .filter(|c| self.truth.get(c).is_some_and(|t| t.live.is_some()))
-            .collect();
-        for cid in &running {
-            let name = self.rec(*cid).name().to_owned();
-            self.kubelet_event(
-                EventType::Normal,
-                "Killing",
-                format!("Stopping container {name}"),
-                Some(*cid),
-            );
-        }
-        for cid in running {
-            if self.rec(cid).kind == ContainerKind::Sidecar {
-                if let Some(l) = self.truth_mut(cid).live.as_mut() {
-                    l.stop_deferred = Some(now + grace);
-                }
-            } else {
-                self.stop_container(cid, grace);
-            }
-        }
-        self.signal_deferred_sidecars();
-        self.check_finished();
-    }
-
-    /// Sends the stop signal and arms the SIGKILL deadline.
-    pub(super) fn stop_container(&mut self, cid: Cid, grace: Duration) {
-        let grace = grace.max(MIN_GRACE);
-        let deadline = self.now() + grace;
-        let Some(live) = self.truth_mut(cid).live.as_mut() else {
-            return;
-        };
-        live.stop_deferred = None;
-        live.kill_deadline = Some(deadline);
-        process::send_stop_signal(live.pid);
-        self.schedule_at(deadline, Timer::KillDeadline(cid));
-    }
-
-    /// Sidecars stop after every app container, in reverse order.
-    fn signal_deferred_sidecars(&mut self) {
-        let apps_running = (0..self.regular.len()).any(|idx| {
-            self.truth
-                .get(&Cid { init: false, idx })
-                .is_some_and(|t| t.live.is_some())
-        });
-        if apps_running {
-            return;
-        }
-        for idx in (0..self.init.len()).rev() {
-            let cid = Cid { init: true, idx };
-            let Some(live) = self.truth.get(&cid).and_then(|t| t.live.as_ref()) else {
-                continue;
-            };
-            match live.stop_deferred {
-                Some(end) => {
-                    let remaining = end.saturating_sub(self.now());
-                    self.stop_container(cid, remaining);
-                    return;
-                }
-                // A later sidecar is still stopping: earlier ones wait for it.
-                None => return,
-            }
-        }
-    }
-
-    /// The pod is done once teardown began and the pod cache shows nothing running.
-    pub(super) fn check_finished(&mut self) {
-        let nothing_live = self.truth.values().all(|t| t.live.is_none());
-        if self.tearing_down && nothing_live && self.pod_stopped_in_cache() {
-            self.publish_status();
-            self.finished = true;
         }
     }
 

@@ -30,6 +30,10 @@ enum Image {
 impl Worker<'_> {
     /// A pod sync.
     pub(super) fn sync(&mut self) {
+        if self.hook_block.is_some() {
+            // The pod worker is inside startContainer, waiting for a postStart hook.
+            return;
+        }
         self.publish_status();
         if self.finished {
             return;
@@ -43,6 +47,7 @@ impl Worker<'_> {
             self.sandbox_created = true;
             self.request_relist();
         }
+        self.kill_unhealthy();
         let initialized = self.regular.iter().any(|c| c.current.is_some());
         if !initialized {
             if !self.sync_init_containers() {
@@ -79,6 +84,52 @@ impl Worker<'_> {
         }
         for cid in to_start {
             self.start_container(cid);
+            if self.hook_block.is_some() {
+                // Containers start one after another; a postStart hook holds the rest.
+                break;
+            }
+        }
+    }
+
+    /// Kills running containers whose liveness or startup probe failed (computePodActions).
+    fn kill_unhealthy(&mut self) {
+        for cid in self.all_cids() {
+            let rec = self.rec(cid);
+            if !rec.is_running() || !(rec.liveness_failed || rec.startup_failed) {
+                continue;
+            }
+            let Some(live) = self.truth.get(&cid).and_then(|t| t.live.as_ref()) else {
+                continue;
+            };
+            if live.stop.is_some() {
+                continue;
+            }
+            let (which, probe) = if rec.liveness_failed {
+                ("liveness", rec.spec.liveness_probe.as_ref())
+            } else {
+                ("startup", rec.spec.startup_probe.as_ref())
+            };
+            let name = rec.name().to_owned();
+            let sidecar = rec.kind == ContainerKind::Sidecar;
+            let restart =
+                sidecar || self.restart_policy() != crate::spec::model::RestartPolicy::Never;
+            let message = if sidecar {
+                format!("Init container {name} failed {which} probe")
+            } else if restart {
+                format!("Container {name} failed {which} probe, will be restarted")
+            } else {
+                format!("Container {name} failed {which} probe")
+            };
+            // The probe's own grace period wins over the pod's (setTerminationGracePeriod).
+            let grace = probe
+                .and_then(|p| p.termination_grace_period_seconds)
+                .and_then(|g| u64::try_from(g).ok())
+                .map_or_else(|| self.pod_grace(), Duration::from_secs);
+            self.kubelet_event(EventType::Normal, "Killing", message, Some(cid));
+            if let Some(l) = self.truth_mut(cid).live.as_mut() {
+                l.restart_after_kill = restart;
+            }
+            self.stop_container(cid, grace);
         }
     }
 
@@ -175,15 +226,29 @@ impl Worker<'_> {
         }
     }
 
+    /// Starts a container right after the kubelet itself killed it (no back-off check).
+    pub(super) fn start_container_now(&mut self, cid: Cid) {
+        self.start_container_checked(cid, false);
+    }
+
     /// Starts (or tries to start) one container: back-off, image, create, start.
     pub(super) fn start_container(&mut self, cid: Cid) {
+        self.start_container_checked(cid, true);
+    }
+
+    fn start_container_checked(&mut self, cid: Cid, check_backoff: bool) {
         let now = self.now();
         let name = self.rec(cid).name().to_owned();
         let key = format!(
             "{}_{}_{}_{}",
             self.cfg.name, self.cfg.namespace, self.cfg.uid, name
         );
-        if let Some(finished_at) = self.rec(cid).last_exit().map(|e| e.finished_at) {
+        if let Some(finished_at) = self
+            .rec(cid)
+            .last_exit()
+            .map(|e| e.finished_at)
+            .filter(|_| check_backoff)
+        {
             if self.backoff.in_backoff_since(&key, finished_at, now) {
                 let delay = self.backoff.delay(&key).unwrap_or_default();
                 let pod = self.pod_ref();
@@ -264,11 +329,16 @@ impl Worker<'_> {
                     restart_count,
                     termination_log: spec.1,
                     log: p.log,
+                    env: spec.0.env,
+                    cwd: spec.0.cwd,
+                    restart_after_kill: false,
                     kill_deadline: None,
-                    stop_deferred: None,
+                    stop: None,
+                    hook_abort: None,
                 });
                 self.rec_mut(cid).start_failure = None;
                 self.request_relist();
+                self.maybe_post_start(cid);
             }
         }
     }

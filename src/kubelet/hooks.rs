@@ -1,0 +1,185 @@
+//! Lifecycle hooks (kubelet/lifecycle/handlers.go, kuberuntime_container.go): postStart
+//! right after the start, holding the pod worker until it returns; preStop at the start of a
+//! kill. Handlers: exec and httpGet (no timeout), sleep; tcpSocket always fails.
+
+use std::time::Duration;
+
+use crate::events::EventType;
+use crate::prober::{self, ProbeContext};
+use crate::spec::model::LifecycleHandler;
+
+use super::container::StartFailure;
+use super::pod_worker::{Cid, Msg, Worker};
+
+/// Which hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    /// After the container started.
+    PostStart,
+    /// Before the stop signal.
+    PreStop,
+}
+
+/// How a hook ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookResult {
+    /// It succeeded; `http_fallback` when an HTTPS hook was retried over HTTP.
+    Ok {
+        /// The LifecycleHTTPFallback case.
+        http_fallback: bool,
+    },
+    /// It failed, with the detail the kubelet logs (not put in the event).
+    Failed(String),
+}
+
+/// Runs one handler to its end; `scale` converts spec seconds to real ones for `sleep`.
+pub async fn run_handler(handler: &LifecycleHandler, ctx: &ProbeContext, scale: f64) -> HookResult {
+    if let Some(e) = &handler.exec {
+        return match prober::exec::lifecycle_hook(e, ctx).await {
+            Ok(()) => HookResult::Ok {
+                http_fallback: false,
+            },
+            Err(detail) => HookResult::Failed(detail),
+        };
+    }
+    if let Some(h) = &handler.http_get {
+        return match prober::http::lifecycle_hook(h, ctx).await {
+            Ok(o) => HookResult::Ok {
+                http_fallback: o.fell_back_to_http,
+            },
+            Err(detail) => HookResult::Failed(detail),
+        };
+    }
+    if let Some(s) = &handler.sleep {
+        let secs = u64::try_from(s.seconds).unwrap_or(0);
+        tokio::time::sleep(Duration::from_secs_f64(secs as f64 * scale)).await;
+        return HookResult::Ok {
+            http_fallback: false,
+        };
+    }
+    // The API accepts tcpSocket hooks for compatibility, but the kubelet cannot run them.
+    HookResult::Failed("invalid handler: tcpSocket is not supported for lifecycle hooks".into())
+}
+
+impl Worker<'_> {
+    /// Starts a hook in the background; its end arrives as `Msg::HookDone`.
+    pub(super) fn start_hook(&mut self, cid: Cid, kind: HookKind, handler: LifecycleHandler) {
+        let Some(live) = self.truth.get(&cid).and_then(|t| t.live.as_ref()) else {
+            return;
+        };
+        let ctx = ProbeContext {
+            pod_ip: "127.0.0.1".into(),
+            ports: self.rec(cid).spec.ports.clone(),
+            env: live.env.clone(),
+            cwd: live.cwd.clone(),
+            timeout_display: String::new(),
+        };
+        let instance = live.restart_count;
+        let scale = self.clock.scale();
+        let tx = self.tx.clone();
+        let task = tokio::spawn(async move {
+            let result = run_handler(&handler, &ctx, scale).await;
+            let _ = tx.send(Msg::HookDone {
+                cid,
+                instance,
+                kind,
+                result,
+            });
+        });
+        if let Some(l) = self.truth_mut(cid).live.as_mut() {
+            l.hook_abort = Some(task.abort_handle());
+        }
+    }
+
+    /// Runs postStart after a start, if the container has one; the pod worker then waits
+    /// for it (later containers start only after it returns).
+    pub(super) fn maybe_post_start(&mut self, cid: Cid) {
+        let handler = self
+            .rec(cid)
+            .spec
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.post_start.clone());
+        if let Some(h) = handler {
+            self.hook_block = Some(cid);
+            self.start_hook(cid, HookKind::PostStart, h);
+        }
+    }
+
+    /// A hook ended.
+    pub(super) fn hook_done(
+        &mut self,
+        cid: Cid,
+        instance: u32,
+        kind: HookKind,
+        result: HookResult,
+    ) {
+        let current = self
+            .truth
+            .get(&cid)
+            .and_then(|t| t.live.as_ref())
+            .map(|l| l.restart_count);
+        if current != Some(instance) {
+            if kind == HookKind::PostStart && self.hook_block == Some(cid) {
+                self.hook_block = None;
+                self.sync();
+            }
+            return;
+        }
+        if let Some(l) = self.truth_mut(cid).live.as_mut() {
+            l.hook_abort = None;
+        }
+        if let HookResult::Ok {
+            http_fallback: true,
+        } = result
+        {
+            let msg = "request to HTTPS lifecycle hook 127.0.0.1 got HTTP response, retry with HTTP succeeded";
+            self.push_event(
+                EventType::Warning,
+                "LifecycleHTTPFallback",
+                msg.into(),
+                None,
+                "kubelet",
+            );
+        }
+        match (kind, result) {
+            (HookKind::PreStop, HookResult::Failed(_)) => {
+                // The detail stays out of the event so hook output cannot leak secrets.
+                self.kubelet_event(
+                    EventType::Warning,
+                    "FailedPreStopHook",
+                    "PreStopHook failed",
+                    Some(cid),
+                );
+                self.after_pre_stop(cid);
+            }
+            (HookKind::PreStop, HookResult::Ok { .. }) => self.after_pre_stop(cid),
+            (HookKind::PostStart, HookResult::Ok { .. }) => {
+                self.hook_block = None;
+                self.sync();
+            }
+            (HookKind::PostStart, HookResult::Failed(detail)) => {
+                self.kubelet_event(
+                    EventType::Warning,
+                    "FailedPostStartHook",
+                    "PostStartHook failed",
+                    Some(cid),
+                );
+                self.kubelet_event(
+                    EventType::Normal,
+                    "Killing",
+                    "FailedPostStartHook",
+                    Some(cid),
+                );
+                self.rec_mut(cid).start_failure = Some(StartFailure {
+                    reason: "PostStartHookError".into(),
+                    message: detail,
+                });
+                // startContainer kills synchronously with the pod's grace period; the worker
+                // stays blocked until the container is gone.
+                let grace = self.pod_grace();
+                self.stop_container(cid, grace);
+            }
+        }
+    }
+}

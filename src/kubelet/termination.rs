@@ -1,0 +1,192 @@
+//! Termination: pod teardown (deletion, deadline, a finished pod) and the stop sequence of
+//! one container as `killContainer` runs it: Killing event, preStop (bounded by the grace
+//! period), the stop signal once preStop is done (for sidecars, once the app containers and
+//! later sidecars are gone), then SIGKILL when the remaining grace (at least 2 s) runs out.
+
+use std::time::Duration;
+
+use crate::events::EventType;
+use crate::runtime::process;
+
+use super::container::ContainerKind;
+use super::hooks::HookKind;
+use super::pod_worker::{Cid, MIN_GRACE, Timer, Worker};
+
+/// Where one container is in its stop sequence.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StopState {
+    /// Spec time the kill began.
+    pub started: Duration,
+    /// The grace period the kill was given.
+    pub grace: Duration,
+    /// The preStop hook is still running (and within the grace period).
+    pub prestop_running: bool,
+    /// The stop signal has been sent.
+    pub signalled: bool,
+}
+
+impl Worker<'_> {
+    /// Starts graceful termination of every running container (pod deletion, deadline, or
+    /// a pod whose containers are all done).
+    pub(super) fn begin_teardown(&mut self) {
+        if self.tearing_down {
+            return;
+        }
+        self.tearing_down = true;
+        self.publish_status();
+        // Pod deletion never gives less than 1 s (calculateEffectiveGracePeriod).
+        let grace = self.pod_grace().max(Duration::from_secs(1));
+        let running: Vec<Cid> = self
+            .all_cids()
+            .into_iter()
+            .filter(|c| {
+                self.truth
+                    .get(c)
+                    .is_some_and(|t| t.live.as_ref().is_some_and(|l| l.stop.is_none()))
+            })
+            .collect();
+        // Every container gets its Killing event and starts its preStop at the same time.
+        for cid in &running {
+            let name = self.rec(*cid).name().to_owned();
+            self.kubelet_event(
+                EventType::Normal,
+                "Killing",
+                format!("Stopping container {name}"),
+                Some(*cid),
+            );
+        }
+        for cid in running {
+            self.stop_container(cid, grace);
+        }
+        self.check_finished();
+    }
+
+    /// Begins one container's stop sequence with `grace`: preStop first when it has one.
+    pub(super) fn stop_container(&mut self, cid: Cid, grace: Duration) {
+        let now = self.now();
+        let pre_stop = self
+            .rec(cid)
+            .spec
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.pre_stop.clone());
+        let Some(live) = self.truth_mut(cid).live.as_mut() else {
+            return;
+        };
+        if live.stop.is_some() {
+            return;
+        }
+        let run_hook = pre_stop.is_some() && !grace.is_zero();
+        live.stop = Some(StopState {
+            started: now,
+            grace,
+            prestop_running: run_hook,
+            signalled: false,
+        });
+        match pre_stop.filter(|_| run_hook) {
+            Some(handler) => {
+                self.start_hook(cid, HookKind::PreStop, handler);
+                self.schedule_at(now + grace, Timer::PreStopDeadline(cid));
+            }
+            None => self.after_pre_stop(cid),
+        }
+    }
+
+    /// preStop finished (or its time ran out): send the stop signal unless this sidecar must
+    /// wait for the app containers and later sidecars.
+    pub(super) fn after_pre_stop(&mut self, cid: Cid) {
+        let Some(stop) = self
+            .truth
+            .get(&cid)
+            .and_then(|t| t.live.as_ref())
+            .and_then(|l| l.stop)
+        else {
+            return;
+        };
+        if stop.signalled {
+            return;
+        }
+        if let Some(l) = self
+            .truth_mut(cid)
+            .live
+            .as_mut()
+            .and_then(|l| l.stop.as_mut())
+        {
+            l.prestop_running = false;
+        }
+        if self.tearing_down
+            && self.rec(cid).kind == ContainerKind::Sidecar
+            && self.sidecar_must_wait(cid)
+        {
+            return;
+        }
+        self.signal_container(cid);
+    }
+
+    /// The kubelet's preStop wait ended at the grace deadline.
+    pub(super) fn pre_stop_deadline(&mut self, cid: Cid) {
+        let running = self
+            .truth
+            .get(&cid)
+            .and_then(|t| t.live.as_ref())
+            .and_then(|l| l.stop)
+            .is_some_and(|s| s.prestop_running);
+        if running {
+            self.after_pre_stop(cid);
+        }
+    }
+
+    /// Sends the stop signal and arms SIGKILL after the remaining grace (at least 2 s).
+    fn signal_container(&mut self, cid: Cid) {
+        let now = self.now();
+        let Some(live) = self.truth_mut(cid).live.as_mut() else {
+            return;
+        };
+        let Some(stop) = live.stop.as_mut() else {
+            return;
+        };
+        // Whole seconds spent in preStop and waiting count against the grace period.
+        let spent = Duration::from_secs(now.saturating_sub(stop.started).as_secs());
+        let remaining = stop.grace.saturating_sub(spent).max(MIN_GRACE);
+        stop.signalled = true;
+        let deadline = now + remaining;
+        live.kill_deadline = Some(deadline);
+        process::send_stop_signal(live.pid);
+        self.schedule_at(deadline, Timer::KillDeadline(cid));
+    }
+
+    /// A sidecar stops only after every app container and every later sidecar has exited.
+    fn sidecar_must_wait(&self, cid: Cid) -> bool {
+        let alive = |c: &Cid| self.truth.get(c).is_some_and(|t| t.live.is_some());
+        let apps = (0..self.regular.len()).any(|idx| alive(&Cid { init: false, idx }));
+        let later_sidecars = (cid.idx + 1..self.init.len())
+            .map(|idx| Cid { init: true, idx })
+            .any(|c| self.rec(c).kind == ContainerKind::Sidecar && alive(&c));
+        apps || later_sidecars
+    }
+
+    /// After an exit during teardown: signal sidecars whose turn has come.
+    pub(super) fn signal_deferred_sidecars(&mut self) {
+        for idx in (0..self.init.len()).rev() {
+            let cid = Cid { init: true, idx };
+            let waiting = self
+                .truth
+                .get(&cid)
+                .and_then(|t| t.live.as_ref())
+                .and_then(|l| l.stop)
+                .is_some_and(|s| !s.signalled && !s.prestop_running);
+            if waiting && !self.sidecar_must_wait(cid) {
+                self.signal_container(cid);
+            }
+        }
+    }
+
+    /// The pod is done once teardown began and the pod cache shows nothing running.
+    pub(super) fn check_finished(&mut self) {
+        let nothing_live = self.truth.values().all(|t| t.live.is_none());
+        if self.tearing_down && nothing_live && self.pod_stopped_in_cache() {
+            self.publish_status();
+            self.finished = true;
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Probe handlers as the kubelet runs them (pkg/probe and kubelet/prober/prober.go): exec,
+//! httpGet, tcpSocket and grpc, one attempt each, with the kubelet's results and messages.
+//! The probe *worker* (periods, thresholds, gating) lives in the kubelet module.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::spec::model::{
+    ContainerPort, ExecAction, GrpcAction, HttpGetAction, Probe, TcpSocketAction,
+};
+
+pub mod exec;
+pub mod grpc;
+pub mod http;
+pub mod tcp;
+pub mod tls;
+
+/// The Kubernetes minor version podcheck emulates; used in `kube-probe/<v>` user agents.
+pub const KUBE_VERSION: &str = "1.35";
+
+/// The low-level outcome of one probe attempt (pkg/probe `Result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeResult {
+    /// Healthy.
+    Success,
+    /// Healthy, with a warning event (an HTTP redirect that was not followed).
+    Warning,
+    /// Unhealthy.
+    Failure,
+    /// Undecided (counts as failure, without an event).
+    Unknown,
+}
+
+/// One probe attempt's result and the text the kubelet puts in its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeOutcome {
+    /// Success, warning, failure or unknown.
+    pub result: ProbeResult,
+    /// The output / failure text (after `Liveness probe failed: `).
+    pub output: String,
+}
+
+impl ProbeOutcome {
+    /// A success with output.
+    pub fn success(output: impl Into<String>) -> Self {
+        ProbeOutcome {
+            result: ProbeResult::Success,
+            output: output.into(),
+        }
+    }
+
+    /// A failure with its message.
+    pub fn failure(output: impl Into<String>) -> Self {
+        ProbeOutcome {
+            result: ProbeResult::Failure,
+            output: output.into(),
+        }
+    }
+}
+
+/// A probe that could not be run at all (e.g. a named port that does not exist): the
+/// kubelet retries it and then reports `probe errored and resulted in unknown state`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProbeError(pub String);
+
+/// What a probe attempt needs to know about its container.
+#[derive(Debug, Clone)]
+pub struct ProbeContext {
+    /// The pod IP the probe targets when the handler sets no host (loopback here).
+    pub pod_ip: String,
+    /// The container's declared ports, for named ports.
+    pub ports: Vec<ContainerPort>,
+    /// The container's environment, for exec probes (they run "inside" the container).
+    pub env: Vec<(String, String)>,
+    /// The container's working directory, for exec probes.
+    pub cwd: PathBuf,
+    /// The probe timeout as the kubelet would print it (spec time), e.g. `1s`.
+    pub timeout_display: String,
+}
+
+/// Which handler a probe uses.
+#[derive(Debug, Clone)]
+pub enum Handler {
+    /// Run a command.
+    Exec(ExecAction),
+    /// HTTP GET.
+    HttpGet(HttpGetAction),
+    /// TCP connect.
+    TcpSocket(TcpSocketAction),
+    /// gRPC health check.
+    Grpc(GrpcAction),
+}
+
+impl Handler {
+    /// The handler of a probe (validation guarantees exactly one).
+    pub fn of(p: &Probe) -> Option<Handler> {
+        if let Some(e) = &p.exec {
+            Some(Handler::Exec(e.clone()))
+        } else if let Some(h) = &p.http_get {
+            Some(Handler::HttpGet(h.clone()))
+        } else if let Some(t) = &p.tcp_socket {
+            Some(Handler::TcpSocket(t.clone()))
+        } else {
+            p.grpc.as_ref().map(|g| Handler::Grpc(g.clone()))
+        }
+    }
+}
+
+/// Runs one probe attempt with a real-time `timeout`.
+pub async fn probe(
+    handler: &Handler,
+    ctx: &ProbeContext,
+    timeout: Duration,
+) -> Result<ProbeOutcome, ProbeError> {
+    match handler {
+        Handler::Exec(a) => exec::probe(a, ctx, timeout).await,
+        Handler::HttpGet(a) => http::probe(a, ctx, timeout).await,
+        Handler::TcpSocket(a) => tcp::probe(a, ctx, timeout).await,
+        Handler::Grpc(a) => grpc::probe(a, ctx, timeout).await,
+    }
+}
