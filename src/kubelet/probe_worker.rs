@@ -332,11 +332,11 @@ impl Worker<'_> {
     }
 
     fn after_probe(&mut self, id: usize) {
-        if let Some(w) = self.probes.get_mut(id) {
-            if w.pending_tick {
-                w.pending_tick = false;
-                self.probe_attempt(id, 1);
-            }
+        if let Some(w) = self.probes.get_mut(id)
+            && w.pending_tick
+        {
+            w.pending_tick = false;
+            self.probe_attempt(id, 1);
         }
     }
 
