@@ -194,3 +194,49 @@ command = ["sh", "-c", "sleep 1.5"]
         "first was signalled only after second exited"
     );
 }
+
+#[test]
+fn the_stop_signal_waits_for_pre_stop() {
+    let r = run(r#"
+[run]
+delete_pod_at = "2s"
+[pod]
+terminationGracePeriodSeconds = 10
+[[pod.containers]]
+name = "app"
+command = ["podcheck-fixture", "--on-sigterm", "exit"]
+lifecycle = { preStop = { sleep = { seconds = 3 } } }
+"#);
+    let (code, at) = terminated(&r, "app");
+    assert_eq!(code, 0);
+    assert_within(
+        "exit after preStop",
+        at,
+        DELETE_AT + 3.0,
+        DELETE_AT + 3.0 + 0.35,
+    );
+}
+
+#[test]
+fn a_pre_stop_that_uses_the_whole_grace_still_leaves_two_seconds() {
+    // preStop takes the full 5 s budget; SIGTERM is then ignored (no handler, PID-1 rule),
+    // and SIGKILL follows after the kubelet's 2 s minimum.
+    let r = run(r#"
+[run]
+delete_pod_at = "2s"
+[pod]
+terminationGracePeriodSeconds = 5
+[[pod.containers]]
+name = "app"
+command = ["sleep", "600"]
+lifecycle = { preStop = { sleep = { seconds = 5 } } }
+"#);
+    let (code, at) = terminated(&r, "app");
+    assert_eq!(code, 137);
+    assert_within(
+        "SIGKILL time",
+        at,
+        DELETE_AT + 5.0 + 2.0,
+        DELETE_AT + 7.0 + 0.35,
+    );
+}
