@@ -209,6 +209,15 @@ impl PodStatus {
 pub enum Entry {
     /// An Event was recorded.
     Event(Event),
+    /// The pod joined (`ready: true`) or left the ready endpoints of its Service: what the
+    /// endpoints controller does when the pod's Ready condition flips or deletion starts.
+    Endpoint {
+        /// Spec time since pod creation.
+        #[serde(serialize_with = "secs")]
+        at: Duration,
+        /// Whether traffic would now reach the pod.
+        ready: bool,
+    },
     /// The pod status changed.
     Status {
         /// Spec time since pod creation.
@@ -231,7 +240,15 @@ impl Timeline {
     pub fn events(&self) -> impl Iterator<Item = &Event> {
         self.entries.iter().filter_map(|e| match e {
             Entry::Event(ev) => Some(ev),
-            Entry::Status { .. } => None,
+            _ => None,
+        })
+    }
+
+    /// Endpoint membership changes in order: (time, ready).
+    pub fn endpoint_changes(&self) -> impl Iterator<Item = (Duration, bool)> + '_ {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Endpoint { at, ready } => Some((*at, *ready)),
+            _ => None,
         })
     }
 
@@ -239,7 +256,7 @@ impl Timeline {
     pub fn statuses(&self) -> impl Iterator<Item = (Duration, &PodStatus)> {
         self.entries.iter().filter_map(|e| match e {
             Entry::Status { at, status } => Some((*at, status.as_ref())),
-            Entry::Event(_) => None,
+            _ => None,
         })
     }
 

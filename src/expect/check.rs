@@ -156,6 +156,7 @@ pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
         || !exp.counts.is_empty()
         || exp.final_state.is_some()
         || !exp.statuses.is_empty()
+        || !exp.endpoints.is_empty()
     {
         return false;
     }
@@ -238,6 +239,13 @@ pub fn check(
             ));
         }
     }
+    check_endpoints(exp, timeline, &mut failures);
+    if let Some(want) = exp.final_state.as_ref().and_then(|f| f.endpoint) {
+        let got = timeline.endpoint_changes().last().is_some_and(|(_, r)| r);
+        if got != want {
+            failures.push(format!("final.endpoint: expected {want}, observed {got}"));
+        }
+    }
     if let Some(f) = &exp.final_state {
         match timeline.last_status() {
             None => failures.push("final: no pod status was recorded".into()),
@@ -245,6 +253,52 @@ pub fn check(
         }
     }
     Verdict { sequence, failures }
+}
+
+/// Endpoint membership changes, in order, with their windows.
+fn check_endpoints(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<String>) {
+    let changes: Vec<(Duration, bool)> = timeline.endpoint_changes().collect();
+    let mut pos = 0;
+    let mut prev = Duration::ZERO;
+    for (i, want) in exp.endpoints.iter().enumerate() {
+        let fits = |(at, ready): &(Duration, bool)| {
+            *ready == want.ready
+                && want.at.is_none_or(|w| w.contains(*at))
+                && want
+                    .after_previous
+                    .is_none_or(|w| w.contains(at.saturating_sub(prev)))
+        };
+        match changes[pos..].iter().position(fits) {
+            Some(off) => {
+                prev = changes[pos + off].0;
+                pos += off + 1;
+            }
+            None => {
+                let word = if want.ready { "joining" } else { "leaving" };
+                let observed: Vec<String> = changes
+                    .iter()
+                    .map(|(t, r)| {
+                        format!(
+                            "{} at {}",
+                            if *r { "joined" } else { "left" },
+                            format_secs(t.as_secs_f64())
+                        )
+                    })
+                    .collect();
+                let window = describe_windows(want.at, want.after_previous, prev);
+                let window = if window.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {window}")
+                };
+                failures.push(format!(
+                    "endpoints[{i}]: expected the pod {word} the ready endpoints{window}; observed [{}]",
+                    observed.join(", ")
+                ));
+                return;
+            }
+        }
+    }
 }
 
 fn check_final(f: &super::model::FinalState, st: &PodStatus, failures: &mut Vec<String>) {

@@ -23,6 +23,9 @@ pub struct Expectations {
     /// The kubectl STATUS column must pass through these values in order.
     #[serde(default)]
     pub statuses: Vec<String>,
+    /// Changes of the pod's membership in its Service's ready endpoints, in order.
+    #[serde(default)]
+    pub endpoints: Vec<EndpointExpectation>,
     /// The state when the run ends.
     #[serde(rename = "final")]
     pub final_state: Option<FinalState>,
@@ -35,6 +38,7 @@ impl Expectations {
             && self.never.is_empty()
             && self.counts.is_empty()
             && self.statuses.is_empty()
+            && self.endpoints.is_empty()
             && self.final_state.is_none()
     }
 }
@@ -148,6 +152,18 @@ pub struct CountExpectation {
     pub at_most: Option<u32>,
 }
 
+/// One expected endpoint membership change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointExpectation {
+    /// true: the pod joins the ready endpoints (traffic starts); false: it leaves them.
+    pub ready: bool,
+    /// Window of spec time since pod creation.
+    pub at: Option<TimeWindow>,
+    /// Window of spec time since the previous endpoint change matched.
+    pub after_previous: Option<TimeWindow>,
+}
+
 /// The expected state at the end of the run.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,6 +172,8 @@ pub struct FinalState {
     pub phase: Option<String>,
     /// Pod status reason (e.g. DeadlineExceeded).
     pub reason: Option<String>,
+    /// Whether the pod is a ready endpoint of its Service at the end.
+    pub endpoint: Option<bool>,
     /// Pod conditions by type, e.g. `Ready = false`.
     #[serde(default)]
     pub conditions: BTreeMap<String, bool>,

@@ -211,6 +211,8 @@ pub(super) struct Worker<'a> {
     pub probes: Vec<super::probe_worker::ProbeWorker>,
     /// A postStart hook the pod worker is waiting for.
     pub hook_block: Option<Cid>,
+    /// The pod is among its Service's ready endpoints.
+    pub endpoint_member: bool,
     pub observer: Observer<'a>,
 }
 
@@ -274,6 +276,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         logs: Vec::new(),
         probes: Vec::new(),
         hook_block: None,
+        endpoint_member: false,
         observer,
     };
     let end = w.run(&mut rx).await;
@@ -481,11 +484,22 @@ impl Worker<'_> {
     }
 
     fn push_status(&mut self, status: PodStatus) {
+        let was_member = self.endpoint_member;
+        // A pod is a ready endpoint while its Ready condition is True and it is not being
+        // deleted (EndpointSlice `ready`).
+        let member = status.condition("Ready") == Some(true) && !status.deleting;
         self.last_status = Some(status.clone());
         self.push_entry(Entry::Status {
             at: self.now(),
             status: Box::new(status),
         });
+        if member != was_member {
+            self.endpoint_member = member;
+            self.push_entry(Entry::Endpoint {
+                at: self.now(),
+                ready: member,
+            });
+        }
     }
 
     fn push_entry(&mut self, entry: Entry) {

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::events::Entry;
 use crate::kubelet::EndReason;
 use crate::runner::SpecReport;
 use crate::spec::duration::format_secs;
@@ -65,16 +66,29 @@ pub fn render(label: &str, r: &SpecReport) -> String {
 /// The observed events, one per line with spec times.
 pub fn timeline_text(r: &SpecReport) -> String {
     let mut s = String::from("  observed events:\n");
-    for ev in r.outcome.timeline.events() {
-        let _ = writeln!(
-            s,
-            "    {:>7}  {:<7} {:<20} {:<12} {}",
-            format_secs(ev.at.as_secs_f64()),
-            ev.event_type.as_str(),
-            ev.reason,
-            ev.container.as_deref().unwrap_or("-"),
-            ev.message
-        );
+    for entry in &r.outcome.timeline.entries {
+        match entry {
+            Entry::Event(ev) => {
+                let _ = writeln!(
+                    s,
+                    "    {:>7}  {:<7} {:<20} {:<12} {}",
+                    format_secs(ev.at.as_secs_f64()),
+                    ev.event_type.as_str(),
+                    ev.reason,
+                    ev.container.as_deref().unwrap_or("-"),
+                    ev.message
+                );
+            }
+            Entry::Endpoint { at, ready } => {
+                let what = if *ready { "joined" } else { "left" };
+                let _ = writeln!(
+                    s,
+                    "    {:>7}  (endpoints: the pod {what} its Service's ready endpoints)",
+                    format_secs(at.as_secs_f64())
+                );
+            }
+            Entry::Status { .. } => {}
+        }
     }
     s
 }
