@@ -240,3 +240,31 @@ lifecycle = { preStop = { sleep = { seconds = 5 } } }
         DELETE_AT + 7.0 + 0.35,
     );
 }
+
+#[test]
+fn a_liveness_kill_uses_the_probe_grace_period() {
+    // The pod allows 30 s, the probe 3 s: the kill after the liveness failure uses the
+    // probe's value (setTerminationGracePeriod), and `sleep` ignores SIGTERM as PID 1.
+    let r = run(r#"
+[run]
+duration = "8s"
+[pod]
+restartPolicy = "Never"
+terminationGracePeriodSeconds = 30
+[[pod.containers]]
+name = "app"
+command = ["sleep", "600"]
+livenessProbe = { exec = { command = ["false"] }, periodSeconds = 1, failureThreshold = 1, terminationGracePeriodSeconds = 3 }
+"#);
+    let killing = r
+        .outcome
+        .timeline
+        .events()
+        .find(|e| e.reason == "Killing")
+        .expect("a Killing event");
+    assert_eq!(killing.message, "Container app failed liveness probe");
+    let (code, at) = terminated(&r, "app");
+    assert_eq!(code, 137);
+    let after = at.saturating_sub(killing.at);
+    assert_within("SIGKILL after the Killing event", after, 3.0, 3.35);
+}

@@ -23,38 +23,50 @@ pub enum HookKind {
 /// How a hook ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookResult {
-    /// It succeeded; `http_fallback` when an HTTPS hook was retried over HTTP.
+    /// It succeeded; with the LifecycleHTTPFallback event text when an HTTPS hook was
+    /// retried over HTTP.
     Ok {
-        /// The LifecycleHTTPFallback case.
-        http_fallback: bool,
+        /// The LifecycleHTTPFallback message.
+        http_fallback: Option<String>,
     },
     /// It failed, with the detail the kubelet logs (not put in the event).
     Failed(String),
 }
 
-/// Runs one handler to its end; `scale` converts spec seconds to real ones for `sleep`.
-pub async fn run_handler(handler: &LifecycleHandler, ctx: &ProbeContext, scale: f64) -> HookResult {
+/// Runs one handler to its end; `scale` converts spec seconds to real ones for `sleep`;
+/// `container` and `pod` (`name_namespace(uid)`) go into the failure detail.
+pub async fn run_handler(
+    handler: &LifecycleHandler,
+    ctx: &ProbeContext,
+    scale: f64,
+    container: &str,
+    pod: &str,
+) -> HookResult {
     if let Some(e) = &handler.exec {
         return match prober::exec::lifecycle_hook(e, ctx).await {
             Ok(()) => HookResult::Ok {
-                http_fallback: false,
+                http_fallback: None,
             },
-            Err(detail) => HookResult::Failed(detail),
+            Err(detail) => HookResult::Failed(prober::exec::hook_failure_message(
+                &e.command, container, pod, &detail,
+            )),
         };
     }
     if let Some(h) = &handler.http_get {
         return match prober::http::lifecycle_hook(h, ctx).await {
             Ok(o) => HookResult::Ok {
-                http_fallback: o.fell_back_to_http,
+                http_fallback: o.fallback_message(),
             },
-            Err(detail) => HookResult::Failed(detail),
+            Err(err) => {
+                HookResult::Failed(prober::http::hook_failure_message(h, container, pod, &err))
+            }
         };
     }
     if let Some(s) = &handler.sleep {
         let secs = u64::try_from(s.seconds).unwrap_or(0);
         tokio::time::sleep(Duration::from_secs_f64(secs as f64 * scale)).await;
         return HookResult::Ok {
-            http_fallback: false,
+            http_fallback: None,
         };
     }
     // The API accepts tcpSocket hooks for compatibility, but the kubelet cannot run them.
@@ -77,8 +89,10 @@ impl Worker<'_> {
         let instance = live.restart_count;
         let scale = self.clock.scale();
         let tx = self.tx.clone();
+        let container = self.rec(cid).name().to_owned();
+        let pod = self.pod_ref();
         let task = tokio::spawn(async move {
-            let result = run_handler(&handler, &ctx, scale).await;
+            let result = run_handler(&handler, &ctx, scale, &container, &pod).await;
             let _ = tx.send(Msg::HookDone {
                 cid,
                 instance,
@@ -130,17 +144,11 @@ impl Worker<'_> {
             l.hook_abort = None;
         }
         if let HookResult::Ok {
-            http_fallback: true,
-        } = result
+            http_fallback: Some(msg),
+        } = &result
         {
-            let msg = "request to HTTPS lifecycle hook 127.0.0.1 got HTTP response, retry with HTTP succeeded";
-            self.push_event(
-                EventType::Warning,
-                "LifecycleHTTPFallback",
-                msg.into(),
-                None,
-                "kubelet",
-            );
+            let msg = msg.clone();
+            self.kubelet_event(EventType::Warning, "LifecycleHTTPFallback", msg, None);
         }
         match (kind, result) {
             (HookKind::PreStop, HookResult::Failed(_)) => {

@@ -204,7 +204,7 @@ impl Worker<'_> {
         }
     }
 
-    fn pod_ref(&self) -> String {
+    pub(super) fn pod_ref(&self) -> String {
         format!("{}_{}({})", self.cfg.name, self.cfg.namespace, self.cfg.uid)
     }
 

@@ -12,6 +12,7 @@ use crate::spec::model::{
 pub mod exec;
 pub mod grpc;
 pub mod http;
+pub mod port;
 pub mod tcp;
 pub mod tls;
 
