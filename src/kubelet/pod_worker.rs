@@ -148,7 +148,8 @@ pub(super) enum Timer {
     Sync,
     KillDeadline(Cid),
     PreStopDeadline(Cid),
-    ProbeTick(usize),
+    /// A probe worker's ticker; the second field is the ticker generation (resets bump it).
+    ProbeTick(usize, u64),
     Delete,
     ActiveDeadline,
     RunEnd,
@@ -677,7 +678,7 @@ impl Worker<'_> {
                     self.begin_teardown();
                 }
             }
-            Timer::ProbeTick(id) => self.probe_tick(id),
+            Timer::ProbeTick(id, generation) => self.probe_tick(id, generation),
             Timer::PreStopDeadline(cid) => self.pre_stop_deadline(cid),
             Timer::RunEnd => {}
         }

@@ -79,6 +79,8 @@ pub(super) struct ProbeWorker {
     pub in_flight: bool,
     pub pending_tick: bool,
     pub stopped: bool,
+    /// Bumped when the ticker is reset; ticks of older generations are ignored.
+    pub tick_generation: u64,
 }
 
 /// Seconds from an API integer field, with the kubelet's "0 means default" rule.
@@ -123,6 +125,7 @@ impl ProbeWorker {
             in_flight: false,
             pending_tick: false,
             stopped: false,
+            tick_generation: 0,
         })
     }
 }
@@ -145,22 +148,22 @@ impl Worker<'_> {
                 if let Some(w) = p.and_then(|p| ProbeWorker::new(cid, kind, &p, now)) {
                     self.probes.push(w);
                     let id = self.probes.len() - 1;
-                    self.schedule_at(now, Timer::ProbeTick(id));
+                    self.schedule_at(now, Timer::ProbeTick(id, 0));
                 }
             }
         }
     }
 
-    /// A tick of a worker's free-running ticker.
-    pub(super) fn probe_tick(&mut self, id: usize) {
+    /// A tick of a worker's ticker.
+    pub(super) fn probe_tick(&mut self, id: usize, generation: u64) {
         let now = self.now();
         let Some(w) = self.probes.get_mut(id) else {
             return;
         };
-        if w.stopped {
+        if w.stopped || w.tick_generation != generation {
             return;
         }
-        // The ticker keeps its phase from the worker's start, whatever the attempts take.
+        // The ticker keeps its phase from its (re)start, whatever the attempts take.
         let elapsed = now.saturating_sub(w.started_at).as_secs_f64();
         let period = w.period.as_secs_f64();
         let next =
@@ -169,10 +172,22 @@ impl Worker<'_> {
             w.pending_tick = true;
         }
         let in_flight = w.in_flight;
-        self.schedule_at(next, Timer::ProbeTick(id));
+        self.schedule_at(next, Timer::ProbeTick(id, generation));
         if !in_flight {
             self.probe_attempt(id, 1);
         }
+    }
+
+    /// Restarts a worker's ticker at `now` (what the readiness trigger does), dropping any
+    /// tick that was due.
+    fn reset_ticker(&mut self, id: usize) {
+        let now = self.now();
+        let w = &mut self.probes[id];
+        w.tick_generation += 1;
+        w.started_at = now;
+        w.pending_tick = false;
+        let (next, generation) = (now + w.period, w.tick_generation);
+        self.schedule_at(next, Timer::ProbeTick(id, generation));
     }
 
     /// One `doProbe`: decides whether to probe now and starts the attempt.
@@ -379,6 +394,11 @@ impl Worker<'_> {
             }
             if self.rec(w.cid).started() {
                 self.probe_attempt(id, 1);
+                if self.probes[id].in_flight {
+                    // The trigger restarts the ticker: the next periodic probe is a full
+                    // period later (worker.go).
+                    self.reset_ticker(id);
+                }
             }
         }
     }
