@@ -84,9 +84,18 @@ fn match_sequence(
                     .after_previous
                     .is_none_or(|w| w.contains(ev.at.saturating_sub(prev_at)))
         };
-        let found = events[pos..]
-            .iter()
-            .position(|ev| matches(&m, ev) && fits(ev));
+        // In strict order the item after a match must be the very next event.
+        let strict = exp.strict_order && i > 0;
+        let found = if strict {
+            events
+                .get(pos)
+                .filter(|ev| matches(&m, ev) && fits(ev))
+                .map(|_| 0)
+        } else {
+            events[pos..]
+                .iter()
+                .position(|ev| matches(&m, ev) && fits(ev))
+        };
         match found {
             Some(off) => {
                 let ev = events[pos + off];
@@ -109,7 +118,21 @@ fn match_sequence(
                     .filter(|ev| matches(&m, ev))
                     .map(|ev| ev.at)
                     .collect();
-                let why = if !after.is_empty() {
+                let why = if strict
+                    && events
+                        .get(pos)
+                        .is_some_and(|ev| !(matches(&m, ev) && fits(ev)))
+                    && !after.is_empty()
+                {
+                    let next = events[pos];
+                    format!(
+                        "strict_order: the next event was {} {} at {} instead (it was seen later, at {})",
+                        next.reason,
+                        next.container.as_deref().unwrap_or("-"),
+                        format_secs(next.at.as_secs_f64()),
+                        times(&after)
+                    )
+                } else if !after.is_empty() {
                     let window = describe_windows(item.at, item.after_previous, prev_at);
                     format!("seen at {}, but not {window}", times(&after))
                 } else if !before.is_empty() {
@@ -157,6 +180,7 @@ pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
         || exp.final_state.is_some()
         || !exp.statuses.is_empty()
         || !exp.endpoints.is_empty()
+        || !exp.states.is_empty()
     {
         return false;
     }
@@ -240,6 +264,7 @@ pub fn check(
         }
     }
     check_endpoints(exp, timeline, &mut failures);
+    check_states(exp, timeline, &mut failures);
     if let Some(want) = exp.final_state.as_ref().and_then(|f| f.endpoint) {
         let got = timeline.endpoint_changes().last().is_some_and(|(_, r)| r);
         if got != want {
@@ -301,6 +326,85 @@ fn check_endpoints(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<S
     }
 }
 
+/// The status in effect at `t` (the last one written at or before it).
+fn status_at(timeline: &Timeline, t: Duration) -> Option<&PodStatus> {
+    timeline
+        .statuses()
+        .take_while(|(at, _)| *at <= t)
+        .last()
+        .map(|(_, s)| s)
+}
+
+/// Whether the pod was a ready endpoint at `t`.
+fn endpoint_at(timeline: &Timeline, t: Duration) -> bool {
+    timeline
+        .endpoint_changes()
+        .take_while(|(at, _)| *at <= t)
+        .last()
+        .is_some_and(|(_, r)| r)
+}
+
+/// `states`: each at its instant, or every status in effect during its window.
+fn check_states(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<String>) {
+    for (i, st) in exp.states.iter().enumerate() {
+        let want = st.as_state();
+        let instants: Vec<Duration> = match (st.at, st.during) {
+            (Some(at), _) => vec![at.0],
+            (None, Some(w)) => {
+                let from = w.from.unwrap_or_default();
+                let to = w.to.unwrap_or(Duration::MAX);
+                std::iter::once(from)
+                    .chain(
+                        timeline
+                            .statuses()
+                            .map(|(t, _)| t)
+                            .filter(|t| *t > from && *t <= to),
+                    )
+                    .chain(
+                        timeline
+                            .endpoint_changes()
+                            .map(|(t, _)| t)
+                            .filter(|t| *t > from && *t <= to),
+                    )
+                    .collect()
+            }
+            (None, None) => {
+                failures.push(format!("states[{i}]: needs `at` or `during`"));
+                continue;
+            }
+        };
+        for t in instants {
+            let mut found = Vec::new();
+            match status_at(timeline, t) {
+                // Before the pod exists a window has nothing to check yet.
+                None if st.at.is_none() => continue,
+                None => found.push("no pod status had been written yet".to_owned()),
+                Some(s) => check_final(&want, s, &mut found),
+            }
+            if let Some(e) = want.endpoint {
+                let got = endpoint_at(timeline, t);
+                if got != e {
+                    found.push(format!("endpoint: expected {e}, observed {got}"));
+                }
+            }
+            if !found.is_empty() {
+                let when = match st.during {
+                    Some(w) if st.at.is_none() => {
+                        format!("during {w}, at {}", format_secs(t.as_secs_f64()))
+                    }
+                    _ => format!("at {}", format_secs(t.as_secs_f64())),
+                };
+                let found: Vec<String> = found
+                    .iter()
+                    .map(|f| f.trim_start_matches("final.").to_owned())
+                    .collect();
+                failures.push(format!("states[{i}] {when}: {}", found.join("; ")));
+                break;
+            }
+        }
+    }
+}
+
 fn check_final(f: &super::model::FinalState, st: &PodStatus, failures: &mut Vec<String>) {
     if let Some(p) = &f.phase
         && p != st.phase.as_str()
@@ -319,9 +423,9 @@ fn check_final(f: &super::model::FinalState, st: &PodStatus, failures: &mut Vec<
         ));
     }
     for (kind, want) in &f.conditions {
-        let got = st.condition(kind);
-        if got != Some(*want) {
-            let got = got.map_or("<absent>".to_owned(), |g| g.to_string());
+        // A condition the pod does not have yet is not True.
+        let got = st.condition(kind).unwrap_or(false);
+        if got != *want {
             failures.push(format!(
                 "final.conditions.{kind}: expected {want}, observed {got}"
             ));

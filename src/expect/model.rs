@@ -26,6 +26,12 @@ pub struct Expectations {
     /// Changes of the pod's membership in its Service's ready endpoints, in order.
     #[serde(default)]
     pub endpoints: Vec<EndpointExpectation>,
+    /// The state at an instant, or throughout a window.
+    #[serde(default)]
+    pub states: Vec<StateExpectation>,
+    /// The ordered `events` must follow each other with no other event in between.
+    #[serde(default)]
+    pub strict_order: bool,
     /// The state when the run ends.
     #[serde(rename = "final")]
     pub final_state: Option<FinalState>,
@@ -39,6 +45,7 @@ impl Expectations {
             && self.counts.is_empty()
             && self.statuses.is_empty()
             && self.endpoints.is_empty()
+            && self.states.is_empty()
             && self.final_state.is_none()
     }
 }
@@ -164,6 +171,41 @@ pub struct EndpointExpectation {
     pub after_previous: Option<TimeWindow>,
 }
 
+/// The pod's state at an instant (`at`) or throughout a window (`during`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateExpectation {
+    /// The instant (spec time since pod creation).
+    pub at: Option<crate::spec::duration::SpecDuration>,
+    /// Every status in effect during this window must match.
+    pub during: Option<TimeWindow>,
+    /// Pod phase.
+    pub phase: Option<String>,
+    /// Pod status reason.
+    pub reason: Option<String>,
+    /// Whether the pod is a ready endpoint of its Service.
+    pub endpoint: Option<bool>,
+    /// Pod conditions by type.
+    #[serde(default)]
+    pub conditions: BTreeMap<String, bool>,
+    /// Per-container state by name.
+    #[serde(default)]
+    pub containers: BTreeMap<String, ContainerFinal>,
+}
+
+impl StateExpectation {
+    /// The state fields, in the shape the final-state check takes.
+    pub fn as_state(&self) -> FinalState {
+        FinalState {
+            phase: self.phase.clone(),
+            reason: self.reason.clone(),
+            endpoint: self.endpoint,
+            conditions: self.conditions.clone(),
+            containers: self.containers.clone(),
+        }
+    }
+}
+
 /// The expected state at the end of the run.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -206,13 +248,26 @@ pub struct ContainerFinal {
     pub last_exit_code: Option<i32>,
 }
 
-/// A text match: exact, or a substring.
-#[derive(Debug, Clone, PartialEq)]
+/// A text match: exact, a substring, or a regular expression.
+#[derive(Debug, Clone)]
 pub enum TextMatch {
     /// The whole text.
     Exact(String),
     /// A substring.
     Contains(String),
+    /// A regular expression (Rust `regex` syntax), searched anywhere in the text.
+    Regex(regex::Regex),
+}
+
+impl PartialEq for TextMatch {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (TextMatch::Exact(a), TextMatch::Exact(b))
+            | (TextMatch::Contains(a), TextMatch::Contains(b)) => a == b,
+            (TextMatch::Regex(a), TextMatch::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
 }
 
 impl TextMatch {
@@ -221,6 +276,7 @@ impl TextMatch {
         match self {
             TextMatch::Exact(s) => s == text,
             TextMatch::Contains(s) => text.contains(s.as_str()),
+            TextMatch::Regex(r) => r.is_match(text),
         }
     }
 }
@@ -230,6 +286,7 @@ impl fmt::Display for TextMatch {
         match self {
             TextMatch::Exact(s) => write!(f, "= {s:?}"),
             TextMatch::Contains(s) => write!(f, "contains {s:?}"),
+            TextMatch::Regex(r) => write!(f, "matches /{}/", r.as_str()),
         }
     }
 }
@@ -239,6 +296,7 @@ impl fmt::Display for TextMatch {
 struct TextMatchTable {
     exact: Option<String>,
     contains: Option<String>,
+    regex: Option<String>,
 }
 
 // A visitor rather than `untagged`, so the error says exactly which forms are accepted.
@@ -248,7 +306,7 @@ impl<'de> Deserialize<'de> for TextMatch {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = TextMatch;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string (exact match) or a table { contains = \"...\" } / { exact = \"...\" }")
+                f.write_str("a string (exact match) or a table { contains = \"...\" }, { exact = \"...\" } or { regex = \"...\" }")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextMatch, E> {
                 Ok(TextMatch::Exact(v.to_owned()))
@@ -259,11 +317,14 @@ impl<'de> Deserialize<'de> for TextMatch {
             ) -> Result<TextMatch, A::Error> {
                 let t =
                     TextMatchTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                match (t.exact, t.contains) {
-                    (Some(e), None) => Ok(TextMatch::Exact(e)),
-                    (None, Some(c)) => Ok(TextMatch::Contains(c)),
+                match (t.exact, t.contains, t.regex) {
+                    (Some(e), None, None) => Ok(TextMatch::Exact(e)),
+                    (None, Some(c), None) => Ok(TextMatch::Contains(c)),
+                    (None, None, Some(r)) => regex::Regex::new(&r)
+                        .map(TextMatch::Regex)
+                        .map_err(|e| serde::de::Error::custom(format!("invalid regex {r:?}: {e}"))),
                     _ => Err(serde::de::Error::custom(
-                        "a message match needs exactly one of `exact` or `contains`",
+                        "a message match needs exactly one of `exact`, `contains` or `regex`",
                     )),
                 }
             }

@@ -535,8 +535,29 @@ fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
-    let Some(f) = &e.final_state else { return };
-    let fpath = path.key("final");
+    for (i, st) in e.states.iter().enumerate() {
+        let spath = path.key("states").index(i);
+        if st.at.is_some() == st.during.is_some() {
+            out.push(err(
+                spath.clone(),
+                "a state expectation needs exactly one of `at` or `during`",
+                "set `at = \"5s\"` for an instant or `during = \"2s..5s\"` for a window",
+            ));
+        }
+        check_state_fields(&st.as_state(), &spath, &container, out);
+    }
+    if let Some(f) = &e.final_state {
+        check_state_fields(f, &path.key("final"), &container, out);
+    }
+}
+
+/// Phase, conditions and container states of a `final` or `states` item.
+fn check_state_fields(
+    f: &crate::expect::model::FinalState,
+    fpath: &FieldPath,
+    container: &dyn Fn(FieldPath, &str, &mut Vec<Diagnostic>),
+    out: &mut Vec<Diagnostic>,
+) {
     let phases = ["Pending", "Running", "Succeeded", "Failed"];
     if let Some(p) = f.phase.as_ref().filter(|p| !phases.contains(&p.as_str())) {
         out.push(err(
