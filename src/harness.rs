@@ -10,10 +10,11 @@
 //! Specs under a `must-fail/` folder are checked the other way round: the trial passes when
 //! the spec fails and its report contains every line of the sibling `.expected-failure` file.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, RwLock};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -24,6 +25,35 @@ use crate::spec::load_spec;
 
 /// Serial specs take this for writing; all others for reading.
 static SERIAL: RwLock<()> = RwLock::new(());
+/// Loopback ports held by running trials; pods whose ports overlap run one after another.
+static PORTS: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+static PORTS_FREED: Condvar = Condvar::new();
+
+/// Holds a trial's ports until it ends.
+struct PortClaim(BTreeSet<u16>);
+
+impl PortClaim {
+    /// Waits until none of `ports` is held by another trial, then holds them all at once
+    /// (all-or-nothing, so two trials can never wait for each other).
+    fn acquire(ports: BTreeSet<u16>) -> Self {
+        let mut held = PORTS.lock().unwrap_or_else(|p| p.into_inner());
+        while ports.iter().any(|p| held.contains(p)) {
+            held = PORTS_FREED.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+        held.extend(ports.iter().copied());
+        PortClaim(ports)
+    }
+}
+
+impl Drop for PortClaim {
+    fn drop(&mut self) {
+        let mut held = PORTS.lock().unwrap_or_else(|p| p.into_inner());
+        for p in &self.0 {
+            held.remove(p);
+        }
+        PORTS_FREED.notify_all();
+    }
+}
 static TRIAL_SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs every spec under `dir` as a trial; `extra_path` is put in front of containers' PATH.
@@ -91,6 +121,8 @@ fn run_trial(path: &Path, extra_path: &[PathBuf], session_id: &str) -> Result<()
     } else {
         (Some(SERIAL.read().unwrap_or_else(|p| p.into_inner())), None)
     };
+    // Pods share the host's loopback, so trials whose ports overlap take turns.
+    let _ports = PortClaim::acquire(crate::spec::ports::pod_ports(&loaded.spec.pod));
     let seq = TRIAL_SEQ.fetch_add(1, Ordering::Relaxed);
     let guard = RunGuard::with_id(format!("{session_id}-{seq}"));
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -4,6 +4,7 @@ pub mod duration;
 pub mod extensions;
 pub mod load;
 pub mod model;
+pub mod ports;
 pub mod validate;
 pub mod validate_probe;
 
