@@ -1,0 +1,190 @@
+//! Tests of `validate`.
+
+use super::test_util::{BASE, app, assert_diag, diagnose, pod, run_cases};
+use crate::diag::Severity::{Error as E, Warning as W};
+
+#[test]
+fn a_complete_valid_spec_has_no_diagnostics() {
+    let src = r#"
+[run]
+time_scale = 0.5
+timeout = "30s"
+[images]
+"web:1" = { command = ["sleep"], args = ["60"] }
+[pod]
+name = "web-0.example"
+namespace = "team-a"
+terminationGracePeriodSeconds = 10
+activeDeadlineSeconds = 600
+[[pod.volumes]]
+name = "data"
+emptyDir = {}
+[[pod.initContainers]]
+name = "proxy"
+command = ["sleep", "60"]
+restartPolicy = "Always"
+readinessProbe = { tcpSocket = { port = 80 }, successThreshold = 3 }
+lifecycle = { preStop = { sleep = { seconds = 10 } } }
+[[pod.containers]]
+name = "app"
+image = "web:1"
+env = [{ name = "MY_VAR.x", value = "1" }]
+ports = [{ name = "http", containerPort = 8080, protocol = "TCP" }]
+volumeMounts = [{ name = "data", mountPath = "/data" }]
+terminationMessagePath = "/tmp/msg"
+livenessProbe = { httpGet = { port = "http", path = "x", scheme = "HTTPS" }, successThreshold = 0 }
+startupProbe = { grpc = { port = 9090 }, terminationGracePeriodSeconds = 5 }
+[[expect.events]]
+reason = "Started"
+type = "Normal"
+container = "proxy"
+[[expect.counts]]
+reason = "Killing"
+at_least = 1
+at_most = 2
+[expect.final]
+phase = "Running"
+conditions = { Ready = true, PodReadyToStartContainers = true }
+containers = { app = { state = "running" } }
+"#;
+    let fd = diagnose(src);
+    assert!(fd.diagnostics.is_empty(), "{}", fd.render());
+}
+
+const POD_CASES: &str = r#"
+    E | name | RFC 1123 subdomain | name = "Web_0"
+    E | namespace | must not contain dots | namespace = "a.b"
+    E | terminationGracePeriodSeconds | -1 is negative | terminationGracePeriodSeconds = -1
+    E | activeDeadlineSeconds | 0 is not a positive | activeDeadlineSeconds = 0
+    E | volumes[0] | must specify a volume source | [[pod.volumes]] # <-\nname = "data"
+    E | volumes[0].name | RFC 1123 label | [[pod.volumes]]\nemptyDir = {}\nname = "Data"
+    E | volumes[1].name | declared twice | [[pod.volumes]]\nname = "d"\nemptyDir = {}\n[[pod.volumes]]\nemptyDir = {}\nname = "d"
+"#;
+
+#[test]
+fn pod_fields_and_volumes() {
+    run_cases(POD_CASES, "pod.", pod);
+    assert_diag(
+        "[pod] # <-\nrestartPolicy = \"Never\"\n",
+        E,
+        "pod.containers",
+        "no containers",
+    );
+}
+
+const CONTAINER_CASES: &str = r#"
+    E | image | empty string | image = ""
+    E | image | whitespace | image = " web"
+    E | restartPolicy | regular container | restartPolicy = "Always"
+    E | env[0].name | not a valid environment | env = [{ name = "A=B" }]
+    W | env[0].name | before 1.32 | env = [{ name = "1X" }]
+    W | env[1].name | hides the one at env[0] | env = [{ name = "A" }, { name = "A" }]
+    E | ports[0].containerPort | 70000 | ports = [{ containerPort = 70000 }]
+    E | ports[0].protocol | "tcp" | ports = [{ containerPort = 80, protocol = "tcp" }]
+    E | ports[0].name | lower-case | ports = [{ name = "HTTP", containerPort = 80 }]
+    E | ports[0].name | 15 characters | ports = [{ name = "a-very-long-name1", containerPort = 80 }]
+    E | ports[0].name | at least one letter | ports = [{ name = "8080", containerPort = 80 }]
+    E | ports[0].name | consecutive hyphens | ports = [{ name = "a--b", containerPort = 80 }]
+    E | ports[0].name | begin or end | ports = [{ name = "-ab", containerPort = 80 }]
+    E | ports[1].name | used twice | ports = [{ name = "w", containerPort = 80 }, { name = "w", containerPort = 81 }]
+    E | volumeMounts[0].name | "x" does not refer | volumeMounts = [{ name = "x", mountPath = "/x" }]
+    E | volumeMounts[0].mountPath | absolute | volumeMounts = [{ name = "d", mountPath = "x" }]
+    E | volumeMounts[1].mountPath | already used | volumeMounts = [{ name = "d", mountPath = "/x" }, { name = "d", mountPath = "/x" }]
+    E | terminationMessagePath | absolute | terminationMessagePath = "log"
+"#;
+
+#[test]
+fn container_fields() {
+    let with_volume = pod("[[pod.volumes]]\nname = \"d\"\nemptyDir = {}\n");
+    run_cases(CONTAINER_CASES, "pod.containers[0].", |s| {
+        format!("{with_volume}{s}")
+    });
+    let long = app(&format!(
+        "terminationMessagePath = \"/{}\" # <-\n",
+        "a".repeat(4096)
+    ));
+    assert_diag(
+        &long,
+        E,
+        "pod.containers[0].terminationMessagePath",
+        "4097 characters",
+    );
+}
+
+#[test]
+fn container_names_images_and_commands() {
+    let init = "[pod]\n[[pod.initContainers]]\nname = \"app\"\ncommand = [\"true\"]\n";
+    let dup = format!("{init}[[pod.containers]]\nname = \"app\" # <-\ncommand = [\"true\"]\n");
+    assert_diag(
+        &dup,
+        E,
+        "pod.containers[0].name",
+        "already used by pod.initContainers[0]",
+    );
+    let bad = BASE.replace("\"app\"", "\"App_1\" # <-");
+    assert_diag(&bad, E, "pod.containers[0].name", "RFC 1123 label");
+    let bare = "[pod]\n[[pod.containers]] # <-\nname = \"app\"\n";
+    assert_diag(
+        bare,
+        E,
+        "pod.containers[0]",
+        "neither an image nor a command",
+    );
+    let empty = format!("{}command = [] # <-\n", bare.replace(" # <-", ""));
+    assert_diag(
+        &empty,
+        E,
+        "pod.containers[0].command",
+        "neither an image nor a command",
+    );
+    let pull = format!("{}image = \"nope:1\" # <-\n", bare.replace(" # <-", ""));
+    let msg =
+        "image \"nope:1\" is not in the [images] table: the container will fail with ErrImagePull";
+    assert_diag(&pull, W, "pod.containers[0].image", msg);
+}
+
+#[test]
+fn init_containers_without_restart_always_take_no_probes_or_hooks() {
+    let init = "[pod]\n[[pod.initContainers]]\nname = \"init\"\ncommand = [\"true\"]\n";
+    let rest = &BASE["[pod]\n".len()..];
+    for field in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        let src = format!("{init}{field} = {{ exec = {{ command = [\"true\"] }} }} # <-\n{rest}");
+        let path = format!("pod.initContainers[0].{field}");
+        assert_diag(&src, E, &path, "without restartPolicy=Always");
+    }
+    let hook =
+        format!("{init}lifecycle = {{ preStop = {{ sleep = {{ seconds = 1 }} }} }} # <-\n{rest}");
+    assert_diag(
+        &hook,
+        E,
+        "pod.initContainers[0].lifecycle",
+        "without restartPolicy=Always",
+    );
+}
+
+const TOP_LEVEL_CASES: &str = r#"
+    E | run.time_scale | out of range | [run]\ntime_scale = 0.0
+    E | run.time_scale | out of range | [run]\ntime_scale = -1.0
+    E | run.time_scale | out of range | [run]\ntime_scale = 101.0
+    E | run.time_scale | out of range | [run]\ntime_scale = nan
+    E | run.time_scale | out of range | [run]\ntime_scale = inf
+    E | run.timeout | timeout is 0 | [run]\ntimeout = "0s"
+    E | images.busybox | neither a command nor args | [images]\nbusybox = {}
+    E | expect.events[0].container | no container named "web" | [[expect.events]]\ncontainer = "web"
+    E | expect.never[0].container | "web" | [[expect.never]]\ncontainer = "web"
+    E | expect.counts[0].container | "web" | [[expect.counts]]\nexactly = 1\ncontainer = "web"
+    E | expect.final.containers.web | "web" | [expect.final.containers]\nweb = {}
+    E | expect.events[0].type | "Error" | [[expect.events]]\ntype = "Error"
+    E | expect.never[0].type | "warning" | [[expect.never]]\ntype = "warning"
+    E | expect.counts[0] | no bound | [[expect.counts]] # <-\nreason = "Started"
+    E | expect.counts[0].exactly | cannot be combined | [[expect.counts]]\nat_most = 2\nexactly = 1
+    E | expect.counts[0].at_least | greater than | [[expect.counts]]\nat_most = 2\nat_least = 3
+    E | expect.final.phase | "Done" | [expect.final]\nphase = "Done"
+    E | expect.final.containers.app.state | "exited" | [expect.final.containers.app]\nstate = "exited"
+    E | expect.final.conditions.ready | "ready" | [expect.final.conditions]\nready = true
+"#;
+
+#[test]
+fn run_settings_images_and_expectations() {
+    run_cases(TOP_LEVEL_CASES, "", app);
+}
