@@ -55,6 +55,8 @@ pub struct RunArgs {
     pub json: Option<PathBuf>,
     /// No live output.
     pub quiet: bool,
+    /// Isolation override.
+    pub isolation: Option<crate::runtime::isolation::Isolation>,
 }
 
 /// Parses `NAME=CMD` (CMD split on whitespace).
@@ -122,6 +124,7 @@ pub fn run(args: RunArgs) -> u8 {
         }
     };
     let opts = RunOptions {
+        isolation: args.isolation,
         time_scale: args.time_scale,
         images,
         extra_path: std::env::current_exe()
@@ -194,6 +197,7 @@ pub fn run(args: RunArgs) -> u8 {
                 }
                 Ok(report) => {
                     if !quiet {
+                        outln!("{}", report.isolation);
                         let events: Vec<_> = report.outcome.timeline.events().cloned().collect();
                         outln!();
                         out!(

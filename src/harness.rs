@@ -14,12 +14,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::{Condvar, Mutex, OnceLock, RwLock};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::report::verdict;
 use crate::runner::{RunGuard, RunOptions, run_spec};
+use crate::runtime::isolation::Isolation;
 use crate::runtime::process;
 use crate::spec::load_spec;
 
@@ -56,10 +57,28 @@ impl Drop for PortClaim {
 }
 static TRIAL_SEQ: AtomicUsize = AtomicUsize::new(0);
 
+/// Isolation forced by the test target (see [`main_with_isolation`]).
+static FORCED: OnceLock<Isolation> = OnceLock::new();
+
 /// Runs every spec under `dir` as a trial; `extra_path` is put in front of containers' PATH.
 pub fn main(dir: impl AsRef<Path>, extra_path: &[PathBuf]) -> ExitCode {
+    run_all(dir.as_ref(), extra_path)
+}
+
+/// Like [`main`], but every spec runs with `isolation`, whatever the spec or the
+/// environment say (a suite that checks one mode on purpose).
+pub fn main_with_isolation(
+    dir: impl AsRef<Path>,
+    extra_path: &[PathBuf],
+    isolation: Isolation,
+) -> ExitCode {
+    let _ = FORCED.set(isolation);
+    run_all(dir.as_ref(), extra_path)
+}
+
+fn run_all(dir: &Path, extra_path: &[PathBuf]) -> ExitCode {
     let args = Arguments::from_args();
-    let dir = dir.as_ref().to_owned();
+    let dir = dir.to_owned();
     let mut files = Vec::new();
     collect(&dir, &mut files);
     files.sort();
@@ -69,6 +88,12 @@ pub fn main(dir: impl AsRef<Path>, extra_path: &[PathBuf]) -> ExitCode {
             dir.display()
         );
         return ExitCode::FAILURE;
+    }
+    // One line saying which isolation the suite runs with (the per-spec setting may differ).
+    let requested = env_isolation();
+    match crate::runtime::isolation::decide(requested.unwrap_or_default()) {
+        Ok((_, note)) => eprintln!("podcheck: {note}"),
+        Err(e) => eprintln!("podcheck: {e}"),
     }
     let session = RunGuard::new();
     let session_id = session.run_id().to_owned();
@@ -97,6 +122,23 @@ pub fn main(dir: impl AsRef<Path>, extra_path: &[PathBuf]) -> ExitCode {
     conclusion.exit_code()
 }
 
+/// The forced mode, else `PODCHECK_ISOLATION` when set to a valid mode (an invalid one is
+/// reported once).
+fn env_isolation() -> Option<Isolation> {
+    if let Some(f) = FORCED.get() {
+        return Some(*f);
+    }
+    let v = std::env::var("PODCHECK_ISOLATION").ok()?;
+    match v.parse() {
+        Ok(i) => Some(i),
+        Err(e) => {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| eprintln!("podcheck: PODCHECK_ISOLATION: {e}; using auto"));
+            None
+        }
+    }
+}
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
@@ -121,8 +163,18 @@ fn run_trial(path: &Path, extra_path: &[PathBuf], session_id: &str) -> Result<()
     } else {
         (Some(SERIAL.read().unwrap_or_else(|p| p.into_inner())), None)
     };
-    // Pods share the host's loopback, so trials whose ports overlap take turns.
-    let _ports = PortClaim::acquire(crate::spec::ports::pod_ports(&loaded.spec.pod));
+    let isolation = env_isolation()
+        .or(loaded.spec.run.isolation)
+        .unwrap_or_default();
+    let own_network = crate::runtime::isolation::decide(isolation).is_ok_and(|(pod, _)| pod);
+    // Without their own network namespaces pods share the host's loopback, so trials whose
+    // ports overlap take turns.
+    let ports = if own_network {
+        BTreeSet::new()
+    } else {
+        crate::spec::ports::pod_ports(&loaded.spec.pod)
+    };
+    let _ports = PortClaim::acquire(ports);
     let seq = TRIAL_SEQ.fetch_add(1, Ordering::Relaxed);
     let guard = RunGuard::with_id(format!("{session_id}-{seq}"));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -130,6 +182,7 @@ fn run_trial(path: &Path, extra_path: &[PathBuf], session_id: &str) -> Result<()
         .build()
         .map_err(|e| Failed::from(format!("cannot start the async runtime: {e}")))?;
     let opts = RunOptions {
+        isolation: env_isolation(),
         extra_path: extra_path.to_vec(),
         ..RunOptions::default()
     };

@@ -34,6 +34,9 @@ enum Command {
         /// Print only the verdicts, not the live watch lines and describe output.
         #[arg(long, short)]
         quiet: bool,
+        /// Pod isolation: auto (a network namespace per pod where possible), pod, or none.
+        #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
+        isolation: Option<podcheck::runtime::isolation::Isolation>,
     },
     /// Check spec files without running anything.
     Lint {
@@ -52,12 +55,14 @@ fn main() -> ExitCode {
             images,
             json,
             quiet,
+            isolation,
         } => cli::run(cli::RunArgs {
             specs,
             time_scale,
             images,
             json,
             quiet,
+            isolation,
         }),
         Command::Lint { specs } => cli::lint(&specs),
     };

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use crate::events::Entry;
 use crate::expect::{self, Verdict};
+use crate::kubelet::pod_worker::RunError;
 use crate::kubelet::{EndReason, Observer, PodConfig, RunOutcome, run_pod};
 use crate::report::kubectl;
 use crate::runtime::process;
@@ -25,6 +26,8 @@ pub struct RunOptions {
     pub images: Vec<(String, Vec<String>)>,
     /// Directories put in front of the containers' PATH.
     pub extra_path: Vec<PathBuf>,
+    /// Overrides the spec's isolation mode.
+    pub isolation: Option<crate::runtime::isolation::Isolation>,
 }
 
 /// Everything a finished run produced.
@@ -38,6 +41,8 @@ pub struct SpecReport {
     pub outcome: RunOutcome,
     /// Whether the expectations held.
     pub verdict: Verdict,
+    /// Which isolation mode ran the pod, and why.
+    pub isolation: String,
 }
 
 impl SpecReport {
@@ -94,7 +99,7 @@ pub async fn run_spec(
     run_id: &str,
     on_entry: &mut dyn FnMut(&Entry),
     cancel: Option<watch::Receiver<bool>>,
-) -> Result<SpecReport, crate::kubelet::pod_worker::RunError> {
+) -> Result<SpecReport, RunError> {
     let spec = &loaded.spec;
     let pod_name = spec
         .pod
@@ -114,6 +119,17 @@ pub async fn run_spec(
     let time_scale = opts.time_scale.or(spec.run.time_scale).unwrap_or(1.0);
     let timeout = spec.run.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
     let uid = pod_uid(run_id, &pod_name);
+    let requested = opts.isolation.or(spec.run.isolation).unwrap_or_default();
+    let (pod_mode, isolation) =
+        crate::runtime::isolation::decide(requested).map_err(RunError::Isolation)?;
+    let network = if pod_mode {
+        Some(std::sync::Arc::new(
+            crate::runtime::netns::PodNetwork::create()
+                .map_err(|e| RunError::Isolation(e.to_string()))?,
+        ))
+    } else {
+        None
+    };
     let cfg = PodConfig {
         pod: spec.pod.clone(),
         name: pod_name.clone(),
@@ -130,6 +146,7 @@ pub async fn run_spec(
         timeout,
         run_id: run_id.to_owned(),
         extra_path: opts.extra_path.clone(),
+        network,
     };
     let exp = spec.expect.clone();
     let mut decided = |t: &crate::events::Timeline| expect::decided(&exp, t);
@@ -157,6 +174,7 @@ pub async fn run_spec(
         pod_name,
         outcome,
         verdict,
+        isolation,
     })
 }
 

@@ -275,3 +275,27 @@ fn a_closed_stdout_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn the_run_says_which_isolation_it_used() {
+    let out = podcheck(&[
+        "run",
+        "--isolation",
+        "none",
+        "specs/basics/onfailure-exit0-succeeds.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("isolation: none (requested)"));
+    let bad = podcheck(&[
+        "run",
+        "--isolation",
+        "vm",
+        "specs/basics/onfailure-exit0-succeeds.toml",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("unknown isolation mode \"vm\": use auto, pod or none"),
+        "{err}"
+    );
+}

@@ -85,6 +85,7 @@ impl Worker<'_> {
             env: live.env.clone(),
             cwd: live.cwd.clone(),
             timeout_display: String::new(),
+            network: self.cfg.network.clone(),
         };
         let instance = live.restart_count;
         let scale = self.clock.scale();
@@ -92,7 +93,9 @@ impl Worker<'_> {
         let container = self.rec(cid).name().to_owned();
         let pod = self.pod_ref();
         let task = tokio::spawn(async move {
-            let result = run_handler(&handler, &ctx, scale, &container, &pod).await;
+            let result =
+                prober::in_pod_network(&ctx, run_handler(&handler, &ctx, scale, &container, &pod))
+                    .await;
             let _ = tx.send(Msg::HookDone {
                 cid,
                 instance,

@@ -57,6 +57,8 @@ pub struct PodConfig {
     pub run_id: String,
     /// Directories put in front of PATH (where the fixture app lives).
     pub extra_path: Vec<std::path::PathBuf>,
+    /// The pod's own network namespace (isolation mode `pod`), or None for the host's.
+    pub network: Option<std::sync::Arc<crate::runtime::netns::PodNetwork>>,
 }
 
 /// Why a run ended.
@@ -104,6 +106,9 @@ pub enum RunError {
     /// The sandbox directory could not be made.
     #[error("failed to create the pod sandbox directory: {0}")]
     Sandbox(#[source] std::io::Error),
+    /// The requested isolation is unavailable.
+    #[error("{0}")]
+    Isolation(String),
 }
 
 /// Identifies a container: init list or app list, and index.

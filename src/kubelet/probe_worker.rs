@@ -275,6 +275,7 @@ impl Worker<'_> {
             env: live.env.clone(),
             cwd: live.cwd.clone(),
             timeout_display: crate::kubelet::backoff::go_duration(timeout),
+            network: self.cfg.network.clone(),
         })
     }
 

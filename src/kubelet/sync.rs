@@ -529,7 +529,16 @@ impl Worker<'_> {
             .as_ref()
             .map(std::path::PathBuf::from)
             .unwrap_or(home);
-        Ok((ProcessSpec { argv, env, cwd }, term_log))
+        let netns = self.cfg.network.as_ref().map(|n| n.ns_fds());
+        Ok((
+            ProcessSpec {
+                argv,
+                env,
+                cwd,
+                netns,
+            },
+            term_log,
+        ))
     }
 }
 

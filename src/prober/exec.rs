@@ -178,12 +178,18 @@ impl Exec {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        // SAFETY: the closure only calls prctl, which is async-signal-safe and allocates nothing.
+        let ns = ctx.network.as_ref().map(|n| n.ns_fds());
+        // SAFETY: the closure only calls prctl and setns, which are async-signal-safe and
+        // allocate nothing.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 // If podcheck dies without cleaning up, the kernel kills the command.
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
                     return Err(io::Error::last_os_error());
+                }
+                // An exec probe runs inside the container, so inside the pod's network.
+                if let Some(fds) = ns {
+                    crate::runtime::netns::join(fds)?;
                 }
                 Ok(())
             });
@@ -298,6 +304,7 @@ mod tests {
             env,
             cwd: std::env::temp_dir(),
             timeout_display: "1s".into(),
+            network: None,
         }
     }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, sleep_until, timeout_at};
@@ -222,10 +222,7 @@ async fn attempt(endpoint: &Endpoint, target: SocketAddr) -> Result<Conn, String
 
 /// Opens the probe's TCP connection (the one place to change where sockets come from).
 async fn dial(target: SocketAddr) -> io::Result<TcpStream> {
-    let socket = match target {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
-    };
+    let socket = super::new_socket(target)?;
     let stream = socket.connect(target).await?;
     // Go sets TCP_NODELAY on every TCP connection; without it Nagle holds the request's
     // DATA frame behind the HEADERS frame until the server's delayed ACK (~40 ms).

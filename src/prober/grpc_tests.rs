@@ -24,6 +24,7 @@ fn ctx(ip: &str) -> ProbeContext {
         env: Vec::new(),
         cwd: PathBuf::from("."),
         timeout_display: "1s".to_string(),
+        network: None,
     }
 }
 

@@ -17,6 +17,7 @@ fn ctx(ports: Vec<ContainerPort>) -> ProbeContext {
         env: Vec::new(),
         cwd: std::env::temp_dir(),
         timeout_display: "1s".into(),
+        network: None,
     }
 }
 

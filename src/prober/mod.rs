@@ -78,6 +78,33 @@ pub struct ProbeContext {
     pub cwd: PathBuf,
     /// The probe timeout as the kubelet would print it (spec time), e.g. `1s`.
     pub timeout_display: String,
+    /// The pod's network namespace, when the pod has one: sockets and exec probes go there.
+    pub network: Option<std::sync::Arc<crate::runtime::netns::PodNetwork>>,
+}
+
+tokio::task_local! {
+    /// The network namespace the current probe or hook dials into.
+    static NETWORK: Option<std::sync::Arc<crate::runtime::netns::PodNetwork>>;
+}
+
+/// An unconnected TCP socket for `addr`: from the pod's network namespace when the running
+/// probe has one, else an ordinary host socket.
+pub(crate) fn new_socket(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
+    let net = NETWORK.try_with(Clone::clone).ok().flatten();
+    match net {
+        Some(n) => {
+            let s = n.socket(addr.is_ipv6())?;
+            s.set_nonblocking(true)?;
+            Ok(tokio::net::TcpSocket::from_std_stream(s))
+        }
+        None if addr.is_ipv6() => tokio::net::TcpSocket::new_v6(),
+        None => tokio::net::TcpSocket::new_v4(),
+    }
+}
+
+/// Runs `f` with the context's network namespace as the one probes dial into.
+pub async fn in_pod_network<F: std::future::Future>(ctx: &ProbeContext, f: F) -> F::Output {
+    NETWORK.scope(ctx.network.clone(), f).await
 }
 
 /// Which handler a probe uses.
@@ -114,10 +141,13 @@ pub async fn probe(
     ctx: &ProbeContext,
     timeout: Duration,
 ) -> Result<ProbeOutcome, ProbeError> {
-    match handler {
-        Handler::Exec(a) => exec::probe(a, ctx, timeout).await,
-        Handler::HttpGet(a) => http::probe(a, ctx, timeout).await,
-        Handler::TcpSocket(a) => tcp::probe(a, ctx, timeout).await,
-        Handler::Grpc(a) => grpc::probe(a, ctx, timeout).await,
-    }
+    in_pod_network(ctx, async {
+        match handler {
+            Handler::Exec(a) => exec::probe(a, ctx, timeout).await,
+            Handler::HttpGet(a) => http::probe(a, ctx, timeout).await,
+            Handler::TcpSocket(a) => tcp::probe(a, ctx, timeout).await,
+            Handler::Grpc(a) => grpc::probe(a, ctx, timeout).await,
+        }
+    })
+    .await
 }

@@ -76,7 +76,7 @@ pub(crate) async fn dial(
     };
     let mut first_err = None;
     for addr in addrs {
-        let connect = TcpStream::connect(addr);
+        let connect = async move { super::new_socket(addr)?.connect(addr).await };
         let res = match deadline {
             Some(d) => match tokio::time::timeout_at(d, connect).await {
                 Ok(r) => r,
@@ -261,6 +261,7 @@ mod tests {
             env: Vec::new(),
             cwd: std::env::temp_dir(),
             timeout_display: "1s".into(),
+            network: None,
         }
     }
 

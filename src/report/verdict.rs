@@ -27,6 +27,7 @@ pub fn render(label: &str, r: &SpecReport) -> String {
         return s;
     }
     let _ = writeln!(s, "FAIL {label}: {} ({end} at {at})", r.title);
+    let _ = writeln!(s, "  {}", r.isolation);
     for f in &r.verdict.failures {
         let _ = writeln!(s, "  - {f}");
     }

@@ -1,6 +1,8 @@
 //! The container runtime: local processes standing in for containers, and the pod sandbox
 //! (scratch directories and volumes) they share.
 
+pub mod isolation;
 pub mod logs;
+pub mod netns;
 pub mod process;
 pub mod sandbox;

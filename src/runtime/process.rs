@@ -24,6 +24,8 @@ pub struct ProcessSpec {
     pub env: Vec<(String, String)>,
     /// Working directory.
     pub cwd: PathBuf,
+    /// Namespaces to join before exec: (user, net) of the pod sandbox.
+    pub netns: Option<(Option<std::os::fd::RawFd>, std::os::fd::RawFd)>,
 }
 
 /// Why a process could not be started; messages follow the container runtime's wording.
@@ -81,13 +83,18 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    // SAFETY: the closure only calls prctl, which is async-signal-safe and allocates nothing.
+    let ns = spec.netns;
+    // SAFETY: the closure only calls prctl and setns, which are async-signal-safe and
+    // allocate nothing.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             // A second line of defence if the runner dies without cleaning up: the kernel
             // kills the container when the spawning thread goes away.
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
                 return Err(io::Error::last_os_error());
+            }
+            if let Some(fds) = ns {
+                super::netns::join(fds)?;
             }
             Ok(())
         });
@@ -248,6 +255,7 @@ mod tests {
 
     fn spec(argv: &[&str]) -> ProcessSpec {
         ProcessSpec {
+            netns: None,
             argv: argv.iter().map(|s| s.to_string()).collect(),
             env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
             cwd: std::env::temp_dir(),

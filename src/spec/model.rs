@@ -46,6 +46,8 @@ pub struct RunSettings {
     /// Run this spec alone, not in parallel with other specs of a suite.
     #[serde(default)]
     pub serial: bool,
+    /// auto (default), pod or none; the CLI flag and PODCHECK_ISOLATION override it.
+    pub isolation: Option<crate::runtime::isolation::Isolation>,
 }
 
 /// A local stand-in for a container image: its ENTRYPOINT and CMD.

@@ -1,0 +1,89 @@
+//! Isolation modes: `pod` gives every pod its own network namespace (a private localhost,
+//! no port clashes between pods); `none` runs containers on the host's loopback; `auto`
+//! (the default) uses `pod` when a quick check shows this machine allows it.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use super::netns::PodNetwork;
+
+/// The requested isolation mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// `pod` where available, otherwise `none` (with a notice).
+    #[default]
+    Auto,
+    /// A network namespace per pod; an error where unavailable.
+    Pod,
+    /// The host's loopback, shared by all pods.
+    None,
+}
+
+impl FromStr for Isolation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Isolation::Auto),
+            "pod" => Ok(Isolation::Pod),
+            "none" => Ok(Isolation::None),
+            other => Err(format!(
+                "unknown isolation mode {other:?}: use auto, pod or none"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Isolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Isolation::Auto => "auto",
+            Isolation::Pod => "pod",
+            Isolation::None => "none",
+        })
+    }
+}
+
+/// Whether pod mode works here (checked once per process by creating and dropping a pod
+/// network); the error says which step failed and why.
+pub fn pod_mode_available() -> Result<(), String> {
+    static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
+    CHECK
+        .get_or_init(|| PodNetwork::create().map(drop).map_err(|e| e.to_string()))
+        .clone()
+}
+
+/// Whether `requested` will run pods in their own network namespace, and a one-line note
+/// saying which mode is used and why.
+pub fn decide(requested: Isolation) -> Result<(bool, String), String> {
+    match requested {
+        Isolation::None => Ok((
+            false,
+            "isolation: none (requested): pods share the host's loopback".into(),
+        )),
+        Isolation::Pod => pod_mode_available()
+            .map(|()| {
+                (
+                    true,
+                    "isolation: pod (requested): each pod has its own network namespace".into(),
+                )
+            })
+            .map_err(|e| format!("isolation mode pod was requested but is unavailable: {e}")),
+        Isolation::Auto => Ok(match pod_mode_available() {
+            Ok(()) => (
+                true,
+                "isolation: pod (auto): each pod has its own network namespace".into(),
+            ),
+            Err(e) => (
+                false,
+                format!(
+                    "isolation: none (auto, pod mode unavailable: {e}): pods share the host's loopback"
+                ),
+            ),
+        }),
+    }
+}

@@ -1,0 +1,470 @@
+//! A network namespace per pod (the pause container's job): one forked sandbox process
+//! holds the namespace (inside a user namespace when not root), so the pod's containers
+//! share a private localhost and two pods can both listen on the same port. Containers
+//! and exec probes join it with `setns` before exec; TCP probes get their sockets from the
+//! sandbox over a socket pair (SCM_RIGHTS), so the runner itself never changes namespace —
+//! that path works for root and for ordinary users alike.
+
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// Why a pod network could not be set up; each names the step and errno.
+#[derive(Debug, Error)]
+pub enum NetnsError {
+    /// socketpair/fork failed in the runner.
+    #[error("failed to start the pod sandbox ({step}): {source}")]
+    Spawn {
+        /// The failing call.
+        step: &'static str,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A namespace step failed inside the sandbox.
+    #[error("the pod sandbox could not {step}: {errno}{hint}")]
+    Sandbox {
+        /// The failing step.
+        step: &'static str,
+        /// The errno text.
+        errno: String,
+        /// The likely cause and fix.
+        hint: &'static str,
+    },
+}
+
+/// Steps the sandbox reports by number when one fails (no allocation after fork).
+const STEPS: [(&str, &str); 6] = [
+    (
+        "create a user namespace (unshare CLONE_NEWUSER|CLONE_NEWNET)",
+        " — unprivileged user namespaces may be disabled (kernel.unprivileged_userns_clone, AppArmor, or a container seccomp profile); run as root or allow them",
+    ),
+    (
+        "create a network namespace (unshare CLONE_NEWNET)",
+        " — this needs root or a user namespace",
+    ),
+    ("write /proc/self/setgroups", ""),
+    ("write /proc/self/uid_map", ""),
+    ("write /proc/self/gid_map", ""),
+    ("bring up the loopback interface (SIOCSIFFLAGS)", ""),
+];
+
+/// A pod's network namespace, held by a sandbox process.
+#[derive(Debug)]
+pub struct PodNetwork {
+    pid: libc::pid_t,
+    ctl: Mutex<UnixStream>,
+    netns: OwnedFd,
+    userns: Option<OwnedFd>,
+}
+
+impl PodNetwork {
+    /// Creates the namespace (and a user namespace when not root).
+    pub fn create() -> Result<Self, NetnsError> {
+        let spawn = |step| move |source| NetnsError::Spawn { step, source };
+        let (ours, theirs) = UnixStream::pair().map_err(spawn("socketpair"))?;
+        // SAFETY: plain getters.
+        let (uid, gid, root) = unsafe { (libc::getuid(), libc::getgid(), libc::geteuid() == 0) };
+        // Everything the child writes is prepared before fork: it may not allocate.
+        let uid_map = format!("{uid} {uid} 1\n").into_bytes();
+        let gid_map = format!("{gid} {gid} 1\n").into_bytes();
+        let theirs_fd = theirs.as_raw_fd();
+        // SAFETY: the child runs only async-signal-safe system calls on memory prepared
+        // before the fork and leaves with _exit; it never returns into Rust code.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(spawn("fork")(io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: see above.
+            unsafe { sandbox_main(theirs_fd, !root, &uid_map, &gid_map) }
+        }
+        drop(theirs);
+        let reap = |e: NetnsError| {
+            // SAFETY: our own child, not reaped anywhere else.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            e
+        };
+        let mut ours = ours;
+        wait_ready(&mut ours).map_err(reap)?;
+        // Only now do the namespace files name the sandbox's own namespaces.
+        let open = |kind: &str| -> Result<OwnedFd, NetnsError> {
+            std::fs::File::open(format!("/proc/{pid}/ns/{kind}"))
+                .map(OwnedFd::from)
+                .map_err(|source| NetnsError::Spawn {
+                    step: "open the sandbox's namespace",
+                    source,
+                })
+        };
+        let netns = open("net").map_err(reap)?;
+        let userns = if root {
+            None
+        } else {
+            Some(open("user").map_err(reap)?)
+        };
+        Ok(PodNetwork {
+            pid,
+            ctl: Mutex::new(ours),
+            netns,
+            userns,
+        })
+    }
+
+    /// The namespace fds a process must `setns` into: (user, net).
+    pub fn ns_fds(&self) -> (Option<RawFd>, RawFd) {
+        (
+            self.userns.as_ref().map(AsRawFd::as_raw_fd),
+            self.netns.as_raw_fd(),
+        )
+    }
+
+    /// An unconnected TCP socket inside the pod's network namespace.
+    pub fn socket(&self, v6: bool) -> io::Result<std::net::TcpStream> {
+        let ctl = self.ctl.lock().unwrap_or_else(|p| p.into_inner());
+        let req = [if v6 { b'6' } else { b'4' }];
+        // SAFETY: the buffers outlive the calls.
+        let fd = unsafe {
+            if libc::write(ctl.as_raw_fd(), req.as_ptr().cast(), 1) != 1 {
+                return Err(io::Error::last_os_error());
+            }
+            recv_fd(ctl.as_raw_fd())?
+        };
+        Ok(std::net::TcpStream::from(fd))
+    }
+}
+
+impl Drop for PodNetwork {
+    fn drop(&mut self) {
+        // SAFETY: the pid is our own child, reaped here and nowhere else.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            let mut status = 0;
+            libc::waitpid(self.pid, &mut status, 0);
+        }
+    }
+}
+
+/// Waits for the sandbox's "ready" byte, or decodes the step and errno it failed at.
+fn wait_ready(ctl: &mut UnixStream) -> Result<(), NetnsError> {
+    let _ = ctl.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut msg = [0u8; 6];
+    let mut got = 0;
+    // Bounded: at most 6 bytes, and each read has the timeout above.
+    while got < msg.len() {
+        match ctl.read(&mut msg[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(source) => {
+                return Err(NetnsError::Spawn {
+                    step: "wait for the sandbox",
+                    source,
+                });
+            }
+        }
+        if msg[0] == b'R' {
+            return Ok(());
+        }
+    }
+    if got == 6 && msg[0] == b'E' {
+        let (step, hint) = STEPS
+            .get(usize::from(msg[1].saturating_sub(b'0')))
+            .copied()
+            .unwrap_or(("set up the namespaces", ""));
+        let code = i32::from_le_bytes([msg[2], msg[3], msg[4], msg[5]]);
+        return Err(NetnsError::Sandbox {
+            step,
+            errno: io::Error::from_raw_os_error(code).to_string(),
+            hint,
+        });
+    }
+    Err(NetnsError::Sandbox {
+        step: "start",
+        errno: "the sandbox exited without a word".into(),
+        hint: "",
+    })
+}
+
+/// Joins the namespaces; for use inside `pre_exec` (async-signal-safe).
+///
+/// # Safety
+/// Call only in a freshly forked, single-threaded child.
+pub unsafe fn join(fds: (Option<RawFd>, RawFd)) -> io::Result<()> {
+    // SAFETY: setns on valid fds in a single-threaded child.
+    unsafe {
+        if let Some(user) = fds.0
+            && libc::setns(user, libc::CLONE_NEWUSER) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::setns(fds.1, libc::CLONE_NEWNET) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Receives one fd sent with SCM_RIGHTS.
+unsafe fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut cbuf = [0u64; 8];
+    // SAFETY: msghdr points at live stack buffers.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
+        if libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) <= 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if cmsg.is_null() || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
+            let code = i32::from(byte[0]);
+            return Err(io::Error::from_raw_os_error(if code == 0 {
+                libc::EIO
+            } else {
+                code
+            }));
+        }
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>());
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// The sandbox: enter the namespaces, bring lo up, then hand out sockets until the runner
+/// goes away.
+///
+/// # Safety
+/// Runs in a forked child of a multi-threaded process: async-signal-safe calls only.
+unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8]) -> ! {
+    // SAFETY: raw system calls on valid buffers; we never return.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+        // Keep only the control socket: inherited pipes of other containers must not be
+        // held open by the sandbox.
+        if libc::dup2(ctl, 3) < 0 {
+            libc::_exit(1);
+        }
+        libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+        let ctl = 3;
+        let fail = |step: u8| -> ! {
+            let c = (*libc::__errno_location()).to_le_bytes();
+            let msg = [b'E', b'0' + step, c[0], c[1], c[2], c[3]];
+            libc::write(ctl, msg.as_ptr().cast(), msg.len());
+            libc::_exit(1)
+        };
+        if userns {
+            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+                fail(0);
+            }
+            if !write_file(c"/proc/self/setgroups", b"deny") {
+                fail(2);
+            }
+            if !write_file(c"/proc/self/uid_map", uid_map) {
+                fail(3);
+            }
+            if !write_file(c"/proc/self/gid_map", gid_map) {
+                fail(4);
+            }
+        } else if libc::unshare(libc::CLONE_NEWNET) != 0 {
+            fail(1);
+        }
+        if !lo_up() {
+            fail(5);
+        }
+        libc::write(ctl, b"R".as_ptr().cast(), 1);
+        let mut req = [0u8; 1];
+        loop {
+            if libc::read(ctl, req.as_mut_ptr().cast(), 1) != 1 {
+                libc::_exit(0);
+            }
+            let family = if req[0] == b'6' {
+                libc::AF_INET6
+            } else {
+                libc::AF_INET
+            };
+            let fd = libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            send_fd(ctl, fd);
+            if fd >= 0 {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> bool {
+    // SAFETY: valid path and buffer.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let ok = libc::write(fd, data.as_ptr().cast(), data.len()) == data.len() as isize;
+        libc::close(fd);
+        ok
+    }
+}
+
+/// Sets IFF_UP on `lo` through an AF_INET datagram socket (no `ip` binary needed).
+unsafe fn lo_up() -> bool {
+    // SAFETY: ifreq is a plain C struct on the stack.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return false;
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        ifr.ifr_name[0] = b'l' as libc::c_char;
+        ifr.ifr_name[1] = b'o' as libc::c_char;
+        let ok = libc::ioctl(s, libc::SIOCGIFFLAGS, &mut ifr) == 0 && {
+            ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(s, libc::SIOCSIFFLAGS, &ifr) == 0
+        };
+        libc::close(s);
+        ok
+    }
+}
+
+/// Sends `fd` (or, if it is negative, the errno as the data byte) over `sock`.
+unsafe fn send_fd(sock: RawFd, fd: RawFd) {
+    // SAFETY: stack buffers only.
+    unsafe {
+        // Without an fd the data byte carries the errno of the failed socket().
+        let mut byte = [if fd >= 0 {
+            0
+        } else {
+            (*libc::__errno_location()).clamp(1, 255) as u8
+        }];
+        let mut cbuf = [0u64; 8];
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if fd >= 0 {
+            let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = space as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd);
+        }
+        libc::sendmsg(sock, &msg, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{SocketAddr, TcpListener};
+    use std::os::unix::process::CommandExt;
+
+    fn listen_in(net: &PodNetwork, port: u16) -> TcpListener {
+        let s = net.socket(false).expect("socket from the sandbox");
+        socket2_free_bind(s, port)
+    }
+
+    /// Binds and listens on an unconnected socket we were handed.
+    fn socket2_free_bind(s: std::net::TcpStream, port: u16) -> TcpListener {
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let fd = s.as_raw_fd();
+        let sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+            },
+            sin_zero: [0; 8],
+        };
+        // SAFETY: a valid sockaddr_in for a valid fd.
+        unsafe {
+            assert_eq!(
+                libc::bind(
+                    fd,
+                    (&sin as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of_val(&sin) as u32
+                ),
+                0,
+                "bind {addr}"
+            );
+            assert_eq!(libc::listen(fd, 8), 0);
+        }
+        TcpListener::from(OwnedFd::from(s))
+    }
+
+    #[test]
+    fn two_pods_listen_on_the_same_port_and_only_see_their_own() {
+        let (a, b) = match (PodNetwork::create(), PodNetwork::create()) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("skipped: network namespaces unavailable here: {e}");
+                return;
+            }
+        };
+        let _la = listen_in(&a, 18201);
+        let _lb = listen_in(&b, 18201);
+        // A socket from pod a reaches a's listener; the host's loopback has no listener.
+        let c = a.socket(false).expect("socket");
+        let addr: SocketAddr = ([127, 0, 0, 1], 18201).into();
+        let sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 18201u16.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+            },
+            sin_zero: [0; 8],
+        };
+        // SAFETY: valid fd and address.
+        let rc = unsafe {
+            libc::connect(
+                c.as_raw_fd(),
+                (&sin as *const libc::sockaddr_in).cast(),
+                std::mem::size_of_val(&sin) as u32,
+            )
+        };
+        assert_eq!(rc, 0, "connect inside pod a to {addr}");
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "the host loopback must not see the pod's listener"
+        );
+    }
+
+    #[test]
+    fn a_process_that_joins_runs_in_the_pod_namespace() {
+        let net = match PodNetwork::create() {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("skipped: network namespaces unavailable here: {e}");
+                return;
+            }
+        };
+        let want = std::fs::read_link(format!("/proc/{}/ns/net", net.pid)).expect("ns link");
+        let fds = net.ns_fds();
+        let mut cmd = std::process::Command::new("readlink");
+        cmd.arg("/proc/self/ns/net");
+        // SAFETY: join() only calls setns.
+        unsafe {
+            cmd.pre_exec(move || join(fds));
+        }
+        let out = cmd.output().expect("readlink runs");
+        let got = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(got, want.to_string_lossy());
+        let _ = std::io::stderr().flush();
+    }
+}
