@@ -243,6 +243,18 @@ fn check_container(
     path: &FieldPath,
     out: &mut Vec<Diagnostic>,
 ) {
+    if c.resources
+        .as_ref()
+        .is_some_and(|r| r.limits.contains_key("memory"))
+    {
+        out.push(
+            Diagnostic::warning(
+                path.key("resources").key("limits").key("memory"),
+                "memory limits are not enforced: podcheck has no cgroup support yet, so this container is never OOMKilled",
+            )
+            .with_help("on a cluster the limit applies; do not rely on podcheck to test OOMKilled yet"),
+        );
+    }
     if let Some(why) = dns_label_problem(&c.name) {
         out.push(err(
             path.key("name"),
