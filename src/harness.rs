@@ -57,6 +57,15 @@ impl Drop for PortClaim {
 }
 static TRIAL_SEQ: AtomicUsize = AtomicUsize::new(0);
 
+/// The directory of a binary, as a one-element PATH list (for `CARGO_BIN_EXE_*` fixtures).
+pub fn dir_of(binary: &str) -> Vec<PathBuf> {
+    Path::new(binary)
+        .parent()
+        .map(PathBuf::from)
+        .into_iter()
+        .collect()
+}
+
 /// Isolation forced by the test target (see [`main_with_isolation`]).
 static FORCED: OnceLock<Isolation> = OnceLock::new();
 

@@ -8,11 +8,7 @@ use podcheck::events::{ContainerState, PodStatus};
 use podcheck::runner::{RunGuard, RunOptions, SpecReport, run_spec};
 
 fn fixture_dir() -> Vec<PathBuf> {
-    Path::new(env!("CARGO_BIN_EXE_podcheck-fixture"))
-        .parent()
-        .map(PathBuf::from)
-        .into_iter()
-        .collect()
+    podcheck::harness::dir_of(env!("CARGO_BIN_EXE_podcheck-fixture"))
 }
 
 fn run(src: &str) -> SpecReport {

@@ -4,6 +4,7 @@ pub mod backoff;
 pub mod container;
 pub mod env;
 mod hooks;
+mod pleg;
 pub mod pod_worker;
 mod probe_worker;
 pub mod status;

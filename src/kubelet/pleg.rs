@@ -1,0 +1,119 @@
+//! PLEG and container exits: the runtime's truth (a process started or ended) and how the
+//! kubelet's pod cache catches up with it on the 1 s relist grid (pkg/kubelet/pleg).
+
+use crate::runtime::logs::tail_log;
+use crate::runtime::process::{self, ProcessExit};
+
+use super::container::{ExitInfo, InstanceState};
+use super::pod_worker::{Cid, Live, TERMINATION_MESSAGE_MAX, Worker};
+
+impl Worker<'_> {
+    /// A container's main process ended: record it as the runtime's truth; PLEG reports it on
+    /// the next relist (or at once after a kill the kubelet restarts in the same sync).
+    pub(super) fn on_exit(&mut self, cid: Cid, restart_count: u32, exit: ProcessExit) {
+        let now = self.now();
+        let Some(live) = self
+            .truth_mut(cid)
+            .live
+            .take_if(|l| l.restart_count == restart_count)
+        else {
+            return;
+        };
+        // When PID 1 of a container ends, the kernel kills the rest of its PID namespace,
+        // exec hooks included.
+        process::kill_group(live.pid);
+        if let Some(h) = &live.hook_abort {
+            h.abort();
+        }
+        if self.hook_block == Some(cid) {
+            self.hook_block = None;
+        }
+        let message = self.termination_message(cid, &live, exit.exit_code);
+        let t = self.truth_mut(cid);
+        if let Some(cur) = t
+            .current
+            .as_mut()
+            .filter(|c| c.restart_count == restart_count)
+        {
+            cur.state = InstanceState::Exited(ExitInfo {
+                exit_code: exit.exit_code,
+                signal: exit.signal,
+                reason: if exit.exit_code == 0 {
+                    "Completed"
+                } else {
+                    "Error"
+                }
+                .to_owned(),
+                message,
+                finished_at: now,
+            });
+        }
+        if live.restart_after_kill && !self.tearing_down {
+            // The kubelet killed it synchronously inside a sync and starts the replacement in
+            // the same sync, without waiting for PLEG and without a back-off check (the pod
+            // cache showed the container running when the sync began).
+            self.refresh_cache(cid);
+            self.start_container_now(cid);
+            return;
+        }
+        self.request_relist();
+        if self.tearing_down {
+            self.signal_deferred_sidecars();
+        }
+    }
+
+    /// The termination message: the file's last 4 KiB, or the log tail on error with
+    /// FallbackToLogsOnError.
+    fn termination_message(&self, cid: Cid, live: &Live, exit_code: i32) -> Option<String> {
+        let file = std::fs::read(&live.termination_log).unwrap_or_default();
+        let kept = &file[file.len().saturating_sub(TERMINATION_MESSAGE_MAX)..];
+        let text = String::from_utf8_lossy(kept).into_owned();
+        if !text.is_empty() {
+            return Some(text);
+        }
+        let fallback = self.rec(cid).spec.termination_message_policy
+            == Some(crate::spec::model::TerminationMessagePolicy::FallbackToLogsOnError);
+        if fallback && exit_code != 0 {
+            let tail = tail_log(&live.log, 80, 2048);
+            return Some(tail).filter(|t| !t.is_empty());
+        }
+        None
+    }
+
+    /// Copies one container's runtime truth into the pod cache; returns whether it changed.
+    pub(super) fn refresh_cache(&mut self, cid: Cid) -> bool {
+        let (cur, prev) = {
+            let t = self.truth_mut(cid);
+            (t.current.clone(), t.previous.clone())
+        };
+        let rec = self.rec_mut(cid);
+        if rec.current == cur && rec.previous == prev {
+            return false;
+        }
+        if cur.as_ref().map(|c| c.restart_count) != rec.current.as_ref().map(|c| c.restart_count) {
+            // A new instance starts with fresh probe results.
+            rec.startup_ok = rec.spec.startup_probe.is_none();
+            rec.readiness_ok = rec.spec.readiness_probe.is_none();
+            rec.liveness_failed = false;
+            rec.startup_failed = false;
+        }
+        rec.current = cur;
+        rec.previous = prev;
+        true
+    }
+
+    /// PLEG: copy the runtime's truth into the pod cache; sync if anything changed.
+    pub(super) fn relist(&mut self) {
+        let mut changed = false;
+        if self.sandbox_created && !self.sandbox_ready_seen {
+            self.sandbox_ready_seen = true;
+            changed = true;
+        }
+        for cid in self.all_cids() {
+            changed |= self.refresh_cache(cid);
+        }
+        if changed {
+            self.sync();
+        }
+    }
+}
