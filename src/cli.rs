@@ -42,20 +42,26 @@ pub const EXIT_INVALID: u8 = 2;
 /// Exit code: the environment could not run a spec.
 pub const EXIT_ENV: u8 = 3;
 
-/// Arguments of `podcheck run`.
-#[derive(Debug, Clone)]
+/// Arguments of `podcheck run` (also its command-line definition).
+#[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Spec files.
+    /// Spec files (TOML).
+    #[arg(required = true)]
     pub specs: Vec<PathBuf>,
-    /// Time scale override.
+    /// Run every kubelet timer this many times its real length (0.1 = ten times faster).
+    #[arg(long, env = "PODCHECK_TIME_SCALE")]
     pub time_scale: Option<f64>,
-    /// `NAME=CMD` image mappings.
+    /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`.
+    #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
-    /// JSON-lines output file.
+    /// Write every event and status change as JSON lines to this file.
+    #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// No live output.
+    /// Print only the verdicts, not the live watch lines and describe output.
+    #[arg(long, short)]
     pub quiet: bool,
-    /// Isolation override.
+    /// Pod isolation: auto (a network namespace per pod where possible), pod, or none.
+    #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
     pub isolation: Option<crate::runtime::isolation::Isolation>,
 }
 
