@@ -76,16 +76,12 @@ pub async fn run_handler(
 impl Worker<'_> {
     /// Starts a hook in the background; its end arrives as `Msg::HookDone`.
     pub(super) fn start_hook(&mut self, cid: Cid, kind: HookKind, handler: LifecycleHandler) {
-        let Some(live) = self.truth.get(&cid).and_then(|t| t.live.as_ref()) else {
+        // Hooks have no timeout, so the context's timeout text is never shown.
+        let (Some(ctx), Some(live)) = (
+            self.probe_context(cid, Duration::ZERO),
+            self.truth.get(&cid).and_then(|t| t.live.as_ref()),
+        ) else {
             return;
-        };
-        let ctx = ProbeContext {
-            pod_ip: "127.0.0.1".into(),
-            ports: self.rec(cid).spec.ports.clone(),
-            env: live.env.clone(),
-            cwd: live.cwd.clone(),
-            timeout_display: String::new(),
-            network: self.cfg.network.clone(),
         };
         let instance = live.restart_count;
         let scale = self.clock.scale();

@@ -267,7 +267,8 @@ impl Worker<'_> {
     }
 
     /// What an attempt needs to know about the container, or None if it is not running.
-    fn probe_context(&self, cid: Cid, timeout: Duration) -> Option<ProbeContext> {
+    /// Probes and hooks run "inside" the container: its env, cwd, ports and network.
+    pub(super) fn probe_context(&self, cid: Cid, timeout: Duration) -> Option<ProbeContext> {
         let live = self.truth.get(&cid)?.live.as_ref()?;
         Some(ProbeContext {
             pod_ip: "127.0.0.1".into(),

@@ -299,12 +299,8 @@ mod tests {
         )];
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         ProbeContext {
-            pod_ip: "127.0.0.1".into(),
-            ports: Vec::new(),
             env,
-            cwd: std::env::temp_dir(),
-            timeout_display: "1s".into(),
-            network: None,
+            ..ProbeContext::for_test(Vec::new())
         }
     }
 

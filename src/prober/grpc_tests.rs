@@ -2,7 +2,6 @@
 
 use super::*;
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::AsyncReadExt;
@@ -20,11 +19,7 @@ use crate::prober::ProbeResult;
 fn ctx(ip: &str) -> ProbeContext {
     ProbeContext {
         pod_ip: ip.to_string(),
-        ports: Vec::new(),
-        env: Vec::new(),
-        cwd: PathBuf::from("."),
-        timeout_display: "1s".to_string(),
-        network: None,
+        ..ProbeContext::for_test(Vec::new())
     }
 }
 

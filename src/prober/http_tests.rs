@@ -11,14 +11,7 @@ use tokio::net::TcpListener;
 const T: Duration = Duration::from_secs(5);
 
 fn ctx(ports: Vec<ContainerPort>) -> ProbeContext {
-    ProbeContext {
-        pod_ip: "127.0.0.1".into(),
-        ports,
-        env: Vec::new(),
-        cwd: std::env::temp_dir(),
-        timeout_display: "1s".into(),
-        network: None,
-    }
+    ProbeContext::for_test(ports)
 }
 
 fn get(port: u16, path: &str) -> HttpGetAction {

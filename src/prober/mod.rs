@@ -82,6 +82,21 @@ pub struct ProbeContext {
     pub network: Option<std::sync::Arc<crate::runtime::netns::PodNetwork>>,
 }
 
+#[cfg(test)]
+impl ProbeContext {
+    /// A context for handler tests: loopback, no network namespace, the temp dir as cwd.
+    pub(crate) fn for_test(ports: Vec<ContainerPort>) -> Self {
+        ProbeContext {
+            pod_ip: "127.0.0.1".into(),
+            ports,
+            env: Vec::new(),
+            cwd: std::env::temp_dir(),
+            timeout_display: "1s".into(),
+            network: None,
+        }
+    }
+}
+
 tokio::task_local! {
     /// The network namespace the current probe or hook dials into.
     static NETWORK: Option<std::sync::Arc<crate::runtime::netns::PodNetwork>>;

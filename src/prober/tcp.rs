@@ -255,14 +255,7 @@ mod tests {
     use tokio::net::TcpListener;
 
     fn ctx(ports: Vec<ContainerPort>) -> ProbeContext {
-        ProbeContext {
-            pod_ip: "127.0.0.1".into(),
-            ports,
-            env: Vec::new(),
-            cwd: std::env::temp_dir(),
-            timeout_display: "1s".into(),
-            network: None,
-        }
+        ProbeContext::for_test(ports)
     }
 
     fn named(name: &str, port: i64) -> ContainerPort {
