@@ -29,6 +29,10 @@ pub const RELIST_PERIOD: Duration = Duration::from_secs(1);
 pub const MIN_GRACE: Duration = Duration::from_secs(2);
 /// Pod grace period when the spec sets none.
 pub const DEFAULT_GRACE_SECONDS: i64 = 30;
+/// Pod status reason once activeDeadlineSeconds has passed.
+const DEADLINE_REASON: &str = "DeadlineExceeded";
+/// Its message, in the event and in the pod status.
+const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
 /// How much of a termination-message file is kept.
 pub(super) const TERMINATION_MESSAGE_MAX: usize = 4096;
 
@@ -478,6 +482,19 @@ impl Worker<'_> {
         self.push_entry(Entry::Event(ev));
     }
 
+    /// The active-deadline handler records its event on every status computation once the
+    /// deadline has passed (active_deadline.go), so the event's count grows while the pod
+    /// shuts down.
+    pub(super) fn deadline_event(&mut self) {
+        if self
+            .forced
+            .as_ref()
+            .is_some_and(|(_, r, _)| r == DEADLINE_REASON)
+        {
+            self.kubelet_event(EventType::Normal, DEADLINE_REASON, DEADLINE_MESSAGE, None);
+        }
+    }
+
     /// Records an event from the kubelet.
     pub(super) fn kubelet_event(
         &mut self,
@@ -606,10 +623,12 @@ impl Worker<'_> {
             }
             Timer::ActiveDeadline => {
                 if !self.tearing_down {
-                    let msg = "Pod was active on the node longer than the specified deadline";
-                    self.kubelet_event(EventType::Normal, "DeadlineExceeded", msg.to_owned(), None);
-                    self.forced =
-                        Some((Phase::Failed, "DeadlineExceeded".to_owned(), msg.to_owned()));
+                    self.forced = Some((
+                        Phase::Failed,
+                        DEADLINE_REASON.to_owned(),
+                        DEADLINE_MESSAGE.to_owned(),
+                    ));
+                    self.deadline_event();
                     self.begin_teardown();
                 }
             }

@@ -39,6 +39,7 @@ impl Worker<'_> {
             return;
         }
         if self.tearing_down {
+            self.deadline_event();
             self.check_finished();
             return;
         }
