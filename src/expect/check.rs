@@ -265,16 +265,10 @@ pub fn check(
     }
     check_endpoints(exp, timeline, &mut failures);
     check_states(exp, timeline, &mut failures);
-    if let Some(want) = exp.final_state.as_ref().and_then(|f| f.endpoint) {
-        let got = timeline.endpoint_changes().last().is_some_and(|(_, r)| r);
-        if got != want {
-            failures.push(format!("final.endpoint: expected {want}, observed {got}"));
-        }
-    }
     if let Some(f) = &exp.final_state {
         match timeline.last_status() {
             None => failures.push("final: no pod status was recorded".into()),
-            Some(st) => check_final(f, st, &mut failures),
+            Some(st) => check_final(f, st, endpoint_at(timeline, Duration::MAX), &mut failures),
         }
     }
     Verdict { sequence, failures }
@@ -379,13 +373,7 @@ fn check_states(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<Stri
                 // Before the pod exists a window has nothing to check yet.
                 None if st.at.is_none() => continue,
                 None => found.push("no pod status had been written yet".to_owned()),
-                Some(s) => check_final(&want, s, &mut found),
-            }
-            if let Some(e) = want.endpoint {
-                let got = endpoint_at(timeline, t);
-                if got != e {
-                    found.push(format!("endpoint: expected {e}, observed {got}"));
-                }
+                Some(s) => check_final(&want, s, endpoint_at(timeline, t), &mut found),
             }
             if !found.is_empty() {
                 let when = match st.during {
@@ -405,7 +393,21 @@ fn check_states(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<Stri
     }
 }
 
-fn check_final(f: &super::model::FinalState, st: &PodStatus, failures: &mut Vec<String>) {
+/// Checks a state (`final` or a `states` item) against a status and the endpoint
+/// membership in effect at the same moment.
+fn check_final(
+    f: &super::model::FinalState,
+    st: &PodStatus,
+    endpoint: bool,
+    failures: &mut Vec<String>,
+) {
+    if let Some(want) = f.endpoint
+        && want != endpoint
+    {
+        failures.push(format!(
+            "final.endpoint: expected {want}, observed {endpoint}"
+        ));
+    }
     if let Some(p) = &f.phase
         && p != st.phase.as_str()
     {
