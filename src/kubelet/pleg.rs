@@ -2,7 +2,7 @@
 //! kubelet's pod cache catches up with it on the 1 s relist grid (pkg/kubelet/pleg).
 
 use crate::runtime::logs::tail_log;
-use crate::runtime::process::{self, ProcessExit};
+use crate::runtime::process::ProcessExit;
 
 use super::container::{ExitInfo, InstanceState};
 use super::pod_worker::{Cid, Live, TERMINATION_MESSAGE_MAX, Worker};
@@ -19,9 +19,6 @@ impl Worker<'_> {
         else {
             return;
         };
-        // When PID 1 of a container ends, the kernel kills the rest of its PID namespace,
-        // exec hooks included.
-        process::kill_group(live.pid);
         if let Some(h) = &live.hook_abort {
             h.abort();
         }

@@ -125,7 +125,8 @@ pub(super) struct Cid {
 /// A running process and its stop state.
 #[derive(Debug)]
 pub(super) struct Live {
-    pub pid: i32,
+    /// The main process.
+    pub handle: std::sync::Arc<process::ContainerHandle>,
     pub restart_count: u32,
     pub termination_log: std::path::PathBuf,
     pub log: SharedLog,
@@ -614,7 +615,7 @@ impl Worker<'_> {
                         .kill_deadline
                         .is_some_and(|d| d <= now + Duration::from_millis(1))
                 {
-                    process::kill_group(live.pid);
+                    live.handle.kill();
                 }
             }
             Timer::Delete => {
@@ -640,18 +641,18 @@ impl Worker<'_> {
 
     async fn finish(mut self, end: EndReason, rx: &mut mpsc::UnboundedReceiver<Msg>) -> RunOutcome {
         let ended_at = self.now();
-        let pids: Vec<i32> = self
+        let live: Vec<_> = self
             .truth
             .values()
-            .filter_map(|t| t.live.as_ref().map(|l| l.pid))
+            .filter_map(|t| t.live.as_ref().map(|l| l.handle.clone()))
             .collect();
-        for pid in &pids {
-            process::kill_group(*pid);
+        for h in &live {
+            h.kill();
         }
         process::kill_tagged("PODCHECK_POD", &self.cfg.uid);
         // Reap what we killed so nothing is left as a zombie of ours; bounded in time.
         let reap_until = Instant::now() + Duration::from_secs(5);
-        let mut remaining = pids.len();
+        let mut remaining = live.len();
         while remaining > 0 {
             match tokio::time::timeout_at(reap_until, rx.recv()).await {
                 Ok(Some(Msg::Exited { .. })) => remaining -= 1,

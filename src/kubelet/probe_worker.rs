@@ -277,6 +277,7 @@ impl Worker<'_> {
             cwd: live.cwd.clone(),
             timeout_display: crate::kubelet::backoff::go_duration(timeout),
             network: self.cfg.network.clone(),
+            container: Some(live.handle.clone()),
         })
     }
 

@@ -326,7 +326,7 @@ impl Worker<'_> {
                     state: InstanceState::Running,
                 });
                 t.live = Some(Live {
-                    pid: p.pid,
+                    handle: p.handle,
                     restart_count,
                     termination_log: spec.1,
                     log: p.log,
@@ -537,6 +537,7 @@ impl Worker<'_> {
                 env,
                 cwd,
                 netns,
+                pid_namespace: netns.is_some(),
             },
             term_log,
         ))

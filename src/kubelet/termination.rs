@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use crate::events::EventType;
-use crate::runtime::process;
 
 use super::container::ContainerKind;
 use super::hooks::HookKind;
@@ -151,7 +150,7 @@ impl Worker<'_> {
         stop.signalled = true;
         let deadline = now + remaining;
         live.kill_deadline = Some(deadline);
-        process::send_stop_signal(live.pid);
+        live.handle.stop_signal();
         self.schedule_at(deadline, Timer::KillDeadline(cid));
     }
 

@@ -22,6 +22,7 @@ use super::tcp::{go_quote, go_quote_bytes};
 use super::{ProbeContext, ProbeError, ProbeOutcome};
 use crate::kubelet::env::expand;
 use crate::runtime::process::kill_group;
+use crate::runtime::shim::{self, PidNs, Placement, Role};
 use crate::spec::model::ExecAction;
 
 /// The exec prober keeps at most this much output (probe/exec/exec.go `maxReadLength`).
@@ -178,27 +179,29 @@ impl Exec {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        // An exec runs inside the container: the pod's network and the container's PID
+        // namespace. Its shim guards it if podcheck dies.
         let ns = ctx.network.as_ref().map(|n| n.ns_fds());
-        // SAFETY: the closure only calls prctl and setns, which are async-signal-safe and
-        // allocate nothing.
-        unsafe {
-            cmd.pre_exec(move || {
-                // If podcheck dies without cleaning up, the kernel kills the command.
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // An exec probe runs inside the container, so inside the pod's network.
-                if let Some(fds) = ns {
-                    crate::runtime::netns::join(fds)?;
-                }
-                Ok(())
-            });
-        }
+        let placement = Placement {
+            userns: ns.and_then(|n| n.0),
+            netns: ns.map(|n| n.1),
+            pid: match ctx.container.as_ref().and_then(|c| c.pidns()) {
+                Some(fd) => PidNs::Join(fd),
+                None => PidNs::Host,
+            },
+            role: Role::Exec,
+        };
+        // SAFETY: no extra step; the fds belong to the pod network and the container handle
+        // in `ctx`, which outlive the spawn below.
+        let main_pid = unsafe { shim::install(&mut cmd, placement, || Ok(())) }
+            .map_err(|e| start_failure(&e.to_string()))?;
         let mut cmd = Command::from(cmd);
         cmd.kill_on_drop(true);
         let child = cmd
             .spawn()
             .map_err(|e| start_failure(&exec_error(program, &e)))?;
+        // Only the group matters to an exec; the pid report is just drained.
+        drop(main_pid);
         // The pid is absent only once the child was reaped, which cannot have happened yet.
         let pgid = child.id().and_then(|p| i32::try_from(p).ok());
         Ok(Exec {

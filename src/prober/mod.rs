@@ -80,6 +80,8 @@ pub struct ProbeContext {
     pub timeout_display: String,
     /// The pod's network namespace, when the pod has one: sockets and exec probes go there.
     pub network: Option<std::sync::Arc<crate::runtime::netns::PodNetwork>>,
+    /// The running container, whose namespaces an exec enters.
+    pub container: Option<std::sync::Arc<crate::runtime::process::ContainerHandle>>,
 }
 
 #[cfg(test)]
@@ -93,6 +95,7 @@ impl ProbeContext {
             cwd: std::env::temp_dir(),
             timeout_display: "1s".into(),
             network: None,
+            container: None,
         }
     }
 }

@@ -8,7 +8,10 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use std::process::Stdio;
+
 use super::netns::PodNetwork;
+use super::shim::{self, PidNs, Placement, Role};
 
 /// The requested isolation mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -52,9 +55,37 @@ impl fmt::Display for Isolation {
 /// network); the error says which step failed and why.
 pub fn pod_mode_available() -> Result<(), String> {
     static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
-    CHECK
-        .get_or_init(|| PodNetwork::create().map(drop).map_err(|e| e.to_string()))
-        .clone()
+    CHECK.get_or_init(check_pod_mode).clone()
+}
+
+/// Creates a pod network and starts `true` in it as PID 1 of a new PID namespace: the
+/// whole sequence a container start goes through, so a partial permission (AppArmor
+/// allowing `unshare` but not the uid map, say) is caught here.
+fn check_pod_mode() -> Result<(), String> {
+    let net = PodNetwork::create().map_err(|e| e.to_string())?;
+    let (userns, netns) = net.ns_fds();
+    let mut cmd = std::process::Command::new("true");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let placement = Placement {
+        userns,
+        netns: Some(netns),
+        pid: PidNs::New,
+        role: Role::Container,
+    };
+    let pid_ns = |e: std::io::Error| format!("could not create a PID namespace: {e}");
+    // SAFETY: no extra step; the fds belong to `net`, alive until the end of this function.
+    let main_pid = unsafe { shim::install(&mut cmd, placement, || Ok(())) }.map_err(pid_ns)?;
+    let status = cmd.status().map_err(pid_ns)?;
+    drop(main_pid);
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "a process in a new PID namespace did not run ({status})"
+        ))
+    }
 }
 
 /// Whether `requested` will run pods in their own network namespace, and a one-line note
@@ -69,14 +100,14 @@ pub fn decide(requested: Isolation) -> Result<(bool, String), String> {
             .map(|()| {
                 (
                     true,
-                    "isolation: pod (requested): each pod has its own network namespace".into(),
+                    "isolation: pod (requested): a network namespace per pod, a PID namespace per container".into(),
                 )
             })
             .map_err(|e| format!("isolation mode pod was requested but is unavailable: {e}")),
         Isolation::Auto => Ok(match pod_mode_available() {
             Ok(()) => (
                 true,
-                "isolation: pod (auto): each pod has its own network namespace".into(),
+                "isolation: pod (auto): a network namespace per pod, a PID namespace per container".into(),
             ),
             Err(e) => (
                 false,

@@ -6,3 +6,4 @@ pub mod logs;
 pub mod netns;
 pub mod process;
 pub mod sandbox;
+pub mod shim;

@@ -2,6 +2,7 @@
 //! signal with container (PID 1) semantics, and sweep anything left behind.
 
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -14,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::oneshot;
 
 use super::logs::{LogBuffer, SharedLog};
+use super::shim::{self, PidNs, Placement, Role};
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -25,7 +27,10 @@ pub struct ProcessSpec {
     /// Working directory.
     pub cwd: PathBuf,
     /// Namespaces to join before exec: (user, net) of the pod sandbox.
-    pub netns: Option<(Option<std::os::fd::RawFd>, std::os::fd::RawFd)>,
+    pub netns: Option<(Option<RawFd>, RawFd)>,
+    /// Run as PID 1 of a new PID namespace (pod mode); otherwise PID-1 signal semantics are
+    /// emulated.
+    pub pid_namespace: bool,
 }
 
 /// Why a process could not be started; messages follow the container runtime's wording.
@@ -57,18 +62,86 @@ pub struct ProcessExit {
     pub signal: Option<i32>,
 }
 
+/// A running container's main process, for signalling it and entering its namespaces.
+#[derive(Debug)]
+pub struct ContainerHandle {
+    /// Host pid of the main process (PID 1 inside its PID namespace, if it has one).
+    pub pid: i32,
+    /// A pidfd, so a signal can never reach a recycled pid.
+    pidfd: Option<OwnedFd>,
+    /// The container's PID namespace, for execs to join.
+    pidns: Option<OwnedFd>,
+}
+
+impl ContainerHandle {
+    fn new(pid: i32, pid_namespace: bool) -> Self {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let pidfd = i32::try_from(raw)
+            .ok()
+            .filter(|fd| *fd >= 0)
+            // SAFETY: a fresh descriptor from pidfd_open.
+            .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+        let pidns = pid_namespace
+            .then(|| std::fs::File::open(format!("/proc/{pid}/ns/pid")).ok())
+            .flatten()
+            .map(OwnedFd::from);
+        ContainerHandle { pid, pidfd, pidns }
+    }
+
+    /// The container's PID namespace fd, when it has its own.
+    pub fn pidns(&self) -> Option<RawFd> {
+        self.pidns.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
+    fn signal(&self, sig: Signal) -> bool {
+        if let Some(fd) = &self.pidfd {
+            // SAFETY: a valid pidfd, no siginfo, no flags.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    sig as libc::c_int,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
+            return rc == 0;
+        }
+        kill(Pid::from_raw(self.pid), sig).is_ok()
+    }
+
+    /// Sends the stop signal the way a container runtime reaches a container's PID 1.
+    ///
+    /// In a PID namespace the kernel itself drops a signal PID 1 has no handler for. Without
+    /// one the main process is an ordinary process, which SIGTERM kills by default, so the
+    /// kernel's rule is emulated: `sleep` or `sh -c` containers survive SIGTERM and wait
+    /// for SIGKILL, as in a real pod. Returns whether the signal was sent.
+    pub fn stop_signal(&self) -> bool {
+        if self.pidns.is_none() && !catches_signal(self.pid, libc::SIGTERM) {
+            return false;
+        }
+        self.signal(Signal::SIGTERM)
+    }
+
+    /// SIGKILLs the main process; its PID namespace (or its shim) takes everything else.
+    pub fn kill(&self) {
+        self.signal(Signal::SIGKILL);
+    }
+}
+
 /// A started container process.
 #[derive(Debug)]
 pub struct ContainerProcess {
-    /// Host pid of the main process; also its process group id.
-    pub pid: i32,
+    /// The main process.
+    pub handle: Arc<ContainerHandle>,
     /// Captured stdout and stderr.
     pub log: SharedLog,
-    /// Resolves once the main process has exited (and been reaped).
+    /// Resolves once the main process has exited and its shim has cleaned up.
     pub exited: oneshot::Receiver<ProcessExit>,
 }
 
-/// Starts a process in a new process group with captured output.
+/// Starts a container process behind its shim, with captured output.
 pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
     let program = spec.argv.first().ok_or(SpawnError::NoCommand)?;
     if !spec.cwd.is_dir() {
@@ -83,22 +156,20 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let ns = spec.netns;
-    // SAFETY: the closure only calls prctl and setns, which are async-signal-safe and
-    // allocate nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            // A second line of defence if the runner dies without cleaning up: the kernel
-            // kills the container when the spawning thread goes away.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if let Some(fds) = ns {
-                super::netns::join(fds)?;
-            }
-            Ok(())
-        });
-    }
+    let placement = Placement {
+        userns: spec.netns.and_then(|n| n.0),
+        netns: spec.netns.map(|n| n.1),
+        pid: if spec.pid_namespace {
+            PidNs::New
+        } else {
+            PidNs::Host
+        },
+        role: Role::Container,
+    };
+    // SAFETY: the extra step does nothing; the placement fds are owned by the pod network,
+    // which outlives this call.
+    let main_pid =
+        unsafe { shim::install(&mut cmd, placement, || Ok(())) }.map_err(SpawnError::Os)?;
     let mut child = tokio::process::Command::from(cmd)
         .spawn()
         .map_err(|e| match e.kind() {
@@ -106,10 +177,8 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
             io::ErrorKind::PermissionDenied => SpawnError::PermissionDenied(program.clone()),
             _ => SpawnError::Os(e),
         })?;
-    let pid = child
-        .id()
-        .and_then(|p| i32::try_from(p).ok())
-        .ok_or_else(|| SpawnError::Os(io::Error::other("the child has no pid")))?;
+    let pid = main_pid.read().map_err(SpawnError::Os)?;
+    let handle = Arc::new(ContainerHandle::new(pid, spec.pid_namespace));
     let log: SharedLog = Arc::new(Mutex::new(LogBuffer::default()));
     if let Some(out) = child.stdout.take() {
         tokio::spawn(pump(out, log.clone()));
@@ -119,17 +188,9 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
     }
     let (tx, exited) = oneshot::channel();
     tokio::spawn(async move {
+        // The shim leaves with the main process's status.
         let exit = match child.wait().await {
-            Ok(st) => match st.signal() {
-                Some(sig) => ProcessExit {
-                    exit_code: 128 + sig,
-                    signal: Some(sig),
-                },
-                None => ProcessExit {
-                    exit_code: st.code().unwrap_or(255),
-                    signal: None,
-                },
-            },
+            Ok(st) => exit_of(st),
             // Waiting can only fail if the child was reaped elsewhere; report it as killed.
             Err(_) => ProcessExit {
                 exit_code: 137,
@@ -138,7 +199,25 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
         };
         let _ = tx.send(exit);
     });
-    Ok(ContainerProcess { pid, log, exited })
+    Ok(ContainerProcess {
+        handle,
+        log,
+        exited,
+    })
+}
+
+/// A wait status as a container runtime reports it.
+pub fn exit_of(st: std::process::ExitStatus) -> ProcessExit {
+    match st.signal() {
+        Some(sig) => ProcessExit {
+            exit_code: 128 + sig,
+            signal: Some(sig),
+        },
+        None => ProcessExit {
+            exit_code: st.code().unwrap_or(255),
+            signal: None,
+        },
+    }
 }
 
 async fn pump(mut r: impl AsyncRead + Unpin, log: SharedLog) {
@@ -152,19 +231,6 @@ async fn pump(mut r: impl AsyncRead + Unpin, log: SharedLog) {
             },
         }
     }
-}
-
-/// Sends the stop signal the way a container runtime would reach a container's PID 1.
-///
-/// Without a PID namespace the main process is an ordinary process, which SIGTERM kills by
-/// default. In a real container it is PID 1, and the kernel drops signals PID 1 has no
-/// handler for, so `sleep` or `sh -c` containers survive SIGTERM and wait for SIGKILL.
-/// Returns whether the signal was delivered.
-pub fn send_stop_signal(pid: i32) -> bool {
-    if !catches_signal(pid, libc::SIGTERM) {
-        return false;
-    }
-    kill(Pid::from_raw(pid), Signal::SIGTERM).is_ok()
 }
 
 /// Kills the whole process group: what the end of a container's PID namespace does.
@@ -256,6 +322,7 @@ mod tests {
     fn spec(argv: &[&str]) -> ProcessSpec {
         ProcessSpec {
             netns: None,
+            pid_namespace: false,
             argv: argv.iter().map(|s| s.to_string()).collect(),
             env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
             cwd: std::env::temp_dir(),
@@ -288,8 +355,67 @@ mod tests {
         let p = spawn(&spec(&["sleep", "30"])).unwrap();
         // sleep installs no SIGTERM handler: as PID 1 it would not die of SIGTERM.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(!send_stop_signal(p.pid));
-        kill_group(p.pid);
+        assert!(!p.handle.stop_signal());
+        p.handle.kill();
         assert_eq!(p.exited.await.unwrap().signal, Some(libc::SIGKILL));
+    }
+
+    #[tokio::test]
+    async fn the_shim_kills_a_double_forked_daemon_when_the_main_process_ends() {
+        let mark = format!("shim-daemon-{}", std::process::id());
+        let mut s = spec(&["sh", "-c", "(setsid sleep 300 &) ; sleep 0.2; exit 4"]);
+        s.env.push(("LEAK_MARK".into(), mark.clone()));
+        let p = spawn(&s).unwrap();
+        let exit = p.exited.await.unwrap();
+        assert_eq!(exit.exit_code, 4, "the shim mirrors the exit code");
+        // The shim reports the exit only after its sweep, so nothing may be left.
+        assert_eq!(tagged_pids("LEAK_MARK", |v| v == mark), Vec::<i32>::new());
+    }
+
+    #[tokio::test]
+    async fn the_main_pid_is_the_container_not_the_shim() {
+        let p = spawn(&spec(&["sleep", "30"])).unwrap();
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", p.handle.pid)).unwrap();
+        assert_eq!(comm.trim(), "sleep");
+        p.handle.kill();
+        assert_eq!(p.exited.await.unwrap().exit_code, 137);
+    }
+
+    fn nspid(pid: i32) -> String {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("NSpid:").map(|v| v.trim().to_owned()))
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn in_pod_mode_the_container_is_pid_1_and_the_kernel_withholds_sigterm() {
+        let net = match super::super::netns::PodNetwork::create() {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("skipped: pod mode unavailable here: {e}");
+                return;
+            }
+        };
+        let mark = format!("pidns-daemon-{}", std::process::id());
+        let mut s = spec(&["sh", "-c", "(setsid sleep 300 &); exec sleep 300"]);
+        s.env.push(("LEAK_MARK".into(), mark.clone()));
+        s.netns = Some(net.ns_fds());
+        s.pid_namespace = true;
+        let p = spawn(&s).unwrap();
+        let ns = nspid(p.handle.pid);
+        assert!(ns.ends_with("\t1"), "NSpid of the main process: {ns:?}");
+        // sleep has no SIGTERM handler: the signal is sent, and the kernel drops it.
+        assert!(p.handle.stop_signal());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            std::path::Path::new(&format!("/proc/{}", p.handle.pid)).exists(),
+            "PID 1 without a handler survives SIGTERM"
+        );
+        p.handle.kill();
+        assert_eq!(p.exited.await.unwrap().signal, Some(libc::SIGKILL));
+        // The end of PID 1 ends its namespace, the double-forked daemon included.
+        assert_eq!(tagged_pids("LEAK_MARK", |v| v == mark), Vec::<i32>::new());
     }
 }
