@@ -214,19 +214,23 @@ fn nothing_survives_a_timeout() {
     assert_eq!(survivors(&mark), Vec::<i32>::new());
 }
 
-fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal, label: &str) {
+/// Starts a run of the leaky spec that never decides, and waits (bounded) until the
+/// container and both its descendants exist.
+fn start_undecided_run(
+    label: &str,
+    extra: &str,
+) -> (tempfile::TempDir, String, std::process::Child) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mark = unique_mark(label);
-    let spec = leaky_spec(dir.path(), &mark, "timeout = \"60s\"\n");
+    let spec = leaky_spec(dir.path(), &mark, &format!("timeout = \"60s\"\n{extra}"));
     let mut text = std::fs::read_to_string(&spec).expect("read");
     text.push_str("\n[[expect.events]]\nreason = \"NeverHappens\"\n");
     std::fs::write(&spec, text).expect("write");
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["run", "-q"])
         .arg(&spec)
         .spawn()
         .expect("run");
-    // Wait until the container's processes exist, bounded.
     let until = Instant::now() + Duration::from_secs(20);
     while podcheck::runtime::process::tagged_pids("LEAK_MARK", |v| v == mark).len() < 3 {
         assert!(
@@ -235,6 +239,11 @@ fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal, label: &str)
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    (dir, mark, child)
+}
+
+fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal, label: &str) {
+    let (_dir, mark, mut child) = start_undecided_run(label, "");
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     nix::sys::signal::kill(pid, signal).expect("signal the runner");
     let status = child.wait().expect("wait");
@@ -250,6 +259,77 @@ fn nothing_survives_ctrl_c() {
 #[test]
 fn nothing_survives_sigterm_to_the_runner() {
     interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGTERM, "sigterm");
+}
+
+/// SIGKILL gives the runner no chance to clean up: the shims see their lifeline close and
+/// kill what they guard (in pod mode, the end of PID 1 ends the namespace).
+fn sigkilled_runner_leaves_nothing(isolation: &str) {
+    let (_dir, mark, mut child) = start_undecided_run(
+        &format!("sigkill-{isolation}"),
+        &format!("isolation = \"{isolation}\"\n"),
+    );
+    child.kill().expect("SIGKILL the runner");
+    let status = child.wait().expect("wait");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    assert_eq!(survivors(&mark), Vec::<i32>::new());
+}
+
+#[test]
+fn nothing_survives_a_sigkilled_runner_without_namespaces() {
+    sigkilled_runner_leaves_nothing("none");
+}
+
+#[test]
+fn nothing_survives_a_sigkilled_runner_in_pod_mode() {
+    if let Err(e) = podcheck::runtime::isolation::pod_mode_available() {
+        eprintln!("skipped: pod mode unavailable here: {e}");
+        return;
+    }
+    sigkilled_runner_leaves_nothing("pod");
+}
+
+#[test]
+fn nothing_survives_a_panic_during_a_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mark = unique_mark("panic");
+    let path = leaky_spec(dir.path(), &mark, "timeout = \"60s\"\n");
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    text.push_str("\n[[expect.events]]\nreason = \"NeverHappens\"\n");
+    std::fs::write(&path, text).expect("write");
+    let loaded = podcheck::spec::load::load_spec(&path).expect("spec loads");
+    let watched = mark.clone();
+    // As in a harness trial: the guard and the run live inside the code that panics.
+    let outcome = std::panic::catch_unwind(move || {
+        let guard = podcheck::runner::RunGuard::new();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let opts = podcheck::runner::RunOptions::default();
+            let mut ignore = |_: &podcheck::events::Entry| {};
+            let run = podcheck::runner::run_spec(&loaded, &opts, guard.run_id(), &mut ignore, None);
+            let bomb = async {
+                let until = Instant::now() + Duration::from_secs(20);
+                while podcheck::runtime::process::tagged_pids("LEAK_MARK", |v| v == watched).len()
+                    < 3
+                    && Instant::now() < until
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                panic!("a bug panics in the middle of a run");
+            };
+            tokio::select! {
+                _ = run => {}
+                () = bomb => {}
+            }
+        });
+    });
+    assert!(outcome.is_err(), "the injected panic happened");
+    assert_eq!(survivors(&mark), Vec::<i32>::new());
 }
 
 #[test]
