@@ -1,5 +1,6 @@
-//! Container processes: spawn in their own process group, capture output, report the exit,
-//! signal with container (PID 1) semantics, and sweep anything left behind.
+//! Container processes: spawn behind a shim (in a PID namespace of their own in pod mode),
+//! capture output, report the exit, signal with container (PID 1) semantics, and sweep
+//! anything left behind.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
