@@ -203,7 +203,9 @@ pub fn run(args: RunArgs) -> u8 {
                 }
                 Ok(report) => {
                     if !quiet {
-                        outln!("{}", report.isolation);
+                        for n in &report.notes {
+                            outln!("{n}");
+                        }
                         let events: Vec<_> = report.outcome.timeline.events().cloned().collect();
                         outln!();
                         out!(

@@ -116,7 +116,17 @@ fn run_all(dir: &Path, extra_path: &[PathBuf]) -> ExitCode {
                 .replace('\\', "/");
             let extra = extra_path.to_vec();
             let session_id = session_id.clone();
-            Trial::test(name, move || run_trial(&path, &extra, &session_id)).with_kind("spec")
+            let skip = unmet_requirement(&path);
+            if let Some(reason) = &skip {
+                eprintln!("podcheck: skipping {name}: {reason}");
+            }
+            let trial = Trial::test(name, move || run_trial(&path, &extra, &session_id));
+            match skip {
+                Some(_) => trial
+                    .with_kind("skipped, see above")
+                    .with_ignored_flag(true),
+                None => trial.with_kind("spec"),
+            }
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
@@ -129,6 +139,26 @@ fn run_all(dir: &Path, extra_path: &[PathBuf]) -> ExitCode {
         return ExitCode::FAILURE;
     }
     conclusion.exit_code()
+}
+
+/// Why this machine cannot check the spec (a `run.requires` feature it lacks), if so. A spec
+/// that does not load is not skipped: its trial reports the error.
+fn unmet_requirement(path: &Path) -> Option<String> {
+    let loaded = load_spec(path).ok()?;
+    let run = &loaded.spec.run;
+    if run.requires.is_empty() {
+        return None;
+    }
+    let isolation = env_isolation().or(run.isolation).unwrap_or_default();
+    let pod_mode = match crate::runtime::isolation::decide(isolation) {
+        Ok((pod, _)) => pod,
+        Err(e) => return Some(e),
+    };
+    run.requires.iter().find_map(|f| {
+        f.check(pod_mode)
+            .err()
+            .map(|e| format!("requires {f}, unavailable: {e}"))
+    })
 }
 
 /// The forced mode, else `PODCHECK_ISOLATION` when set to a valid mode (an invalid one is

@@ -41,8 +41,9 @@ pub struct SpecReport {
     pub outcome: RunOutcome,
     /// Whether the expectations held.
     pub verdict: Verdict,
-    /// Which isolation mode ran the pod, and why.
-    pub isolation: String,
+    /// How the run was set up: the isolation mode and why, then anything the machine could
+    /// not enforce.
+    pub notes: Vec<String>,
 }
 
 impl SpecReport {
@@ -122,6 +123,16 @@ pub async fn run_spec(
     let requested = opts.isolation.or(spec.run.isolation).unwrap_or_default();
     let (pod_mode, isolation) =
         crate::runtime::isolation::decide(requested).map_err(RunError::Isolation)?;
+    let mut notes = vec![isolation];
+    notes.extend(volume_note(&spec.pod, pod_mode));
+    notes.extend(memory_note(&spec.pod));
+    for f in &spec.run.requires {
+        f.check(pod_mode).map_err(|e| {
+            RunError::Isolation(format!(
+                "this spec requires {f} (run.requires), which is unavailable here: {e}"
+            ))
+        })?;
+    }
     let network = if pod_mode {
         Some(std::sync::Arc::new(
             crate::runtime::netns::PodNetwork::create()
@@ -174,8 +185,55 @@ pub async fn run_spec(
         pod_name,
         outcome,
         verdict,
-        isolation,
+        notes,
     })
+}
+
+/// Says so when volumes cannot appear at their `mountPath`.
+fn volume_note(pod: &crate::spec::model::Pod, pod_mode: bool) -> Option<String> {
+    let mounts = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .any(|c| !c.volume_mounts.is_empty());
+    let why = if !mounts {
+        return None;
+    } else if !pod_mode {
+        "isolation is none".to_owned()
+    } else {
+        crate::runtime::isolation::mounts_in_pod_mode().err()?
+    };
+    Some(format!(
+        "volumes are not at their mountPath ({why}): containers find them through PODCHECK_VOLUME_<NAME>"
+    ))
+}
+
+/// Says so when a container has a memory limit this machine cannot enforce.
+fn memory_note(pod: &crate::spec::model::Pod) -> Option<String> {
+    let limited: Vec<&str> = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .filter(|c| c.memory_limit().is_some())
+        .map(|c| c.name.as_str())
+        .collect();
+    if limited.is_empty() {
+        return None;
+    }
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    match crate::runtime::cgroup::memory_support() {
+        Ok(_) => {
+            // Cgroups a SIGKILLed runner left behind go before this run makes its own.
+            SWEEP.call_once(|| {
+                crate::runtime::cgroup::sweep_stale();
+            });
+            None
+        }
+        Err(e) => Some(format!(
+            "memory limits not enforced ({}): {e}; no container can be OOMKilled",
+            limited.join(", ")
+        )),
+    }
 }
 
 /// A UUID-shaped pod uid, unique per run and pod name.

@@ -45,12 +45,17 @@ fn specs_pass_for_a_non_root_user() {
             return;
         }
     };
-    // A lifecycle run, a probe run against a real server, and a termination with grace.
+    // A lifecycle run, a probe run against a real server, a termination with grace, and
+    // (in a user namespace) PID 1 semantics, volumes at their mountPath, the termination
+    // log at its path and an exec probe inside the container's mounts.
     for spec in [
         "specs/init/init-containers-run-in-order.toml",
         "specs/probes/readiness-http-gates-ready.toml",
         "specs/termination/delete-sigterm-ignored.toml",
         "specs/hooks/prestop-sleep-before-sigterm.toml",
+        "specs/volumes/emptydir-at-mount-path.toml",
+        "specs/messages/termination-log-at-default-path.toml",
+        "specs/probes/exec-sees-the-container-mounts.toml",
     ] {
         let out = run_as(user, spec);
         assert_eq!(
@@ -61,4 +66,28 @@ fn specs_pass_for_a_non_root_user() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn a_missing_feature_is_refused_with_the_reason() {
+    let user = match unprivileged_user() {
+        Ok(u) => u,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    // An ordinary user has no writable memory cgroup here (no delegation).
+    let out = run_as(user, "specs/resources/oom-killed.toml");
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(0) {
+        eprintln!("skipped: {user} has a writable memory cgroup on this machine");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("requires memory-limits (run.requires), which is unavailable here")
+            && err.contains("Permission denied"),
+        "{err}"
+    );
 }

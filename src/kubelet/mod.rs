@@ -2,6 +2,7 @@
 
 pub mod backoff;
 pub mod container;
+mod container_config;
 pub mod env;
 mod hooks;
 mod pleg;

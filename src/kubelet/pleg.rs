@@ -35,12 +35,7 @@ impl Worker<'_> {
             cur.state = InstanceState::Exited(ExitInfo {
                 exit_code: exit.exit_code,
                 signal: exit.signal,
-                reason: if exit.exit_code == 0 {
-                    "Completed"
-                } else {
-                    "Error"
-                }
-                .to_owned(),
+                reason: exit_reason(exit, live.handle.oom_killed()).to_owned(),
                 message,
                 finished_at: now,
             });
@@ -112,5 +107,18 @@ impl Worker<'_> {
         if changed {
             self.sync();
         }
+    }
+}
+
+/// The container runtime's reason for an exit: OOMKilled when the kernel's OOM killer fired in
+/// the container's memory cgroup and the main process died of SIGKILL (as CRI runtimes
+/// decide it), else Completed or Error by exit code.
+fn exit_reason(exit: ProcessExit, oom_killed: bool) -> &'static str {
+    if oom_killed && exit.signal == Some(libc::SIGKILL) {
+        "OOMKilled"
+    } else if exit.exit_code == 0 {
+        "Completed"
+    } else {
+        "Error"
     }
 }

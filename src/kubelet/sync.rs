@@ -1,16 +1,14 @@
 //! One pod sync (`SyncPod` / `computePodActions`): write status, then start what should run,
 //! honouring init order, sidecars, restart policy and the back-off tables.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::events::EventType;
-use crate::runtime::process::{self, ProcessSpec};
+use crate::runtime::process;
 use crate::spec::model::PullPolicy;
 
 use super::backoff::go_duration;
 use super::container::{ContainerKind, ExitInfo, InstanceRecord, InstanceState, StartFailure};
-use super::env::{container_argv, expand};
 use super::pod_worker::{Cid, Live, Msg, Timer, Worker};
 use super::status::should_restart;
 
@@ -457,91 +455,6 @@ impl Worker<'_> {
             .copied()
             .unwrap_or_default()
     }
-
-    /// The process to run, and the instance's fresh termination-message file.
-    fn process_spec(
-        &self,
-        cid: Cid,
-        restart_count: u32,
-        image: Option<&str>,
-    ) -> Result<(ProcessSpec, std::path::PathBuf), String> {
-        let spec = &self.rec(cid).spec;
-        let io = |e: std::io::Error| format!("failed to prepare the container's directories: {e}");
-        let home = self.sandbox.container_dir(&spec.name).map_err(io)?;
-        let term_log = self
-            .sandbox
-            .fresh_termination_log(&spec.name, restart_count)
-            .map_err(io)?;
-        let host_path =
-            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
-        let path = self
-            .cfg
-            .extra_path
-            .iter()
-            .map(|p| p.display().to_string())
-            .chain(std::iter::once(host_path))
-            .collect::<Vec<_>>()
-            .join(":");
-        let mut env: Vec<(String, String)> = vec![
-            ("PATH".into(), path),
-            ("HOME".into(), home.display().to_string()),
-            ("TMPDIR".into(), home.join("tmp").display().to_string()),
-            ("HOSTNAME".into(), self.cfg.name.clone()),
-            ("PODCHECK_RUN".into(), self.cfg.run_id.clone()),
-            ("PODCHECK_POD".into(), self.cfg.uid.clone()),
-            (
-                "PODCHECK_TIME_SCALE".into(),
-                self.cfg.time_scale.to_string(),
-            ),
-            (
-                "PODCHECK_TERMINATION_MESSAGE_PATH".into(),
-                term_log.display().to_string(),
-            ),
-        ];
-        for m in &spec.volume_mounts {
-            let dir = self.sandbox.volume_dir(&m.name).map_err(io)?;
-            env.push((volume_env_name(&m.name), dir.display().to_string()));
-        }
-        let mut vars: HashMap<String, String> = env.iter().cloned().collect();
-        for e in &spec.env {
-            let value = expand(&e.value, &vars);
-            vars.insert(e.name.clone(), value.clone());
-            env.retain(|(k, _)| k != &e.name);
-            env.push((e.name.clone(), value));
-        }
-        let (entrypoint, cmd) = image
-            .and_then(|i| self.cfg.images.get(i))
-            .map(|e| (e.command.clone(), e.args.clone()))
-            .unwrap_or_default();
-        let argv: Vec<String> = container_argv(
-            spec.command.as_deref(),
-            spec.args.as_deref(),
-            &entrypoint,
-            &cmd,
-        )
-        .iter()
-        .map(|a| expand(a, &vars))
-        .collect();
-        if argv.is_empty() {
-            return Err("no command specified".into());
-        }
-        let cwd = spec
-            .working_dir
-            .as_ref()
-            .map(std::path::PathBuf::from)
-            .unwrap_or(home);
-        let netns = self.cfg.network.as_ref().map(|n| n.ns_fds());
-        Ok((
-            ProcessSpec {
-                argv,
-                env,
-                cwd,
-                netns,
-                pid_namespace: netns.is_some(),
-            },
-            term_log,
-        ))
-    }
 }
 
 /// `IfNotPresent` for a tagged image, `Always` for `:latest` or no tag.
@@ -554,22 +467,6 @@ fn default_pull_policy(image: &str) -> PullPolicy {
         Some((_, "latest")) | None => PullPolicy::Always,
         Some(_) => PullPolicy::IfNotPresent,
     }
-}
-
-/// `PODCHECK_VOLUME_<NAME>`: where an emptyDir volume is, for containers without mount
-/// namespaces.
-pub fn volume_env_name(volume: &str) -> String {
-    let up: String = volume
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("PODCHECK_VOLUME_{up}")
 }
 
 #[cfg(test)]
@@ -588,6 +485,5 @@ mod tests {
             default_pull_policy("localhost:5000/app"),
             PullPolicy::Always
         );
-        assert_eq!(volume_env_name("work-dir"), "PODCHECK_VOLUME_WORK_DIR");
     }
 }

@@ -191,9 +191,30 @@ impl Exec {
             },
             role: Role::Exec,
         };
-        // SAFETY: no extra step; the fds belong to the pod network and the container handle
-        // in `ctx`, which outlive the spawn below.
-        let main_pid = unsafe { shim::install(&mut cmd, placement, || Ok(())) }
+        // An exec is charged to the container's memory cgroup and sees its mounts, as in a
+        // real container.
+        let container = ctx.container.clone();
+        let cwd = std::ffi::CString::new(ctx.cwd.as_os_str().as_encoded_bytes())
+            .map_err(|_| start_failure("the working directory contains a NUL byte"))?;
+        let join = move || {
+            let Some(c) = &container else {
+                return Ok(());
+            };
+            // SAFETY: both run in the forked child before exec, as they require.
+            unsafe {
+                if let Some(cg) = c.cgroup() {
+                    cg.join_in_child()?;
+                }
+                if let Some((ns, root)) = c.mount_ns() {
+                    crate::runtime::mounts::enter(ns, root, &cwd)?;
+                }
+            }
+            Ok(())
+        };
+        // SAFETY: joining a cgroup and a mount namespace are raw system calls on memory
+        // prepared before the fork; the fds belong to the pod network and the container
+        // handle in `ctx`, which outlive the spawn below.
+        let main_pid = unsafe { shim::install(&mut cmd, placement, join) }
             .map_err(|e| start_failure(&e.to_string()))?;
         let mut cmd = Command::from(cmd);
         cmd.kill_on_drop(true);

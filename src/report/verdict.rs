@@ -27,7 +27,9 @@ pub fn render(label: &str, r: &SpecReport) -> String {
         return s;
     }
     let _ = writeln!(s, "FAIL {label}: {} ({end} at {at})", r.title);
-    let _ = writeln!(s, "  {}", r.isolation);
+    for n in &r.notes {
+        let _ = writeln!(s, "  {n}");
+    }
     for f in &r.verdict.failures {
         let _ = writeln!(s, "  - {f}");
     }

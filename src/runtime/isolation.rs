@@ -51,6 +51,58 @@ impl fmt::Display for Isolation {
     }
 }
 
+/// A runtime feature a spec can require (`run.requires`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Feature {
+    /// Pod mode: a network namespace per pod and a PID namespace per container.
+    Namespaces,
+    /// Volumes and the termination-message file at their paths (private mount namespaces).
+    MountNamespaces,
+    /// `resources.limits.memory` enforced by a memory cgroup, with OOMKilled reported.
+    MemoryLimits,
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Feature::Namespaces => "namespaces",
+            Feature::MountNamespaces => "mount-namespaces",
+            Feature::MemoryLimits => "memory-limits",
+        })
+    }
+}
+
+impl Feature {
+    /// Whether a run in the given mode has this feature; the error says why not.
+    pub fn check(self, pod_mode: bool) -> Result<(), String> {
+        let needs_pod = || {
+            if pod_mode {
+                Ok(())
+            } else {
+                Err("isolation is none".to_owned())
+            }
+        };
+        match self {
+            Feature::Namespaces => needs_pod(),
+            Feature::MountNamespaces => needs_pod().and_then(|()| mounts_in_pod_mode()),
+            Feature::MemoryLimits => super::cgroup::memory_support().map(drop),
+        }
+    }
+}
+
+/// Whether containers in pod mode get private mount namespaces (checked once, inside a pod
+/// network's user namespace when not root).
+pub fn mounts_in_pod_mode() -> Result<(), String> {
+    static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
+    CHECK
+        .get_or_init(|| {
+            let net = PodNetwork::create().map_err(|e| e.to_string())?;
+            super::mounts::mount_namespaces_available(net.ns_fds().0)
+        })
+        .clone()
+}
+
 /// Whether pod mode works here (checked once per process by creating and dropping a pod
 /// network); the error says which step failed and why.
 pub fn pod_mode_available() -> Result<(), String> {

@@ -1,8 +1,10 @@
 //! The container runtime: local processes standing in for containers, and the pod sandbox
 //! (scratch directories and volumes) they share.
 
+pub mod cgroup;
 pub mod isolation;
 pub mod logs;
+pub mod mounts;
 pub mod netns;
 pub mod process;
 pub mod sandbox;

@@ -15,7 +15,9 @@ use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::oneshot;
 
+use super::cgroup::ContainerCgroup;
 use super::logs::{LogBuffer, SharedLog};
+use super::mounts::{MountError, MountPlan};
 use super::shim::{self, PidNs, Placement, Role};
 
 /// What to start.
@@ -32,6 +34,10 @@ pub struct ProcessSpec {
     /// Run as PID 1 of a new PID namespace (pod mode); otherwise PID-1 signal semantics are
     /// emulated.
     pub pid_namespace: bool,
+    /// The memory cgroup enforcing `resources.limits.memory`, where there is one.
+    pub cgroup: Option<Arc<ContainerCgroup>>,
+    /// Volumes and the termination log at their paths, in a private mount namespace.
+    pub mounts: Option<Arc<MountPlan>>,
 }
 
 /// Why a process could not be started; messages follow the container runtime's wording.
@@ -49,6 +55,9 @@ pub enum SpawnError {
     /// No command at all.
     #[error("no command specified")]
     NoCommand,
+    /// Setting up the container's mounts failed (the step is named).
+    #[error("{0}")]
+    Mount(#[source] MountError),
     /// Anything else the OS refused.
     #[error("failed to start the process: {0}")]
     Os(#[source] io::Error),
@@ -72,10 +81,19 @@ pub struct ContainerHandle {
     pidfd: Option<OwnedFd>,
     /// The container's PID namespace, for execs to join.
     pidns: Option<OwnedFd>,
+    /// The container's memory cgroup, which execs join too.
+    cgroup: Option<Arc<ContainerCgroup>>,
+    /// The container's mount namespace and root, when it has its own, for execs to enter.
+    mnt: Option<(OwnedFd, OwnedFd)>,
 }
 
 impl ContainerHandle {
-    fn new(pid: i32, pid_namespace: bool) -> Self {
+    fn new(
+        pid: i32,
+        pid_namespace: bool,
+        cgroup: Option<Arc<ContainerCgroup>>,
+        own_mounts: bool,
+    ) -> Self {
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
         let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         let pidfd = i32::try_from(raw)
@@ -87,7 +105,40 @@ impl ContainerHandle {
             .then(|| std::fs::File::open(format!("/proc/{pid}/ns/pid")).ok())
             .flatten()
             .map(OwnedFd::from);
-        ContainerHandle { pid, pidfd, pidns }
+        let open = |what: &str| {
+            std::fs::File::open(format!("/proc/{pid}/{what}"))
+                .ok()
+                .map(OwnedFd::from)
+        };
+        let mnt = if own_mounts {
+            open("ns/mnt").zip(open("root"))
+        } else {
+            None
+        };
+        ContainerHandle {
+            pid,
+            pidfd,
+            pidns,
+            cgroup,
+            mnt,
+        }
+    }
+
+    /// The container's mount namespace and root directory fds, when it has its own.
+    pub fn mount_ns(&self) -> Option<(RawFd, RawFd)> {
+        self.mnt
+            .as_ref()
+            .map(|(ns, root)| (ns.as_raw_fd(), root.as_raw_fd()))
+    }
+
+    /// The container's memory cgroup, if its memory limit is enforced.
+    pub fn cgroup(&self) -> Option<&Arc<ContainerCgroup>> {
+        self.cgroup.as_ref()
+    }
+
+    /// Whether the kernel's OOM killer fired in the container (the runtime's OOMKilled).
+    pub fn oom_killed(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(|c| c.oom_kills() > 0)
     }
 
     /// The container's PID namespace fd, when it has its own.
@@ -167,19 +218,40 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
         },
         role: Role::Container,
     };
-    // SAFETY: the extra step does nothing; the placement fds are owned by the pod network,
-    // which outlives this call.
-    let main_pid =
-        unsafe { shim::install(&mut cmd, placement, || Ok(())) }.map_err(SpawnError::Os)?;
-    let mut child = tokio::process::Command::from(cmd)
-        .spawn()
-        .map_err(|e| match e.kind() {
+    let (cgroup, mounts) = (spec.cgroup.clone(), spec.mounts.clone());
+    let setup = move || {
+        // SAFETY: both run in the forked child before exec, as they require.
+        unsafe {
+            if let Some(cg) = &cgroup {
+                cg.join_in_child()?;
+            }
+            if let Some(plan) = &mounts {
+                plan.apply()?;
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: joining a cgroup and applying a mount plan use only raw system calls on memory
+    // prepared before the fork; the placement fds are owned by the pod network, which
+    // outlives this call.
+    let main_pid = unsafe { shim::install(&mut cmd, placement, setup) }.map_err(SpawnError::Os)?;
+    let mut child = tokio::process::Command::from(cmd).spawn().map_err(|e| {
+        if let Some(m) = spec.mounts.as_ref().and_then(|p| p.explain(&e)) {
+            return SpawnError::Mount(m);
+        }
+        match e.kind() {
             io::ErrorKind::NotFound => SpawnError::NotFound(program.clone()),
             io::ErrorKind::PermissionDenied => SpawnError::PermissionDenied(program.clone()),
             _ => SpawnError::Os(e),
-        })?;
+        }
+    })?;
     let pid = main_pid.read().map_err(SpawnError::Os)?;
-    let handle = Arc::new(ContainerHandle::new(pid, spec.pid_namespace));
+    let handle = Arc::new(ContainerHandle::new(
+        pid,
+        spec.pid_namespace,
+        spec.cgroup.clone(),
+        spec.mounts.is_some(),
+    ));
     let log: SharedLog = Arc::new(Mutex::new(LogBuffer::default()));
     if let Some(out) = child.stdout.take() {
         tokio::spawn(pump(out, log.clone()));
@@ -324,6 +396,8 @@ mod tests {
         ProcessSpec {
             netns: None,
             pid_namespace: false,
+            cgroup: None,
+            mounts: None,
             argv: argv.iter().map(|s| s.to_string()).collect(),
             env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
             cwd: std::env::temp_dir(),

@@ -48,6 +48,10 @@ pub struct RunSettings {
     pub serial: bool,
     /// auto (default), pod or none; the CLI flag and PODCHECK_ISOLATION override it.
     pub isolation: Option<crate::runtime::isolation::Isolation>,
+    /// Runtime features the spec cannot be checked without; where one is missing the run
+    /// is refused (the test harness skips it, saying why).
+    #[serde(default)]
+    pub requires: Vec<crate::runtime::isolation::Feature>,
 }
 
 /// A local stand-in for a container image: its ENTRYPOINT and CMD.
@@ -157,6 +161,14 @@ pub struct Container {
     pub lifecycle: Option<Lifecycle>,
     /// Resource requests and limits (limits.memory is enforced where cgroups allow).
     pub resources: Option<Resources>,
+}
+
+impl Container {
+    /// `resources.limits.memory` in bytes, when set and valid (validation reports the rest).
+    pub fn memory_limit(&self) -> Option<u64> {
+        let q = self.resources.as_ref()?.limits.get("memory")?;
+        crate::runtime::cgroup::parse_memory_quantity(q).ok()
+    }
 }
 
 /// Image pull policy.

@@ -243,17 +243,15 @@ fn check_container(
     path: &FieldPath,
     out: &mut Vec<Diagnostic>,
 ) {
-    if c.resources
-        .as_ref()
-        .is_some_and(|r| r.limits.contains_key("memory"))
+    let memory = c.resources.as_ref().and_then(|r| r.limits.get("memory"));
+    if let Some(q) = memory
+        && let Err(why) = crate::runtime::cgroup::parse_memory_quantity(q)
     {
-        out.push(
-            Diagnostic::warning(
-                path.key("resources").key("limits").key("memory"),
-                "memory limits are not enforced: podcheck has no cgroup support yet, so this container is never OOMKilled",
-            )
-            .with_help("on a cluster the limit applies; do not rely on podcheck to test OOMKilled yet"),
-        );
+        out.push(err(
+            path.key("resources").key("limits").key("memory"),
+            why,
+            "write a Kubernetes quantity such as \"64Mi\", \"1Gi\" or \"500M\"",
+        ));
     }
     if let Some(why) = dns_label_problem(&c.name) {
         out.push(err(

@@ -1,0 +1,189 @@
+//! The container's configuration (kuberuntime_container.go `generateContainerConfig`): the
+//! command, environment, working directory, mounts and memory cgroup a container instance
+//! starts with.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::runtime::cgroup::ContainerCgroup;
+use crate::runtime::mounts::{Bind, MountPlan, mount_namespaces_available};
+use crate::runtime::process::ProcessSpec;
+
+use super::env::{container_argv, expand};
+use super::pod_worker::{Cid, Worker};
+
+/// Where the kubelet puts the termination-message file when the spec names no path.
+const DEFAULT_TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
+
+impl Worker<'_> {
+    /// The process to run, and the instance's fresh termination-message file.
+    pub(super) fn process_spec(
+        &self,
+        cid: Cid,
+        restart_count: u32,
+        image: Option<&str>,
+    ) -> Result<(ProcessSpec, std::path::PathBuf), String> {
+        let spec = &self.rec(cid).spec;
+        let io = |e: std::io::Error| format!("failed to prepare the container's directories: {e}");
+        let home = self.sandbox.container_dir(&spec.name).map_err(io)?;
+        let term_log = self
+            .sandbox
+            .fresh_termination_log(&spec.name, restart_count)
+            .map_err(io)?;
+        let host_path =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        let path = self
+            .cfg
+            .extra_path
+            .iter()
+            .map(|p| p.display().to_string())
+            .chain(std::iter::once(host_path))
+            .collect::<Vec<_>>()
+            .join(":");
+        let mut env: Vec<(String, String)> = vec![
+            ("PATH".into(), path),
+            ("HOME".into(), home.display().to_string()),
+            ("TMPDIR".into(), home.join("tmp").display().to_string()),
+            ("HOSTNAME".into(), self.cfg.name.clone()),
+            ("PODCHECK_RUN".into(), self.cfg.run_id.clone()),
+            ("PODCHECK_POD".into(), self.cfg.uid.clone()),
+            (
+                "PODCHECK_TIME_SCALE".into(),
+                self.cfg.time_scale.to_string(),
+            ),
+            (
+                "PODCHECK_TERMINATION_MESSAGE_PATH".into(),
+                term_log.display().to_string(),
+            ),
+        ];
+        for m in &spec.volume_mounts {
+            let dir = self.sandbox.volume_dir(&m.name).map_err(io)?;
+            env.push((volume_env_name(&m.name), dir.display().to_string()));
+        }
+        let mut vars: HashMap<String, String> = env.iter().cloned().collect();
+        for e in &spec.env {
+            let value = expand(&e.value, &vars);
+            vars.insert(e.name.clone(), value.clone());
+            env.retain(|(k, _)| k != &e.name);
+            env.push((e.name.clone(), value));
+        }
+        let (entrypoint, cmd) = image
+            .and_then(|i| self.cfg.images.get(i))
+            .map(|e| (e.command.clone(), e.args.clone()))
+            .unwrap_or_default();
+        let argv: Vec<String> = container_argv(
+            spec.command.as_deref(),
+            spec.args.as_deref(),
+            &entrypoint,
+            &cmd,
+        )
+        .iter()
+        .map(|a| expand(a, &vars))
+        .collect();
+        if argv.is_empty() {
+            return Err("no command specified".into());
+        }
+        let cwd = spec
+            .working_dir
+            .as_ref()
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| home.clone());
+        let netns = self.cfg.network.as_ref().map(|n| n.ns_fds());
+        let mounts = self.mount_plan(cid, &term_log, &cwd, &home)?;
+        // Where the machine has no memory cgroup the run's notes say the limit is ignored.
+        let cgroup = match spec.memory_limit() {
+            Some(limit) if crate::runtime::cgroup::memory_support().is_ok() => Some(
+                ContainerCgroup::create(
+                    &self.cfg.run_id,
+                    &format!("{}-{restart_count}", spec.name),
+                    limit,
+                )
+                .map(std::sync::Arc::new)
+                .map_err(|e| format!("failed to set up the container's memory limit: {e}"))?,
+            ),
+            _ => None,
+        };
+        Ok((
+            ProcessSpec {
+                argv,
+                env,
+                cwd,
+                netns,
+                pid_namespace: netns.is_some(),
+                cgroup,
+                mounts,
+            },
+            term_log,
+        ))
+    }
+
+    /// In pod mode, where mount namespaces work: the container's volumes at their
+    /// `mountPath` and its termination-message file at `terminationMessagePath`, as the
+    /// kubelet bind-mounts them. Elsewhere None (the `PODCHECK_*` variables stand in).
+    fn mount_plan(
+        &self,
+        cid: Cid,
+        term_log: &Path,
+        cwd: &Path,
+        scratch: &Path,
+    ) -> Result<Option<Arc<MountPlan>>, String> {
+        let Some(net) = &self.cfg.network else {
+            return Ok(None);
+        };
+        if mount_namespaces_available(net.ns_fds().0).is_err() {
+            return Ok(None);
+        }
+        let spec = &self.rec(cid).spec;
+        let mut binds = Vec::with_capacity(spec.volume_mounts.len() + 1);
+        for m in &spec.volume_mounts {
+            let source = self
+                .sandbox
+                .volume_dir(&m.name)
+                .map_err(|e| format!("failed to prepare volume {:?}: {e}", m.name))?;
+            binds.push(Bind {
+                source,
+                target: m.mount_path.clone().into(),
+                read_only: m.read_only,
+            });
+        }
+        binds.push(Bind {
+            source: term_log.to_owned(),
+            target: spec
+                .termination_message_path
+                .as_deref()
+                .unwrap_or(DEFAULT_TERMINATION_MESSAGE_PATH)
+                .into(),
+            read_only: false,
+        });
+        MountPlan::new(&binds, scratch, cwd)
+            .map(|p| Some(Arc::new(p)))
+            .map_err(|e| format!("failed to prepare the container's mounts: {e}"))
+    }
+}
+
+/// `PODCHECK_VOLUME_<NAME>`: where an emptyDir volume is, for containers without mount
+/// namespaces.
+pub fn volume_env_name(volume: &str) -> String {
+    let up: String = volume
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("PODCHECK_VOLUME_{up}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volume_variables_are_upper_snake_case() {
+        assert_eq!(volume_env_name("work-dir"), "PODCHECK_VOLUME_WORK_DIR");
+    }
+}
