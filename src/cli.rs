@@ -65,6 +65,47 @@ pub struct RunArgs {
     pub isolation: Option<crate::runtime::isolation::Isolation>,
 }
 
+/// Arguments of `podcheck test`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TestArgs {
+    /// The directory of specs (searched recursively for *.toml).
+    pub dir: PathBuf,
+    /// Pod isolation for every spec: auto, pod, or none.
+    #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
+    pub isolation: Option<crate::runtime::isolation::Isolation>,
+    /// Arguments for the test runner after `--`: a name filter, `--test-threads N`,
+    /// `--list`, `--format terse`, ... (as for `cargo test -- ...`).
+    #[arg(last = true, value_name = "LIBTEST_ARGS")]
+    pub libtest_args: Vec<String>,
+}
+
+/// `podcheck test`: exit 0 when every spec passed, 1 otherwise, 2 when the directory is
+/// unusable.
+pub fn test(args: TestArgs) -> u8 {
+    if !args.dir.is_dir() {
+        eoutln!(
+            "error: {}: not a directory (podcheck test takes a folder of specs; use podcheck run for single files)",
+            args.dir.display()
+        );
+        return EXIT_INVALID;
+    }
+    let libtest = libtest_mimic::Arguments::from_iter(
+        std::iter::once("podcheck test".to_owned()).chain(args.libtest_args),
+    );
+    let passed = crate::harness::run_suite(&args.dir, &own_dir(), args.isolation, libtest);
+    if passed { EXIT_OK } else { EXIT_FAILED }
+}
+
+/// The directory of this executable, put in front of containers' PATH so specs find the
+/// binaries shipped beside podcheck (`podcheck-fixture`).
+fn own_dir() -> Vec<PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .into_iter()
+        .collect()
+}
+
 /// Parses `NAME=CMD` (CMD split on whitespace).
 pub fn parse_image_arg(s: &str) -> Result<(String, Vec<String>), String> {
     let (name, cmd) = s.split_once('=').ok_or_else(|| {
@@ -133,11 +174,7 @@ pub fn run(args: RunArgs) -> u8 {
         isolation: args.isolation,
         time_scale: args.time_scale,
         images,
-        extra_path: std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(PathBuf::from))
-            .into_iter()
-            .collect(),
+        extra_path: own_dir(),
     };
     let mut json_out = match &args.json {
         Some(p) => match std::fs::File::create(p) {

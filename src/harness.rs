@@ -71,7 +71,7 @@ static FORCED: OnceLock<Isolation> = OnceLock::new();
 
 /// Runs every spec under `dir` as a trial; `extra_path` is put in front of containers' PATH.
 pub fn main(dir: impl AsRef<Path>, extra_path: &[PathBuf]) -> ExitCode {
-    run_all(dir.as_ref(), extra_path)
+    exit_code(run_all(dir.as_ref(), extra_path, Arguments::from_args()))
 }
 
 /// Like [`main`], but every spec runs with `isolation`, whatever the spec or the
@@ -82,11 +82,34 @@ pub fn main_with_isolation(
     isolation: Isolation,
 ) -> ExitCode {
     let _ = FORCED.set(isolation);
-    run_all(dir.as_ref(), extra_path)
+    exit_code(run_all(dir.as_ref(), extra_path, Arguments::from_args()))
 }
 
-fn run_all(dir: &Path, extra_path: &[PathBuf]) -> ExitCode {
-    let args = Arguments::from_args();
+/// Runs every spec under `dir` as a trial, with libtest's command-line `args` (what
+/// `podcheck test` does); `isolation` overrides the specs' setting. Returns whether the
+/// suite passed.
+pub fn run_suite(
+    dir: &Path,
+    extra_path: &[PathBuf],
+    isolation: Option<Isolation>,
+    args: Arguments,
+) -> bool {
+    if let Some(i) = isolation {
+        let _ = FORCED.set(i);
+    }
+    run_all(dir, extra_path, args)
+}
+
+/// libtest's convention: 101 when a test failed.
+fn exit_code(passed: bool) -> ExitCode {
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(101)
+    }
+}
+
+fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
     let dir = dir.to_owned();
     let mut files = Vec::new();
     collect(&dir, &mut files);
@@ -96,7 +119,7 @@ fn run_all(dir: &Path, extra_path: &[PathBuf]) -> ExitCode {
             "error: no spec files (*.toml) found under {}",
             dir.display()
         );
-        return ExitCode::FAILURE;
+        return false;
     }
     // One line saying which isolation the suite runs with (the per-spec setting may differ).
     let requested = env_isolation();
@@ -136,9 +159,9 @@ fn run_all(dir: &Path, extra_path: &[PathBuf]) -> ExitCode {
     if !leaked.is_empty() {
         eprintln!("error: processes of this test run are still alive after it: {leaked:?}");
         process::kill_tagged_prefix("PODCHECK_RUN", &session_id);
-        return ExitCode::FAILURE;
+        return false;
     }
-    conclusion.exit_code()
+    !conclusion.has_failed()
 }
 
 /// Why this machine cannot check the spec (a `run.requires` feature it lacks), if so. A spec

@@ -19,6 +19,9 @@ struct Args {
 enum Command {
     /// Run spec files: start the pod, show its lifecycle, check the expectations.
     Run(cli::RunArgs),
+    /// Run every spec under a directory as a test suite: in parallel, with libtest's output
+    /// and must-fail/ semantics, as `cargo test` runs it.
+    Test(cli::TestArgs),
     /// Check spec files without running anything.
     Lint {
         /// Spec files (TOML).
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let code = match args.command {
         Command::Run(run) => cli::run(run),
+        Command::Test(test) => cli::test(test),
         Command::Lint { specs } => cli::lint(&specs),
     };
     ExitCode::from(code)

@@ -379,3 +379,42 @@ fn the_run_says_which_isolation_it_used() {
         "{err}"
     );
 }
+
+#[test]
+fn test_runs_a_folder_as_a_suite_and_fails_when_a_spec_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, exit: u8, phase: &str| {
+        let spec = format!(
+            "[pod]\nrestartPolicy = \"Never\"\n\n[[pod.containers]]\nname = \"app\"\ncommand = [\"sh\", \"-c\", \"exit {exit}\"]\n\n[expect.final]\nphase = \"{phase}\"\n"
+        );
+        std::fs::write(dir.path().join(name), spec).expect("write spec");
+    };
+    write("good.toml", 0, "Succeeded");
+    let out = Command::new(BIN)
+        .arg("test")
+        .arg(dir.path())
+        .output()
+        .expect("podcheck test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(line_ends(&stdout, "good.toml", "... ok"), "{stdout}");
+    // A spec whose expectation does not hold fails the suite, with its report.
+    write("bad.toml", 3, "Succeeded");
+    let out = Command::new(BIN)
+        .arg("test")
+        .arg(dir.path())
+        .args(["--", "--test-threads", "1"])
+        .output()
+        .expect("podcheck test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(line_ends(&stdout, "bad.toml", "... FAILED"), "{stdout}");
+    assert!(stdout.contains("final.phase"), "{stdout}");
+}
+
+/// Whether libtest's output has a line for `name` ending in `status` (names are padded).
+fn line_ends(stdout: &str, name: &str, status: &str) -> bool {
+    stdout
+        .lines()
+        .any(|l| l.contains(name) && l.trim_end().ends_with(status))
+}
