@@ -159,16 +159,40 @@ container = "app"
     path
 }
 
-fn survivors(mark: &str) -> Vec<i32> {
+/// Live processes of a run: the container's (tagged with `mark`) and the runner's own forks
+/// (shims, the pod sandbox), which carry the runner's command line and so mention the
+/// spec's unique `dir`.
+fn survivors(mark: &str, dir: &Path) -> Vec<i32> {
     // Give the kernel a moment to deliver the SIGKILLs; zombies count as dead.
     let until = Instant::now() + Duration::from_secs(3);
     loop {
-        let pids = podcheck::runtime::process::tagged_pids("LEAK_MARK", |v| v == mark);
+        let mut pids = podcheck::runtime::process::tagged_pids("LEAK_MARK", |v| v == mark);
+        pids.extend(forks_mentioning(dir));
         if pids.is_empty() || Instant::now() > until {
             return pids;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Live processes (not zombies, not us) whose command line contains `dir`.
+fn forks_mentioning(dir: &Path) -> Vec<i32> {
+    let needle = dir.display().to_string();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid as u32 != std::process::id())
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_none_or(|(_, rest)| rest.trim_start().starts_with('Z'));
+            !zombie && String::from_utf8_lossy(&cmd).contains(&needle)
+        })
+        .collect()
 }
 
 fn unique_mark(path: &str) -> String {
@@ -192,7 +216,7 @@ fn nothing_survives_a_run_that_ends_early() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert_eq!(survivors(&mark), Vec::<i32>::new());
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
 }
 
 #[test]
@@ -211,7 +235,27 @@ fn nothing_survives_a_timeout() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("timed out"));
-    assert_eq!(survivors(&mark), Vec::<i32>::new());
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
+}
+
+#[test]
+fn nothing_survives_a_failed_expectation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mark = unique_mark("failed");
+    let spec = leaky_spec(dir.path(), &mark, "duration = \"2s\"\n");
+    // The pod is still running at the end of the run, so this final phase fails.
+    let mut text = std::fs::read_to_string(&spec).expect("read");
+    text.push_str("\n[expect.final]\nphase = \"Succeeded\"\n");
+    std::fs::write(&spec, text).expect("write");
+    let out = Command::new(BIN)
+        .args(["run", "-q"])
+        .arg(&spec)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("final.phase"), "{stdout}");
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
 }
 
 /// Starts a run of the leaky spec that never decides, and waits (bounded) until the
@@ -243,12 +287,12 @@ fn start_undecided_run(
 }
 
 fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal, label: &str) {
-    let (_dir, mark, mut child) = start_undecided_run(label, "");
+    let (dir, mark, mut child) = start_undecided_run(label, "");
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     nix::sys::signal::kill(pid, signal).expect("signal the runner");
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(1), "an interrupted run reports failure");
-    assert_eq!(survivors(&mark), Vec::<i32>::new());
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
 }
 
 #[test]
@@ -264,7 +308,7 @@ fn nothing_survives_sigterm_to_the_runner() {
 /// SIGKILL gives the runner no chance to clean up: the shims see their lifeline close and
 /// kill what they guard (in pod mode, the end of PID 1 ends the namespace).
 fn sigkilled_runner_leaves_nothing(isolation: &str) {
-    let (_dir, mark, mut child) = start_undecided_run(
+    let (dir, mark, mut child) = start_undecided_run(
         &format!("sigkill-{isolation}"),
         &format!("isolation = \"{isolation}\"\n"),
     );
@@ -274,7 +318,7 @@ fn sigkilled_runner_leaves_nothing(isolation: &str) {
         std::os::unix::process::ExitStatusExt::signal(&status),
         Some(9)
     );
-    assert_eq!(survivors(&mark), Vec::<i32>::new());
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
 }
 
 #[test]
@@ -329,7 +373,7 @@ fn nothing_survives_a_panic_during_a_run() {
         });
     });
     assert!(outcome.is_err(), "the injected panic happened");
-    assert_eq!(survivors(&mark), Vec::<i32>::new());
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
 }
 
 #[test]

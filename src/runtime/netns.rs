@@ -283,6 +283,10 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
         if !lo_up() {
             fail(5);
         }
+        // In a real pod any container may bind ports below 1024 (they usually run as root);
+        // here an ordinary user's containers keep their uid, so lift the limit in this
+        // namespace only. Best effort: kernels before 4.11 have no such setting.
+        write_file(c"/proc/sys/net/ipv4/ip_unprivileged_port_start", b"0");
         libc::write(ctl, b"R".as_ptr().cast(), 1);
         let mut req = [0u8; 1];
         loop {
