@@ -129,7 +129,8 @@ fn json_lines_record_every_event_and_status() {
 
 /// A spec whose container leaves a child in its group and a double-forked daemon behind,
 /// all marked with `mark` so the test can look for survivors.
-fn leaky_spec(dir: &Path, mark: &str, extra: &str) -> PathBuf {
+/// `run` goes into the `[run]` table; `expect` is appended after the Started expectation.
+fn leaky_spec(dir: &Path, mark: &str, run: &str, expect: &str) -> PathBuf {
     let fixture_dir = Path::new(FIXTURE)
         .parent()
         .expect("fixture dir")
@@ -138,7 +139,7 @@ fn leaky_spec(dir: &Path, mark: &str, extra: &str) -> PathBuf {
     let spec = format!(
         r#"
 [run]
-{extra}
+{run}
 
 [pod]
 restartPolicy = "Never"
@@ -152,12 +153,16 @@ env = [{{ name = "LEAK_MARK", value = "{mark}" }}]
 [[expect.events]]
 reason = "Started"
 container = "app"
+{expect}
 "#
     );
     let path = dir.join("leaky.toml");
     std::fs::write(&path, spec).expect("write spec");
     path
 }
+
+/// An expectation that never holds, so a run goes on until it is stopped.
+const NEVER: &str = "[[expect.events]]\nreason = \"NeverHappens\"";
 
 /// Live processes of a run: the container's (tagged with `mark`) and the runner's own forks
 /// (shims, the pod sandbox), which carry the runner's command line and so mention the
@@ -204,7 +209,7 @@ fn nothing_survives_a_run_that_ends_early() {
     let dir = tempfile::tempdir().expect("tempdir");
     // The run ends as soon as Started is seen: the container and both descendants still run.
     let mark = unique_mark("decided");
-    let spec = leaky_spec(dir.path(), &mark, "");
+    let spec = leaky_spec(dir.path(), &mark, "", "");
     let out = Command::new(BIN)
         .args(["run", "-q"])
         .arg(&spec)
@@ -223,11 +228,8 @@ fn nothing_survives_a_run_that_ends_early() {
 fn nothing_survives_a_timeout() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mark = unique_mark("timeout");
-    let spec = leaky_spec(dir.path(), &mark, "timeout = \"2s\"\n");
     // An expectation that can never hold keeps the run going until the timeout.
-    let mut text = std::fs::read_to_string(&spec).expect("read");
-    text.push_str("\n[[expect.events]]\nreason = \"NeverHappens\"\n");
-    std::fs::write(&spec, text).expect("write");
+    let spec = leaky_spec(dir.path(), &mark, "timeout = \"2s\"", NEVER);
     let out = Command::new(BIN)
         .args(["run", "-q"])
         .arg(&spec)
@@ -242,11 +244,13 @@ fn nothing_survives_a_timeout() {
 fn nothing_survives_a_failed_expectation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mark = unique_mark("failed");
-    let spec = leaky_spec(dir.path(), &mark, "duration = \"2s\"\n");
     // The pod is still running at the end of the run, so this final phase fails.
-    let mut text = std::fs::read_to_string(&spec).expect("read");
-    text.push_str("\n[expect.final]\nphase = \"Succeeded\"\n");
-    std::fs::write(&spec, text).expect("write");
+    let spec = leaky_spec(
+        dir.path(),
+        &mark,
+        "duration = \"2s\"",
+        "[expect.final]\nphase = \"Succeeded\"",
+    );
     let out = Command::new(BIN)
         .args(["run", "-q"])
         .arg(&spec)
@@ -266,10 +270,12 @@ fn start_undecided_run(
 ) -> (tempfile::TempDir, String, std::process::Child) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mark = unique_mark(label);
-    let spec = leaky_spec(dir.path(), &mark, &format!("timeout = \"60s\"\n{extra}"));
-    let mut text = std::fs::read_to_string(&spec).expect("read");
-    text.push_str("\n[[expect.events]]\nreason = \"NeverHappens\"\n");
-    std::fs::write(&spec, text).expect("write");
+    let spec = leaky_spec(
+        dir.path(),
+        &mark,
+        &format!("timeout = \"60s\"\n{extra}"),
+        NEVER,
+    );
     let child = Command::new(BIN)
         .args(["run", "-q"])
         .arg(&spec)
@@ -339,10 +345,7 @@ fn nothing_survives_a_sigkilled_runner_in_pod_mode() {
 fn nothing_survives_a_panic_during_a_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mark = unique_mark("panic");
-    let path = leaky_spec(dir.path(), &mark, "timeout = \"60s\"\n");
-    let mut text = std::fs::read_to_string(&path).expect("read");
-    text.push_str("\n[[expect.events]]\nreason = \"NeverHappens\"\n");
-    std::fs::write(&path, text).expect("write");
+    let path = leaky_spec(dir.path(), &mark, "timeout = \"60s\"", NEVER);
     let loaded = podcheck::spec::load::load_spec(&path).expect("spec loads");
     let watched = mark.clone();
     // As in a harness trial: the guard and the run live inside the code that panics.

@@ -233,13 +233,7 @@ impl MountPlan {
 /// # Safety
 /// Only in a freshly forked, single-threaded child (inside `pre_exec`); the fds must be open.
 pub unsafe fn enter(ns: RawFd, root: RawFd, cwd: &std::ffi::CStr) -> io::Result<()> {
-    let check = |rc: libc::c_int| {
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    };
+    use super::shim::check;
     // SAFETY: system calls on open fds and a NUL-terminated path.
     unsafe {
         check(libc::setns(ns, libc::CLONE_NEWNS))?;

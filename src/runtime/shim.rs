@@ -152,18 +152,20 @@ where
     Ok(MainPid { read: report_r })
 }
 
+/// A system call's 0 as Ok, anything else as the errno (allocation-free, for pre_exec).
+pub(crate) fn check(rc: libc::c_int) -> io::Result<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Joins or creates the namespaces, in the order the kernel requires (user first).
 ///
 /// # Safety
 /// Only in a freshly forked, single-threaded child.
 unsafe fn enter(p: Placement) -> io::Result<()> {
-    let check = |rc: libc::c_int| {
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    };
     // SAFETY: setns/unshare on fds the caller keeps open.
     unsafe {
         if let Some(fd) = p.userns {
