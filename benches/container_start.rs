@@ -1,0 +1,161 @@
+//! Container start cost against its floor, measured in the same run: a plain fork/exec of
+//! `true` (std::process::Command) versus podcheck's start path (shim, process group, pipes)
+//! in each isolation mode. The design budget is 3x the floor.
+//!
+//! Run with `cargo bench --bench container_start` (release build). Prints one line per
+//! variant; exits 1 when a variant that the budget covers is over it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use podcheck::runtime::mounts::{Bind, MountPlan};
+use podcheck::runtime::netns::PodNetwork;
+use podcheck::runtime::process::{ProcessSpec, spawn};
+
+const RUNS: usize = 300;
+const WARMUP: usize = 20;
+const BUDGET: f64 = 3.0;
+
+struct Stats {
+    mean: Duration,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn stats(mut v: Vec<Duration>) -> Stats {
+    v.sort();
+    let total: Duration = v.iter().sum();
+    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
+    Stats {
+        mean: total / v.len() as u32,
+        p50: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+fn plain() -> Vec<Duration> {
+    (0..RUNS + WARMUP)
+        .map(|_| {
+            let t = Instant::now();
+            let st = std::process::Command::new("true")
+                .status()
+                .expect("true runs");
+            assert!(st.success());
+            t.elapsed()
+        })
+        .skip(WARMUP)
+        .collect()
+}
+
+fn podcheck(rt: &tokio::runtime::Runtime, make: &dyn Fn() -> ProcessSpec) -> Vec<Duration> {
+    (0..RUNS + WARMUP)
+        .map(|_| {
+            let spec = make();
+            let t = Instant::now();
+            let exit = rt.block_on(async {
+                let p = spawn(&spec).expect("spawn");
+                p.exited.await.expect("exit")
+            });
+            assert_eq!(exit.exit_code, 0);
+            t.elapsed()
+        })
+        .skip(WARMUP)
+        .collect()
+}
+
+fn base_spec() -> ProcessSpec {
+    ProcessSpec {
+        argv: vec!["true".into()],
+        env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
+        cwd: std::env::temp_dir(),
+        netns: None,
+        pid_namespace: false,
+        cgroup: None,
+        mounts: None,
+    }
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let floor = stats(plain());
+    println!(
+        "floor (fork/exec of true): mean {:?}, p50 {:?}, p99 {:?}",
+        floor.mean, floor.p50, floor.p99
+    );
+    let mut over = false;
+    let mut report = |name: &str, s: Stats, budgeted: bool| {
+        let ratio = s.p50.as_secs_f64() / floor.p50.as_secs_f64();
+        let verdict = if !budgeted {
+            "(not budgeted)"
+        } else if ratio <= BUDGET {
+            "within budget"
+        } else {
+            over = true;
+            "OVER BUDGET"
+        };
+        println!(
+            "{name}: mean {:?}, p50 {:?}, p99 {:?}: {ratio:.2}x the floor at p50, {verdict}",
+            s.mean, s.p50, s.p99
+        );
+    };
+    report("none mode", stats(podcheck(&rt, &base_spec)), true);
+    match PodNetwork::create() {
+        Err(e) => println!("pod mode: skipped: {e}"),
+        Ok(net) => {
+            let net = Arc::new(net);
+            let fds = net.ns_fds();
+            let pod = move || ProcessSpec {
+                netns: Some(fds),
+                pid_namespace: true,
+                ..base_spec()
+            };
+            report("pod mode", stats(podcheck(&rt, &pod)), true);
+            let scratch = tempfile::tempdir().expect("scratch");
+            let vol = scratch.path().join("vol");
+            let log = scratch.path().join("termination-log");
+            std::fs::create_dir_all(&vol).expect("vol");
+            std::fs::write(&log, b"").expect("log");
+            let binds = vec![
+                Bind {
+                    source: vol,
+                    target: PathBuf::from("/data"),
+                    read_only: false,
+                },
+                Bind {
+                    source: log,
+                    target: PathBuf::from("/dev/termination-log"),
+                    read_only: false,
+                },
+            ];
+            let root = scratch.path().to_owned();
+            let cwd = std::env::temp_dir();
+            let with = |binds: Vec<Bind>| {
+                let (root, cwd) = (root.clone(), cwd.clone());
+                move || ProcessSpec {
+                    mounts: Some(Arc::new(
+                        MountPlan::new(&binds, &root, &cwd).expect("mount plan"),
+                    )),
+                    ..pod()
+                }
+            };
+            report(
+                "pod mode with /dev/termination-log (every container)",
+                stats(podcheck(&rt, &with(binds[1..].to_vec()))),
+                true,
+            );
+            report(
+                "pod mode with a volume at /data and /dev/termination-log",
+                stats(podcheck(&rt, &with(binds))),
+                true,
+            );
+        }
+    }
+    if over {
+        std::process::exit(1);
+    }
+}
