@@ -256,7 +256,7 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
         if libc::dup2(ctl, 3) < 0 {
             libc::_exit(1);
         }
-        libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+        super::shim::close_from(4);
         let ctl = 3;
         let fail = |step: u8| -> ! {
             let c = (*libc::__errno_location()).to_le_bytes();

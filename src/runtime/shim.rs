@@ -194,7 +194,7 @@ unsafe fn shim_main(main: libc::pid_t, lifeline: RawFd, role: Role) -> ! {
         // Keep only the lifeline: holding the container's pipes or std's exec-error pipe
         // would keep them from reaching EOF.
         let life = if libc::dup2(lifeline, 0) == 0 { 0 } else { -1 };
-        libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
+        close_from(1);
         // SIGCHLD becomes readable on a signalfd, so one poll waits for both the children
         // and the lifeline, with no timer.
         let mut mask: libc::sigset_t = std::mem::zeroed();
@@ -242,6 +242,32 @@ unsafe fn shim_main(main: libc::pid_t, lifeline: RawFd, role: Role) -> ! {
             kill_descendants();
         }
         mirror(status.unwrap_or(libc::SIGKILL))
+    }
+}
+
+/// Closes every descriptor from `first` up: one close_range (Linux 5.9+), else one close per
+/// possible descriptor up to the soft limit (capped), so older kernels are slow, not stuck.
+///
+/// # Safety
+/// Only in a forked child that owns its descriptor table.
+pub(crate) unsafe fn close_from(first: libc::c_uint) {
+    // SAFETY: closing descriptors has no memory effects.
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) == 0 {
+            return;
+        }
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur.min(1 << 20) as libc::c_int
+        } else {
+            65_536
+        };
+        for fd in first as libc::c_int..max {
+            libc::close(fd);
+        }
     }
 }
 
