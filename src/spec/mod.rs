@@ -5,7 +5,9 @@ pub mod extensions;
 pub mod load;
 pub mod model;
 pub mod ports;
+pub mod quantity;
 pub mod validate;
+pub mod validate_expect;
 pub mod validate_probe;
 
 pub use load::{LoadedSpec, load_spec, parse_spec};

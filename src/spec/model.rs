@@ -167,7 +167,7 @@ impl Container {
     /// `resources.limits.memory` in bytes, when set and valid (validation reports the rest).
     pub fn memory_limit(&self) -> Option<u64> {
         let q = self.resources.as_ref()?.limits.get("memory")?;
-        crate::runtime::cgroup::parse_memory_quantity(q).ok()
+        crate::spec::quantity::parse_memory_quantity(q).ok()
     }
 }
 

@@ -1,0 +1,124 @@
+//! Kubernetes resource quantities (`resource.Quantity`): the forms `resources.limits.memory`
+//! accepts, as bytes.
+
+/// Parses a Kubernetes memory quantity ("64Mi", "1G", "128974848", "129e6", "1.5Gi", "500k")
+/// into bytes; the error says what is wrong and what would be right.
+///
+/// Fractions of a byte round up, as Kubernetes' `Quantity.Value()` does.
+pub fn parse_memory_quantity(s: &str) -> Result<u64, String> {
+    const FORMS: &str = "write a number with an optional suffix: Ki Mi Gi Ti Pi Ei (powers of 1024), k M G T P E (powers of 1000), m (thousandths) or an exponent (129e6), e.g. 64Mi";
+    let bad = |why: String| Err(format!("invalid memory quantity {s:?}: {why}"));
+    if s.trim() != s {
+        return bad(format!("remove the surrounding whitespace; {FORMS}"));
+    }
+    let rest = match s.as_bytes().first() {
+        Some(b'-') => return bad("memory cannot be negative".into()),
+        Some(b'+') => &s[1..],
+        _ => s,
+    };
+    let (number, suffix) = rest.split_at(
+        rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len()),
+    );
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    if frac.contains('.') {
+        return bad("the number has more than one '.'".into());
+    }
+    if int.is_empty() && frac.is_empty() {
+        return bad(format!("it does not start with a number; {FORMS}"));
+    }
+    let (pow2, exp10): (u32, i64) = match suffix {
+        "" => (0, 0),
+        "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" => {
+            (10 + 10 * "KMGTPE".find(&suffix[..1]).unwrap_or(0) as u32, 0)
+        }
+        "k" | "M" | "G" | "T" | "P" | "E" => (0, 3 + 3 * "kMGTPE".find(suffix).unwrap_or(0) as i64),
+        "m" | "u" | "n" => (0, -3 - 3 * "mun".find(suffix).unwrap_or(0) as i64),
+        _ if suffix.starts_with(['e', 'E']) => match suffix[1..].parse::<i32>() {
+            Ok(e) => (0, i64::from(e)),
+            Err(_) => return bad(format!("{suffix:?} is not an exponent like e6 or E-3")),
+        },
+        _ if suffix.ends_with(['B', 'b']) => {
+            return bad(format!(
+                "Kubernetes quantities carry no byte unit: write 64Mi for 64 MiB and 64M for 64 MB, not {suffix:?}"
+            ));
+        }
+        _ => {
+            return bad(format!(
+                "unknown suffix {suffix:?} (suffixes are case-sensitive); {FORMS}"
+            ));
+        }
+    };
+    let frac = frac.trim_end_matches('0');
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Ok(0);
+    }
+    if digits.len() > 38 {
+        return bad("too many significant digits (at most 38)".into());
+    }
+    let too_large = || bad("too large: Kubernetes accepts at most 2^63-1 (about 8Ei)".into());
+    let Some(scaled) = digits
+        .parse::<u128>()
+        .ok()
+        .and_then(|m| m.checked_mul(1 << pow2))
+    else {
+        return too_large();
+    };
+    let e10 = exp10 - frac.len() as i64;
+    let pow10 = u32::try_from(e10.unsigned_abs())
+        .ok()
+        .and_then(|e| 10u128.checked_pow(e));
+    let value = match (e10 >= 0, pow10) {
+        (true, p) => p.and_then(|p| scaled.checked_mul(p)),
+        (false, Some(d)) => Some(scaled.div_ceil(d)),
+        // A divisor beyond u128 exceeds any mantissa: the value is a fraction of a byte.
+        (false, None) => Some(1),
+    };
+    match value.and_then(|v| u64::try_from(v).ok()) {
+        Some(v) if v <= i64::MAX as u64 => Ok(v),
+        _ => too_large(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_in_every_kubernetes_form() {
+        let cases = "0=0 128974848=128974848 129e6=129000000 129E6=129000000 123Mi=128974848
+            1Ki=1024 64Mi=67108864 1.5Gi=1610612736 1Ti=1099511627776 1Pi=1125899906842624
+            1Ei=1152921504606846976 500k=500000 1M=1000000 1G=1000000000 2T=2000000000000
+            1P=1000000000000000 1E=1000000000000000000 128974848000m=128974848 500m=1 1500m=2
+            1n=1 3u=1 +1Ki=1024 .5Ki=512 1.=1 0.1=1 1e-3=1 12e-1=2 1e-2000=1 0e9999=0 007Mi=7340032
+            1.500000000000000000000000000000000000000000Gi=1610612736
+            9223372036854775807=9223372036854775807";
+        for case in cases.split_whitespace() {
+            let (s, want) = case.split_once('=').unwrap();
+            assert_eq!(parse_memory_quantity(s), Ok(want.parse().unwrap()), "{s}");
+        }
+    }
+
+    #[test]
+    fn junk_quantities_say_what_is_wrong() {
+        let cases =
+            "Mi>start with a number; abc>start with a number; -1Mi>negative; 64MB>no byte unit;
+            64MiB>no byte unit; 64mi>case-sensitive; 64K>case-sensitive; 1.2.3>more than one;
+            1e>exponent; 1ex>exponent; 1e99999999999>exponent; 1e5000>too large; 8Ei>too large;
+            9223372036854775808>too large; 99999999999999999999999999999999999999>too large;
+            999999999999999999999999999999999999999>digits; >start with a number; \t1>whitespace";
+        for case in cases.split(';') {
+            let (s, want) = case
+                .trim_start_matches(['\n', ' '])
+                .split_once('>')
+                .unwrap();
+            let err = parse_memory_quantity(s).unwrap_err();
+            assert!(
+                err.contains(want) && err.contains(&format!("{s:?}")),
+                "{s:?}: {err}"
+            );
+        }
+    }
+}
