@@ -8,6 +8,7 @@ mod hooks;
 mod pleg;
 pub mod pod_worker;
 mod probe_worker;
+mod recorder;
 pub mod status;
 mod sync;
 mod termination;

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::clock::Clock;
-use crate::events::{Condition, Entry, Event, EventType, Phase, PodStatus, Timeline};
+use crate::events::{Condition, Entry, EventType, Phase, PodStatus, Timeline};
 use crate::runtime::logs::SharedLog;
 use crate::runtime::process::{self, ProcessExit};
 use crate::runtime::sandbox::PodSandbox;
@@ -21,7 +21,6 @@ use crate::spec::model::{ImageEntry, Pod, RestartPolicy};
 
 use super::backoff::Backoff;
 use super::container::{ContainerKind, ContainerRecord, InstanceRecord};
-use super::status::{self, PodFlags};
 
 /// PLEG relist period (`genericPlegRelistPeriod`).
 pub const RELIST_PERIOD: Duration = Duration::from_secs(1);
@@ -30,9 +29,10 @@ pub const MIN_GRACE: Duration = Duration::from_secs(2);
 /// Pod grace period when the spec sets none.
 pub const DEFAULT_GRACE_SECONDS: i64 = 30;
 /// Pod status reason once activeDeadlineSeconds has passed.
-const DEADLINE_REASON: &str = "DeadlineExceeded";
+pub(super) const DEADLINE_REASON: &str = "DeadlineExceeded";
 /// Its message, in the event and in the pod status.
-const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
+pub(super) const DEADLINE_MESSAGE: &str =
+    "Pod was active on the node longer than the specified deadline";
 /// How much of a termination-message file is kept.
 pub(super) const TERMINATION_MESSAGE_MAX: usize = 4096;
 
@@ -454,110 +454,6 @@ impl Worker<'_> {
             .map(|idx| Cid { init: true, idx })
             .chain((0..self.regular.len()).map(|idx| Cid { init: false, idx }))
             .collect()
-    }
-
-    pub(super) fn push_event(
-        &mut self,
-        event_type: EventType,
-        reason: &str,
-        message: String,
-        cid: Option<Cid>,
-        source: &'static str,
-    ) {
-        let (container, field_path) = match cid {
-            Some(c) => (
-                Some(self.rec(c).name().to_owned()),
-                Some(self.rec(c).field_path.clone()),
-            ),
-            None => (None, None),
-        };
-        let ev = Event {
-            at: self.now(),
-            event_type,
-            reason: reason.to_owned(),
-            message,
-            container,
-            field_path,
-            source,
-        };
-        self.push_entry(Entry::Event(ev));
-    }
-
-    /// The active-deadline handler records its event on every status computation once the
-    /// deadline has passed (active_deadline.go), so the event's count grows while the pod
-    /// shuts down.
-    pub(super) fn deadline_event(&mut self) {
-        if self
-            .forced
-            .as_ref()
-            .is_some_and(|(_, r, _)| r == DEADLINE_REASON)
-        {
-            self.kubelet_event(EventType::Normal, DEADLINE_REASON, DEADLINE_MESSAGE, None);
-        }
-    }
-
-    /// Records an event from the kubelet.
-    pub(super) fn kubelet_event(
-        &mut self,
-        event_type: EventType,
-        reason: &str,
-        message: impl Into<String>,
-        cid: Option<Cid>,
-    ) {
-        self.push_event(event_type, reason, message.into(), cid, "kubelet");
-    }
-
-    fn push_status(&mut self, status: PodStatus) {
-        let was_member = self.endpoint_member;
-        // A pod is a ready endpoint while its Ready condition is True and it is not being
-        // deleted (EndpointSlice `ready`).
-        let member = status.condition("Ready") == Some(true) && !status.deleting;
-        self.last_status = Some(status.clone());
-        self.push_entry(Entry::Status {
-            at: self.now(),
-            status: Box::new(status),
-        });
-        if member != was_member {
-            self.endpoint_member = member;
-            self.push_entry(Entry::Endpoint {
-                at: self.now(),
-                ready: member,
-            });
-        }
-    }
-
-    fn push_entry(&mut self, entry: Entry) {
-        (self.observer.on_entry)(&entry);
-        self.timeline.entries.push(entry);
-        if (self.observer.decided)(&self.timeline) {
-            self.decided_now = true;
-        }
-    }
-
-    /// Writes the status generated from the pod cache, if it changed.
-    pub(super) fn publish_status(&mut self) {
-        if self.hook_block.is_some() {
-            // No status is generated while the pod worker waits inside a postStart hook.
-            return;
-        }
-        let forced = self
-            .forced
-            .as_ref()
-            .map(|(p, r, m)| (*p, r.as_str(), m.as_str()));
-        let flags = PodFlags {
-            restart_policy: self.restart_policy(),
-            sandbox_ready: self.sandbox_ready_seen
-                && !(self.tearing_down && self.pod_stopped_in_cache()),
-            deleting: self.deleting,
-            terminal: self.tearing_down && self.pod_stopped_in_cache(),
-            forced,
-            previous_phase: self.last_status.as_ref().map(|s| s.phase),
-        };
-        let st = status::pod_status(&self.init, &self.regular, &flags);
-        if self.last_status.as_ref() != Some(&st) {
-            self.push_status(st);
-            self.poke_readiness();
-        }
     }
 
     pub(super) fn restart_policy(&self) -> RestartPolicy {
