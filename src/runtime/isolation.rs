@@ -126,7 +126,11 @@ fn check_pod_mode() -> Result<(), String> {
         pid: PidNs::New,
         role: Role::Container,
     };
-    let pid_ns = |e: std::io::Error| format!("could not create a PID namespace: {e}");
+    let pid_ns = |e: std::io::Error| {
+        format!(
+            "could not start a process in a new PID namespace (unshare CLONE_NEWPID, then fork): {e} — a container's seccomp profile or a missing CAP_SYS_ADMIN can forbid it; run podcheck as root or on the host, or use --isolation none"
+        )
+    };
     // SAFETY: no extra step; the fds belong to `net`, alive until the end of this function.
     let main_pid = unsafe { shim::install(&mut cmd, placement, || Ok(())) }.map_err(pid_ns)?;
     let status = cmd.status().map_err(pid_ns)?;
