@@ -58,7 +58,7 @@ impl Worker<'_> {
             ),
         ];
         for m in &spec.volume_mounts {
-            let dir = self.sandbox.volume_dir(&m.name).map_err(io)?;
+            let dir = self.volume_source(&m.name).map_err(io)?;
             env.push((volume_env_name(&m.name), dir.display().to_string()));
         }
         let mut vars: HashMap<String, String> = env.iter().cloned().collect();
@@ -138,8 +138,7 @@ impl Worker<'_> {
         let mut binds = Vec::with_capacity(spec.volume_mounts.len() + 1);
         for m in &spec.volume_mounts {
             let source = self
-                .sandbox
-                .volume_dir(&m.name)
+                .volume_source(&m.name)
                 .map_err(|e| format!("failed to prepare volume {:?}: {e}", m.name))?;
             binds.push(Bind {
                 source,

@@ -12,5 +12,6 @@ mod recorder;
 pub mod status;
 mod sync;
 mod termination;
+mod volumes;
 
 pub use pod_worker::{EndReason, Observer, PodConfig, RunOutcome, run_pod};

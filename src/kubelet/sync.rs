@@ -41,6 +41,11 @@ impl Worker<'_> {
             self.check_finished();
             return;
         }
+        // WaitForAttachAndMount comes before the sandbox: a volume that cannot be set up
+        // keeps the pod in ContainerCreating.
+        if !self.volumes_ready() {
+            return;
+        }
         if !self.sandbox_created {
             // The first sync creates the sandbox; PLEG reports it ready on the next relist.
             self.sandbox_created = true;

@@ -227,7 +227,7 @@ pub struct VolumeMount {
     pub read_only: bool,
 }
 
-/// A pod volume; podcheck supports emptyDir.
+/// A pod volume; podcheck supports emptyDir and hostPath.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Volume {
@@ -235,7 +235,34 @@ pub struct Volume {
     pub name: String,
     /// A scratch directory that lives as long as the pod.
     pub empty_dir: Option<EmptyDir>,
+    /// A file or directory of the node (here: this machine).
+    pub host_path: Option<HostPath>,
 }
+
+/// hostPath settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostPath {
+    /// The path on the node.
+    #[serde(default)]
+    pub path: String,
+    /// What must be at the path: "" (anything), Directory, DirectoryOrCreate, File,
+    /// FileOrCreate, Socket, CharDevice or BlockDevice.
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+}
+
+/// The hostPath types the API server accepts ("" means no check).
+pub const HOST_PATH_TYPES: [&str; 8] = [
+    "",
+    "BlockDevice",
+    "CharDevice",
+    "Directory",
+    "DirectoryOrCreate",
+    "File",
+    "FileOrCreate",
+    "Socket",
+];
 
 /// emptyDir settings (accepted, not enforced).
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::model::{Container, ContainerRestartPolicy, Pod, SpecFile};
+use super::model::{Container, ContainerRestartPolicy, HOST_PATH_TYPES, HostPath, Pod, SpecFile};
 use super::validate_expect::check_expect;
 use super::validate_probe::check_probes_and_hooks;
 use crate::diag::{Diagnostic, FieldPath};
@@ -215,15 +215,55 @@ fn check_volumes(pod: &Pod, path: &FieldPath, out: &mut Vec<Diagnostic>) -> BTre
                 "give every volume a different name",
             ));
         }
-        if v.empty_dir.is_none() {
-            out.push(err(
+        match (&v.empty_dir, &v.host_path) {
+            (None, None) => out.push(err(
                 vpath,
-                format!("volume {:?} must specify a volume source", v.name),
-                "add `emptyDir = {}`: podcheck supports emptyDir volumes only",
-            ));
+                format!("volume {:?}: must specify a volume type", v.name),
+                "add `emptyDir = {}` or `hostPath = { path = \"/some/dir\" }` (podcheck supports these two)",
+            )),
+            (Some(_), Some(_)) => out.push(err(
+                vpath.key("hostPath"),
+                format!("volume {:?}: may not specify more than 1 volume type", v.name),
+                "keep either emptyDir or hostPath",
+            )),
+            (None, Some(h)) => check_host_path(h, &vpath.key("hostPath"), out),
+            (Some(_), None) => {}
         }
     }
     names
+}
+
+/// The API server's hostPath rules: a path without `..`, and a known type.
+fn check_host_path(h: &HostPath, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    if h.path.is_empty() {
+        out.push(err(
+            path.key("path"),
+            "Required value",
+            "give the path on the node, e.g. path = \"/var/log\"",
+        ));
+    } else if h.path.split('/').any(|c| c == "..") {
+        out.push(err(
+            path.key("path"),
+            format!("path {:?} must not contain '..'", h.path),
+            "write the path without '..' components",
+        ));
+    }
+    if let Some(t) = &h.type_
+        && !HOST_PATH_TYPES.contains(&t.as_str())
+    {
+        out.push(err(
+            path.key("type"),
+            format!("Unsupported value: {t:?}"),
+            format!(
+                "supported values: {}",
+                HOST_PATH_TYPES
+                    .iter()
+                    .map(|t| format!("{t:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
 }
 
 fn check_container(

@@ -56,7 +56,11 @@ const POD_CASES: &str = r#"
     E | namespace | must not contain dots | namespace = "a.b"
     E | terminationGracePeriodSeconds | -1 is negative | terminationGracePeriodSeconds = -1
     E | activeDeadlineSeconds | 0 is not a positive | activeDeadlineSeconds = 0
-    E | volumes[0] | must specify a volume source | [[pod.volumes]] # <-\nname = "data"
+    E | volumes[0] | must specify a volume type | [[pod.volumes]] # <-\nname = "data"
+    E | volumes[0].hostPath | more than 1 volume type | [[pod.volumes]]\nname = "d"\nemptyDir = {}\nhostPath = { path = "/x" } # <-
+    E | volumes[0].hostPath.path | Required value | [[pod.volumes]]\nname = "d"\nhostPath = { type = "Directory" } # <-
+    E | volumes[0].hostPath.path | must not contain '..' | [[pod.volumes]]\nname = "d"\nhostPath = { path = "/a/../b" } # <-
+    E | volumes[0].hostPath.type | Unsupported value: "Dir" | [[pod.volumes]]\nname = "d"\nhostPath = { path = "/a", type = "Dir" } # <-
     E | volumes[0].name | RFC 1123 label | [[pod.volumes]]\nemptyDir = {}\nname = "Data"
     E | volumes[1].name | declared twice | [[pod.volumes]]\nname = "d"\nemptyDir = {}\n[[pod.volumes]]\nemptyDir = {}\nname = "d"
 "#;
