@@ -274,6 +274,13 @@ impl Worker<'_> {
             pod_ip: "127.0.0.1".into(),
             ports: self.rec(cid).spec.ports.clone(),
             env: live.env.clone(),
+            spec_env: self
+                .rec(cid)
+                .spec
+                .env
+                .iter()
+                .map(|e| (e.name.clone(), e.value.clone()))
+                .collect(),
             cwd: live.cwd.clone(),
             timeout_display: crate::kubelet::backoff::go_duration(timeout),
             network: self.cfg.network.clone(),

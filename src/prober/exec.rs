@@ -49,8 +49,9 @@ pub async fn probe(
     ctx: &ProbeContext,
     timeout: Duration,
 ) -> Result<ProbeOutcome, ProbeError> {
-    // prober.go expands `$(VAR)` from the container's literal env (ExpandContainerCommandOnlyStatic).
-    let vars: HashMap<String, String> = ctx.env.iter().cloned().collect();
+    // prober.go expands `$(VAR)` from the container spec's literal env only
+    // (ExpandContainerCommandOnlyStatic): not from PATH, HOME or other runtime variables.
+    let vars: HashMap<String, String> = ctx.spec_env.iter().cloned().collect();
     let argv: Vec<String> = a.command.iter().map(|c| expand(c, &vars)).collect();
     let mut run = Exec::start(&argv, ctx).map_err(ProbeError)?;
     let finished = tokio::time::timeout(timeout, run.collect(MAX_PROBE_OUTPUT)).await;
@@ -324,6 +325,10 @@ mod tests {
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         ProbeContext {
             env,
+            spec_env: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ..ProbeContext::for_test(Vec::new())
         }
     }
@@ -381,6 +386,12 @@ mod tests {
         let out = probe(&a, &ctx, Duration::from_secs(5)).await.unwrap();
         let cwd = std::env::temp_dir().canonicalize().unwrap();
         assert_eq!(out.output, format!("hi nohome\n{}\n", cwd.display()));
+        // PATH is in the container's environment but not in its spec: left as written.
+        let a = ExecAction {
+            command: vec!["echo".into(), "$(GREETING)".into(), "$(PATH)".into()],
+        };
+        let out = probe(&a, &ctx, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(out.output, "hi $(PATH)\n");
     }
 
     #[tokio::test]

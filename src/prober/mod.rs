@@ -74,6 +74,8 @@ pub struct ProbeContext {
     pub ports: Vec<ContainerPort>,
     /// The container's environment, for exec probes (they run "inside" the container).
     pub env: Vec<(String, String)>,
+    /// The container spec's own `env` entries, literal: all an exec probe's `$(VAR)` can name.
+    pub spec_env: Vec<(String, String)>,
     /// The container's working directory, for exec probes.
     pub cwd: PathBuf,
     /// The probe timeout as the kubelet would print it (spec time), e.g. `1s`.
@@ -92,6 +94,7 @@ impl ProbeContext {
             pod_ip: "127.0.0.1".into(),
             ports,
             env: Vec::new(),
+            spec_env: Vec::new(),
             cwd: std::env::temp_dir(),
             timeout_display: "1s".into(),
             network: None,
