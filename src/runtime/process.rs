@@ -294,7 +294,8 @@ pub fn exit_of(st: std::process::ExitStatus) -> ProcessExit {
 }
 
 async fn pump(mut r: impl AsyncRead + Unpin, log: SharedLog) {
-    let mut buf = vec![0u8; 16 * 1024];
+    // Small: two of these live as long as each container, and a busy log just reads more often.
+    let mut buf = vec![0u8; 2 * 1024];
     loop {
         match r.read(&mut buf).await {
             Ok(0) | Err(_) => break,
