@@ -246,7 +246,10 @@ fn main() {
     let mut over = false;
     let mut judge = |what: String, ok: bool| {
         over |= !ok;
-        println!("{what}: {}", if ok { "within budget" } else { "OVER BUDGET" });
+        println!(
+            "{what}: {}",
+            if ok { "within budget" } else { "OVER BUDGET" }
+        );
     };
     if errors_ms.is_empty() {
         judge("no probe arrived in the window".into(), false);

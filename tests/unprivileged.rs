@@ -26,11 +26,13 @@ fn unprivileged_user() -> Result<&'static str, String> {
     }
 }
 
-fn run_as(user: &str, spec: &str) -> std::process::Output {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join(spec);
+/// Runs `podcheck ARGS PATH` as `user`, with PATH relative to the repository.
+fn run_as(user: &str, args: &[&str], path: &str) -> std::process::Output {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
     Command::new("runuser")
-        .args(["-u", user, "--", BIN, "run", "-q"])
-        .arg(&spec)
+        .args(["-u", user, "--", BIN])
+        .args(args)
+        .arg(&path)
         .current_dir("/")
         .output()
         .expect("runuser runs")
@@ -48,13 +50,7 @@ fn the_conformance_suite_passes_for_a_non_root_user() {
     // The whole suite through `podcheck test`: pod mode inside a user namespace (PID 1
     // semantics, volumes at their mountPath, probes into the pod), and the specs that need
     // what an ordinary user lacks (memory cgroups) shown as ignored with the reason.
-    let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
-    let out = Command::new("runuser")
-        .args(["-u", user, "--", BIN, "test"])
-        .arg(&specs)
-        .current_dir("/")
-        .output()
-        .expect("runuser runs");
+    let out = run_as(user, &["test"], "specs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -76,7 +72,7 @@ fn a_missing_feature_is_refused_with_the_reason() {
         }
     };
     // An ordinary user has no writable memory cgroup here (no delegation).
-    let out = run_as(user, "specs/resources/oom-killed.toml");
+    let out = run_as(user, &["run", "-q"], "specs/resources/oom-killed.toml");
     let err = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(0) {
         eprintln!("skipped: {user} has a writable memory cgroup on this machine");
