@@ -2,37 +2,115 @@
 //! run as root, these re-run specs through `runuser` as `nobody`; otherwise the whole suite
 //! is already unprivileged and they say so.
 
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_podcheck");
+const FIXTURE: &str = env!("CARGO_BIN_EXE_podcheck-fixture");
+const USER: &str = "nobody";
 
-/// The user to run as, or why these checks cannot run here.
-fn unprivileged_user() -> Result<&'static str, String> {
+/// Where the ordinary user runs podcheck from: the build itself when the user can reach
+/// it, else a world-readable copy of the binaries and specs (a checkout under a private
+/// home directory, say), so the check never depends on where CI cloned the repository.
+struct Unprivileged {
+    bin: PathBuf,
+    root: PathBuf,
+    _stage: Option<tempfile::TempDir>,
+}
+
+/// The place to run from, or why these checks cannot run here.
+fn unprivileged() -> Result<Unprivileged, String> {
     // SAFETY: geteuid cannot fail and touches no memory.
     if unsafe { libc::geteuid() } != 0 {
         return Err("the test suite already runs as a non-root user".into());
     }
-    let probe = Command::new("runuser")
-        .args(["-u", "nobody", "--", BIN, "--version"])
-        .output();
-    match probe {
-        Ok(out) if out.status.success() => Ok("nobody"),
-        Ok(out) => Err(format!(
-            "user nobody cannot run {BIN} (is every parent directory world-executable?): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(e) => Err(format!("runuser is not available: {e}")),
+    let reachable = |bin: &Path| {
+        Command::new("runuser")
+            .args(["-u", USER, "--"])
+            .arg(bin)
+            .arg("--version")
+            .output()
+            .map_err(|e| format!("runuser is not available: {e}"))
+            .map(|o| o.status.success())
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let specs_readable = Command::new("runuser")
+        .args(["-u", USER, "--", "test", "-r"])
+        .arg(root.join("specs/basics"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if reachable(Path::new(BIN))? && specs_readable {
+        return Ok(Unprivileged {
+            bin: BIN.into(),
+            root,
+            _stage: None,
+        });
     }
+    let stage = stage().map_err(|e| format!("cannot stage a world-readable copy: {e}"))?;
+    eprintln!(
+        "note: {USER} cannot reach this checkout; running from a copy in {}",
+        stage.path().display()
+    );
+    let bin = stage.path().join("bin/podcheck");
+    if !reachable(&bin)? {
+        return Err(format!(
+            "user {USER} cannot run even the staged copy {}",
+            bin.display()
+        ));
+    }
+    Ok(Unprivileged {
+        bin,
+        root: stage.path().to_owned(),
+        _stage: Some(stage),
+    })
 }
 
-/// Runs `podcheck ARGS PATH` as `user`, with PATH relative to the repository.
-fn run_as(user: &str, args: &[&str], path: &str) -> std::process::Output {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+/// Copies the two binaries and the specs into a fresh world-readable directory.
+fn stage() -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("podcheck-unpriv-")
+        .tempdir()?;
+    let open = |p: &Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
+    open(dir.path(), 0o755)?;
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin)?;
+    open(&bin, 0o755)?;
+    for exe in [BIN, FIXTURE] {
+        let to = bin.join(Path::new(exe).file_name().unwrap_or_default());
+        std::fs::copy(exe, &to)?;
+        open(&to, 0o755)?;
+    }
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("specs"),
+        &dir.path().join("specs"),
+    )?;
+    Ok(dir)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(to)?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755))?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `podcheck ARGS PATH` as the ordinary user, with PATH relative to the repository.
+fn run_as(u: &Unprivileged, args: &[&str], path: &str) -> std::process::Output {
     Command::new("runuser")
-        .args(["-u", user, "--", BIN])
+        .args(["-u", USER, "--"])
+        .arg(&u.bin)
         .args(args)
-        .arg(&path)
+        .arg(u.root.join(path))
         .current_dir("/")
         .output()
         .expect("runuser runs")
@@ -40,7 +118,7 @@ fn run_as(user: &str, args: &[&str], path: &str) -> std::process::Output {
 
 #[test]
 fn the_conformance_suite_passes_for_a_non_root_user() {
-    let user = match unprivileged_user() {
+    let u = match unprivileged() {
         Ok(u) => u,
         Err(why) => {
             eprintln!("skipped: {why}");
@@ -50,13 +128,13 @@ fn the_conformance_suite_passes_for_a_non_root_user() {
     // The whole suite through `podcheck test`: pod mode inside a user namespace (PID 1
     // semantics, volumes at their mountPath, probes into the pod), and the specs that need
     // what an ordinary user lacks (memory cgroups) shown as ignored with the reason.
-    let out = run_as(user, &["test"], "specs");
+    let out = run_as(&u, &["test"], "specs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
         Some(0),
-        "the suite as {user}:\n{stdout}{stderr}"
+        "the suite as {USER}:\n{stdout}{stderr}"
     );
     assert!(stdout.contains("test result: ok."), "{stdout}");
     eprintln!("{stderr}");
@@ -64,7 +142,7 @@ fn the_conformance_suite_passes_for_a_non_root_user() {
 
 #[test]
 fn a_missing_feature_is_refused_with_the_reason() {
-    let user = match unprivileged_user() {
+    let u = match unprivileged() {
         Ok(u) => u,
         Err(why) => {
             eprintln!("skipped: {why}");
@@ -72,10 +150,10 @@ fn a_missing_feature_is_refused_with_the_reason() {
         }
     };
     // An ordinary user has no writable memory cgroup here (no delegation).
-    let out = run_as(user, &["run", "-q"], "specs/resources/oom-killed.toml");
+    let out = run_as(&u, &["run", "-q"], "specs/resources/oom-killed.toml");
     let err = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(0) {
-        eprintln!("skipped: {user} has a writable memory cgroup on this machine");
+        eprintln!("skipped: {USER} has a writable memory cgroup on this machine");
         return;
     }
     assert_eq!(out.status.code(), Some(3), "{err}");
