@@ -66,6 +66,13 @@ fn unprivileged() -> Result<Unprivileged, String> {
     })
 }
 
+/// The place to run from, or None after printing why the test is skipped.
+fn unprivileged_or_skip() -> Option<Unprivileged> {
+    unprivileged()
+        .map_err(|why| eprintln!("skipped: {why}"))
+        .ok()
+}
+
 /// Copies the two binaries and the specs into a fresh world-readable directory.
 fn stage() -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new()
@@ -118,12 +125,8 @@ fn run_as(u: &Unprivileged, args: &[&str], path: &str) -> std::process::Output {
 
 #[test]
 fn the_conformance_suite_passes_for_a_non_root_user() {
-    let u = match unprivileged() {
-        Ok(u) => u,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(u) = unprivileged_or_skip() else {
+        return;
     };
     // The whole suite through `podcheck test`: pod mode inside a user namespace (PID 1
     // semantics, volumes at their mountPath, probes into the pod), and the specs that need
@@ -142,12 +145,8 @@ fn the_conformance_suite_passes_for_a_non_root_user() {
 
 #[test]
 fn a_missing_feature_is_refused_with_the_reason() {
-    let u = match unprivileged() {
-        Ok(u) => u,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(u) = unprivileged_or_skip() else {
+        return;
     };
     // An ordinary user has no writable memory cgroup here (no delegation).
     let out = run_as(&u, &["run", "-q"], "specs/resources/oom-killed.toml");
