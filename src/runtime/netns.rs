@@ -1,9 +1,9 @@
 //! A network namespace per pod (the pause container's job): one forked sandbox process
 //! holds the namespace (inside a user namespace when not root), so the pod's containers
 //! share a private localhost and two pods can both listen on the same port. Containers
-//! and exec probes join it with `setns` before exec; TCP probes get their sockets from the
-//! sandbox over a socket pair (SCM_RIGHTS), so the runner itself never changes namespace —
-//! that path works for root and for ordinary users alike.
+//! and exec probes join it with `setns` before exec (see `shim`); TCP probes get their
+//! sockets from the sandbox over a socket pair (SCM_RIGHTS), so the runner itself never
+//! changes namespace — that path works for root and for ordinary users alike.
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -191,25 +191,6 @@ fn wait_ready(ctl: &mut UnixStream) -> Result<(), NetnsError> {
     })
 }
 
-/// Joins the namespaces; for use inside `pre_exec` (async-signal-safe).
-///
-/// # Safety
-/// Call only in a freshly forked, single-threaded child.
-pub unsafe fn join(fds: (Option<RawFd>, RawFd)) -> io::Result<()> {
-    // SAFETY: setns on valid fds in a single-threaded child.
-    unsafe {
-        if let Some(user) = fds.0
-            && libc::setns(user, libc::CLONE_NEWUSER) != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-        if libc::setns(fds.1, libc::CLONE_NEWNET) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// Receives one fd sent with SCM_RIGHTS.
 unsafe fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
     let mut byte = [0u8; 1];
@@ -377,7 +358,6 @@ mod tests {
     use super::*;
     use std::io::Write;
     use std::net::{SocketAddr, TcpListener};
-    use std::os::unix::process::CommandExt;
 
     fn listen_in(net: &PodNetwork, port: u16) -> TcpListener {
         let s = net.socket(false).expect("socket from the sandbox");
@@ -462,11 +442,17 @@ mod tests {
         let fds = net.ns_fds();
         let mut cmd = std::process::Command::new("readlink");
         cmd.arg("/proc/self/ns/net");
-        // SAFETY: join() only calls setns.
-        unsafe {
-            cmd.pre_exec(move || join(fds));
-        }
+        let placement = crate::runtime::shim::Placement {
+            userns: fds.0,
+            netns: Some(fds.1),
+            pid: crate::runtime::shim::PidNs::Host,
+            role: crate::runtime::shim::Role::Exec,
+        };
+        // SAFETY: no extra step; the fds belong to `net`, alive until the end of the test.
+        let main =
+            unsafe { crate::runtime::shim::install(&mut cmd, placement, || Ok(())) }.expect("shim");
         let out = cmd.output().expect("readlink runs");
+        drop(main);
         let got = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         assert_eq!(got, want.to_string_lossy());
         let _ = std::io::stderr().flush();
