@@ -57,8 +57,15 @@ impl Worker<'_> {
                 term_log.display().to_string(),
             ),
         ];
-        for m in &spec.volume_mounts {
-            let dir = self.volume_source(&m.name).map_err(io)?;
+        // Each mounted volume's host directory (or file), found once for the variables and
+        // the mounts alike.
+        let sources = spec
+            .volume_mounts
+            .iter()
+            .map(|m| self.volume_source(&m.name))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io)?;
+        for (m, dir) in spec.volume_mounts.iter().zip(&sources) {
             env.push((volume_env_name(&m.name), dir.display().to_string()));
         }
         let mut vars: HashMap<String, String> = env.iter().cloned().collect();
@@ -90,7 +97,7 @@ impl Worker<'_> {
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| home.clone());
         let netns = self.cfg.network.as_ref().map(|n| n.ns_fds());
-        let mounts = self.mount_plan(cid, &term_log, &cwd, &home)?;
+        let mounts = self.mount_plan(cid, sources, &term_log, &cwd, &home)?;
         // Where the machine has no memory cgroup the run's notes say the limit is ignored.
         let cgroup = match spec.memory_limit() {
             Some(limit) if crate::runtime::cgroup::memory_support().is_ok() => Some(
@@ -99,7 +106,7 @@ impl Worker<'_> {
                     &format!("{}-{restart_count}", spec.name),
                     limit,
                 )
-                .map(std::sync::Arc::new)
+                .map(Arc::new)
                 .map_err(|e| format!("failed to set up the container's memory limit: {e}"))?,
             ),
             _ => None,
@@ -124,6 +131,7 @@ impl Worker<'_> {
     fn mount_plan(
         &self,
         cid: Cid,
+        sources: Vec<std::path::PathBuf>,
         term_log: &Path,
         cwd: &Path,
         scratch: &Path,
@@ -136,10 +144,7 @@ impl Worker<'_> {
         }
         let spec = &self.rec(cid).spec;
         let mut binds = Vec::with_capacity(spec.volume_mounts.len() + 1);
-        for m in &spec.volume_mounts {
-            let source = self
-                .volume_source(&m.name)
-                .map_err(|e| format!("failed to prepare volume {:?}: {e}", m.name))?;
+        for (m, source) in spec.volume_mounts.iter().zip(sources) {
             binds.push(Bind {
                 source,
                 target: m.mount_path.clone().into(),
