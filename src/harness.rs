@@ -22,7 +22,7 @@ use crate::report::verdict;
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::runtime::isolation::Isolation;
 use crate::runtime::process;
-use crate::spec::load_spec;
+use crate::spec::{LoadedSpec, load_spec};
 
 /// Serial specs take this for writing; all others for reading.
 static SERIAL: RwLock<()> = RwLock::new(());
@@ -139,11 +139,16 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
                 .replace('\\', "/");
             let extra = extra_path.to_vec();
             let session_id = session_id.clone();
-            let skip = unmet_requirement(&path);
+            // Loaded once, here: the skip decision and the trial share it.
+            let loaded = load_spec(&path);
+            let skip = loaded.as_ref().ok().and_then(unmet_requirement);
             if let Some(reason) = &skip {
                 eprintln!("podcheck: skipping {name}: {reason}");
             }
-            let trial = Trial::test(name, move || run_trial(&path, &extra, &session_id));
+            let trial = Trial::test(name, move || {
+                let loaded = loaded.map_err(|d| Failed::from(d.render()))?;
+                run_trial(&path, &loaded, &extra, &session_id)
+            });
             match skip {
                 Some(_) => trial
                     .with_kind("skipped, see above")
@@ -166,8 +171,7 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
 
 /// Why this machine cannot check the spec (a `run.requires` feature it lacks), if so. A spec
 /// that does not load is not skipped: its trial reports the error.
-fn unmet_requirement(path: &Path) -> Option<String> {
-    let loaded = load_spec(path).ok()?;
+fn unmet_requirement(loaded: &LoadedSpec) -> Option<String> {
     let run = &loaded.spec.run;
     if run.requires.is_empty() {
         return None;
@@ -215,8 +219,12 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn run_trial(path: &Path, extra_path: &[PathBuf], session_id: &str) -> Result<(), Failed> {
-    let loaded = load_spec(path).map_err(|d| Failed::from(d.render()))?;
+fn run_trial(
+    path: &Path,
+    loaded: &LoadedSpec,
+    extra_path: &[PathBuf],
+    session_id: &str,
+) -> Result<(), Failed> {
     let _lock = if loaded.spec.run.serial {
         (
             None,
@@ -249,7 +257,7 @@ fn run_trial(path: &Path, extra_path: &[PathBuf], session_id: &str) -> Result<()
         ..RunOptions::default()
     };
     let report = rt
-        .block_on(run_spec(&loaded, &opts, guard.run_id(), &mut |_| {}, None))
+        .block_on(run_spec(loaded, &opts, guard.run_id(), &mut |_| {}, None))
         .map_err(|e| Failed::from(e.to_string()))?;
     drop(guard);
     let text = verdict::render(&path.display().to_string(), &report);
