@@ -73,6 +73,10 @@ pub struct TestArgs {
     /// Pod isolation for every spec: auto, pod, or none.
     #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
     pub isolation: Option<crate::runtime::isolation::Isolation>,
+    /// Real seconds per spec second for every spec, overriding their run.time_scale
+    /// (0.1 runs every kubelet timer 10x faster).
+    #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
+    pub time_scale: Option<f64>,
     /// Arguments for the test runner after `--`: a name filter, `--test-threads N`,
     /// `--list`, `--format terse`, ... (as for `cargo test -- ...`).
     #[arg(last = true, value_name = "LIBTEST_ARGS")]
@@ -92,7 +96,19 @@ pub fn test(args: TestArgs) -> u8 {
     let libtest = libtest_mimic::Arguments::from_iter(
         std::iter::once("podcheck test".to_owned()).chain(args.libtest_args),
     );
-    let passed = crate::harness::run_suite(&args.dir, &own_dir(), args.isolation, libtest);
+    if let Some(ts) = args.time_scale
+        && !(ts.is_finite() && ts > 0.0)
+    {
+        eoutln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
+        return EXIT_INVALID;
+    }
+    let passed = crate::harness::run_suite(
+        &args.dir,
+        &own_dir(),
+        args.isolation,
+        args.time_scale,
+        libtest,
+    );
     if passed { EXIT_OK } else { EXIT_FAILED }
 }
 

@@ -68,6 +68,8 @@ pub fn dir_of(binary: &str) -> Vec<PathBuf> {
 
 /// Isolation forced by the test target (see [`main_with_isolation`]).
 static FORCED: OnceLock<Isolation> = OnceLock::new();
+/// Time scale given to `podcheck test --time-scale`; otherwise `PODCHECK_TIME_SCALE`.
+static FORCED_SCALE: OnceLock<f64> = OnceLock::new();
 
 /// Runs every spec under `dir` as a trial; `extra_path` is put in front of containers' PATH.
 pub fn main(dir: impl AsRef<Path>, extra_path: &[PathBuf]) -> ExitCode {
@@ -86,18 +88,39 @@ pub fn main_with_isolation(
 }
 
 /// Runs every spec under `dir` as a trial, with libtest's command-line `args` (what
-/// `podcheck test` does); `isolation` overrides the specs' setting. Returns whether the
-/// suite passed.
+/// `podcheck test` does); `isolation` and `time_scale` override the specs' settings.
+/// Returns whether the suite passed.
 pub fn run_suite(
     dir: &Path,
     extra_path: &[PathBuf],
     isolation: Option<Isolation>,
+    time_scale: Option<f64>,
     args: Arguments,
 ) -> bool {
     if let Some(i) = isolation {
         let _ = FORCED.set(i);
     }
+    if let Some(s) = time_scale {
+        let _ = FORCED_SCALE.set(s);
+    }
     run_all(dir, extra_path, args)
+}
+
+/// The suite-wide time scale: `podcheck test --time-scale`, else `PODCHECK_TIME_SCALE`
+/// (as `podcheck run` reads it). An unusable value is an error for the whole suite.
+fn suite_time_scale() -> Result<Option<f64>, String> {
+    if let Some(s) = FORCED_SCALE.get() {
+        return Ok(Some(*s));
+    }
+    let Ok(v) = std::env::var("PODCHECK_TIME_SCALE") else {
+        return Ok(None);
+    };
+    match v.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(Some(s)),
+        _ => Err(format!(
+            "PODCHECK_TIME_SCALE={v:?}: must be a number greater than 0, e.g. 0.1"
+        )),
+    }
 }
 
 /// libtest's convention: 101 when a test failed.
@@ -120,6 +143,16 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
             dir.display()
         );
         return false;
+    }
+    let time_scale = match suite_time_scale() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return false;
+        }
+    };
+    if let Some(s) = time_scale {
+        eprintln!("podcheck: every spec runs at time scale {s} (overriding run.time_scale)");
     }
     // One line saying which isolation the suite runs with (the per-spec setting may differ).
     let requested = env_isolation();
@@ -147,7 +180,7 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
             }
             let trial = Trial::test(name, move || {
                 let loaded = loaded.map_err(|d| Failed::from(d.render()))?;
-                run_trial(&path, &loaded, &extra, &session_id)
+                run_trial(&path, &loaded, &extra, &session_id, time_scale)
             });
             match skip {
                 Some(_) => trial
@@ -224,6 +257,7 @@ fn run_trial(
     loaded: &LoadedSpec,
     extra_path: &[PathBuf],
     session_id: &str,
+    time_scale: Option<f64>,
 ) -> Result<(), Failed> {
     let _lock = if loaded.spec.run.serial {
         (
@@ -253,6 +287,7 @@ fn run_trial(
         .map_err(|e| Failed::from(format!("cannot start the async runtime: {e}")))?;
     let opts = RunOptions {
         isolation: env_isolation(),
+        time_scale,
         extra_path: extra_path.to_vec(),
         ..RunOptions::default()
     };

@@ -9,7 +9,7 @@ use crate::prober::{self, ProbeContext};
 use crate::spec::model::LifecycleHandler;
 
 use super::container::StartFailure;
-use super::pod_worker::{Cid, Msg, Worker};
+use super::pod_worker::{BlockReason, Cid, Msg, SyncBlock, Worker};
 
 /// Which hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +114,10 @@ impl Worker<'_> {
             .as_ref()
             .and_then(|l| l.post_start.clone());
         if let Some(h) = handler {
-            self.hook_block = Some(cid);
+            self.sync_block = Some(SyncBlock {
+                cid,
+                reason: BlockReason::PostStart,
+            });
             self.start_hook(cid, HookKind::PostStart, h);
         }
     }
@@ -133,8 +136,8 @@ impl Worker<'_> {
             .and_then(|t| t.live.as_ref())
             .map(|l| l.restart_count);
         if current != Some(instance) {
-            if kind == HookKind::PostStart && self.hook_block == Some(cid) {
-                self.hook_block = None;
+            if kind == HookKind::PostStart && self.sync_block.is_some_and(|b| b.cid == cid) {
+                self.sync_block = None;
                 self.sync();
             }
             return;
@@ -162,7 +165,7 @@ impl Worker<'_> {
             }
             (HookKind::PreStop, HookResult::Ok { .. }) => self.after_pre_stop(cid),
             (HookKind::PostStart, HookResult::Ok { .. }) => {
-                self.hook_block = None;
+                self.sync_block = None;
                 self.sync();
             }
             (HookKind::PostStart, HookResult::Failed(detail)) => {

@@ -4,7 +4,7 @@
 use crate::runtime::logs::tail_log;
 use crate::runtime::process::ProcessExit;
 
-use super::container::{ExitInfo, InstanceState};
+use super::container::{ExitInfo, InstanceRecord, InstanceState};
 use super::pod_worker::{Cid, Live, TERMINATION_MESSAGE_MAX, Worker};
 
 impl Worker<'_> {
@@ -22,8 +22,10 @@ impl Worker<'_> {
         if let Some(h) = &live.hook_abort {
             h.abort();
         }
-        if self.hook_block == Some(cid) {
-            self.hook_block = None;
+        // The sync that waited for this container (a postStart or a kill) returns now.
+        let unblocked = self.sync_block.is_some_and(|b| b.cid == cid);
+        if unblocked {
+            self.sync_block = None;
         }
         let message = self.termination_message(cid, &live, exit.exit_code);
         let t = self.truth_mut(cid);
@@ -42,13 +44,33 @@ impl Worker<'_> {
         }
         if live.restart_after_kill && !self.tearing_down {
             // The kubelet killed it synchronously inside a sync and starts the replacement in
-            // the same sync, without waiting for PLEG and without a back-off check (the pod
-            // cache showed the container running when the sync began).
-            self.refresh_cache(cid);
-            self.start_container_now(cid);
+            // the same sync. doBackOff reads the pod status fetched when that sync began,
+            // where the killed instance still runs: the back-off is measured from the
+            // instance before it (the first kill or two restart at once, later ones wait).
+            let since = self
+                .rec(cid)
+                .previous
+                .as_ref()
+                .and_then(InstanceRecord::exit)
+                .map(|e| e.finished_at);
+            if self.in_crash_backoff(cid, since) {
+                // The start fails with CrashLoopBackOff; PLEG reports the exit on its next
+                // relist, and that sync writes the status and backs off again.
+                self.start_container_since(cid, since);
+                self.request_relist();
+            } else {
+                self.refresh_cache(cid);
+                self.start_container_since(cid, since);
+            }
+            if self.sync_pending {
+                self.sync();
+            }
             return;
         }
         self.request_relist();
+        if unblocked && self.sync_pending {
+            self.sync();
+        }
         if self.tearing_down {
             self.signal_deferred_sidecars();
         }

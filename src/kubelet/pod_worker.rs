@@ -152,12 +152,32 @@ pub(super) struct Truth {
     pub live: Option<Live>,
 }
 
+/// Why the pod worker is inside a sync that has not returned yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BlockReason {
+    /// startContainer waits for the container's postStart hook.
+    PostStart,
+    /// SyncPod waits in killContainer (preStop, then the stop) for a probe-failed container.
+    Kill,
+}
+
+/// The container a blocked pod worker waits for, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SyncBlock {
+    pub cid: Cid,
+    pub reason: BlockReason,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Timer {
     Relist,
     Sync,
-    KillDeadline(Cid),
-    PreStopDeadline(Cid),
+    /// SIGKILL is due for this container instance (cid, restart count).
+    KillDeadline(Cid, u32),
+    /// The kubelet stops waiting for this instance's preStop hook.
+    PreStopDeadline(Cid, u32),
+    /// A stopping sidecar instance stops waiting for its turn (its grace ran out).
+    TurnDeadline(Cid, u32),
     /// A probe worker's ticker; the second field is the ticker generation (resets bump it).
     ProbeTick(usize, u64),
     Delete,
@@ -225,8 +245,10 @@ pub(super) struct Worker<'a> {
     pub rng: u64,
     pub logs: Vec<(Cid, u32, SharedLog)>,
     pub probes: Vec<super::probe_worker::ProbeWorker>,
-    /// A postStart hook the pod worker is waiting for.
-    pub hook_block: Option<Cid>,
+    /// What the pod worker is waiting for inside a sync (no other sync runs meanwhile).
+    pub sync_block: Option<SyncBlock>,
+    /// A sync was asked for while the worker was blocked; it runs once the block ends.
+    pub sync_pending: bool,
     /// The pod is among its Service's ready endpoints.
     pub endpoint_member: bool,
     pub observer: Observer<'a>,
@@ -294,7 +316,8 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         rng: seed | 1,
         logs: Vec::new(),
         probes: Vec::new(),
-        hook_block: None,
+        sync_block: None,
+        sync_pending: false,
         endpoint_member: false,
         observer,
     };
@@ -512,9 +535,10 @@ impl Worker<'_> {
         match timer {
             Timer::Relist => self.relist(),
             Timer::Sync => self.sync(),
-            Timer::KillDeadline(cid) => {
+            Timer::KillDeadline(cid, instance) => {
                 let now = self.now();
                 if let Some(live) = self.truth_mut(cid).live.as_ref()
+                    && live.restart_count == instance
                     && live
                         .kill_deadline
                         .is_some_and(|d| d <= now + Duration::from_millis(1))
@@ -538,7 +562,8 @@ impl Worker<'_> {
                 }
             }
             Timer::ProbeTick(id, generation) => self.probe_tick(id, generation),
-            Timer::PreStopDeadline(cid) => self.pre_stop_deadline(cid),
+            Timer::PreStopDeadline(cid, instance) => self.pre_stop_deadline(cid, instance),
+            Timer::TurnDeadline(cid, instance) => self.turn_deadline(cid, instance),
             Timer::RunEnd => {}
         }
     }

@@ -10,7 +10,7 @@ use crate::prober::{self, Handler, ProbeContext, ProbeError, ProbeOutcome, Probe
 use crate::spec::model::Probe;
 
 use super::container::ContainerKind;
-use super::pod_worker::{Cid, Msg, Timer, Worker};
+use super::pod_worker::{BlockReason, Cid, Msg, SyncBlock, Timer, Worker};
 use super::status::should_restart;
 
 /// How often an erroring probe is tried before its result is thrown away (`maxProbeRetries`).
@@ -219,7 +219,12 @@ impl Worker<'_> {
             let initial = kind.initial();
             self.set_cached(id, initial, true);
         }
-        if self.probes[id].on_hold || self.hook_block == Some(cid) {
+        let post_start_running = self.sync_block
+            == Some(SyncBlock {
+                cid,
+                reason: BlockReason::PostStart,
+            });
+        if self.probes[id].on_hold || post_start_running {
             return;
         }
         if let Some(exit) = current.exit() {

@@ -3,7 +3,7 @@
 
 use crate::events::{Entry, Event, EventType, PodStatus};
 
-use super::pod_worker::{Cid, DEADLINE_MESSAGE, DEADLINE_REASON, Worker};
+use super::pod_worker::{BlockReason, Cid, DEADLINE_MESSAGE, DEADLINE_REASON, Worker};
 use super::status::{self, PodFlags};
 
 impl Worker<'_> {
@@ -90,7 +90,10 @@ impl Worker<'_> {
 
     /// Writes the status generated from the pod cache, if it changed.
     pub(super) fn publish_status(&mut self) {
-        if self.hook_block.is_some() {
+        if self
+            .sync_block
+            .is_some_and(|b| b.reason == BlockReason::PostStart)
+        {
             // No status is generated while the pod worker waits inside a postStart hook.
             return;
         }

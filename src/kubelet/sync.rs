@@ -9,11 +9,14 @@ use crate::spec::model::PullPolicy;
 
 use super::backoff::go_duration;
 use super::container::{ContainerKind, ExitInfo, InstanceRecord, InstanceState, StartFailure};
-use super::pod_worker::{Cid, Live, Msg, Timer, Worker};
+use super::pod_worker::{BlockReason, Cid, Live, Msg, SyncBlock, Timer, Worker};
 use super::status::should_restart;
 
 /// The pod worker's retry period after a generic sync error (`backOffPeriod`).
 const SYNC_ERROR_RETRY: Duration = Duration::from_secs(10);
+/// The longest requeue after a sync error: the pod worker clamps a back-off's remaining
+/// time to its resync interval (`SyncFrequency`, 1 min by default).
+const RESYNC_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How the image of a container resolves.
 enum Image {
@@ -28,10 +31,13 @@ enum Image {
 impl Worker<'_> {
     /// A pod sync.
     pub(super) fn sync(&mut self) {
-        if self.hook_block.is_some() {
-            // The pod worker is inside startContainer, waiting for a postStart hook.
+        if self.sync_block.is_some() {
+            // The pod worker is still inside an earlier sync (waiting for a postStart hook
+            // or a kill); this one runs when that sync returns.
+            self.sync_pending = true;
             return;
         }
+        self.sync_pending = false;
         self.publish_status();
         if self.finished {
             return;
@@ -51,7 +57,9 @@ impl Worker<'_> {
             self.sandbox_created = true;
             self.request_relist();
         }
-        self.kill_unhealthy();
+        if self.kill_unhealthy() {
+            return;
+        }
         let initialized = self.regular.iter().any(|c| c.current.is_some());
         if !initialized {
             if !self.sync_init_containers() {
@@ -88,15 +96,17 @@ impl Worker<'_> {
         }
         for cid in to_start {
             self.start_container(cid);
-            if self.hook_block.is_some() {
+            if self.sync_block.is_some() {
                 // Containers start one after another; a postStart hook holds the rest.
                 break;
             }
         }
     }
 
-    /// Kills running containers whose liveness or startup probe failed (computePodActions).
-    fn kill_unhealthy(&mut self) {
+    /// Kills a running container whose liveness or startup probe failed (computePodActions);
+    /// returns true when it did: SyncPod waits in killContainer until the container is gone,
+    /// so the pod worker is blocked (no sidecar restarts, no other kills) until then.
+    fn kill_unhealthy(&mut self) -> bool {
         for cid in self.all_cids() {
             let rec = self.rec(cid);
             if !rec.is_running() || !(rec.liveness_failed || rec.startup_failed) {
@@ -134,7 +144,15 @@ impl Worker<'_> {
                 l.restart_after_kill = restart;
             }
             self.stop_container(cid, grace);
+            if self.truth.get(&cid).is_some_and(|t| t.live.is_some()) {
+                self.sync_block = Some(SyncBlock {
+                    cid,
+                    reason: BlockReason::Kill,
+                });
+                return true;
+            }
         }
+        false
     }
 
     fn any_live_regular(&self) -> bool {
@@ -212,10 +230,12 @@ impl Worker<'_> {
         format!("{}_{}({})", self.cfg.name, self.cfg.namespace, self.cfg.uid)
     }
 
-    /// Schedules a pod-worker requeue after `wait`, with the worker's 0-50 % jitter.
+    /// Schedules a pod-worker requeue after `wait`, with the worker's 0-50 % jitter. The
+    /// work queue holds one entry per pod, so this replaces an earlier requeue.
     fn requeue_after(&mut self, wait: Duration) {
         let jittered = wait.mul_f64(1.0 + 0.5 * self.random());
-        let at = self.now() + jittered;
+        let at = self.now().saturating_add(jittered);
+        self.timers.retain(|_, t| *t != Timer::Sync);
         self.schedule_at(at, Timer::Sync);
     }
 
@@ -230,29 +250,38 @@ impl Worker<'_> {
         }
     }
 
-    /// Starts a container right after the kubelet itself killed it (no back-off check).
-    pub(super) fn start_container_now(&mut self, cid: Cid) {
-        self.start_container_checked(cid, false);
-    }
-
-    /// Starts (or tries to start) one container: back-off, image, create, start.
+    /// Starts (or tries to start) one container: back-off, image, create, start. The
+    /// back-off is measured from the newest exited instance the pod cache shows.
     pub(super) fn start_container(&mut self, cid: Cid) {
-        self.start_container_checked(cid, true);
+        let since = self.rec(cid).last_exit().map(|e| e.finished_at);
+        self.start_container_since(cid, since);
     }
 
-    fn start_container_checked(&mut self, cid: Cid, check_backoff: bool) {
+    fn backoff_key(&self, cid: Cid) -> String {
+        format!(
+            "{}_{}_{}_{}",
+            self.cfg.name,
+            self.cfg.namespace,
+            self.cfg.uid,
+            self.rec(cid).name()
+        )
+    }
+
+    /// Whether `doBackOff` refuses a start whose newest exited instance finished at `since`.
+    pub(super) fn in_crash_backoff(&self, cid: Cid, since: Option<Duration>) -> bool {
+        since.is_some_and(|t| {
+            self.backoff
+                .in_backoff_since(&self.backoff_key(cid), t, self.now())
+        })
+    }
+
+    /// A start whose `doBackOff` looks at an instance that finished at `since` (None: no
+    /// exited instance, so no back-off and no back-off entry).
+    pub(super) fn start_container_since(&mut self, cid: Cid, since: Option<Duration>) {
         let now = self.now();
         let name = self.rec(cid).name().to_owned();
-        let key = format!(
-            "{}_{}_{}_{}",
-            self.cfg.name, self.cfg.namespace, self.cfg.uid, name
-        );
-        if let Some(finished_at) = self
-            .rec(cid)
-            .last_exit()
-            .map(|e| e.finished_at)
-            .filter(|_| check_backoff)
-        {
+        let key = self.backoff_key(cid);
+        if let Some(finished_at) = since {
             if self.backoff.in_backoff_since(&key, finished_at, now) {
                 let delay = self.backoff.delay(&key).unwrap_or_default();
                 let pod = self.pod_ref();
@@ -269,8 +298,10 @@ impl Worker<'_> {
                         go_duration(delay)
                     ),
                 });
+                // doBackOff's error carries the back-off's expiry; completeWork requeues at
+                // the time left, at most the resync interval, with its jitter.
                 let expiry = self.backoff.expiry(&key, finished_at).unwrap_or(now);
-                self.requeue_after(expiry.saturating_sub(now));
+                self.requeue_after(expiry.saturating_sub(now).min(RESYNC_INTERVAL));
                 return;
             }
             self.backoff.next(&key, now);

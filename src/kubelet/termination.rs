@@ -24,6 +24,15 @@ pub(super) struct StopState {
     pub signalled: bool,
 }
 
+impl StopState {
+    /// The grace period minus the whole seconds spent since the kill began (the kubelet
+    /// subtracts elapsed seconds, truncated).
+    fn grace_left(&self, now: Duration) -> Duration {
+        let spent = Duration::from_secs(now.saturating_sub(self.started).as_secs());
+        self.grace.saturating_sub(spent)
+    }
+}
+
 impl Worker<'_> {
     /// Starts graceful termination of every running container (pod deletion, deadline, or
     /// a pod whose containers are all done).
@@ -75,6 +84,7 @@ impl Worker<'_> {
         if live.stop.is_some() {
             return;
         }
+        let instance = live.restart_count;
         let run_hook = pre_stop.is_some() && !grace.is_zero();
         live.stop = Some(StopState {
             started: now,
@@ -85,7 +95,10 @@ impl Worker<'_> {
         match pre_stop.filter(|_| run_hook) {
             Some(handler) => {
                 self.start_hook(cid, HookKind::PreStop, handler);
-                self.schedule_at(now + grace, Timer::PreStopDeadline(cid));
+                self.schedule_at(
+                    now.saturating_add(grace),
+                    Timer::PreStopDeadline(cid, instance),
+                );
             }
             None => self.after_pre_stop(cid),
         }
@@ -117,17 +130,45 @@ impl Worker<'_> {
             && self.rec(cid).kind == ContainerKind::Sidecar
             && self.sidecar_must_wait(cid)
         {
-            return;
+            // waitForTurn is bounded by what is left of this container's grace; with
+            // nothing left the turn is skipped (kuberuntime_container.go killContainer).
+            let left = stop.grace_left(self.now());
+            if !left.is_zero() {
+                let instance = self
+                    .truth
+                    .get(&cid)
+                    .and_then(|t| t.live.as_ref())
+                    .map_or(0, |l| l.restart_count);
+                let at = self.now().saturating_add(left);
+                self.schedule_at(at, Timer::TurnDeadline(cid, instance));
+                return;
+            }
         }
         self.signal_container(cid);
     }
 
-    /// The kubelet's preStop wait ended at the grace deadline.
-    pub(super) fn pre_stop_deadline(&mut self, cid: Cid) {
+    /// A sidecar's wait for its turn ran out: it gets its stop signal now, however many
+    /// sidecars after it still run.
+    pub(super) fn turn_deadline(&mut self, cid: Cid, instance: u32) {
+        let waiting = self
+            .truth
+            .get(&cid)
+            .and_then(|t| t.live.as_ref())
+            .filter(|l| l.restart_count == instance)
+            .and_then(|l| l.stop)
+            .is_some_and(|s| !s.signalled && !s.prestop_running);
+        if waiting {
+            self.signal_container(cid);
+        }
+    }
+
+    /// The kubelet's preStop wait for this instance ended at the grace deadline.
+    pub(super) fn pre_stop_deadline(&mut self, cid: Cid, instance: u32) {
         let running = self
             .truth
             .get(&cid)
             .and_then(|t| t.live.as_ref())
+            .filter(|l| l.restart_count == instance)
             .and_then(|l| l.stop)
             .is_some_and(|s| s.prestop_running);
         if running {
@@ -145,13 +186,13 @@ impl Worker<'_> {
             return;
         };
         // Whole seconds spent in preStop and waiting count against the grace period.
-        let spent = Duration::from_secs(now.saturating_sub(stop.started).as_secs());
-        let remaining = stop.grace.saturating_sub(spent).max(MIN_GRACE);
+        let remaining = stop.grace_left(now).max(MIN_GRACE);
         stop.signalled = true;
-        let deadline = now + remaining;
+        let deadline = now.saturating_add(remaining);
         live.kill_deadline = Some(deadline);
         live.handle.stop_signal();
-        self.schedule_at(deadline, Timer::KillDeadline(cid));
+        let instance = live.restart_count;
+        self.schedule_at(deadline, Timer::KillDeadline(cid, instance));
     }
 
     /// A sidecar stops only after every app container and every later sidecar has exited.
