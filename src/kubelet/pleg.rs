@@ -73,6 +73,8 @@ impl Worker<'_> {
         }
         if self.tearing_down {
             self.signal_deferred_sidecars();
+            // killPod returns as soon as the last container is gone.
+            self.check_finished();
         }
     }
 

@@ -215,6 +215,11 @@ pub fn pod_status(
         reason = Some(r.to_owned());
         message = Some(m.to_owned());
     }
+    if flags.terminal && !phase_now.is_terminal() {
+        // TerminatePod: a pod whose containers are all stopped for good is moved to a
+        // terminal phase; one that never got that far (still Pending) has failed.
+        phase_now = Phase::Failed;
+    }
     if let Some(prev) = flags.previous_phase.filter(|p| p.is_terminal()) {
         phase_now = prev;
     }

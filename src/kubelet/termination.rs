@@ -221,10 +221,15 @@ impl Worker<'_> {
         }
     }
 
-    /// The pod is done once teardown began and the pod cache shows nothing running.
+    /// The pod is done once teardown began and nothing runs any more. SyncTerminatingPod
+    /// then reads the runtime afresh (GetPodStatus) instead of waiting for PLEG, so exits
+    /// that no relist has reported yet are in the final status.
     pub(super) fn check_finished(&mut self) {
         let nothing_live = self.truth.values().all(|t| t.live.is_none());
-        if self.tearing_down && nothing_live && self.pod_stopped_in_cache() {
+        if self.tearing_down && nothing_live {
+            for cid in self.all_cids() {
+                self.refresh_cache(cid);
+            }
             self.publish_status();
             self.finished = true;
         }

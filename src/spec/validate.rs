@@ -132,14 +132,14 @@ fn check_pod(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
             DNS_LABEL_HELP,
         ));
     }
-    // The API server turns a negative grace period into 1 instead of rejecting it; a spec
-    // that says -1 almost certainly means something else, so it is an error here.
+    // The API server accepts a negative grace period with a warning, and it is treated as 1
+    // (CheckGracefulDelete, calculateEffectiveGracePeriod); podcheck runs it the same way.
     let grace = match pod.termination_grace_period_seconds {
         Some(g) if g < 0 => {
-            out.push(err(
+            out.push(warn(
                 path.key("terminationGracePeriodSeconds"),
-                format!("terminationGracePeriodSeconds {g} is negative"),
-                "use 0 or more seconds (default 30); a real API server would silently change a negative value to 1",
+                format!("terminationGracePeriodSeconds {g}: must be >= 0; negative values are invalid and will be treated as 1"),
+                "use 0 or more seconds (default 30); with a negative value every stop gets 1 s (and then the 2 s minimum)",
             ));
             None
         }

@@ -54,7 +54,7 @@ containers = { app = { state = "running" } }
 const POD_CASES: &str = r#"
     E | name | RFC 1123 subdomain | name = "Web_0"
     E | namespace | must not contain dots | namespace = "a.b"
-    E | terminationGracePeriodSeconds | -1 is negative | terminationGracePeriodSeconds = -1
+    W | terminationGracePeriodSeconds | will be treated as 1 | terminationGracePeriodSeconds = -1
     E | activeDeadlineSeconds | 0 is not a positive | activeDeadlineSeconds = 0
     E | volumes[0] | must specify a volume type | [[pod.volumes]] # <-\nname = "data"
     E | volumes[0].hostPath | more than 1 volume type | [[pod.volumes]]\nname = "d"\nemptyDir = {}\nhostPath = { path = "/x" } # <-
