@@ -465,3 +465,36 @@ fn line_ends(stdout: &str, name: &str, status: &str) -> bool {
         .lines()
         .any(|l| l.contains(name) && l.trim_end().ends_with(status))
 }
+
+#[test]
+fn test_honours_the_time_scale_from_the_flag_and_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The container sleeps 1 s of real time: at scale 1 it has exited by spec time 3 s, at
+    // scale 0.1 that real second is 10 s of spec time, so it still runs at 3 s.
+    let spec = "[run]\nduration = \"4s\"\n\n[pod]\nrestartPolicy = \"Never\"\n\n[[pod.containers]]\nname = \"app\"\ncommand = [\"sleep\", \"1\"]\n\n[[expect.states]]\nat = \"3s\"\ncontainers.app = { state = \"terminated\" }\n";
+    std::fs::write(dir.path().join("scaled.toml"), spec).expect("write spec");
+    let run = |env: Option<&str>, flag: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("test").arg(dir.path()).env_remove("PODCHECK_TIME_SCALE");
+        if let Some(v) = env {
+            cmd.env("PODCHECK_TIME_SCALE", v);
+        }
+        if let Some(v) = flag {
+            cmd.args(["--time-scale", v]);
+        }
+        cmd.output().expect("podcheck test")
+    };
+    let out = run(None, None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = run(Some("0.1"), None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(line_ends(&stdout, "scaled.toml", "... FAILED"), "{stdout}");
+    // The flag wins over the environment.
+    let out = run(Some("0.1"), Some("1"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = run(None, Some("0"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--time-scale 0"), "{stderr}");
+}

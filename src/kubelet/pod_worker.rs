@@ -53,6 +53,9 @@ pub struct PodConfig {
     pub time_scale: f64,
     /// Spec time at which the pod is deleted.
     pub delete_at: Option<Duration>,
+    /// The delete's grace period in seconds (`kubectl delete --grace-period`); None or -1:
+    /// the pod's own.
+    pub delete_grace: Option<i64>,
     /// Spec time at which the run stops.
     pub duration: Option<Duration>,
     /// Real-time bound on the whole run.
@@ -225,6 +228,8 @@ pub(super) struct Worker<'a> {
     pub backoff: Backoff,
     pub image_backoff: Backoff,
     pub image_backoff_updates: HashMap<String, Duration>,
+    /// Images this pod has pulled (an `available_at` image is pulled once it exists).
+    pub pulled_images: std::collections::HashSet<String>,
     pub timers: BTreeMap<(Instant, u64), Timer>,
     pub seq: u64,
     pub tx: mpsc::UnboundedSender<Msg>,
@@ -298,6 +303,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         backoff: Backoff::containers(),
         image_backoff: Backoff::images(),
         image_backoff_updates: HashMap::new(),
+        pulled_images: std::collections::HashSet::new(),
         timers: BTreeMap::new(),
         seq: 0,
         tx,

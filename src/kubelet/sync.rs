@@ -241,11 +241,27 @@ impl Worker<'_> {
 
     fn resolve_image(&self, cid: Cid) -> Image {
         let spec = &self.rec(cid).spec;
+        let pullable = |img: &str| {
+            self.cfg
+                .images
+                .get(img)
+                .is_some_and(|e| e.available_at.is_none_or(|t| self.now() >= t.0))
+        };
         match &spec.image {
             None => Image::None,
-            Some(img) if spec.command.is_some() || self.cfg.images.contains_key(img) => {
-                Image::Present(img.clone())
+            // An image that becomes available later cannot be run before that, whatever
+            // the container's command says.
+            Some(img)
+                if self
+                    .cfg
+                    .images
+                    .get(img)
+                    .is_some_and(|e| e.available_at.is_some())
+                    && !pullable(img) =>
+            {
+                Image::Unpullable(img.clone())
             }
+            Some(img) if spec.command.is_some() || pullable(img) => Image::Present(img.clone()),
             Some(img) => Image::Unpullable(img.clone()),
         }
     }
@@ -414,7 +430,14 @@ impl Worker<'_> {
             .spec
             .image_pull_policy
             .unwrap_or_else(|| default_pull_policy(img));
-        if policy == PullPolicy::Always {
+        // An image that only became available during the run was not on the node yet.
+        let absent = self
+            .cfg
+            .images
+            .get(img)
+            .is_some_and(|e| e.available_at.is_some())
+            && self.pulled_images.insert(img.to_owned());
+        if policy == PullPolicy::Always || absent {
             self.kubelet_event(
                 EventType::Normal,
                 "Pulling",
@@ -459,8 +482,12 @@ impl Worker<'_> {
                 format!("Pulling image \"{img}\""),
                 Some(cid),
             );
+            let why = match self.cfg.images.get(img).and_then(|e| e.available_at) {
+                Some(t) => format!("not available before {t} (images.\"{img}\".available_at)"),
+                None => "not in the podcheck image table".to_owned(),
+            };
             let err = format!(
-                "rpc error: code = NotFound desc = failed to pull and unpack image \"{img}\": image \"{img}\" is not in the podcheck image table"
+                "rpc error: code = NotFound desc = failed to pull and unpack image \"{img}\": image \"{img}\" is {why}"
             );
             self.kubelet_event(
                 EventType::Warning,

@@ -43,6 +43,9 @@ pub struct RunSettings {
     pub time_scale: Option<f64>,
     /// Delete the pod (graceful termination) at this spec time after creation.
     pub delete_pod_at: Option<SpecDuration>,
+    /// The delete's own grace period, as `kubectl delete --grace-period=N`: -1 uses the
+    /// pod's terminationGracePeriodSeconds, 0 becomes 1 (kubectl without --force).
+    pub delete_grace_period: Option<i64>,
     /// Run this spec alone, not in parallel with other specs of a suite.
     #[serde(default)]
     pub serial: bool,
@@ -64,6 +67,9 @@ pub struct ImageEntry {
     /// The image's CMD.
     #[serde(default)]
     pub args: Vec<String>,
+    /// Spec time from which the image can be pulled; before it, pulls fail (ErrImagePull,
+    /// then ImagePullBackOff), as for an image not pushed yet.
+    pub available_at: Option<SpecDuration>,
 }
 
 /// A pod: the `metadata.name`/`namespace` shortcut plus the PodSpec fields podcheck runs.

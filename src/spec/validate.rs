@@ -57,6 +57,22 @@ fn check_run(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
             "use a number greater than 0 and at most 100: 1 is real time, 0.1 runs ten times faster",
         ));
     }
+    if let Some(g) = spec.run.delete_grace_period {
+        if g < -1 {
+            out.push(err(
+                path.key("delete_grace_period"),
+                format!("delete_grace_period {g} is below -1"),
+                "use -1 for the pod's terminationGracePeriodSeconds, or 0 or more seconds (0 becomes 1, as with kubectl delete --grace-period=0)",
+            ));
+        }
+        if spec.run.delete_pod_at.is_none() {
+            out.push(err(
+                path.key("delete_grace_period"),
+                "delete_grace_period is set but the pod is never deleted",
+                "add run.delete_pod_at = \"5s\" (when the delete happens), or remove delete_grace_period",
+            ));
+        }
+    }
     if spec.run.timeout.is_some_and(|t| t.0.is_zero()) {
         out.push(err(
             path.key("timeout"),

@@ -173,6 +173,8 @@ const TOP_LEVEL_CASES: &str = r#"
     E | run.time_scale | out of range | [run]\ntime_scale = nan
     E | run.time_scale | out of range | [run]\ntime_scale = inf
     E | run.timeout | timeout is 0 | [run]\ntimeout = "0s"
+    E | run.delete_grace_period | below -1 | [run]\ndelete_pod_at = "1s"\ndelete_grace_period = -2
+    E | run.delete_grace_period | never deleted | [run]\ndelete_grace_period = 5
     E | images.busybox | neither a command nor args | [images]\nbusybox = {}
     E | expect.events[0].container | no container named "web" | [[expect.events]]\ncontainer = "web"
     E | expect.never[0].container | "web" | [[expect.never]]\ncontainer = "web"
