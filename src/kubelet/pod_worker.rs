@@ -196,12 +196,16 @@ pub(super) enum Msg {
     },
     ProbeDone {
         id: usize,
+        /// Spec time the attempt began.
+        started: Duration,
         instance: u32,
         attempt: u8,
         outcome: Result<crate::prober::ProbeOutcome, crate::prober::ProbeError>,
     },
     HookDone {
         cid: Cid,
+        /// Spec time the hook began.
+        started: Duration,
         instance: u32,
         kind: super::hooks::HookKind,
         result: super::hooks::HookResult,
@@ -524,16 +528,18 @@ impl Worker<'_> {
             } => self.on_exit(cid, restart_count, exit),
             Msg::ProbeDone {
                 id,
+                started,
                 instance,
                 attempt,
                 outcome,
-            } => self.probe_done(id, instance, attempt, outcome),
+            } => self.probe_done(id, started, instance, attempt, outcome),
             Msg::HookDone {
                 cid,
+                started,
                 instance,
                 kind,
                 result,
-            } => self.hook_done(cid, instance, kind, result),
+            } => self.hook_done(cid, started, instance, kind, result),
         }
     }
 
@@ -550,6 +556,13 @@ impl Worker<'_> {
                         .is_some_and(|d| d <= now + Duration::from_millis(1))
                 {
                     live.handle.kill();
+                    self.push_execution(
+                        cid,
+                        instance,
+                        crate::events::ExecutionKind::Signal {
+                            signal: libc::SIGKILL,
+                        },
+                    );
                 }
             }
             Timer::Delete => {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::events::EventType;
+use crate::events::{EventType, ExecutionKind};
 use crate::prober::{self, Handler, ProbeContext, ProbeError, ProbeOutcome, ProbeResult};
 use crate::spec::model::Probe;
 
@@ -28,6 +28,15 @@ pub enum ProbeKind {
 }
 
 impl ProbeKind {
+    /// The field name's stem as specs write it: liveness, readiness, startup.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeKind::Liveness => "liveness",
+            ProbeKind::Readiness => "readiness",
+            ProbeKind::Startup => "startup",
+        }
+    }
+
     /// The word used in event messages.
     pub fn label(self) -> &'static str {
         match self {
@@ -260,10 +269,12 @@ impl Worker<'_> {
         let handler = w.handler.clone();
         let real_timeout = self.clock.to_real(w.timeout);
         let tx = self.tx.clone();
+        let started = self.now();
         tokio::spawn(async move {
             let outcome = prober::probe(&handler, &ctx, real_timeout).await;
             let _ = tx.send(Msg::ProbeDone {
                 id,
+                started,
                 instance,
                 attempt,
                 outcome,
@@ -297,6 +308,7 @@ impl Worker<'_> {
     pub(super) fn probe_done(
         &mut self,
         id: usize,
+        started: Duration,
         instance: u32,
         attempt: u8,
         outcome: Result<ProbeOutcome, ProbeError>,
@@ -305,10 +317,35 @@ impl Worker<'_> {
             return;
         };
         w.in_flight = false;
+        let (cid, kind, handler) = (w.cid, w.kind, w.handler.name());
+        let (result, output) = match &outcome {
+            Ok(o) => (
+                match o.result {
+                    ProbeResult::Success => "success",
+                    ProbeResult::Warning => "warning",
+                    ProbeResult::Failure => "failure",
+                    ProbeResult::Unknown => "unknown",
+                },
+                o.output.clone(),
+            ),
+            Err(e) => ("error", e.to_string()),
+        };
+        let duration = self.now().saturating_sub(started);
+        self.push_execution(
+            cid,
+            instance,
+            ExecutionKind::Probe {
+                probe: kind.name(),
+                handler,
+                result,
+                output,
+                duration,
+            },
+        );
+        let w = &mut self.probes[id];
         if w.last_instance != Some(instance) || w.stopped {
             return;
         }
-        let (cid, kind) = (w.cid, w.kind);
         let label = kind.label();
         let result = match outcome {
             Err(_) if attempt < MAX_PROBE_ATTEMPTS => {

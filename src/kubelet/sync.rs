@@ -355,6 +355,7 @@ impl Worker<'_> {
             }
             Ok(p) => {
                 self.kubelet_event(EventType::Normal, "Started", "Container started", Some(cid));
+                self.push_execution(cid, restart_count, crate::events::ExecutionKind::Start);
                 let tx = self.tx.clone();
                 let exited = p.exited;
                 tokio::spawn(async move {

@@ -204,6 +204,15 @@ impl Worker<'_> {
         live.kill_deadline = Some(deadline);
         live.handle.stop_signal();
         let instance = live.restart_count;
+        // Recorded as the runtime's act even when PID-1 emulation keeps it from a process
+        // without a handler: the effect (nothing happens) is the same.
+        self.push_execution(
+            cid,
+            instance,
+            crate::events::ExecutionKind::Signal {
+                signal: libc::SIGTERM,
+            },
+        );
         self.schedule_at(deadline, Timer::KillDeadline(cid, instance));
     }
 

@@ -142,6 +142,16 @@ pub enum Handler {
 }
 
 impl Handler {
+    /// The handler's field name: exec, httpGet, tcpSocket or grpc.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Handler::Exec(_) => "exec",
+            Handler::HttpGet(_) => "httpGet",
+            Handler::TcpSocket(_) => "tcpSocket",
+            Handler::Grpc(_) => "grpc",
+        }
+    }
+
     /// The handler of a probe (validation guarantees exactly one).
     pub fn of(p: &Probe) -> Option<Handler> {
         if let Some(e) = &p.exec {

@@ -186,6 +186,12 @@ const TOP_LEVEL_CASES: &str = r#"
     E | expect.counts[0].exactly | cannot be combined | [[expect.counts]]\nat_most = 2\nexactly = 1
     E | expect.counts[0].at_least | greater than | [[expect.counts]]\nat_most = 2\nat_least = 3
     E | expect.final.phase | "Done" | [expect.final]\nphase = "Done"
+    E | expect.executions[0].execution | "crash" does not exist | [[expect.executions]]\nexecution = "crash"
+    E | expect.executions[0].container | "web" | [[expect.executions]]\nexecution = "start"\ncontainer = "web"
+    E | expect.executions[0].exitCode | does not apply to a "probe" | [[expect.executions]]\nexecution = "probe"\nexitCode = 1
+    E | expect.executions[0].signal | "SIGFOO" is not a signal | [[expect.executions]]\nexecution = "signal"\nsignal = "SIGFOO"
+    E | expect.executions[0].probe | "alive" does not exist | [[expect.executions]]\nexecution = "probe"\nprobe = "alive"
+    E | expect.executions[0].result | hook result "success" | [[expect.executions]]\nexecution = "hook"\nresult = "success"
     E | expect.final.containers.app.state | "exited" | [expect.final.containers.app]\nstate = "exited"
     E | expect.final.conditions.ready | "ready" | [expect.final.conditions]\nready = true
 "#;
