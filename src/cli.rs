@@ -224,7 +224,7 @@ pub fn run(args: RunArgs) -> u8 {
                     .pod
                     .init_containers
                     .iter()
-                    .filter(|c| c.restart_policy.is_some())
+                    .filter(|c| c.is_sidecar())
                     .count();
             let mut table = kubectl::WatchTable::new();
             let mut on_entry = |e: &Entry| {

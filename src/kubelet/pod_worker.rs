@@ -269,7 +269,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
     let clock = Clock::start(cfg.time_scale);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let kind_of = |c: &crate::spec::model::Container| {
-        if c.restart_policy.is_some() {
+        if c.is_sidecar() {
             ContainerKind::Sidecar
         } else {
             ContainerKind::Init

@@ -239,7 +239,7 @@ impl Worker<'_> {
         if let Some(exit) = current.exit() {
             self.set_cached(id, Cached::Failure, false);
             let rec = self.rec(cid);
-            if !should_restart(rec.kind, self.restart_policy(), exit.exit_code) {
+            if !should_restart(&rec.spec, rec.kind, self.restart_policy(), exit.exit_code) {
                 self.probes[id].stopped = true;
             }
             return;

@@ -10,7 +10,7 @@ use crate::spec::model::PullPolicy;
 use super::backoff::go_duration;
 use super::container::{ContainerKind, ExitInfo, InstanceRecord, InstanceState, StartFailure};
 use super::pod_worker::{BlockReason, Cid, Live, Msg, SyncBlock, Timer, Worker};
-use super::status::should_restart;
+use super::status::{restarts_after_probe_kill, should_restart};
 
 /// The pod worker's retry period after a generic sync error (`backOffPeriod`).
 const SYNC_ERROR_RETRY: Duration = Duration::from_secs(10);
@@ -83,7 +83,12 @@ impl Worker<'_> {
                 Some(r) if r.is_running() => keep += 1,
                 Some(r) => {
                     let code = r.exit().map_or(0, |e| e.exit_code);
-                    if should_restart(ContainerKind::Regular, self.restart_policy(), code) {
+                    if should_restart(
+                        &rec.spec,
+                        ContainerKind::Regular,
+                        self.restart_policy(),
+                        code,
+                    ) {
                         to_start.push(cid);
                     }
                 }
@@ -125,8 +130,7 @@ impl Worker<'_> {
             };
             let name = rec.name().to_owned();
             let sidecar = rec.kind == ContainerKind::Sidecar;
-            let restart =
-                sidecar || self.restart_policy() != crate::spec::model::RestartPolicy::Never;
+            let restart = restarts_after_probe_kill(&rec.spec, rec.kind, self.restart_policy());
             let message = if sidecar {
                 format!("Init container {name} failed {which} probe")
             } else if restart {
@@ -199,8 +203,9 @@ impl Worker<'_> {
                 (_, Some(r)) => match r.exit() {
                     None => return false,
                     Some(e) if e.exit_code == 0 && e.reason != "OOMKilled" => {}
-                    Some(_) => {
-                        if self.restart_policy() == crate::spec::model::RestartPolicy::Never {
+                    Some(e) => {
+                        let code = e.exit_code;
+                        if !should_restart(&rec.spec, rec.kind, self.restart_policy(), code) {
                             self.begin_teardown();
                         } else {
                             self.start_container(cid);

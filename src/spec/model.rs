@@ -119,11 +119,52 @@ impl RestartPolicy {
     }
 }
 
-/// The container-level restart policy: only `Always`, which makes an init container a sidecar.
+/// The container-level restart policy (ContainerRestartRules, beta and on in v1.35):
+/// `Always` on an init container makes it a sidecar; on a regular container, and `Never` /
+/// `OnFailure` on either, it overrides the pod's restartPolicy for that container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum ContainerRestartPolicy {
-    /// The init container is a sidecar.
+    /// Restart whatever the exit code (an init container: a sidecar).
     Always,
+    /// Restart on a non-zero exit.
+    OnFailure,
+    /// Never restart (unless a restartPolicyRules entry says so).
+    Never,
+}
+
+/// One `restartPolicyRules` entry: an action for matching exits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ContainerRestartRule {
+    /// `Restart` (the only action of v1.35's default gates).
+    pub action: String,
+    /// The exit codes the rule applies to.
+    pub exit_codes: Option<ContainerRestartRuleOnExitCodes>,
+}
+
+/// The exit-code condition of a restart rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRestartRuleOnExitCodes {
+    /// `In` or `NotIn`.
+    pub operator: String,
+    /// The exit codes (at most 255).
+    #[serde(default)]
+    pub values: Vec<i32>,
+}
+
+impl ContainerRestartRule {
+    /// Whether the rule applies to an exit with `code` (`ContainerShouldRestart`): a rule
+    /// without exit codes never matches; an empty `In` never, an empty `NotIn` always.
+    pub fn matches(&self, code: i32) -> bool {
+        self.exit_codes
+            .as_ref()
+            .is_some_and(|e| match e.operator.as_str() {
+                "In" => e.values.contains(&code),
+                "NotIn" => !e.values.contains(&code),
+                _ => false,
+            })
+    }
 }
 
 /// A container, in Kubernetes field names.
@@ -151,8 +192,13 @@ pub struct Container {
     /// Volumes mounted into this container.
     #[serde(default)]
     pub volume_mounts: Vec<VolumeMount>,
-    /// `Always` on an init container makes it a sidecar.
+    /// `Always` on an init container makes it a sidecar; otherwise it overrides the pod's
+    /// restartPolicy for this container.
     pub restart_policy: Option<ContainerRestartPolicy>,
+    /// Rules checked in order on each exit; the first that matches decides (needs
+    /// `restartPolicy`).
+    #[serde(default)]
+    pub restart_policy_rules: Vec<ContainerRestartRule>,
     /// Where the container writes its termination message.
     pub termination_message_path: Option<String>,
     /// File (default) or FallbackToLogsOnError.
@@ -170,6 +216,11 @@ pub struct Container {
 }
 
 impl Container {
+    /// An init container with restartPolicy Always.
+    pub fn is_sidecar(&self) -> bool {
+        self.restart_policy == Some(ContainerRestartPolicy::Always)
+    }
+
     /// `resources.limits.memory` in bytes, when set and valid (validation reports the rest).
     pub fn memory_limit(&self) -> Option<u64> {
         let q = self.resources.as_ref()?.limits.get("memory")?;

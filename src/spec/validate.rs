@@ -309,14 +309,8 @@ fn check_container(
         ));
     }
     check_image(spec, c, path, out);
-    let sidecar = c.restart_policy == Some(ContainerRestartPolicy::Always);
-    if sidecar && !is_init {
-        out.push(err(
-            path.key("restartPolicy"),
-            "restartPolicy \"Always\" is set on a regular container",
-            "remove it: only init containers take restartPolicy = \"Always\" (that makes them sidecars); Kubernetes 1.35 also allows it on regular containers together with restartPolicyRules, which podcheck does not support yet",
-        ));
-    }
+    let sidecar = is_init && c.restart_policy == Some(ContainerRestartPolicy::Always);
+    super::validate_restart::check_restart_rules(c, sidecar, path, out);
     if is_init && !sidecar {
         // Probes and hooks need a container that keeps running, which a run-to-completion
         // init container does not.

@@ -79,7 +79,10 @@ fn pod_fields_and_volumes() {
 const CONTAINER_CASES: &str = r#"
     E | image | empty string | image = ""
     E | image | whitespace | image = " web"
-    E | restartPolicy | regular container | restartPolicy = "Always"
+    E | restartPolicyRules | must specify restartPolicy when restart rules | restartPolicyRules = [{ action = "Restart", exitCodes = { operator = "In", values = [42] } }]
+    E | restartPolicyRules[0].action | "RestartAllContainers" | restartPolicy = "Never"\nrestartPolicyRules = [{ action = "RestartAllContainers", exitCodes = { operator = "In", values = [42] } }]
+    E | restartPolicyRules[0].exitCodes | must be specified | restartPolicy = "Never"\nrestartPolicyRules = [{ action = "Restart" }]
+    E | restartPolicyRules[0].exitCodes.operator | "Is" | restartPolicy = "Never"\nrestartPolicyRules = [{ action = "Restart", exitCodes = { operator = "Is", values = [1] } }]
     E | env[0].name | not a valid environment | env = [{ name = "A=B" }]
     W | env[0].name | before 1.32 | env = [{ name = "1X" }]
     W | env[1].name | hides the one at env[0] | env = [{ name = "A" }, { name = "A" }]
