@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::clock::{MAX_SCALE, MIN_SCALE};
 use crate::events::Entry;
 use crate::report::{describe, kubectl, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
@@ -135,9 +136,11 @@ pub fn run(args: RunArgs) -> u8 {
         }
     }
     if let Some(ts) = args.time_scale
-        && !(ts.is_finite() && ts > 0.0)
+        && !(ts.is_finite() && (MIN_SCALE..=MAX_SCALE).contains(&ts))
     {
-        eoutln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
+        eoutln!(
+            "error: --time-scale {ts}: must be a number from {MIN_SCALE} to {MAX_SCALE}, e.g. 0.1"
+        );
         return EXIT_INVALID;
     }
     let mut loaded = Vec::new();

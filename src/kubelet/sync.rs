@@ -214,8 +214,8 @@ impl Worker<'_> {
 
     /// Schedules a pod-worker requeue after `wait`, with the worker's 0-50 % jitter.
     fn requeue_after(&mut self, wait: Duration) {
-        let jittered = wait.mul_f64(1.0 + 0.5 * self.random());
-        let at = self.now() + jittered;
+        let jittered = crate::clock::mul(wait, 1.0 + 0.5 * self.random());
+        let at = self.now().saturating_add(jittered);
         self.schedule_at(at, Timer::Sync);
     }
 

@@ -85,7 +85,7 @@ impl Worker<'_> {
         match pre_stop.filter(|_| run_hook) {
             Some(handler) => {
                 self.start_hook(cid, HookKind::PreStop, handler);
-                self.schedule_at(now + grace, Timer::PreStopDeadline(cid));
+                self.schedule_at(now.saturating_add(grace), Timer::PreStopDeadline(cid));
             }
             None => self.after_pre_stop(cid),
         }
@@ -148,7 +148,7 @@ impl Worker<'_> {
         let spent = Duration::from_secs(now.saturating_sub(stop.started).as_secs());
         let remaining = stop.grace.saturating_sub(spent).max(MIN_GRACE);
         stop.signalled = true;
-        let deadline = now + remaining;
+        let deadline = now.saturating_add(remaining);
         live.kill_deadline = Some(deadline);
         live.handle.stop_signal();
         self.schedule_at(deadline, Timer::KillDeadline(cid));
