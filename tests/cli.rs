@@ -268,6 +268,15 @@ fn start_undecided_run(
     label: &str,
     extra: &str,
 ) -> (tempfile::TempDir, String, std::process::Child) {
+    start_undecided_run_in(label, extra, None)
+}
+
+/// As `start_undecided_run`, with the runner's scratch directories in `scratch` if given.
+fn start_undecided_run_in(
+    label: &str,
+    extra: &str,
+    scratch: Option<&Path>,
+) -> (tempfile::TempDir, String, std::process::Child) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mark = unique_mark(label);
     let spec = leaky_spec(
@@ -276,11 +285,12 @@ fn start_undecided_run(
         &format!("timeout = \"60s\"\n{extra}"),
         NEVER,
     );
-    let child = Command::new(BIN)
-        .args(["run", "-q"])
-        .arg(&spec)
-        .spawn()
-        .expect("run");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "-q"]).arg(&spec);
+    if let Some(dir) = scratch {
+        cmd.env("PODCHECK_SCRATCH_DIR", dir);
+    }
+    let child = cmd.spawn().expect("run");
     let until = Instant::now() + Duration::from_secs(20);
     while podcheck::runtime::process::tagged_pids("LEAK_MARK", |v| v == mark).len() < 3 {
         assert!(
@@ -339,6 +349,52 @@ fn nothing_survives_a_sigkilled_runner_in_pod_mode() {
         return;
     }
     sigkilled_runner_leaves_nothing("pod");
+}
+
+/// The scratch directories (`podcheck-*`) directly under `base`.
+fn scratch_dirs(base: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(base)
+        .expect("list the scratch base")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("podcheck-"))
+        })
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// A SIGKILLed runner cannot remove its scratch directory; its owner marker names a dead
+/// process, so the next run sweeps it, and leaves alone a directory it did not make.
+#[test]
+fn the_next_run_sweeps_the_scratch_dir_of_a_sigkilled_runner() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let foreign = scratch.path().join("podcheck-not-ours");
+    std::fs::create_dir(&foreign).expect("mkdir");
+    let (dir, mark, mut child) =
+        start_undecided_run_in("sigkill-scratch", "", Some(scratch.path()));
+    let leaked: Vec<PathBuf> = scratch_dirs(scratch.path())
+        .into_iter()
+        .filter(|p| *p != foreign)
+        .collect();
+    assert!(!leaked.is_empty(), "the run has a scratch directory");
+    child.kill().expect("SIGKILL the runner");
+    child.wait().expect("wait");
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
+    assert!(
+        leaked.iter().all(|p| p.exists()),
+        "nothing removes it before the next run: {leaked:?}"
+    );
+    let next = Command::new(BIN)
+        .args(["run", "-q", "specs/basics/onfailure-exit0-succeeds.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PODCHECK_SCRATCH_DIR", scratch.path())
+        .output()
+        .expect("run");
+    assert_eq!(next.status.code(), Some(0));
+    assert_eq!(scratch_dirs(scratch.path()), vec![foreign]);
 }
 
 #[test]
@@ -464,4 +520,38 @@ fn line_ends(stdout: &str, name: &str, status: &str) -> bool {
     stdout
         .lines()
         .any(|l| l.contains(name) && l.trim_end().ends_with(status))
+}
+
+/// Where podcheck's scratch directory falls back to the host's /tmp, an emptyDir at /tmp
+/// covers it in the container's mount namespace; the mount plan binds it back, so exec
+/// probes still find their working directory (issue 12, rule 8).
+#[test]
+fn an_emptydir_at_tmp_does_not_hide_a_scratch_dir_under_tmp() {
+    let scratch = tempfile::Builder::new()
+        .prefix("podcheck-test-scratch-")
+        .tempdir_in("/tmp")
+        .expect("tempdir in /tmp");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "-q",
+            "specs/volumes/emptydir-at-tmp-keeps-exec-probes.toml",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PODCHECK_SCRATCH_DIR", scratch.path())
+        .output()
+        .expect("run");
+    if out.status.code() == Some(3) {
+        eprintln!(
+            "skipped: {}",
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+        return;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
