@@ -312,7 +312,10 @@ impl Worker<'_> {
                 return;
             }
             Err(e) => {
-                let msg = format!("{label} probe errored and resulted in unknown state: {e}");
+                let msg = format!(
+                    "{label} probe errored and resulted in {} state: {e}",
+                    e.state()
+                );
                 self.kubelet_event(EventType::Warning, "Unhealthy", msg, Some(cid));
                 // The kubelet throws an errored result away.
                 self.after_probe(id);
