@@ -54,11 +54,38 @@ fn invalid_specs_exit_2_with_located_errors() {
 fn a_missing_file_is_a_clear_error() {
     let out = podcheck(&["lint", "specs/no-such-spec.toml"]);
     assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stderr);
     assert!(
         text.contains("cannot read the spec file") && text.contains("no-such-spec.toml"),
         "{text}"
     );
+    assert!(out.stdout.is_empty(), "diagnostics go to stderr");
+}
+
+#[test]
+fn a_spec_that_is_not_utf8_says_where_the_first_bad_byte_is() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("latin1.toml");
+    // "café" saved as Latin-1: 0xE9 is the 6th character of line 3, byte 22 of the file.
+    std::fs::write(&path, b"name = \"x\"\n[pod]\n# caf\xe9\n").expect("write spec");
+    for cmd in ["lint", "run"] {
+        let out = Command::new(BIN)
+            .arg(cmd)
+            .arg(&path)
+            .output()
+            .expect("podcheck runs");
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        assert!(out.stdout.is_empty(), "{cmd}: diagnostics go to stderr");
+        let text = String::from_utf8_lossy(&out.stderr);
+        for want in [
+            "not valid UTF-8",
+            "byte 0xE9 at line 3, column 6 (byte offset 22)",
+            "latin1.toml:3:6",
+        ] {
+            assert!(text.contains(want), "{cmd}: {want:?} missing in {text}");
+        }
+        assert!(!text.contains("permissions"), "{cmd}: {text}");
+    }
 }
 
 #[test]
@@ -307,7 +334,12 @@ fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal, label: &str)
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     nix::sys::signal::kill(pid, signal).expect("signal the runner");
     let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(1), "an interrupted run reports failure");
+    // 128 + the signal, as a shell reports it, so scripts tell it from a failed expectation.
+    assert_eq!(
+        status.code(),
+        Some(128 + signal as i32),
+        "an interrupted run exits with 128 + signal"
+    );
     assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
 }
 
@@ -439,7 +471,8 @@ fn nothing_survives_a_panic_during_a_run() {
 fn lint_names_the_extensions_a_cluster_would_reject() {
     let out = podcheck(&["lint", "specs/volumes/emptydir-shared-with-init.toml"]);
     assert_eq!(out.status.code(), Some(0), "warnings do not fail lint");
-    snapshot("lint-extensions", &String::from_utf8_lossy(&out.stdout));
+    assert!(out.stdout.is_empty(), "diagnostics go to stderr");
+    snapshot("lint-extensions", &String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
