@@ -12,8 +12,8 @@
 //! A runner that is SIGKILLed cannot remove its directories, so each carries an `owner`
 //! marker with the creating process's pid and start time, and every new scratch directory
 //! first sweeps the ones whose owner is gone: only directories named `podcheck-*`, owned by
-//! this user, with a well-formed marker whose process no longer exists (or is another
-//! process with a reused pid).
+//! this user, with a well-formed marker from this PID namespace whose process no longer
+//! exists (or is another process with a reused pid).
 
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -23,7 +23,7 @@ use tempfile::TempDir;
 
 /// Overrides where podcheck puts its scratch directories.
 pub const SCRATCH_DIR_VAR: &str = "PODCHECK_SCRATCH_DIR";
-/// The file in each scratch directory that names its owner: `<pid> <start time>`.
+/// The file in each scratch directory that names its owner: `<pid> <start time> <pid ns>`.
 const OWNER_MARKER: &str = "owner";
 /// Every scratch directory's name starts with this.
 const PREFIX: &str = "podcheck-";
@@ -116,7 +116,11 @@ pub fn scratch_dir(label: &str) -> io::Result<TempDir> {
         .prefix(&format!("{PREFIX}{label}-"))
         .tempdir_in(&base)?;
     let me = std::process::id();
-    let marker = format!("{me} {}\n", start_time(me).unwrap_or(0));
+    let marker = format!(
+        "{me} {} {}\n",
+        start_time(me).unwrap_or(0),
+        pid_namespace().unwrap_or_default()
+    );
     std::fs::write(dir.path().join(OWNER_MARKER), marker)?;
     Ok(dir)
 }
@@ -131,13 +135,27 @@ fn start_time(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// Whether the owner recorded in `marker` is certainly gone: a well-formed marker whose
-/// pid does not exist, or exists with another start time. Anything unclear keeps the dir.
+/// This process's PID namespace (`pid:[4026531836]`): a pid means something only there.
+fn pid_namespace() -> Option<String> {
+    let link = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let text = link.to_str()?;
+    (!text.is_empty() && !text.contains(char::is_whitespace)).then(|| text.to_owned())
+}
+
+/// Whether the owner recorded in `marker` is certainly gone: a well-formed marker from our
+/// PID namespace (a runner in another one, sharing the directory, has pids we cannot
+/// check) whose pid does not exist, or exists with another start time. Anything unclear
+/// keeps the directory.
 fn owner_is_gone(marker: &str) -> bool {
     let mut fields = marker.split_whitespace();
-    let (Some(pid), Some(started), None) = (fields.next(), fields.next(), fields.next()) else {
+    let (Some(pid), Some(started), Some(ns), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
         return false;
     };
+    if pid_namespace().is_none_or(|mine| mine != ns) {
+        return false;
+    }
     let (Ok(pid), Ok(started)) = (pid.parse::<u32>(), started.parse::<u64>()) else {
         return false;
     };
@@ -214,21 +232,23 @@ mod tests {
         child.wait().unwrap();
         let me = std::process::id();
         let my_start = start_time(me).unwrap();
-        let stale = make("podcheck-a-1", Some(&format!("{dead} 12345")));
-        let reused = make("podcheck-b-1", Some(&format!("{me} {}", my_start + 1)));
+        let ns = pid_namespace().unwrap();
+        let stale = make("podcheck-a-1", Some(&format!("{dead} 12345 {ns}")));
+        let reused = make("podcheck-b-1", Some(&format!("{me} {} {ns}", my_start + 1)));
         let live = make(
             "podcheck-c-1",
-            Some(&format!("1 {}", start_time(1).unwrap())),
+            Some(&format!("1 {} {ns}", start_time(1).unwrap())),
         );
-        let mine = make("podcheck-d-1", Some(&format!("{me} {my_start}")));
+        let mine = make("podcheck-d-1", Some(&format!("{me} {my_start} {ns}")));
+        let elsewhere = make("podcheck-g-1", Some(&format!("{dead} 12345 pid:[1]")));
         let unmarked = make("podcheck-e-1", None);
         let garbled = make("podcheck-f-1", Some("not a marker"));
-        let other = make("other-1", Some(&format!("{dead} 12345")));
+        let other = make("other-1", Some(&format!("{dead} 12345 {ns}")));
         sweep_stale(base.path());
         // Our own pid is never swept, whatever the start time says.
         assert!(reused.exists());
         assert!(!stale.exists());
-        for kept in [live, mine, unmarked, garbled, other] {
+        for kept in [live, mine, unmarked, garbled, other, elsewhere] {
             assert!(kept.exists(), "{}", kept.display());
         }
     }
