@@ -64,7 +64,7 @@ pub async fn run_handler(
     }
     if let Some(s) = &handler.sleep {
         let secs = u64::try_from(s.seconds).unwrap_or(0);
-        tokio::time::sleep(Duration::from_secs_f64(secs as f64 * scale)).await;
+        tokio::time::sleep(crate::clock::mul(Duration::from_secs(secs), scale)).await;
         return HookResult::Ok {
             http_fallback: None,
         };

@@ -337,7 +337,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
 
 impl Worker<'_> {
     async fn run(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>) -> EndReason {
-        let hard_stop = Instant::now() + self.cfg.timeout;
+        let hard_stop = crate::clock::deadline_in(self.cfg.timeout);
         self.admit();
         self.create_probe_workers();
         if let Some(t) = self.cfg.delete_at {
@@ -446,7 +446,7 @@ impl Worker<'_> {
     pub(super) fn next_tick_after(&self, t: Duration) -> Duration {
         let period = RELIST_PERIOD.as_secs_f64();
         let k = (t.as_secs_f64() / period).floor() + 1.0;
-        Duration::from_secs_f64(k * period)
+        crate::clock::secs_f64(k * period)
     }
 
     /// Schedules a relist at the next tick unless one is already due by then.
@@ -553,7 +553,7 @@ impl Worker<'_> {
                     && live.restart_count == instance
                     && live
                         .kill_deadline
-                        .is_some_and(|d| d <= now + Duration::from_millis(1))
+                        .is_some_and(|d| d <= now.saturating_add(Duration::from_millis(1)))
                 {
                     live.handle.kill();
                     self.push_execution(

@@ -175,8 +175,9 @@ impl Worker<'_> {
         // The ticker keeps its phase from its (re)start, whatever the attempts take.
         let elapsed = now.saturating_sub(w.started_at).as_secs_f64();
         let period = w.period.as_secs_f64();
-        let next =
-            w.started_at + Duration::from_secs_f64(((elapsed / period).floor() + 1.0) * period);
+        let next = w.started_at.saturating_add(crate::clock::secs_f64(
+            ((elapsed / period).floor() + 1.0) * period,
+        ));
         if w.in_flight {
             w.pending_tick = true;
         }
@@ -195,7 +196,7 @@ impl Worker<'_> {
         w.tick_generation += 1;
         w.started_at = now;
         w.pending_tick = false;
-        let (next, generation) = (now + w.period, w.tick_generation);
+        let (next, generation) = (now.saturating_add(w.period), w.tick_generation);
         self.schedule_at(next, Timer::ProbeTick(id, generation));
     }
 
@@ -353,7 +354,10 @@ impl Worker<'_> {
                 return;
             }
             Err(e) => {
-                let msg = format!("{label} probe errored and resulted in unknown state: {e}");
+                let msg = format!(
+                    "{label} probe errored and resulted in {} state: {e}",
+                    e.state()
+                );
                 self.kubelet_event(EventType::Warning, "Unhealthy", msg, Some(cid));
                 // The kubelet throws an errored result away.
                 self.after_probe(id);

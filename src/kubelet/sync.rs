@@ -238,7 +238,7 @@ impl Worker<'_> {
     /// Schedules a pod-worker requeue after `wait`, with the worker's 0-50 % jitter. The
     /// work queue holds one entry per pod, so this replaces an earlier requeue.
     fn requeue_after(&mut self, wait: Duration) {
-        let jittered = wait.mul_f64(1.0 + 0.5 * self.random());
+        let jittered = crate::clock::mul(wait, 1.0 + 0.5 * self.random());
         let at = self.now().saturating_add(jittered);
         self.timers.retain(|_, t| *t != Timer::Sync);
         self.schedule_at(at, Timer::Sync);

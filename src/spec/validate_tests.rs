@@ -178,6 +178,11 @@ const TOP_LEVEL_CASES: &str = r#"
     E | run.timeout | timeout is 0 | [run]\ntimeout = "0s"
     E | run.delete_grace_period | below -1 | [run]\ndelete_pod_at = "1s"\ndelete_grace_period = -2
     E | run.delete_grace_period | never deleted | [run]\ndelete_grace_period = 5
+    E | run.time_scale | out of range | [run]\ntime_scale = 1e-19
+    E | run.time_scale | out of range | [run]\ntime_scale = 0.0009
+    E | run.timeout | out of range | [run]\ntimeout = "292277024626y"
+    E | run.duration | out of range | [run]\nduration = "292277024626y"
+    E | run.delete_pod_at | out of range | [run]\ndelete_pod_at = "3651d"
     E | images.busybox | neither a command nor args | [images]\nbusybox = {}
     E | expect.events[0].container | no container named "web" | [[expect.events]]\ncontainer = "web"
     E | expect.never[0].container | "web" | [[expect.never]]\ncontainer = "web"
