@@ -10,7 +10,7 @@ use crate::events::Entry;
 use crate::expect::{self, Verdict};
 use crate::kubelet::pod_worker::RunError;
 use crate::kubelet::{EndReason, Observer, PodConfig, RunOutcome, run_pod};
-use crate::report::kubectl;
+use crate::print_pod;
 use crate::runtime::process;
 use crate::spec::LoadedSpec;
 
@@ -169,7 +169,7 @@ pub async fn run_spec(
         cancel,
     };
     let outcome = run_pod(cfg, observer).await?;
-    let column = |st: &crate::events::PodStatus| kubectl::pod_row(st, Duration::ZERO).status;
+    let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
     let mut verdict = expect::check(&spec.expect, &outcome.timeline, &column);
     match outcome.end {
         EndReason::TimedOut => verdict.failures.insert(

@@ -258,6 +258,9 @@ pub(super) struct Worker<'a> {
     pub sync_block: Option<SyncBlock>,
     /// A sync was asked for while the worker was blocked; it runs once the block ends.
     pub sync_pending: bool,
+    /// The pod was deleted (or its deadline passed) while the worker was blocked; the
+    /// teardown begins once the sync in flight returns.
+    pub teardown_pending: bool,
     /// The pod is among its Service's ready endpoints.
     pub endpoint_member: bool,
     pub observer: Observer<'a>,
@@ -328,6 +331,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         probes: Vec::new(),
         sync_block: None,
         sync_pending: false,
+        teardown_pending: false,
         endpoint_member: false,
         observer,
     };
@@ -567,7 +571,7 @@ impl Worker<'_> {
             }
             Timer::Delete => {
                 self.deleting = true;
-                self.begin_teardown();
+                self.request_teardown();
             }
             Timer::ActiveDeadline => {
                 if !self.tearing_down {
@@ -577,7 +581,7 @@ impl Worker<'_> {
                         DEADLINE_MESSAGE.to_owned(),
                     ));
                     self.deadline_event();
-                    self.begin_teardown();
+                    self.request_teardown();
                 }
             }
             Timer::ProbeTick(id, generation) => self.probe_tick(id, generation),

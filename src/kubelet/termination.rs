@@ -34,6 +34,31 @@ impl StopState {
 }
 
 impl Worker<'_> {
+    /// A teardown (deletion, deadline) asked for while the pod worker is inside a sync —
+    /// waiting for a postStart hook or a kill — begins once that sync returns:
+    /// SyncTerminatingPod runs after the pod's SyncPod, never beside it, and SyncPod's
+    /// context is not cancellable (pod_workers.go, kuberuntime_manager.go).
+    pub(super) fn request_teardown(&mut self) {
+        if self.sync_block.is_some() {
+            self.teardown_pending = true;
+        } else {
+            self.begin_teardown();
+        }
+    }
+
+    /// A sync that held the pod worker has returned: what was asked for meanwhile runs now.
+    pub(super) fn sync_returned(&mut self) {
+        if self.sync_block.is_some() {
+            return;
+        }
+        if self.teardown_pending {
+            self.teardown_pending = false;
+            self.begin_teardown();
+        } else if self.sync_pending {
+            self.sync();
+        }
+    }
+
     /// Starts graceful termination of every running container (pod deletion, deadline, or
     /// a pod whose containers are all done).
     pub(super) fn begin_teardown(&mut self) {

@@ -1,6 +1,7 @@
 //! The user-facing spec: TOML model, loading with located errors, validation, defaults.
 
 pub mod duration;
+pub mod expansion;
 pub mod extensions;
 pub mod load;
 pub mod model;
