@@ -1,7 +1,13 @@
 //! Expectations: what a spec says must happen, and the matcher that checks a timeline.
 
 pub mod check;
+mod logs;
 pub mod model;
+mod state;
+pub mod values;
 
 pub use check::{Verdict, check, decided};
 pub use model::Expectations;
+
+#[cfg(test)]
+mod tests;
