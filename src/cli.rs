@@ -1,7 +1,11 @@
 //! The work behind the command line: runs and lint, with the exit codes users script on.
 //!
 //! Exit codes: 0 every spec passed; 1 an expectation failed; 2 a spec is invalid;
-//! 3 the environment could not run the spec.
+//! 3 the environment could not run the spec; 130 / 143 the run was interrupted by SIGINT
+//! (Ctrl-C) / SIGTERM, as a shell reports a process killed by that signal.
+//!
+//! Diagnostics (spec errors and warnings, environment errors) go to stderr for every
+//! command; stdout carries the results: watch lines, events, verdicts, `ok: FILE`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +45,10 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
 /// Exit code: the environment could not run a spec.
 pub const EXIT_ENV: u8 = 3;
+/// Exit code: the run was interrupted by SIGINT (128 + 2).
+pub const EXIT_SIGINT: u8 = 130;
+/// Exit code: the run was interrupted by SIGTERM (128 + 15).
+pub const EXIT_SIGTERM: u8 = 143;
 
 /// Arguments of `podcheck run` (also its command-line definition).
 #[derive(Debug, Clone, clap::Args)]
@@ -96,10 +104,11 @@ pub fn test(args: TestArgs) -> u8 {
     let libtest = libtest_mimic::Arguments::from_iter(
         std::iter::once("podcheck test".to_owned()).chain(args.libtest_args),
     );
-    if let Some(ts) = args.time_scale
-        && !(ts.is_finite() && ts > 0.0)
+    if let Some(Err(e)) = args
+        .time_scale
+        .map(|ts| crate::clock::check_scale(ts, &format!("--time-scale {ts}")))
     {
-        eoutln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
+        eoutln!("error: {e}");
         return EXIT_INVALID;
     }
     let passed = crate::harness::run_suite(
@@ -150,10 +159,11 @@ pub fn run(args: RunArgs) -> u8 {
             }
         }
     }
-    if let Some(ts) = args.time_scale
-        && !(ts.is_finite() && ts > 0.0)
+    if let Some(Err(e)) = args
+        .time_scale
+        .map(|ts| crate::clock::check_scale(ts, &format!("--time-scale {ts}")))
     {
-        eoutln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
+        eoutln!("error: {e}");
         return EXIT_INVALID;
     }
     let mut loaded = Vec::new();
@@ -203,10 +213,14 @@ pub fn run(args: RunArgs) -> u8 {
         None => None,
     };
     let guard = RunGuard::new();
+    // The exit code an interruption ends the run with; 0 while there was none.
+    let interrupt = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
     let code = runtime.block_on(async {
         let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+        let seen = interrupt.clone();
         tokio::spawn(async move {
-            interrupted().await;
+            let code = interrupted().await;
+            seen.store(code, std::sync::atomic::Ordering::SeqCst);
             let _ = cancel_tx.send(true);
         });
         let mut worst = EXIT_OK;
@@ -224,7 +238,7 @@ pub fn run(args: RunArgs) -> u8 {
                     .pod
                     .init_containers
                     .iter()
-                    .filter(|c| c.restart_policy.is_some())
+                    .filter(|c| c.is_sidecar())
                     .count();
             let mut table = kubectl::WatchTable::new();
             let mut on_entry = |e: &Entry| {
@@ -286,11 +300,15 @@ pub fn run(args: RunArgs) -> u8 {
     }
     drop(guard);
     runtime.shutdown_timeout(Duration::from_secs(1));
-    code
+    // An interruption wins over the verdicts, so scripts can tell it from a failure.
+    match interrupt.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => code,
+        signalled => signalled,
+    }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupted() {
+/// Resolves on Ctrl-C or SIGTERM, with the exit code for that signal.
+async fn interrupted() -> u8 {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
@@ -300,8 +318,8 @@ async fn interrupted() {
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        _ = tokio::signal::ctrl_c() => EXIT_SIGINT,
+        _ = term => EXIT_SIGTERM,
     }
 }
 
@@ -317,11 +335,11 @@ pub fn lint(specs: &[PathBuf]) -> u8 {
                 if l.warnings.diagnostics.is_empty() {
                     outln!("ok: {}", path.display());
                 } else {
-                    outln!("{}", l.warnings.render());
+                    eoutln!("{}", l.warnings.render());
                 }
             }
             Err(d) => {
-                outln!("{}", d.render());
+                eoutln!("{}", d.render());
                 code = EXIT_INVALID;
             }
         }

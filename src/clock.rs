@@ -3,10 +3,63 @@
 //! Spec time is what the kubelet would experience; real time is spec time × scale. With
 //! scale 0.1 a 10 s back-off takes 1 s of wall time, and every other timer shrinks alike, so
 //! the relative order of everything in a pod's timeline is kept.
+//!
+//! All time arithmetic that input can reach saturates here instead of panicking: the API
+//! accepts any non-negative int64 `terminationGracePeriodSeconds`, and `9223372036854775807`
+//! seconds must mean "never", not "overflow when adding duration to instant". Instants are
+//! capped at [`FAR_FUTURE`] from now, which no run lives to see.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+/// The smallest accepted `time_scale`: below it a relist period of 1 s becomes under a
+/// millisecond of real time, less than a process start takes.
+pub const MIN_SCALE: f64 = 0.001;
+/// The largest accepted `time_scale` (a 1 s period takes 100 s of real time).
+pub const MAX_SCALE: f64 = 100.0;
+
+/// Checks a time scale given on the command line or in `PODCHECK_TIME_SCALE`: `where_` names
+/// it in the message (e.g. `--time-scale 0`).
+pub fn check_scale(scale: f64, where_: &str) -> Result<f64, String> {
+    if scale.is_finite() && (MIN_SCALE..=MAX_SCALE).contains(&scale) {
+        Ok(scale)
+    } else {
+        Err(format!(
+            "{where_}: must be a number from {MIN_SCALE} to {MAX_SCALE}, e.g. 0.1"
+        ))
+    }
+}
+/// How far ahead a deadline may lie; later ones are clamped to it, meaning "never".
+pub const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Float seconds as a Duration: NaN and negatives are 0, anything too large is
+/// `Duration::MAX` (where `Duration::from_secs_f64` would panic).
+pub fn secs_f64(secs: f64) -> Duration {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) => d,
+        Err(_) if secs > 0.0 => Duration::MAX,
+        Err(_) => Duration::ZERO,
+    }
+}
+
+/// `d` times `factor`, saturating like [`secs_f64`] (where `Duration::mul_f64` would panic).
+pub fn mul(d: Duration, factor: f64) -> Duration {
+    secs_f64(d.as_secs_f64() * factor)
+}
+
+/// `at + d`, clamped at [`FAR_FUTURE`] after `at` so it can never overflow.
+pub fn instant_after(at: Instant, d: Duration) -> Instant {
+    let d = d.min(FAR_FUTURE);
+    // The clamp keeps this in range on every platform podcheck runs on; should an Instant
+    // still not hold it, `at` itself is the only value that is certainly representable.
+    at.checked_add(d).unwrap_or(at)
+}
+
+/// The real instant `d` from now, saturating (see [`instant_after`]).
+pub fn deadline_in(d: Duration) -> Instant {
+    instant_after(Instant::now(), d)
+}
 
 /// Converts between spec time (since pod creation) and real instants.
 #[derive(Debug, Clone, Copy)]
@@ -16,10 +69,11 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// A clock whose spec time 0 is now.
+    /// A clock whose spec time 0 is now; a scale that is not a positive number is 1, and
+    /// others are clamped to `[MIN_SCALE, MAX_SCALE]` (validation rejects them earlier).
     pub fn start(scale: f64) -> Self {
         let scale = if scale.is_finite() && scale > 0.0 {
-            scale
+            scale.clamp(MIN_SCALE, MAX_SCALE)
         } else {
             1.0
         };
@@ -44,19 +98,20 @@ impl Clock {
         self.origin.elapsed()
     }
 
-    /// A real duration expressed in spec time.
+    /// A real duration expressed in spec time (saturating).
     pub fn to_spec(&self, real: Duration) -> Duration {
-        Duration::from_secs_f64(real.as_secs_f64() / self.scale)
+        secs_f64(real.as_secs_f64() / self.scale)
     }
 
-    /// A spec duration expressed in real time.
+    /// A spec duration expressed in real time (saturating).
     pub fn to_real(&self, spec: Duration) -> Duration {
-        Duration::from_secs_f64(spec.as_secs_f64() * self.scale)
+        mul(spec, self.scale)
     }
 
-    /// The real instant at which spec time `t` is reached.
+    /// The real instant at which spec time `t` is reached, at most [`FAR_FUTURE`] after
+    /// the origin.
     pub fn instant_at(&self, t: Duration) -> Instant {
-        self.origin + self.to_real(t)
+        instant_after(self.origin, self.to_real(t))
     }
 
     /// Spec time of a real instant (clamped at 0).
@@ -75,5 +130,28 @@ mod tests {
         assert_eq!(c.to_real(Duration::from_secs(10)), Duration::from_secs(1));
         assert_eq!(c.to_spec(Duration::from_secs(1)), Duration::from_secs(10));
         assert_eq!(Clock::start(-1.0).scale(), 1.0);
+        assert_eq!(Clock::start(1e-300).scale(), MIN_SCALE);
+    }
+
+    #[test]
+    fn huge_and_odd_values_saturate_instead_of_panicking() {
+        // i64::MAX seconds of grace, as the API accepts for terminationGracePeriodSeconds.
+        let never = Duration::from_secs(u64::try_from(i64::MAX).unwrap_or(u64::MAX));
+        for scale in [MIN_SCALE, 1.0, MAX_SCALE] {
+            let c = Clock::start(scale);
+            let at = c.instant_at(never);
+            assert!(at > Instant::now(), "far future stays in the future");
+            assert_eq!(c.instant_at(Duration::MAX), c.instant_at(never));
+            let _ = c.to_spec(Duration::MAX);
+            let _ = c.to_real(Duration::MAX);
+            let _ = c.spec_time_of(at);
+        }
+        assert_eq!(secs_f64(f64::NAN), Duration::ZERO);
+        assert_eq!(secs_f64(-1.0), Duration::ZERO);
+        assert_eq!(secs_f64(f64::INFINITY), Duration::MAX);
+        assert_eq!(secs_f64(1e300), Duration::MAX);
+        assert_eq!(mul(Duration::MAX, 2.0), Duration::MAX);
+        assert_eq!(mul(Duration::from_secs(3), -1.0), Duration::ZERO);
+        assert!(deadline_in(Duration::MAX) > Instant::now());
     }
 }

@@ -203,12 +203,121 @@ impl PodStatus {
     }
 }
 
+/// What the runtime did for one container instance: podcheck's own record, below the
+/// Kubernetes API (a real cluster keeps these only in the kubelet's and runtime's logs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// Spec time since pod creation (for hooks and probes: when the run ended).
+    #[serde(serialize_with = "secs")]
+    pub at: Duration,
+    /// Container name.
+    pub container: String,
+    /// The container instance: its restart count.
+    pub instance: u32,
+    /// What happened.
+    #[serde(flatten)]
+    pub what: ExecutionKind,
+}
+
+/// The kinds of executions on the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "execution", rename_all = "camelCase")]
+pub enum ExecutionKind {
+    /// The container's main process started.
+    Start,
+    /// The main process ended.
+    #[serde(rename_all = "camelCase")]
+    Exit {
+        /// Exit code (128+N for signal N).
+        exit_code: i32,
+        /// The signal that ended it, if any.
+        signal: Option<i32>,
+        /// Completed, Error, OOMKilled.
+        reason: String,
+    },
+    /// The runtime sent a signal to the main process: the stop signal, or SIGKILL when
+    /// the grace period ran out.
+    Signal {
+        /// The signal number.
+        signal: i32,
+    },
+    /// A lifecycle hook ran.
+    #[serde(rename_all = "camelCase")]
+    Hook {
+        /// `postStart` or `preStop`.
+        hook: &'static str,
+        /// `exec`, `httpGet`, `sleep` or `tcpSocket`.
+        handler: &'static str,
+        /// `succeeded` or `failed`.
+        result: &'static str,
+        /// The failure detail the kubelet logs (not in any event).
+        detail: Option<String>,
+        /// How long it ran, in spec time.
+        #[serde(serialize_with = "secs")]
+        duration: Duration,
+    },
+    /// One probe attempt.
+    #[serde(rename_all = "camelCase")]
+    Probe {
+        /// `liveness`, `readiness` or `startup`.
+        probe: &'static str,
+        /// `exec`, `httpGet`, `tcpSocket` or `grpc`.
+        handler: &'static str,
+        /// `success`, `warning`, `failure`, `unknown` or `error`.
+        result: &'static str,
+        /// The prober's output (or error) text.
+        output: String,
+        /// How long the attempt took, in spec time.
+        #[serde(serialize_with = "secs")]
+        duration: Duration,
+    },
+}
+
+/// A signal's name (`SIGTERM`), or its number when it has none.
+pub fn signal_name(n: i32) -> String {
+    nix::sys::signal::Signal::try_from(n)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|_| n.to_string())
+}
+
+/// A signal number from `SIGTERM`, `TERM` or `15`.
+pub fn parse_signal(s: &str) -> Option<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Some(n).filter(|n| (1..=64).contains(n));
+    }
+    let upper = s.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse::<nix::sys::signal::Signal>()
+        .ok()
+        .map(|s| s as i32)
+}
+
+impl ExecutionKind {
+    /// The kind's name as specs write it: start, exit, signal, hook, probe.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ExecutionKind::Start => "start",
+            ExecutionKind::Exit { .. } => "exit",
+            ExecutionKind::Signal { .. } => "signal",
+            ExecutionKind::Hook { .. } => "hook",
+            ExecutionKind::Probe { .. } => "probe",
+        }
+    }
+}
+
 /// One entry of the recorded timeline.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Entry {
     /// An Event was recorded.
     Event(Event),
+    /// A process started or ended, a signal was sent, a hook or probe ran.
+    Execution(Execution),
     /// The pod joined (`ready: true`) or left the ready endpoints of its Service: what the
     /// endpoints controller does when the pod's Ready condition flips or deletion starts.
     Endpoint {
@@ -240,6 +349,14 @@ impl Timeline {
     pub fn events(&self) -> impl Iterator<Item = &Event> {
         self.entries.iter().filter_map(|e| match e {
             Entry::Event(ev) => Some(ev),
+            _ => None,
+        })
+    }
+
+    /// All executions in order.
+    pub fn executions(&self) -> impl Iterator<Item = &Execution> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Execution(x) => Some(x),
             _ => None,
         })
     }

@@ -115,11 +115,10 @@ fn suite_time_scale() -> Result<Option<f64>, String> {
     let Ok(v) = std::env::var("PODCHECK_TIME_SCALE") else {
         return Ok(None);
     };
+    let where_ = format!("PODCHECK_TIME_SCALE={v:?}");
     match v.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok(Some(s)),
-        _ => Err(format!(
-            "PODCHECK_TIME_SCALE={v:?}: must be a number greater than 0, e.g. 0.1"
-        )),
+        Ok(s) => crate::clock::check_scale(s, &where_).map(Some),
+        Err(_) => Err(format!("{where_}: not a number; use e.g. 0.1")),
     }
 }
 

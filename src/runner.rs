@@ -114,6 +114,7 @@ pub async fn run_spec(
             crate::spec::model::ImageEntry {
                 command: argv.clone(),
                 args: Vec::new(),
+                available_at: None,
             },
         );
     }
@@ -153,6 +154,7 @@ pub async fn run_spec(
         images,
         time_scale,
         delete_at: spec.run.delete_pod_at.map(|d| d.0),
+        delete_grace: spec.run.delete_grace_period,
         duration: spec.run.duration.map(|d| d.0),
         timeout,
         run_id: run_id.to_owned(),

@@ -54,11 +54,38 @@ fn invalid_specs_exit_2_with_located_errors() {
 fn a_missing_file_is_a_clear_error() {
     let out = podcheck(&["lint", "specs/no-such-spec.toml"]);
     assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stderr);
     assert!(
         text.contains("cannot read the spec file") && text.contains("no-such-spec.toml"),
         "{text}"
     );
+    assert!(out.stdout.is_empty(), "diagnostics go to stderr");
+}
+
+#[test]
+fn a_spec_that_is_not_utf8_says_where_the_first_bad_byte_is() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("latin1.toml");
+    // "café" saved as Latin-1: 0xE9 is the 6th character of line 3, byte 22 of the file.
+    std::fs::write(&path, b"name = \"x\"\n[pod]\n# caf\xe9\n").expect("write spec");
+    for cmd in ["lint", "run"] {
+        let out = Command::new(BIN)
+            .arg(cmd)
+            .arg(&path)
+            .output()
+            .expect("podcheck runs");
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        assert!(out.stdout.is_empty(), "{cmd}: diagnostics go to stderr");
+        let text = String::from_utf8_lossy(&out.stderr);
+        for want in [
+            "not valid UTF-8",
+            "byte 0xE9 at line 3, column 6 (byte offset 22)",
+            "latin1.toml:3:6",
+        ] {
+            assert!(text.contains(want), "{cmd}: {want:?} missing in {text}");
+        }
+        assert!(!text.contains("permissions"), "{cmd}: {text}");
+    }
 }
 
 #[test]
@@ -268,6 +295,15 @@ fn start_undecided_run(
     label: &str,
     extra: &str,
 ) -> (tempfile::TempDir, String, std::process::Child) {
+    start_undecided_run_in(label, extra, None)
+}
+
+/// As `start_undecided_run`, with the runner's scratch directories in `scratch` if given.
+fn start_undecided_run_in(
+    label: &str,
+    extra: &str,
+    scratch: Option<&Path>,
+) -> (tempfile::TempDir, String, std::process::Child) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mark = unique_mark(label);
     let spec = leaky_spec(
@@ -276,11 +312,12 @@ fn start_undecided_run(
         &format!("timeout = \"60s\"\n{extra}"),
         NEVER,
     );
-    let child = Command::new(BIN)
-        .args(["run", "-q"])
-        .arg(&spec)
-        .spawn()
-        .expect("run");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "-q"]).arg(&spec);
+    if let Some(dir) = scratch {
+        cmd.env("PODCHECK_SCRATCH_DIR", dir);
+    }
+    let child = cmd.spawn().expect("run");
     let until = Instant::now() + Duration::from_secs(20);
     while podcheck::runtime::process::tagged_pids("LEAK_MARK", |v| v == mark).len() < 3 {
         assert!(
@@ -297,7 +334,12 @@ fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal, label: &str)
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     nix::sys::signal::kill(pid, signal).expect("signal the runner");
     let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(1), "an interrupted run reports failure");
+    // 128 + the signal, as a shell reports it, so scripts tell it from a failed expectation.
+    assert_eq!(
+        status.code(),
+        Some(128 + signal as i32),
+        "an interrupted run exits with 128 + signal"
+    );
     assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
 }
 
@@ -339,6 +381,52 @@ fn nothing_survives_a_sigkilled_runner_in_pod_mode() {
         return;
     }
     sigkilled_runner_leaves_nothing("pod");
+}
+
+/// The scratch directories (`podcheck-*`) directly under `base`.
+fn scratch_dirs(base: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(base)
+        .expect("list the scratch base")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("podcheck-"))
+        })
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// A SIGKILLed runner cannot remove its scratch directory; its owner marker names a dead
+/// process, so the next run sweeps it, and leaves alone a directory it did not make.
+#[test]
+fn the_next_run_sweeps_the_scratch_dir_of_a_sigkilled_runner() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let foreign = scratch.path().join("podcheck-not-ours");
+    std::fs::create_dir(&foreign).expect("mkdir");
+    let (dir, mark, mut child) =
+        start_undecided_run_in("sigkill-scratch", "", Some(scratch.path()));
+    let leaked: Vec<PathBuf> = scratch_dirs(scratch.path())
+        .into_iter()
+        .filter(|p| *p != foreign)
+        .collect();
+    assert!(!leaked.is_empty(), "the run has a scratch directory");
+    child.kill().expect("SIGKILL the runner");
+    child.wait().expect("wait");
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
+    assert!(
+        leaked.iter().all(|p| p.exists()),
+        "nothing removes it before the next run: {leaked:?}"
+    );
+    let next = Command::new(BIN)
+        .args(["run", "-q", "specs/basics/onfailure-exit0-succeeds.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PODCHECK_SCRATCH_DIR", scratch.path())
+        .output()
+        .expect("run");
+    assert_eq!(next.status.code(), Some(0));
+    assert_eq!(scratch_dirs(scratch.path()), vec![foreign]);
 }
 
 #[test]
@@ -383,7 +471,8 @@ fn nothing_survives_a_panic_during_a_run() {
 fn lint_names_the_extensions_a_cluster_would_reject() {
     let out = podcheck(&["lint", "specs/volumes/emptydir-shared-with-init.toml"]);
     assert_eq!(out.status.code(), Some(0), "warnings do not fail lint");
-    snapshot("lint-extensions", &String::from_utf8_lossy(&out.stdout));
+    assert!(out.stdout.is_empty(), "diagnostics go to stderr");
+    snapshot("lint-extensions", &String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -464,4 +553,73 @@ fn line_ends(stdout: &str, name: &str, status: &str) -> bool {
     stdout
         .lines()
         .any(|l| l.contains(name) && l.trim_end().ends_with(status))
+}
+
+#[test]
+fn test_honours_the_time_scale_from_the_flag_and_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The container sleeps 1 s of real time: at scale 1 it has exited by spec time 3 s, at
+    // scale 0.1 that real second is 10 s of spec time, so it still runs at 3 s.
+    let spec = "[run]\nduration = \"4s\"\n\n[pod]\nrestartPolicy = \"Never\"\n\n[[pod.containers]]\nname = \"app\"\ncommand = [\"sleep\", \"1\"]\n\n[[expect.states]]\nat = \"3s\"\ncontainers.app = { state = \"terminated\" }\n";
+    std::fs::write(dir.path().join("scaled.toml"), spec).expect("write spec");
+    let run = |env: Option<&str>, flag: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("test")
+            .arg(dir.path())
+            .env_remove("PODCHECK_TIME_SCALE");
+        if let Some(v) = env {
+            cmd.env("PODCHECK_TIME_SCALE", v);
+        }
+        if let Some(v) = flag {
+            cmd.args(["--time-scale", v]);
+        }
+        cmd.output().expect("podcheck test")
+    };
+    let out = run(None, None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = run(Some("0.1"), None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(line_ends(&stdout, "scaled.toml", "... FAILED"), "{stdout}");
+    // The flag wins over the environment.
+    let out = run(Some("0.1"), Some("1"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = run(None, Some("0"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--time-scale 0"), "{stderr}");
+}
+
+/// Where podcheck's scratch directory falls back to the host's /tmp, an emptyDir at /tmp
+/// covers it in the container's mount namespace; the mount plan binds it back, so exec
+/// probes still find their working directory (issue 12, rule 8).
+#[test]
+fn an_emptydir_at_tmp_does_not_hide_a_scratch_dir_under_tmp() {
+    let scratch = tempfile::Builder::new()
+        .prefix("podcheck-test-scratch-")
+        .tempdir_in("/tmp")
+        .expect("tempdir in /tmp");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "-q",
+            "specs/volumes/emptydir-at-tmp-keeps-exec-probes.toml",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PODCHECK_SCRATCH_DIR", scratch.path())
+        .output()
+        .expect("run");
+    if out.status.code() == Some(3) {
+        eprintln!(
+            "skipped: {}",
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+        return;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

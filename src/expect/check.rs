@@ -176,7 +176,7 @@ fn describe_windows(at: Option<TimeWindow>, after: Option<TimeWindow>, prev: Dur
 /// Whether the run can stop early: every ordered item matched and nothing else waits for
 /// the end of the run.
 pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
-    if exp.events.is_empty()
+    if (exp.events.is_empty() && exp.executions.is_empty())
         || !exp.never.is_empty()
         || !exp.counts.is_empty()
         || exp.final_state.is_some()
@@ -191,6 +191,9 @@ pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
     match_sequence(exp, &events, None)
         .iter()
         .all(|r| r.matched_at.is_some())
+        && super::executions::check(&exp.executions, timeline, None)
+            .iter()
+            .all(Option::is_some)
 }
 
 /// Checks every expectation against the timeline and the containers' output;
@@ -204,6 +207,7 @@ pub fn check(
     let events: Vec<&Event> = timeline.events().collect();
     let mut failures = Vec::new();
     let sequence = match_sequence(exp, &events, Some(&mut failures));
+    super::executions::check(&exp.executions, timeline, Some(&mut failures));
     for (i, n) in exp.never.iter().enumerate() {
         let m = n.matcher();
         let hits: Vec<&&Event> = events

@@ -1,6 +1,7 @@
 //! Expectations: what a spec says must happen, and the matcher that checks a timeline.
 
 pub mod check;
+pub mod executions;
 mod logs;
 pub mod model;
 mod state;

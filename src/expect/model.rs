@@ -31,6 +31,10 @@ pub struct Expectations {
     /// The state at an instant, or throughout a window.
     #[serde(default)]
     pub states: Vec<StateExpectation>,
+    /// What the runtime did (process starts and exits, signals, hooks, probe attempts), in
+    /// order; other executions may come in between.
+    #[serde(default)]
+    pub executions: Vec<super::executions::ExecutionExpectation>,
     /// The ordered `events` must follow each other with no other event in between.
     #[serde(default)]
     pub strict_order: bool,
@@ -46,6 +50,7 @@ impl Expectations {
     /// Whether the spec expects anything at all.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+            && self.executions.is_empty()
             && self.never.is_empty()
             && self.counts.is_empty()
             && self.statuses.is_empty()

@@ -160,6 +160,11 @@ impl Worker<'_> {
                 .into(),
             read_only: false,
         });
+        // podcheck's own files stay visible under a volume that covers them (issue 12 rule 8).
+        let own: Vec<_> = std::iter::once(self.sandbox.root().to_owned())
+            .chain(self.cfg.extra_path.iter().cloned())
+            .collect();
+        crate::runtime::mounts::keep_visible(&mut binds, &own);
         MountPlan::new(&binds, scratch, cwd)
             .map(|p| Some(Arc::new(p)))
             .map_err(|e| format!("failed to prepare the container's mounts: {e}"))

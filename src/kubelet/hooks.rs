@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::events::EventType;
+use crate::events::{EventType, ExecutionKind};
 use crate::prober::{self, ProbeContext};
 use crate::spec::model::LifecycleHandler;
 
@@ -64,7 +64,7 @@ pub async fn run_handler(
     }
     if let Some(s) = &handler.sleep {
         let secs = u64::try_from(s.seconds).unwrap_or(0);
-        tokio::time::sleep(Duration::from_secs_f64(secs as f64 * scale)).await;
+        tokio::time::sleep(crate::clock::mul(Duration::from_secs(secs), scale)).await;
         return HookResult::Ok {
             http_fallback: None,
         };
@@ -73,7 +73,67 @@ pub async fn run_handler(
     HookResult::Failed("invalid handler: tcpSocket is not supported for lifecycle hooks".into())
 }
 
+impl HookKind {
+    /// The field name: postStart or preStop.
+    pub fn name(self) -> &'static str {
+        match self {
+            HookKind::PostStart => "postStart",
+            HookKind::PreStop => "preStop",
+        }
+    }
+}
+
+/// The handler's field name.
+fn handler_name(h: &LifecycleHandler) -> &'static str {
+    if h.exec.is_some() {
+        "exec"
+    } else if h.http_get.is_some() {
+        "httpGet"
+    } else if h.sleep.is_some() {
+        "sleep"
+    } else {
+        "tcpSocket"
+    }
+}
+
 impl Worker<'_> {
+    /// Puts a finished hook on the timeline.
+    fn record_hook(
+        &mut self,
+        cid: Cid,
+        started: Duration,
+        instance: u32,
+        kind: HookKind,
+        result: &HookResult,
+    ) {
+        let handler = self
+            .rec(cid)
+            .spec
+            .lifecycle
+            .as_ref()
+            .and_then(|l| match kind {
+                HookKind::PostStart => l.post_start.as_ref(),
+                HookKind::PreStop => l.pre_stop.as_ref(),
+            })
+            .map_or("exec", handler_name);
+        let (result, detail) = match result {
+            HookResult::Ok { .. } => ("succeeded", None),
+            HookResult::Failed(d) => ("failed", Some(d.clone())),
+        };
+        let duration = self.now().saturating_sub(started);
+        self.push_execution(
+            cid,
+            instance,
+            ExecutionKind::Hook {
+                hook: kind.name(),
+                handler,
+                result,
+                detail,
+                duration,
+            },
+        );
+    }
+
     /// Starts a hook in the background; its end arrives as `Msg::HookDone`.
     pub(super) fn start_hook(&mut self, cid: Cid, kind: HookKind, handler: LifecycleHandler) {
         // Hooks have no timeout, so the context's timeout text is never shown.
@@ -88,12 +148,14 @@ impl Worker<'_> {
         let tx = self.tx.clone();
         let container = self.rec(cid).name().to_owned();
         let pod = self.pod_ref();
+        let started = self.now();
         let task = tokio::spawn(async move {
             let result =
                 prober::in_pod_network(&ctx, run_handler(&handler, &ctx, scale, &container, &pod))
                     .await;
             let _ = tx.send(Msg::HookDone {
                 cid,
+                started,
                 instance,
                 kind,
                 result,
@@ -126,10 +188,12 @@ impl Worker<'_> {
     pub(super) fn hook_done(
         &mut self,
         cid: Cid,
+        started: std::time::Duration,
         instance: u32,
         kind: HookKind,
         result: HookResult,
     ) {
+        self.record_hook(cid, started, instance, kind, &result);
         let current = self
             .truth
             .get(&cid)

@@ -28,6 +28,16 @@ impl Worker<'_> {
             self.sync_block = None;
         }
         let message = self.termination_message(cid, &live, exit.exit_code);
+        let reason = exit_reason(exit, live.handle.oom_killed()).to_owned();
+        self.push_execution(
+            cid,
+            restart_count,
+            crate::events::ExecutionKind::Exit {
+                exit_code: exit.exit_code,
+                signal: exit.signal,
+                reason: reason.clone(),
+            },
+        );
         let t = self.truth_mut(cid);
         if let Some(cur) = t
             .current
@@ -37,7 +47,7 @@ impl Worker<'_> {
             cur.state = InstanceState::Exited(ExitInfo {
                 exit_code: exit.exit_code,
                 signal: exit.signal,
-                reason: exit_reason(exit, live.handle.oom_killed()).to_owned(),
+                reason,
                 message,
                 finished_at: now,
             });

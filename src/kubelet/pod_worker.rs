@@ -53,6 +53,9 @@ pub struct PodConfig {
     pub time_scale: f64,
     /// Spec time at which the pod is deleted.
     pub delete_at: Option<Duration>,
+    /// The delete's grace period in seconds (`kubectl delete --grace-period`); None or -1:
+    /// the pod's own.
+    pub delete_grace: Option<i64>,
     /// Spec time at which the run stops.
     pub duration: Option<Duration>,
     /// Real-time bound on the whole run.
@@ -193,12 +196,16 @@ pub(super) enum Msg {
     },
     ProbeDone {
         id: usize,
+        /// Spec time the attempt began.
+        started: Duration,
         instance: u32,
         attempt: u8,
         outcome: Result<crate::prober::ProbeOutcome, crate::prober::ProbeError>,
     },
     HookDone {
         cid: Cid,
+        /// Spec time the hook began.
+        started: Duration,
         instance: u32,
         kind: super::hooks::HookKind,
         result: super::hooks::HookResult,
@@ -225,6 +232,8 @@ pub(super) struct Worker<'a> {
     pub backoff: Backoff,
     pub image_backoff: Backoff,
     pub image_backoff_updates: HashMap<String, Duration>,
+    /// Images this pod has pulled (an `available_at` image is pulled once it exists).
+    pub pulled_images: std::collections::HashSet<String>,
     pub timers: BTreeMap<(Instant, u64), Timer>,
     pub seq: u64,
     pub tx: mpsc::UnboundedSender<Msg>,
@@ -260,7 +269,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
     let clock = Clock::start(cfg.time_scale);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let kind_of = |c: &crate::spec::model::Container| {
-        if c.restart_policy.is_some() {
+        if c.is_sidecar() {
             ContainerKind::Sidecar
         } else {
             ContainerKind::Init
@@ -298,6 +307,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         backoff: Backoff::containers(),
         image_backoff: Backoff::images(),
         image_backoff_updates: HashMap::new(),
+        pulled_images: std::collections::HashSet::new(),
         timers: BTreeMap::new(),
         seq: 0,
         tx,
@@ -327,7 +337,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
 
 impl Worker<'_> {
     async fn run(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>) -> EndReason {
-        let hard_stop = Instant::now() + self.cfg.timeout;
+        let hard_stop = crate::clock::deadline_in(self.cfg.timeout);
         self.admit();
         self.create_probe_workers();
         if let Some(t) = self.cfg.delete_at {
@@ -436,7 +446,7 @@ impl Worker<'_> {
     pub(super) fn next_tick_after(&self, t: Duration) -> Duration {
         let period = RELIST_PERIOD.as_secs_f64();
         let k = (t.as_secs_f64() / period).floor() + 1.0;
-        Duration::from_secs_f64(k * period)
+        crate::clock::secs_f64(k * period)
     }
 
     /// Schedules a relist at the next tick unless one is already due by then.
@@ -518,16 +528,18 @@ impl Worker<'_> {
             } => self.on_exit(cid, restart_count, exit),
             Msg::ProbeDone {
                 id,
+                started,
                 instance,
                 attempt,
                 outcome,
-            } => self.probe_done(id, instance, attempt, outcome),
+            } => self.probe_done(id, started, instance, attempt, outcome),
             Msg::HookDone {
                 cid,
+                started,
                 instance,
                 kind,
                 result,
-            } => self.hook_done(cid, instance, kind, result),
+            } => self.hook_done(cid, started, instance, kind, result),
         }
     }
 
@@ -541,9 +553,16 @@ impl Worker<'_> {
                     && live.restart_count == instance
                     && live
                         .kill_deadline
-                        .is_some_and(|d| d <= now + Duration::from_millis(1))
+                        .is_some_and(|d| d <= now.saturating_add(Duration::from_millis(1)))
                 {
                     live.handle.kill();
+                    self.push_execution(
+                        cid,
+                        instance,
+                        crate::events::ExecutionKind::Signal {
+                            signal: libc::SIGKILL,
+                        },
+                    );
                 }
             }
             Timer::Delete => {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::events::EventType;
+use crate::events::{EventType, ExecutionKind};
 use crate::prober::{self, Handler, ProbeContext, ProbeError, ProbeOutcome, ProbeResult};
 use crate::spec::model::Probe;
 
@@ -28,6 +28,15 @@ pub enum ProbeKind {
 }
 
 impl ProbeKind {
+    /// The field name's stem as specs write it: liveness, readiness, startup.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeKind::Liveness => "liveness",
+            ProbeKind::Readiness => "readiness",
+            ProbeKind::Startup => "startup",
+        }
+    }
+
     /// The word used in event messages.
     pub fn label(self) -> &'static str {
         match self {
@@ -166,8 +175,9 @@ impl Worker<'_> {
         // The ticker keeps its phase from its (re)start, whatever the attempts take.
         let elapsed = now.saturating_sub(w.started_at).as_secs_f64();
         let period = w.period.as_secs_f64();
-        let next =
-            w.started_at + Duration::from_secs_f64(((elapsed / period).floor() + 1.0) * period);
+        let next = w.started_at.saturating_add(crate::clock::secs_f64(
+            ((elapsed / period).floor() + 1.0) * period,
+        ));
         if w.in_flight {
             w.pending_tick = true;
         }
@@ -186,7 +196,7 @@ impl Worker<'_> {
         w.tick_generation += 1;
         w.started_at = now;
         w.pending_tick = false;
-        let (next, generation) = (now + w.period, w.tick_generation);
+        let (next, generation) = (now.saturating_add(w.period), w.tick_generation);
         self.schedule_at(next, Timer::ProbeTick(id, generation));
     }
 
@@ -230,7 +240,7 @@ impl Worker<'_> {
         if let Some(exit) = current.exit() {
             self.set_cached(id, Cached::Failure, false);
             let rec = self.rec(cid);
-            if !should_restart(rec.kind, self.restart_policy(), exit.exit_code) {
+            if !should_restart(&rec.spec, rec.kind, self.restart_policy(), exit.exit_code) {
                 self.probes[id].stopped = true;
             }
             return;
@@ -260,10 +270,12 @@ impl Worker<'_> {
         let handler = w.handler.clone();
         let real_timeout = self.clock.to_real(w.timeout);
         let tx = self.tx.clone();
+        let started = self.now();
         tokio::spawn(async move {
             let outcome = prober::probe(&handler, &ctx, real_timeout).await;
             let _ = tx.send(Msg::ProbeDone {
                 id,
+                started,
                 instance,
                 attempt,
                 outcome,
@@ -297,6 +309,7 @@ impl Worker<'_> {
     pub(super) fn probe_done(
         &mut self,
         id: usize,
+        started: Duration,
         instance: u32,
         attempt: u8,
         outcome: Result<ProbeOutcome, ProbeError>,
@@ -305,10 +318,35 @@ impl Worker<'_> {
             return;
         };
         w.in_flight = false;
+        let (cid, kind, handler) = (w.cid, w.kind, w.handler.name());
+        let (result, output) = match &outcome {
+            Ok(o) => (
+                match o.result {
+                    ProbeResult::Success => "success",
+                    ProbeResult::Warning => "warning",
+                    ProbeResult::Failure => "failure",
+                    ProbeResult::Unknown => "unknown",
+                },
+                o.output.clone(),
+            ),
+            Err(e) => ("error", e.to_string()),
+        };
+        let duration = self.now().saturating_sub(started);
+        self.push_execution(
+            cid,
+            instance,
+            ExecutionKind::Probe {
+                probe: kind.name(),
+                handler,
+                result,
+                output,
+                duration,
+            },
+        );
+        let w = &mut self.probes[id];
         if w.last_instance != Some(instance) || w.stopped {
             return;
         }
-        let (cid, kind) = (w.cid, w.kind);
         let label = kind.label();
         let result = match outcome {
             Err(_) if attempt < MAX_PROBE_ATTEMPTS => {
@@ -316,7 +354,10 @@ impl Worker<'_> {
                 return;
             }
             Err(e) => {
-                let msg = format!("{label} probe errored and resulted in unknown state: {e}");
+                let msg = format!(
+                    "{label} probe errored and resulted in {} state: {e}",
+                    e.state()
+                );
                 self.kubelet_event(EventType::Warning, "Unhealthy", msg, Some(cid));
                 // The kubelet throws an errored result away.
                 self.after_probe(id);

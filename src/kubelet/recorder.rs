@@ -1,7 +1,7 @@
 //! What the pod worker tells the world: events (the kubelet's event recorder) and pod status
 //! (the status manager), with the Service endpoint change a status implies.
 
-use crate::events::{Entry, Event, EventType, PodStatus};
+use crate::events::{Entry, Event, EventType, Execution, ExecutionKind, PodStatus};
 
 use super::pod_worker::{BlockReason, Cid, DEADLINE_MESSAGE, DEADLINE_REASON, Worker};
 use super::status::{self, PodFlags};
@@ -33,6 +33,17 @@ impl Worker<'_> {
             source,
         };
         self.push_entry(Entry::Event(ev));
+    }
+
+    /// Records what the runtime did for one container instance.
+    pub(super) fn push_execution(&mut self, cid: Cid, instance: u32, what: ExecutionKind) {
+        let x = Execution {
+            at: self.now(),
+            container: self.rec(cid).name().to_owned(),
+            instance,
+            what,
+        };
+        self.push_entry(Entry::Execution(x));
     }
 
     /// The active-deadline handler records its event on every status computation once the

@@ -2,7 +2,7 @@
 //! cache, by the rules of `generateAPIPodStatus` / `getPhase` / the status generators.
 
 use crate::events::{Condition, ContainerState, ContainerStatus, Phase, PodStatus};
-use crate::spec::model::RestartPolicy;
+use crate::spec::model::{Container, ContainerRestartPolicy, RestartPolicy};
 
 use super::container::{ContainerKind, ContainerRecord, InstanceRecord};
 
@@ -24,15 +24,55 @@ pub struct PodFlags<'a> {
 }
 
 /// Whether the kubelet would restart a container that exited with `exit_code`
-/// (`ShouldContainerBeRestarted` for a pod that is not being deleted).
-pub fn should_restart(kind: ContainerKind, policy: RestartPolicy, exit_code: i32) -> bool {
-    match kind {
-        ContainerKind::Sidecar => true,
-        _ => match policy {
-            RestartPolicy::Always => true,
-            RestartPolicy::OnFailure => exit_code != 0,
-            RestartPolicy::Never => false,
-        },
+/// (`ContainerShouldRestart`, ContainerRestartRules as in v1.35, for a pod that is not being
+/// deleted): a sidecar always; a container with its own restartPolicy by the first of its
+/// restartPolicyRules that matches the exit code, else by that policy; any other container
+/// by the pod's restartPolicy.
+pub fn should_restart(
+    spec: &Container,
+    kind: ContainerKind,
+    pod: RestartPolicy,
+    exit_code: i32,
+) -> bool {
+    if kind == ContainerKind::Sidecar {
+        return true;
+    }
+    let policy = match spec.restart_policy {
+        Some(own) => {
+            if let Some(rule) = spec
+                .restart_policy_rules
+                .iter()
+                .find(|r| r.matches(exit_code))
+            {
+                return rule.action == "Restart";
+            }
+            match own {
+                ContainerRestartPolicy::Always => RestartPolicy::Always,
+                ContainerRestartPolicy::OnFailure => RestartPolicy::OnFailure,
+                ContainerRestartPolicy::Never => RestartPolicy::Never,
+            }
+        }
+        None => pod,
+    };
+    match policy {
+        RestartPolicy::Always => true,
+        RestartPolicy::OnFailure => exit_code != 0,
+        RestartPolicy::Never => false,
+    }
+}
+
+/// Whether a container killed by its liveness or startup probe is started again in the
+/// same sync ("…, will be restarted"): not when its policy (its own, else the pod's) is
+/// Never; its rules then decide on the exit like any other.
+pub fn restarts_after_probe_kill(
+    spec: &Container,
+    kind: ContainerKind,
+    pod: RestartPolicy,
+) -> bool {
+    match (kind, spec.restart_policy) {
+        (ContainerKind::Sidecar, _) => true,
+        (_, Some(own)) => own != ContainerRestartPolicy::Never,
+        (_, None) => pod != RestartPolicy::Never,
     }
 }
 
@@ -81,7 +121,7 @@ pub fn container_status(
             let exit_code = r.exit().map_or(0, |e| e.exit_code);
             let restart = !flags.deleting
                 && !flags.terminal
-                && should_restart(c.kind, flags.restart_policy, exit_code);
+                && should_restart(&c.spec, c.kind, flags.restart_policy, exit_code);
             match (restart, cached) {
                 (true, Some(waiting)) => (waiting, terminated_state(r)),
                 _ => (
@@ -134,8 +174,8 @@ pub fn phase(init: &[ContainerRecord], regular: &[ContainerRecord], flags: &PodF
             (_, Some(r)) => match r.exit() {
                 None => init_pending += 1,
                 Some(e) if e.exit_code == 0 && e.reason != "OOMKilled" => {}
-                Some(_) => {
-                    if flags.restart_policy == RestartPolicy::Never {
+                Some(e) => {
+                    if !should_restart(&c.spec, c.kind, flags.restart_policy, e.exit_code) {
                         init_failed_final += 1;
                     } else {
                         // A failed init container that will be retried keeps the pod pending.
@@ -155,7 +195,7 @@ pub fn phase(init: &[ContainerRecord], regular: &[ContainerRecord], flags: &PodF
                 if code == 0 {
                     succeeded += 1;
                 }
-                if should_restart(ContainerKind::Regular, flags.restart_policy, code) {
+                if should_restart(&c.spec, ContainerKind::Regular, flags.restart_policy, code) {
                     may_restart = true;
                 }
             }
@@ -438,5 +478,75 @@ mod tests {
                 Some("containers with incomplete status: [side]")
             )
         );
+    }
+}
+
+#[cfg(test)]
+mod restart_tests {
+    use super::*;
+
+    fn container(src: &str) -> Container {
+        toml::from_str(&format!("name = \"c\"\n{src}")).expect("container")
+    }
+
+    #[test]
+    fn the_first_matching_rule_decides_then_the_containers_own_policy() {
+        let c = container(
+            "restartPolicy = \"Never\"\nrestartPolicyRules = [{ action = \"Restart\", exitCodes = { operator = \"In\", values = [42] } }, { action = \"Restart\", exitCodes = { operator = \"NotIn\", values = [] } }]",
+        );
+        let pod = RestartPolicy::Never;
+        assert!(should_restart(&c, ContainerKind::Regular, pod, 42));
+        // An empty NotIn matches every code, so the second rule restarts the rest.
+        assert!(should_restart(&c, ContainerKind::Regular, pod, 1));
+        let only_in = container(
+            "restartPolicy = \"OnFailure\"\nrestartPolicyRules = [{ action = \"Restart\", exitCodes = { operator = \"In\", values = [] } }]",
+        );
+        // An empty In matches nothing: OnFailure decides.
+        assert!(!should_restart(
+            &only_in,
+            ContainerKind::Regular,
+            RestartPolicy::Always,
+            0
+        ));
+        assert!(should_restart(
+            &only_in,
+            ContainerKind::Regular,
+            RestartPolicy::Never,
+            3
+        ));
+    }
+
+    #[test]
+    fn without_its_own_policy_the_pods_decides_and_sidecars_always_restart() {
+        let c = container("");
+        assert!(!should_restart(
+            &c,
+            ContainerKind::Regular,
+            RestartPolicy::Never,
+            1
+        ));
+        assert!(should_restart(
+            &c,
+            ContainerKind::Init,
+            RestartPolicy::OnFailure,
+            1
+        ));
+        assert!(should_restart(
+            &c,
+            ContainerKind::Sidecar,
+            RestartPolicy::Never,
+            0
+        ));
+        let never = container("restartPolicy = \"Never\"");
+        assert!(!restarts_after_probe_kill(
+            &never,
+            ContainerKind::Regular,
+            RestartPolicy::Always
+        ));
+        assert!(restarts_after_probe_kill(
+            &c,
+            ContainerKind::Regular,
+            RestartPolicy::OnFailure
+        ));
     }
 }

@@ -10,7 +10,7 @@ use crate::spec::model::PullPolicy;
 use super::backoff::go_duration;
 use super::container::{ContainerKind, ExitInfo, InstanceRecord, InstanceState, StartFailure};
 use super::pod_worker::{BlockReason, Cid, Live, Msg, SyncBlock, Timer, Worker};
-use super::status::should_restart;
+use super::status::{restarts_after_probe_kill, should_restart};
 
 /// The pod worker's retry period after a generic sync error (`backOffPeriod`).
 const SYNC_ERROR_RETRY: Duration = Duration::from_secs(10);
@@ -83,7 +83,12 @@ impl Worker<'_> {
                 Some(r) if r.is_running() => keep += 1,
                 Some(r) => {
                     let code = r.exit().map_or(0, |e| e.exit_code);
-                    if should_restart(ContainerKind::Regular, self.restart_policy(), code) {
+                    if should_restart(
+                        &rec.spec,
+                        ContainerKind::Regular,
+                        self.restart_policy(),
+                        code,
+                    ) {
                         to_start.push(cid);
                     }
                 }
@@ -125,8 +130,7 @@ impl Worker<'_> {
             };
             let name = rec.name().to_owned();
             let sidecar = rec.kind == ContainerKind::Sidecar;
-            let restart =
-                sidecar || self.restart_policy() != crate::spec::model::RestartPolicy::Never;
+            let restart = restarts_after_probe_kill(&rec.spec, rec.kind, self.restart_policy());
             let message = if sidecar {
                 format!("Init container {name} failed {which} probe")
             } else if restart {
@@ -199,8 +203,9 @@ impl Worker<'_> {
                 (_, Some(r)) => match r.exit() {
                     None => return false,
                     Some(e) if e.exit_code == 0 && e.reason != "OOMKilled" => {}
-                    Some(_) => {
-                        if self.restart_policy() == crate::spec::model::RestartPolicy::Never {
+                    Some(e) => {
+                        let code = e.exit_code;
+                        if !should_restart(&rec.spec, rec.kind, self.restart_policy(), code) {
                             self.begin_teardown();
                         } else {
                             self.start_container(cid);
@@ -233,7 +238,7 @@ impl Worker<'_> {
     /// Schedules a pod-worker requeue after `wait`, with the worker's 0-50 % jitter. The
     /// work queue holds one entry per pod, so this replaces an earlier requeue.
     fn requeue_after(&mut self, wait: Duration) {
-        let jittered = wait.mul_f64(1.0 + 0.5 * self.random());
+        let jittered = crate::clock::mul(wait, 1.0 + 0.5 * self.random());
         let at = self.now().saturating_add(jittered);
         self.timers.retain(|_, t| *t != Timer::Sync);
         self.schedule_at(at, Timer::Sync);
@@ -241,11 +246,27 @@ impl Worker<'_> {
 
     fn resolve_image(&self, cid: Cid) -> Image {
         let spec = &self.rec(cid).spec;
+        let pullable = |img: &str| {
+            self.cfg
+                .images
+                .get(img)
+                .is_some_and(|e| e.available_at.is_none_or(|t| self.now() >= t.0))
+        };
         match &spec.image {
             None => Image::None,
-            Some(img) if spec.command.is_some() || self.cfg.images.contains_key(img) => {
-                Image::Present(img.clone())
+            // An image that becomes available later cannot be run before that, whatever
+            // the container's command says.
+            Some(img)
+                if self
+                    .cfg
+                    .images
+                    .get(img)
+                    .is_some_and(|e| e.available_at.is_some())
+                    && !pullable(img) =>
+            {
+                Image::Unpullable(img.clone())
             }
+            Some(img) if spec.command.is_some() || pullable(img) => Image::Present(img.clone()),
             Some(img) => Image::Unpullable(img.clone()),
         }
     }
@@ -339,6 +360,7 @@ impl Worker<'_> {
             }
             Ok(p) => {
                 self.kubelet_event(EventType::Normal, "Started", "Container started", Some(cid));
+                self.push_execution(cid, restart_count, crate::events::ExecutionKind::Start);
                 let tx = self.tx.clone();
                 let exited = p.exited;
                 tokio::spawn(async move {
@@ -414,7 +436,14 @@ impl Worker<'_> {
             .spec
             .image_pull_policy
             .unwrap_or_else(|| default_pull_policy(img));
-        if policy == PullPolicy::Always {
+        // An image that only became available during the run was not on the node yet.
+        let absent = self
+            .cfg
+            .images
+            .get(img)
+            .is_some_and(|e| e.available_at.is_some())
+            && self.pulled_images.insert(img.to_owned());
+        if policy == PullPolicy::Always || absent {
             self.kubelet_event(
                 EventType::Normal,
                 "Pulling",
@@ -459,8 +488,12 @@ impl Worker<'_> {
                 format!("Pulling image \"{img}\""),
                 Some(cid),
             );
+            let why = match self.cfg.images.get(img).and_then(|e| e.available_at) {
+                Some(t) => format!("not available before {t} (images.\"{img}\".available_at)"),
+                None => "not in the podcheck image table".to_owned(),
+            };
             let err = format!(
-                "rpc error: code = NotFound desc = failed to pull and unpack image \"{img}\": image \"{img}\" is not in the podcheck image table"
+                "rpc error: code = NotFound desc = failed to pull and unpack image \"{img}\": image \"{img}\" is {why}"
             );
             self.kubelet_event(
                 EventType::Warning,

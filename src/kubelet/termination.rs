@@ -42,8 +42,9 @@ impl Worker<'_> {
         }
         self.tearing_down = true;
         self.publish_status();
-        // Pod deletion never gives less than 1 s (calculateEffectiveGracePeriod).
-        let grace = self.pod_grace().max(Duration::from_secs(1));
+        // Pod deletion never gives less than 1 s (calculateEffectiveGracePeriod); a delete
+        // with its own grace period (deletionGracePeriodSeconds) replaces the pod's.
+        let grace = self.deletion_grace().max(Duration::from_secs(1));
         let running: Vec<Cid> = self
             .all_cids()
             .into_iter()
@@ -67,6 +68,17 @@ impl Worker<'_> {
             self.stop_container(cid, grace);
         }
         self.check_finished();
+    }
+
+    /// The grace period of a pod teardown: the delete's own when it has one, as the API
+    /// server and kubectl turn `--grace-period` into deletionGracePeriodSeconds.
+    fn deletion_grace(&self) -> Duration {
+        match self.cfg.delete_grace {
+            Some(g) if self.deleting && g >= 0 => {
+                Duration::from_secs(u64::try_from(g.max(1)).unwrap_or(1))
+            }
+            _ => self.pod_grace(),
+        }
     }
 
     /// Begins one container's stop sequence with `grace`: preStop first when it has one.
@@ -192,6 +204,15 @@ impl Worker<'_> {
         live.kill_deadline = Some(deadline);
         live.handle.stop_signal();
         let instance = live.restart_count;
+        // Recorded as the runtime's act even when PID-1 emulation keeps it from a process
+        // without a handler: the effect (nothing happens) is the same.
+        self.push_execution(
+            cid,
+            instance,
+            crate::events::ExecutionKind::Signal {
+                signal: libc::SIGTERM,
+            },
+        );
         self.schedule_at(deadline, Timer::KillDeadline(cid, instance));
     }
 

@@ -53,7 +53,7 @@ pub async fn probe(
     // (ExpandContainerCommandOnlyStatic): not from PATH, HOME or other runtime variables.
     let vars: HashMap<String, String> = ctx.spec_env.iter().cloned().collect();
     let argv: Vec<String> = a.command.iter().map(|c| expand(c, &vars)).collect();
-    let mut run = Exec::start(&argv, ctx).map_err(ProbeError)?;
+    let mut run = Exec::start(&argv, ctx).map_err(ProbeError::unknown)?;
     let finished = tokio::time::timeout(timeout, run.collect(MAX_PROBE_OUTPUT)).await;
     match finished {
         Ok(Ok(done)) => {
@@ -67,7 +67,7 @@ pub async fn probe(
                 ProbeOutcome::failure(text)
             })
         }
-        Ok(Err(e)) => Err(ProbeError(format!(
+        Ok(Err(e)) => Err(ProbeError::unknown(format!(
             "rpc error: code = Unknown desc = failed to exec in container: {e}"
         ))),
         Err(_) => {
@@ -448,14 +448,16 @@ mod tests {
             command: vec!["podcheck-no-such-binary".into()],
         };
         let err = probe(&a, &ctx, Duration::from_secs(1)).await.unwrap_err();
+        // exec.go: an error that is neither an exit nor a timeout is `probe.Unknown`.
+        assert_eq!(err.state(), "unknown");
         assert!(
-            err.0.starts_with(
+            err.message.starts_with(
                 "rpc error: code = Unknown desc = failed to exec in container: failed to start exec \""
             ),
             "{err}"
         );
         assert!(
-            err.0.ends_with(
+            err.message.ends_with(
                 "OCI runtime exec failed: exec failed: unable to start container process: \
                  exec: \"podcheck-no-such-binary\": executable file not found in $PATH: unknown"
             ),
@@ -466,7 +468,7 @@ mod tests {
         };
         let err = probe(&a, &ctx, Duration::from_secs(1)).await.unwrap_err();
         assert!(
-            err.0.contains(
+            err.message.contains(
                 "exec: \"/nonexistent/x\": stat /nonexistent/x: no such file or directory"
             ),
             "{err}"

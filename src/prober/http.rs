@@ -41,7 +41,8 @@ const BODY_TIMEOUT: &str =
 /// Runs one httpGet probe attempt; the whole exchange (redirects and body) within `timeout`.
 ///
 /// 200–399 succeed (a 3xx that reaches the prober is a warning), other statuses and transport
-/// errors fail. An unknown named port, or a body that breaks off, is a [`ProbeError`].
+/// errors fail. An unknown named port (result unknown) or a body that breaks off (result
+/// failure) is a [`ProbeError`].
 pub async fn probe(
     a: &HttpGetAction,
     ctx: &ProbeContext,
@@ -74,9 +75,10 @@ pub async fn probe(
             })
         }
         Ok(Err(Failed::Request { text, .. })) => Ok(ProbeOutcome::failure(text)),
-        // http.go returns body read errors as errors, not failures.
-        Ok(Err(Failed::Body(text))) => Err(ProbeError(text)),
-        Err(_) if at.reading_body => Err(ProbeError(BODY_TIMEOUT.into())),
+        // http.go returns a body read error as an error next to a failure
+        // (`return probe.Failure, "", err`): "errored and resulted in failure state".
+        Ok(Err(Failed::Body(text))) => Err(ProbeError::failure(text)),
+        Err(_) if at.reading_body => Err(ProbeError::failure(BODY_TIMEOUT)),
         Err(_) => Ok(ProbeOutcome::failure(format!(
             "Get {}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
             go_quote(&at.url)
@@ -112,7 +114,7 @@ pub async fn lifecycle_hook(
     a: &HttpGetAction,
     ctx: &ProbeContext,
 ) -> Result<HookHttpOutcome, String> {
-    let req = ProbeRequest::new(a, ctx, Purpose::Lifecycle).map_err(|e| e.0)?;
+    let req = ProbeRequest::new(a, ctx, Purpose::Lifecycle).map_err(|e| e.message)?;
     let url_host = req.url.host.clone();
     let err = match hook_attempt(&req).await {
         Ok(()) => {

@@ -229,7 +229,7 @@ async fn named_ports_resolve_or_error() {
     );
     a.port = IntOrString::String("x".into());
     let err = probe(&a, &ctx(Vec::new()), T).await.unwrap_err();
-    assert_eq!(err, ProbeError("port \"x\" not found".into()));
+    assert_eq!(err, ProbeError::unknown("port \"x\" not found"));
 }
 
 #[tokio::test]
@@ -340,8 +340,11 @@ async fn broken_responses_read_like_the_go_client() {
             url("/garbage")
         ))
     );
-    // A body that breaks off is an error (errored probe), not a failure.
-    assert_eq!(run("/cut-body").await.unwrap_err().0, "unexpected EOF");
+    // A body that breaks off is an error next to a failure result (errored probe).
+    assert_eq!(
+        run("/cut-body").await.unwrap_err(),
+        ProbeError::failure("unexpected EOF")
+    );
 }
 
 #[tokio::test]
@@ -379,7 +382,8 @@ async fn stalled_headers_and_body_time_out() {
     let err = probe(&get(port, "/"), &ctx(Vec::new()), short)
         .await
         .unwrap_err();
-    assert_eq!(err.0, BODY_TIMEOUT);
+    assert_eq!(err, ProbeError::failure(BODY_TIMEOUT));
+    assert_eq!(err.state(), "failure");
 }
 
 #[tokio::test]

@@ -59,11 +59,47 @@ impl ProbeOutcome {
     }
 }
 
-/// A probe that could not be run at all (e.g. a named port that does not exist): the
-/// kubelet retries it and then reports `probe errored and resulted in unknown state`.
+/// A probe attempt that returned a Go error next to its result (pkg/probe handlers return
+/// `(result, output, err)`): the kubelet retries it and then reports `<Type> probe errored
+/// and resulted in <result> state: <err>`, throwing the result away (prober.go, worker.go).
+/// The result is `unknown` when the probe could not run at all (a named port that does not
+/// exist, an exec that cannot start) and `failure` when an HTTP body read broke off.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ProbeError(pub String);
+#[error("{message}")]
+pub struct ProbeError {
+    /// The result the handler returned with its error.
+    pub result: ProbeResult,
+    /// Go's error text.
+    pub message: String,
+}
+
+impl ProbeError {
+    /// An error with result `unknown`: the probe could not be run.
+    pub fn unknown(message: impl Into<String>) -> Self {
+        ProbeError {
+            result: ProbeResult::Unknown,
+            message: message.into(),
+        }
+    }
+
+    /// An error with result `failure` (http.go: `return probe.Failure, "", err`).
+    pub fn failure(message: impl Into<String>) -> Self {
+        ProbeError {
+            result: ProbeResult::Failure,
+            message: message.into(),
+        }
+    }
+
+    /// The result's name as `probe.Result` prints it (pkg/probe/probe.go).
+    pub fn state(&self) -> &'static str {
+        match self.result {
+            ProbeResult::Success => "success",
+            ProbeResult::Warning => "warning",
+            ProbeResult::Failure => "failure",
+            ProbeResult::Unknown => "unknown",
+        }
+    }
+}
 
 /// What a probe attempt needs to know about its container.
 #[derive(Debug, Clone)]
@@ -142,6 +178,16 @@ pub enum Handler {
 }
 
 impl Handler {
+    /// The handler's field name: exec, httpGet, tcpSocket or grpc.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Handler::Exec(_) => "exec",
+            Handler::HttpGet(_) => "httpGet",
+            Handler::TcpSocket(_) => "tcpSocket",
+            Handler::Grpc(_) => "grpc",
+        }
+    }
+
     /// The handler of a probe (validation guarantees exactly one).
     pub fn of(p: &Probe) -> Option<Handler> {
         if let Some(e) = &p.exec {

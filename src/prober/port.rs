@@ -16,11 +16,13 @@ pub fn resolve_port(port: &IntOrString, ports: &[ContainerPort]) -> Result<u16, 
             .iter()
             .find(|p| p.name.as_deref() == Some(name.as_str()))
             .map(|p| p.container_port)
-            .ok_or_else(|| ProbeError(format!("port {} not found", go_quote(name))))?,
+            .ok_or_else(|| ProbeError::unknown(format!("port {} not found", go_quote(name))))?,
     };
     match u16::try_from(number) {
         Ok(p) if p > 0 => Ok(p),
-        _ => Err(ProbeError(format!("invalid port number: {number}"))),
+        _ => Err(ProbeError::unknown(format!(
+            "invalid port number: {number}"
+        ))),
     }
 }
 
@@ -279,19 +281,19 @@ mod tests {
         // A numeric string is a name too (ResolveContainerPort does not parse it).
         assert_eq!(
             resolve_port(&IntOrString::String("8080".into()), &ports),
-            Err(ProbeError("port \"8080\" not found".into()))
+            Err(ProbeError::unknown("port \"8080\" not found"))
         );
         assert_eq!(
             resolve_port(&IntOrString::String("x".into()), &ports),
-            Err(ProbeError("port \"x\" not found".into()))
+            Err(ProbeError::unknown("port \"x\" not found"))
         );
         assert_eq!(
             resolve_port(&IntOrString::Int(0), &ports),
-            Err(ProbeError("invalid port number: 0".into()))
+            Err(ProbeError::unknown("invalid port number: 0"))
         );
         assert_eq!(
             resolve_port(&IntOrString::Int(65536), &ports),
-            Err(ProbeError("invalid port number: 65536".into()))
+            Err(ProbeError::unknown("invalid port number: 65536"))
         );
     }
 

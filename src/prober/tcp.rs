@@ -345,7 +345,7 @@ mod tests {
         let err = probe(&a, &ctx(Vec::new()), Duration::from_secs(1))
             .await
             .unwrap_err();
-        assert_eq!(err.0, "port \"nope\" not found");
+        assert_eq!(err, ProbeError::unknown("port \"nope\" not found"));
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::events::Entry;
+use crate::events::{Entry, ExecutionKind, signal_name};
 use crate::kubelet::EndReason;
 use crate::runner::SpecReport;
 use crate::spec::duration::format_secs;
@@ -89,6 +89,43 @@ pub fn timeline_text(r: &SpecReport) -> String {
                     "    {:>7}  (endpoints: the pod {what} its Service's ready endpoints)",
                     format_secs(at.as_secs_f64())
                 );
+            }
+            Entry::Execution(x) => {
+                // Probe attempts are many and their failures already have events.
+                let line = match &x.what {
+                    ExecutionKind::Start => format!("{}#{} started", x.container, x.instance),
+                    ExecutionKind::Exit {
+                        exit_code,
+                        signal,
+                        reason,
+                    } => format!(
+                        "{}#{} exited {exit_code} ({reason}{})",
+                        x.container,
+                        x.instance,
+                        signal
+                            .map(|s| format!(", {}", signal_name(s)))
+                            .unwrap_or_default()
+                    ),
+                    ExecutionKind::Signal { signal } => format!(
+                        "{}#{} was sent {}",
+                        x.container,
+                        x.instance,
+                        signal_name(*signal)
+                    ),
+                    ExecutionKind::Hook {
+                        hook,
+                        result,
+                        duration,
+                        ..
+                    } => format!(
+                        "{}#{} {hook} hook {result} after {}",
+                        x.container,
+                        x.instance,
+                        format_secs(duration.as_secs_f64())
+                    ),
+                    ExecutionKind::Probe { .. } => continue,
+                };
+                let _ = writeln!(s, "    {:>7}  ({line})", format_secs(x.at.as_secs_f64()));
             }
             Entry::Status { .. } => {}
         }

@@ -227,6 +227,51 @@ impl MountPlan {
     }
 }
 
+/// Adds a bind of each of podcheck's own directories (`own`: the pod's scratch directory,
+/// the directories of the binaries it puts on PATH) onto itself when a bind in `binds`
+/// would cover it, so a user's volume at `/tmp` or any other ancestor never hides the
+/// container's home, working directory or TMPDIR, nor the tools its execs run. The
+/// mountpoint is then made inside that volume's source, as for a volume nested in a
+/// volume; without such a cover nothing is added.
+pub fn keep_visible(binds: &mut Vec<Bind>, own: &[PathBuf]) {
+    let covered: Vec<PathBuf> = own
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter(|p| {
+            binds
+                .iter()
+                .any(|b| p.starts_with(&b.target) || p.starts_with(resolve_existing(&b.target)))
+        })
+        .collect();
+    for p in covered {
+        if !binds.iter().any(|b| b.target == p) {
+            binds.push(Bind {
+                source: p.clone(),
+                target: p,
+                read_only: false,
+            });
+        }
+    }
+}
+
+/// `p` with the symlinks of its longest existing prefix resolved (`/var/run/x` → `/run/x`).
+fn resolve_existing(p: &std::path::Path) -> PathBuf {
+    let mut missing = Vec::new();
+    let mut cur = p.to_path_buf();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(&cur) {
+            return missing.iter().rev().fold(c, |acc: PathBuf, m| acc.join(m));
+        }
+        match (cur.file_name().map(std::ffi::OsStr::to_owned), cur.parent()) {
+            (Some(name), Some(parent)) => {
+                missing.push(name);
+                cur = parent.to_path_buf();
+            }
+            _ => return p.to_path_buf(),
+        }
+    }
+}
+
 /// Enters a running container's mount namespace and root, then its working directory: what
 /// an exec needs to see the container's volumes where the container sees them.
 ///
@@ -256,9 +301,7 @@ pub fn mount_namespaces_available(userns: Option<RawFd>) -> Result<(), String> {
 
 fn probe(userns: Option<RawFd>) -> Result<(), String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("mount probe: {what}: {e}");
-    let dir = tempfile::Builder::new()
-        .prefix("podcheck-mount-probe-")
-        .tempdir()
+    let dir = super::sandbox::scratch_dir("mount-probe")
         .map_err(|e| fail("create a scratch directory", &e))?;
     let src = dir.path().join("src");
     let shadowed = dir.path().join("shadowed");

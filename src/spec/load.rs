@@ -21,8 +21,8 @@ pub struct LoadedSpec {
 
 /// Reads, parses and validates a spec file; every problem comes back located.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec, FileDiagnostics> {
-    let source = match std::fs::read_to_string(path) {
-        Ok(s) => s,
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) => {
             return Err(FileDiagnostics {
                 path: path.to_owned(),
@@ -34,7 +34,51 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, FileDiagnostics> {
             });
         }
     };
-    parse_spec(path, &source)
+    match String::from_utf8(bytes) {
+        Ok(source) => parse_spec(path, &source),
+        Err(e) => Err(not_utf8(path, e)),
+    }
+}
+
+/// The diagnostic for a file that is not UTF-8 (TOML must be): where the first bad byte
+/// is, shown in the text with the bad bytes replaced.
+fn not_utf8(path: &Path, e: std::string::FromUtf8Error) -> FileDiagnostics {
+    let at = e.utf8_error().valid_up_to();
+    let bytes = e.as_bytes();
+    let source = String::from_utf8_lossy(bytes).into_owned();
+    // The text before `at` is valid, so it is the same in the lossy copy, where the bad
+    // sequence became one U+FFFD (3 bytes).
+    let (line, col) = crate::diag::line_col(&source, at);
+    // error_len is None for a sequence cut off by the end of the file.
+    let len = e.utf8_error().error_len().unwrap_or(bytes.len() - at);
+    let hex: Vec<String> = bytes[at..]
+        .iter()
+        .take(len.clamp(1, 4))
+        .map(|b| format!("0x{b:02X}"))
+        .collect();
+    let bad = match hex.len() {
+        1 => format!("byte {}", hex.join(" ")),
+        _ => format!("bytes {}", hex.join(" ")),
+    };
+    let mut d = Diagnostic::error(
+        FieldPath::root(),
+        format!(
+            "the spec file is not valid UTF-8: {bad} at line {line}, column {col} (byte offset {at})"
+        ),
+    )
+    .with_help(
+        "TOML files are UTF-8: re-save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.toml > out.toml`",
+    );
+    let end = source[at..]
+        .chars()
+        .next()
+        .map_or(at, |c| at + c.len_utf8());
+    d.span = Some(at..end);
+    FileDiagnostics {
+        path: path.to_owned(),
+        source,
+        diagnostics: vec![d],
+    }
 }
 
 /// Parses and validates spec text; `path` is used for messages and the default names.

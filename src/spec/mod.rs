@@ -9,6 +9,7 @@ pub mod quantity;
 pub mod validate;
 pub mod validate_expect;
 pub mod validate_probe;
+pub mod validate_restart;
 
 pub use load::{LoadedSpec, load_spec, parse_spec};
 pub use model::SpecFile;

@@ -43,6 +43,9 @@ pub struct RunSettings {
     pub time_scale: Option<f64>,
     /// Delete the pod (graceful termination) at this spec time after creation.
     pub delete_pod_at: Option<SpecDuration>,
+    /// The delete's own grace period, as `kubectl delete --grace-period=N`: -1 uses the
+    /// pod's terminationGracePeriodSeconds, 0 becomes 1 (kubectl without --force).
+    pub delete_grace_period: Option<i64>,
     /// Run this spec alone, not in parallel with other specs of a suite.
     #[serde(default)]
     pub serial: bool,
@@ -64,6 +67,9 @@ pub struct ImageEntry {
     /// The image's CMD.
     #[serde(default)]
     pub args: Vec<String>,
+    /// Spec time from which the image can be pulled; before it, pulls fail (ErrImagePull,
+    /// then ImagePullBackOff), as for an image not pushed yet.
+    pub available_at: Option<SpecDuration>,
 }
 
 /// A pod: the `metadata.name`/`namespace` shortcut plus the PodSpec fields podcheck runs.
@@ -113,11 +119,52 @@ impl RestartPolicy {
     }
 }
 
-/// The container-level restart policy: only `Always`, which makes an init container a sidecar.
+/// The container-level restart policy (ContainerRestartRules, beta and on in v1.35):
+/// `Always` on an init container makes it a sidecar; on a regular container, and `Never` /
+/// `OnFailure` on either, it overrides the pod's restartPolicy for that container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum ContainerRestartPolicy {
-    /// The init container is a sidecar.
+    /// Restart whatever the exit code (an init container: a sidecar).
     Always,
+    /// Restart on a non-zero exit.
+    OnFailure,
+    /// Never restart (unless a restartPolicyRules entry says so).
+    Never,
+}
+
+/// One `restartPolicyRules` entry: an action for matching exits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ContainerRestartRule {
+    /// `Restart` (the only action of v1.35's default gates).
+    pub action: String,
+    /// The exit codes the rule applies to.
+    pub exit_codes: Option<ContainerRestartRuleOnExitCodes>,
+}
+
+/// The exit-code condition of a restart rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRestartRuleOnExitCodes {
+    /// `In` or `NotIn`.
+    pub operator: String,
+    /// The exit codes (at most 255).
+    #[serde(default)]
+    pub values: Vec<i32>,
+}
+
+impl ContainerRestartRule {
+    /// Whether the rule applies to an exit with `code` (`ContainerShouldRestart`): a rule
+    /// without exit codes never matches; an empty `In` never, an empty `NotIn` always.
+    pub fn matches(&self, code: i32) -> bool {
+        self.exit_codes
+            .as_ref()
+            .is_some_and(|e| match e.operator.as_str() {
+                "In" => e.values.contains(&code),
+                "NotIn" => !e.values.contains(&code),
+                _ => false,
+            })
+    }
 }
 
 /// A container, in Kubernetes field names.
@@ -145,8 +192,13 @@ pub struct Container {
     /// Volumes mounted into this container.
     #[serde(default)]
     pub volume_mounts: Vec<VolumeMount>,
-    /// `Always` on an init container makes it a sidecar.
+    /// `Always` on an init container makes it a sidecar; otherwise it overrides the pod's
+    /// restartPolicy for this container.
     pub restart_policy: Option<ContainerRestartPolicy>,
+    /// Rules checked in order on each exit; the first that matches decides (needs
+    /// `restartPolicy`).
+    #[serde(default)]
+    pub restart_policy_rules: Vec<ContainerRestartRule>,
     /// Where the container writes its termination message.
     pub termination_message_path: Option<String>,
     /// File (default) or FallbackToLogsOnError.
@@ -164,6 +216,11 @@ pub struct Container {
 }
 
 impl Container {
+    /// An init container with restartPolicy Always.
+    pub fn is_sidecar(&self) -> bool {
+        self.restart_policy == Some(ContainerRestartPolicy::Always)
+    }
+
     /// `resources.limits.memory` in bytes, when set and valid (validation reports the rest).
     pub fn memory_limit(&self) -> Option<u64> {
         let q = self.resources.as_ref()?.limits.get("memory")?;

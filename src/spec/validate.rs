@@ -47,15 +47,40 @@ pub(super) fn warn(
     Diagnostic::warning(path, message).with_help(help)
 }
 
+/// The longest `run.duration`, `run.delete_pod_at` (spec time) and `run.timeout` (real time):
+/// ten years, far beyond any run, yet small enough that no time arithmetic can overflow.
+pub const MAX_RUN_DURATION: std::time::Duration =
+    std::time::Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// The help text naming the allowed range of a run duration.
+const RUN_DURATION_HELP: &str = "use a duration of at most 10 years (\"3650d\"), such as \"60s\"";
+
 fn check_run(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    use crate::clock::{MAX_SCALE, MIN_SCALE};
     if let Some(s) = spec.run.time_scale
-        && !(s.is_finite() && s > 0.0 && s <= 100.0)
+        && !(s.is_finite() && (MIN_SCALE..=MAX_SCALE).contains(&s))
     {
         out.push(err(
             path.key("time_scale"),
-            format!("time_scale {s} is out of range"),
-            "use a number greater than 0 and at most 100: 1 is real time, 0.1 runs ten times faster",
+            format!("time_scale {s:?} is out of range"),
+            format!("use a number from {MIN_SCALE} to {MAX_SCALE}: 1 is real time, 0.1 runs ten times faster"),
         ));
+    }
+    if let Some(g) = spec.run.delete_grace_period {
+        if g < -1 {
+            out.push(err(
+                path.key("delete_grace_period"),
+                format!("delete_grace_period {g} is below -1"),
+                "use -1 for the pod's terminationGracePeriodSeconds, or 0 or more seconds (0 becomes 1, as with kubectl delete --grace-period=0)",
+            ));
+        }
+        if spec.run.delete_pod_at.is_none() {
+            out.push(err(
+                path.key("delete_grace_period"),
+                "delete_grace_period is set but the pod is never deleted",
+                "add run.delete_pod_at = \"5s\" (when the delete happens), or remove delete_grace_period",
+            ));
+        }
     }
     if spec.run.timeout.is_some_and(|t| t.0.is_zero()) {
         out.push(err(
@@ -63,6 +88,22 @@ fn check_run(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
             "timeout is 0, so the run would fail before it starts",
             "use a positive duration such as \"60s\", or remove it",
         ));
+    }
+    let durations = [
+        ("timeout", spec.run.timeout),
+        ("duration", spec.run.duration),
+        ("delete_pod_at", spec.run.delete_pod_at),
+    ];
+    for (key, value) in durations {
+        if let Some(d) = value
+            && d.0 > MAX_RUN_DURATION
+        {
+            out.push(err(
+                path.key(key),
+                format!("{key} {d} is out of range"),
+                RUN_DURATION_HELP,
+            ));
+        }
     }
 }
 
@@ -293,14 +334,8 @@ fn check_container(
         ));
     }
     check_image(spec, c, path, out);
-    let sidecar = c.restart_policy == Some(ContainerRestartPolicy::Always);
-    if sidecar && !is_init {
-        out.push(err(
-            path.key("restartPolicy"),
-            "restartPolicy \"Always\" is set on a regular container",
-            "remove it: only init containers take restartPolicy = \"Always\" (that makes them sidecars); Kubernetes 1.35 also allows it on regular containers together with restartPolicyRules, which podcheck does not support yet",
-        ));
-    }
+    let sidecar = is_init && c.restart_policy == Some(ContainerRestartPolicy::Always);
+    super::validate_restart::check_restart_rules(c, sidecar, path, out);
     if is_init && !sidecar {
         // Probes and hooks need a container that keeps running, which a run-to-completion
         // init container does not.

@@ -52,6 +52,9 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
             out,
         );
     }
+    for (i, x) in e.executions.iter().enumerate() {
+        check_execution(x, &path.key("executions").index(i), &container, out);
+    }
     for (i, st) in e.states.iter().enumerate() {
         let spath = path.key("states").index(i);
         let set = [st.at.is_some(), st.during.is_some(), st.within.is_some()];
@@ -152,6 +155,95 @@ fn check_matcher(
             at.key("type"),
             format!("event type {t:?} does not exist"),
             "use \"Normal\" or \"Warning\"",
+        ));
+    }
+}
+
+/// One `[[expect.executions]]` item: a known kind, and only the fields that kind has.
+fn check_execution(
+    x: &crate::expect::executions::ExecutionExpectation,
+    xpath: &FieldPath,
+    container: &dyn Fn(FieldPath, &str, &mut Vec<Diagnostic>),
+    out: &mut Vec<Diagnostic>,
+) {
+    use crate::expect::executions::{HOOKS, KINDS, PROBES, RESULTS};
+    let kind = x.execution.as_str();
+    if !KINDS.contains(&kind) {
+        out.push(err(
+            xpath.key("execution"),
+            format!("execution kind {kind:?} does not exist"),
+            format!("use one of {}", list_or_none(KINDS)),
+        ));
+        return;
+    }
+    if let Some(name) = &x.container {
+        container(xpath.key("container"), name, out);
+    }
+    // Which fields each kind can be matched on.
+    let allowed: &[&str] = match kind {
+        "start" => &[],
+        "exit" => &["exitCode", "signal"],
+        "signal" => &["signal"],
+        "hook" => &["hook", "result", "duration"],
+        _ => &["probe", "result", "output", "duration"],
+    };
+    let set = [
+        ("exitCode", x.exit_code.is_some()),
+        ("signal", x.signal.is_some()),
+        ("hook", x.hook.is_some()),
+        ("probe", x.probe.is_some()),
+        ("result", x.result.is_some()),
+        ("output", x.output.is_some()),
+        ("duration", x.duration.is_some()),
+    ];
+    for (field, _) in set.iter().filter(|(f, on)| *on && !allowed.contains(f)) {
+        out.push(err(
+            xpath.key(field),
+            format!("`{field}` does not apply to a {kind:?} execution"),
+            if allowed.is_empty() {
+                format!("remove it; a {kind:?} item matches on container, instance and its windows")
+            } else {
+                format!(
+                    "remove it; a {kind:?} item can match on {}",
+                    allowed.join(", ")
+                )
+            },
+        ));
+    }
+    if let Some(s) = x
+        .signal
+        .as_ref()
+        .filter(|s| crate::events::parse_signal(s).is_none())
+    {
+        out.push(err(
+            xpath.key("signal"),
+            format!("{s:?} is not a signal"),
+            "use a name such as \"SIGTERM\" or \"KILL\", or a number from 1 to 64",
+        ));
+    }
+    let named = [
+        ("hook", x.hook.as_deref(), &HOOKS[..]),
+        ("probe", x.probe.as_deref(), &PROBES[..]),
+    ];
+    for (field, value, options) in named {
+        if let Some(v) = value.filter(|v| !options.contains(v)) {
+            out.push(err(
+                xpath.key(field),
+                format!("{field} {v:?} does not exist"),
+                format!("use one of {}", list_or_none(options)),
+            ));
+        }
+    }
+    let results: &[&str] = if kind == "hook" {
+        &RESULTS[..2]
+    } else {
+        &RESULTS[2..]
+    };
+    if let Some(r) = x.result.as_deref().filter(|r| !results.contains(r)) {
+        out.push(err(
+            xpath.key("result"),
+            format!("{kind} result {r:?} does not exist"),
+            format!("use one of {}", list_or_none(results)),
         ));
     }
 }

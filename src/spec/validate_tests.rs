@@ -79,7 +79,10 @@ fn pod_fields_and_volumes() {
 const CONTAINER_CASES: &str = r#"
     E | image | empty string | image = ""
     E | image | whitespace | image = " web"
-    E | restartPolicy | regular container | restartPolicy = "Always"
+    E | restartPolicyRules | must specify restartPolicy when restart rules | restartPolicyRules = [{ action = "Restart", exitCodes = { operator = "In", values = [42] } }]
+    E | restartPolicyRules[0].action | "RestartAllContainers" | restartPolicy = "Never"\nrestartPolicyRules = [{ action = "RestartAllContainers", exitCodes = { operator = "In", values = [42] } }]
+    E | restartPolicyRules[0].exitCodes | must be specified | restartPolicy = "Never"\nrestartPolicyRules = [{ action = "Restart" }]
+    E | restartPolicyRules[0].exitCodes.operator | "Is" | restartPolicy = "Never"\nrestartPolicyRules = [{ action = "Restart", exitCodes = { operator = "Is", values = [1] } }]
     E | env[0].name | not a valid environment | env = [{ name = "A=B" }]
     W | env[0].name | before 1.32 | env = [{ name = "1X" }]
     W | env[1].name | hides the one at env[0] | env = [{ name = "A" }, { name = "A" }]
@@ -173,6 +176,13 @@ const TOP_LEVEL_CASES: &str = r#"
     E | run.time_scale | out of range | [run]\ntime_scale = nan
     E | run.time_scale | out of range | [run]\ntime_scale = inf
     E | run.timeout | timeout is 0 | [run]\ntimeout = "0s"
+    E | run.delete_grace_period | below -1 | [run]\ndelete_pod_at = "1s"\ndelete_grace_period = -2
+    E | run.delete_grace_period | never deleted | [run]\ndelete_grace_period = 5
+    E | run.time_scale | out of range | [run]\ntime_scale = 1e-19
+    E | run.time_scale | out of range | [run]\ntime_scale = 0.0009
+    E | run.timeout | out of range | [run]\ntimeout = "292277024626y"
+    E | run.duration | out of range | [run]\nduration = "292277024626y"
+    E | run.delete_pod_at | out of range | [run]\ndelete_pod_at = "3651d"
     E | images.busybox | neither a command nor args | [images]\nbusybox = {}
     E | expect.events[0].container | no container named "web" | [[expect.events]]\ncontainer = "web"
     E | expect.never[0].container | "web" | [[expect.never]]\ncontainer = "web"
@@ -184,6 +194,12 @@ const TOP_LEVEL_CASES: &str = r#"
     E | expect.counts[0].exactly | cannot be combined | [[expect.counts]]\nat_most = 2\nexactly = 1
     E | expect.counts[0].at_least | greater than | [[expect.counts]]\nat_most = 2\nat_least = 3
     E | expect.final.phase | "Done" | [expect.final]\nphase = "Done"
+    E | expect.executions[0].execution | "crash" does not exist | [[expect.executions]]\nexecution = "crash"
+    E | expect.executions[0].container | "web" | [[expect.executions]]\nexecution = "start"\ncontainer = "web"
+    E | expect.executions[0].exitCode | does not apply to a "probe" | [[expect.executions]]\nexecution = "probe"\nexitCode = 1
+    E | expect.executions[0].signal | "SIGFOO" is not a signal | [[expect.executions]]\nexecution = "signal"\nsignal = "SIGFOO"
+    E | expect.executions[0].probe | "alive" does not exist | [[expect.executions]]\nexecution = "probe"\nprobe = "alive"
+    E | expect.executions[0].result | hook result "success" | [[expect.executions]]\nexecution = "hook"\nresult = "success"
     E | expect.final.containers.app.state | "exited" | [expect.final.containers.app]\nstate = "exited"
     E | expect.final.conditions.ready | "ready" | [expect.final.conditions]\nready = true
 "#;

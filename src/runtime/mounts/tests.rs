@@ -503,3 +503,22 @@ fn a_target_through_a_symlinked_directory_shadows_the_real_directory() {
         assert_host_clean(&[&real.join("secrets")]);
     }
 }
+
+#[test]
+fn own_directories_under_a_volume_are_bound_back_and_others_left_alone() {
+    let own = tempfile::tempdir().unwrap();
+    let own_path = own.path().canonicalize().unwrap();
+    let parent = own_path.parent().unwrap().to_owned();
+    let volume = |target: &Path| Bind {
+        source: PathBuf::from("/nonexistent-source"),
+        target: target.to_owned(),
+        read_only: false,
+    };
+    let mut binds = vec![volume(&parent)];
+    keep_visible(&mut binds, std::slice::from_ref(&own_path));
+    assert_eq!(binds.len(), 2, "{binds:?}");
+    assert_eq!((&binds[1].source, &binds[1].target), (&own_path, &own_path));
+    let mut elsewhere = vec![volume(Path::new("/podcheck-nowhere/data"))];
+    keep_visible(&mut elsewhere, &[own_path]);
+    assert_eq!(elsewhere.len(), 1);
+}
