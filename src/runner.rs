@@ -170,7 +170,7 @@ pub async fn run_spec(
     };
     let outcome = run_pod(cfg, observer).await?;
     let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
-    let mut verdict = expect::check(&spec.expect, &outcome.timeline, &column);
+    let mut verdict = expect::check(&spec.expect, &outcome.timeline, &outcome.logs, &column);
     match outcome.end {
         EndReason::TimedOut => verdict.failures.insert(
             0,

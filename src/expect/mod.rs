@@ -2,7 +2,13 @@
 
 pub mod check;
 pub mod executions;
+mod logs;
 pub mod model;
+mod state;
+pub mod values;
 
 pub use check::{Verdict, check, decided};
 pub use model::Expectations;
+
+#[cfg(test)]
+mod tests;

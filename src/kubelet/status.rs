@@ -263,7 +263,17 @@ pub fn pod_status(
     if let Some(prev) = flags.previous_phase.filter(|p| p.is_terminal()) {
         phase_now = prev;
     }
-    let initialized = any_regular_started(regular)
+    let mut container_statuses: Vec<ContainerStatus> = regular
+        .iter()
+        .map(|c| container_status(c, pod_has_init, flags))
+        .collect();
+    // GeneratePodInitializedCondition asks HasAnyRegularContainerStarted of the API
+    // statuses: a regular container counts once it shows running or terminated, so one
+    // waiting in CrashLoopBackOff does not, and the init containers decide again.
+    let regular_started = container_statuses
+        .iter()
+        .any(|cs| !matches!(cs.state, ContainerState::Waiting { .. }));
+    let initialized = regular_started
         || phase_now == Phase::Succeeded
         || init.iter().all(|c| match c.kind {
             ContainerKind::Sidecar => c.started(),
@@ -315,10 +325,6 @@ pub fn pod_status(
         ready_pair("ContainersReady"),
         cond("PodScheduled", true, None, None),
     ];
-    let mut container_statuses: Vec<ContainerStatus> = regular
-        .iter()
-        .map(|c| container_status(c, pod_has_init, flags))
-        .collect();
     container_statuses.sort_by(|a, b| a.name.cmp(&b.name));
     let mut init_container_statuses: Vec<ContainerStatus> = init
         .iter()
@@ -361,6 +367,117 @@ fn truncate_bytes(s: &mut String, max: usize) {
             cut -= 1;
         }
         s.truncate(cut);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::kubelet::container::{ExitInfo, InstanceState, StartFailure};
+
+    fn record(name: &str, kind: ContainerKind, state: Option<InstanceState>) -> ContainerRecord {
+        let spec = toml::from_str(&format!("name = {name:?}\ncommand = [\"true\"]"));
+        let mut c = ContainerRecord::new(spec.expect("a valid container"), kind);
+        c.current = state.map(|state| InstanceRecord {
+            restart_count: 0,
+            started_at: Duration::from_secs(1),
+            state,
+        });
+        c
+    }
+
+    fn exited(code: i32) -> Option<InstanceState> {
+        Some(InstanceState::Exited(ExitInfo {
+            exit_code: code,
+            signal: None,
+            reason: if code == 0 { "Completed" } else { "Error" }.into(),
+            message: None,
+            finished_at: Duration::from_secs(2),
+        }))
+    }
+
+    fn flags() -> PodFlags<'static> {
+        PodFlags {
+            restart_policy: RestartPolicy::Always,
+            sandbox_ready: true,
+            deleting: false,
+            terminal: false,
+            forced: None,
+            previous_phase: None,
+        }
+    }
+
+    fn cond<'a>(st: &'a PodStatus, kind: &str) -> (bool, Option<&'a str>, Option<&'a str>) {
+        let c = st.conditions.iter().find(|c| c.kind == kind);
+        c.map_or((false, None, None), |c| {
+            (c.status, c.reason.as_deref(), c.message.as_deref())
+        })
+    }
+
+    #[test]
+    fn reasons_and_messages_follow_the_kubelets_generators() {
+        let init = [
+            record("init1", ContainerKind::Init, exited(0)),
+            record("init2", ContainerKind::Init, Some(InstanceState::Running)),
+            record("init3", ContainerKind::Init, None),
+        ];
+        let regular = [
+            record("b", ContainerKind::Regular, None),
+            record("a", ContainerKind::Regular, None),
+        ];
+        let st = pod_status(&init, &regular, &flags());
+        let incomplete = "containers with incomplete status: [init2 init3]";
+        assert_eq!(
+            cond(&st, "Initialized"),
+            (false, Some("ContainersNotInitialized"), Some(incomplete))
+        );
+        // Spec order, not the name order of containerStatuses.
+        let unready = Some("containers with unready status: [b a]");
+        for kind in ["Ready", "ContainersReady"] {
+            assert_eq!(
+                cond(&st, kind),
+                (false, Some("ContainersNotReady"), unready)
+            );
+        }
+        assert_eq!(cond(&st, "PodReadyToStartContainers"), (true, None, None));
+
+        let done = [record("app", ContainerKind::Regular, exited(0))];
+        let mut f = flags();
+        f.restart_policy = RestartPolicy::Never;
+        f.sandbox_ready = false;
+        let st = pod_status(&[], &done, &f);
+        assert_eq!(st.phase, Phase::Succeeded);
+        assert_eq!(cond(&st, "Initialized"), (true, Some("PodCompleted"), None));
+        assert_eq!(cond(&st, "Ready"), (false, Some("PodCompleted"), None));
+        assert_eq!(cond(&st, "PodReadyToStartContainers"), (false, None, None));
+    }
+
+    #[test]
+    fn a_regular_container_waiting_to_restart_does_not_keep_the_pod_initialized() {
+        // The sidecar and the app both crashed and wait in CrashLoopBackOff: neither shows
+        // running or terminated, so Initialized goes back to the sidecar, which has not
+        // started (HasAnyRegularContainerStarted reads the API statuses).
+        let backoff = || {
+            Some(StartFailure {
+                reason: "CrashLoopBackOff".into(),
+                message: "back-off 10s".into(),
+            })
+        };
+        let mut side = record("side", ContainerKind::Sidecar, exited(1));
+        side.start_failure = backoff();
+        let mut app = record("app", ContainerKind::Regular, exited(1));
+        app.start_failure = backoff();
+        let st = pod_status(&[side], &[app], &flags());
+        assert_eq!(
+            cond(&st, "Initialized"),
+            (
+                false,
+                Some("ContainersNotInitialized"),
+                Some("containers with incomplete status: [side]")
+            )
+        );
     }
 }
 
