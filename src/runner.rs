@@ -155,6 +155,7 @@ pub async fn run_spec(
         time_scale,
         delete_at: spec.run.delete_pod_at.map(|d| d.0),
         delete_grace: spec.run.delete_grace_period,
+        updates: spec.run.updates.clone(),
         duration: spec.run.duration.map(|d| d.0),
         timeout,
         run_id: run_id.to_owned(),

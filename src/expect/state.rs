@@ -220,7 +220,7 @@ pub(super) fn check_final(
         ));
     }
     for (kind, want) in &f.conditions {
-        let cond = st.conditions.iter().find(|c| c.kind == kind);
+        let cond = st.conditions.iter().find(|c| c.kind == kind.as_str());
         // A condition the pod does not have yet is not True, and has no reason or message.
         let got = cond.is_some_and(|c| c.status);
         if let Some(w) = want.status

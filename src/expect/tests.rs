@@ -35,14 +35,14 @@ fn app(state: ContainerState, last: Option<ContainerState>, restarts: u32) -> Po
     let ready = matches!(state, ContainerState::Running { .. });
     let ready_cond = if ready {
         Condition {
-            kind: "Ready",
+            kind: "Ready".into(),
             status: true,
             reason: None,
             message: None,
         }
     } else {
         Condition {
-            kind: "Ready",
+            kind: "Ready".into(),
             status: false,
             reason: Some("ContainersNotReady".into()),
             message: Some("containers with unready status: [app]".into()),

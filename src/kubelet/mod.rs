@@ -12,6 +12,7 @@ mod recorder;
 pub mod status;
 mod sync;
 mod termination;
+mod updates;
 mod volumes;
 
 pub use pod_worker::{EndReason, Observer, PodConfig, RunOutcome, run_pod};

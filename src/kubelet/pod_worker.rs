@@ -53,6 +53,8 @@ pub struct PodConfig {
     pub time_scale: f64,
     /// Spec time at which the pod is deleted.
     pub delete_at: Option<Duration>,
+    /// Changes to the running pod (images, conditions, activeDeadlineSeconds).
+    pub updates: Vec<crate::spec::model::PodUpdate>,
     /// The delete's grace period in seconds (`kubectl delete --grace-period`); None or -1:
     /// the pod's own.
     pub delete_grace: Option<i64>,
@@ -185,6 +187,8 @@ pub(super) enum Timer {
     ProbeTick(usize, u64),
     Delete,
     ActiveDeadline,
+    /// The n-th `run.updates` entry is applied.
+    Update(usize),
     RunEnd,
 }
 
@@ -261,6 +265,8 @@ pub(super) struct Worker<'a> {
     /// The pod was deleted (or its deadline passed) while the worker was blocked; the
     /// teardown begins once the sync in flight returns.
     pub teardown_pending: bool,
+    /// Pod conditions set by a controller (readiness gates), by type.
+    pub gate_conditions: BTreeMap<String, bool>,
     /// The pod is among its Service's ready endpoints.
     pub endpoint_member: bool,
     pub observer: Observer<'a>,
@@ -332,6 +338,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         sync_block: None,
         sync_pending: false,
         teardown_pending: false,
+        gate_conditions: BTreeMap::new(),
         endpoint_member: false,
         observer,
     };
@@ -350,14 +357,11 @@ impl Worker<'_> {
         if let Some(t) = self.cfg.duration {
             self.schedule_at(t, Timer::RunEnd);
         }
-        if let Some(secs) = self.cfg.pod.active_deadline_seconds {
-            let deadline = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-            // The deadline is checked by the 1 s sync loop, so it fires on the next tick.
-            self.schedule_at(
-                self.next_tick_after(deadline.saturating_sub(Duration::from_millis(1))),
-                Timer::ActiveDeadline,
-            );
+        for i in 0..self.cfg.updates.len() {
+            let at = self.cfg.updates[i].at.0;
+            self.schedule_at(at, Timer::Update(i));
         }
+        self.schedule_active_deadline();
         self.sync();
         let mut cancel = self.observer.cancel.clone();
         loop {
@@ -413,7 +417,7 @@ impl Worker<'_> {
             reason: None,
             message: None,
             conditions: vec![Condition {
-                kind: "PodScheduled",
+                kind: "PodScheduled".into(),
                 status: true,
                 reason: None,
                 message: None,
@@ -585,6 +589,7 @@ impl Worker<'_> {
                 }
             }
             Timer::ProbeTick(id, generation) => self.probe_tick(id, generation),
+            Timer::Update(i) => self.apply_update(i),
             Timer::PreStopDeadline(cid, instance) => self.pre_stop_deadline(cid, instance),
             Timer::TurnDeadline(cid, instance) => self.turn_deadline(cid, instance),
             Timer::RunEnd => {}

@@ -2,7 +2,9 @@
 //! cache, by the rules of `generateAPIPodStatus` / `getPhase` / the status generators.
 
 use crate::events::{Condition, ContainerState, ContainerStatus, Phase, PodStatus};
-use crate::spec::model::{Container, ContainerRestartPolicy, RestartPolicy};
+use std::collections::BTreeMap;
+
+use crate::spec::model::{Container, ContainerRestartPolicy, PodReadinessGate, RestartPolicy};
 
 use super::container::{ContainerKind, ContainerRecord, InstanceRecord};
 
@@ -21,6 +23,10 @@ pub struct PodFlags<'a> {
     pub forced: Option<(Phase, &'a str, &'a str)>,
     /// The previously written phase (terminal phases are sticky).
     pub previous_phase: Option<Phase>,
+    /// The pod's readiness gates.
+    pub readiness_gates: &'a [PodReadinessGate],
+    /// Conditions written by controllers, by type.
+    pub gate_conditions: &'a BTreeMap<String, bool>,
 }
 
 /// Whether the kubelet would restart a container that exited with `exit_code`
@@ -223,6 +229,39 @@ pub fn phase(init: &[ContainerRecord], regular: &[ContainerRecord], flags: &PodF
     Phase::Pending
 }
 
+/// `GeneratePodReadyCondition`: with the containers ready, Ready also needs every readiness
+/// gate's condition to be True; otherwise it is False with ReadinessGatesNotReady and one
+/// message per unmet gate.
+fn readiness_gated(ready: Condition, flags: &PodFlags) -> Condition {
+    if !ready.status {
+        return ready;
+    }
+    let unmet: Vec<String> = flags
+        .readiness_gates
+        .iter()
+        .filter_map(|g| match flags.gate_conditions.get(&g.condition_type) {
+            None => Some(format!(
+                "corresponding condition of pod readiness gate {:?} does not exist.",
+                g.condition_type
+            )),
+            Some(false) => Some(format!(
+                "the status of pod readiness gate {:?} is not \"True\", but False",
+                g.condition_type
+            )),
+            Some(true) => None,
+        })
+        .collect();
+    if unmet.is_empty() {
+        return ready;
+    }
+    Condition {
+        reason: Some("ReadinessGatesNotReady".into()),
+        message: Some(unmet.join(", ")),
+        status: false,
+        ..ready
+    }
+}
+
 fn names_where<'a>(
     cs: impl Iterator<Item = &'a ContainerRecord>,
     pred: impl Fn(&ContainerRecord) -> bool,
@@ -234,7 +273,7 @@ fn names_where<'a>(
 
 fn cond(kind: &'static str, ok: bool, reason: Option<&str>, message: Option<String>) -> Condition {
     Condition {
-        kind,
+        kind: kind.into(),
         status: ok,
         reason: reason.map(str::to_owned),
         message,
@@ -318,13 +357,26 @@ pub fn pod_status(
             )),
         ),
     };
-    let conditions = vec![
+    // Conditions the kubelet does not own come first, as generateAPIPodStatus copies them.
+    let mut conditions: Vec<Condition> = flags
+        .gate_conditions
+        .iter()
+        .map(|(k, v)| Condition {
+            kind: k.clone().into(),
+            status: *v,
+            reason: None,
+            message: None,
+        })
+        .collect();
+    let containers_ready = ready_pair("ContainersReady");
+    let ready = readiness_gated(ready_pair("Ready"), flags);
+    conditions.extend([
         cond("PodReadyToStartContainers", flags.sandbox_ready, None, None),
         initialized_cond,
-        ready_pair("Ready"),
-        ready_pair("ContainersReady"),
+        ready,
+        containers_ready,
         cond("PodScheduled", true, None, None),
-    ];
+    ]);
     container_statuses.sort_by(|a, b| a.name.cmp(&b.name));
     let mut init_container_statuses: Vec<ContainerStatus> = init
         .iter()
@@ -398,6 +450,8 @@ mod tests {
         }))
     }
 
+    static NO_CONDITIONS: BTreeMap<String, bool> = BTreeMap::new();
+
     fn flags() -> PodFlags<'static> {
         PodFlags {
             restart_policy: RestartPolicy::Always,
@@ -406,6 +460,8 @@ mod tests {
             terminal: false,
             forced: None,
             previous_phase: None,
+            readiness_gates: &[],
+            gate_conditions: &NO_CONDITIONS,
         }
     }
 

@@ -190,7 +190,7 @@ mod tests {
 
     fn cond(kind: &'static str, status: bool) -> Condition {
         Condition {
-            kind,
+            kind: kind.into(),
             status,
             reason: None,
             message: None,

@@ -11,6 +11,7 @@ pub mod validate;
 pub mod validate_expect;
 pub mod validate_probe;
 pub mod validate_restart;
+pub mod validate_updates;
 
 pub use load::{LoadedSpec, load_spec, parse_spec};
 pub use model::SpecFile;

@@ -51,6 +51,9 @@ pub struct RunSettings {
     pub serial: bool,
     /// auto (default), pod or none; the CLI flag and PODCHECK_ISOLATION override it.
     pub isolation: Option<crate::runtime::isolation::Isolation>,
+    /// Changes to the running pod, each at its spec time.
+    #[serde(default)]
+    pub updates: Vec<PodUpdate>,
     /// Runtime features the spec cannot be checked without; where one is missing the run
     /// is refused (the test harness skips it, saying why).
     #[serde(default)]
@@ -95,6 +98,35 @@ pub struct Pod {
     /// Volumes the containers may mount.
     #[serde(default)]
     pub volumes: Vec<Volume>,
+    /// Pod conditions besides the kubelet's that must be True for the pod to be Ready.
+    #[serde(default)]
+    pub readiness_gates: Vec<PodReadinessGate>,
+}
+
+/// A readiness gate: a pod condition that some controller sets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodReadinessGate {
+    /// The condition's type, e.g. `example.com/load-balancer-ready`.
+    pub condition_type: String,
+}
+
+/// A change to the running pod at a spec time, as `kubectl set image`, `kubectl patch` or a
+/// controller writing a condition would make it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodUpdate {
+    /// When (spec time since pod creation).
+    pub at: SpecDuration,
+    /// Pod conditions a controller writes, by type: `true` for "True", `false` for "False".
+    #[serde(default)]
+    pub conditions: BTreeMap<String, bool>,
+    /// New images by container name (`kubectl set image pod/NAME app=IMAGE`).
+    #[serde(default)]
+    pub images: BTreeMap<String, String>,
+    /// A new activeDeadlineSeconds (the API lets it be set once or lowered).
+    #[serde(rename = "activeDeadlineSeconds")]
+    pub active_deadline_seconds: Option<i64>,
 }
 
 /// The pod-level restart policy.

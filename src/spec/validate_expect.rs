@@ -28,6 +28,11 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
             ));
         }
     };
+    let gates: Vec<&str> = pod
+        .readiness_gates
+        .iter()
+        .map(|g| g.condition_type.as_str())
+        .collect();
     let e = &spec.expect;
     // Every kind of event expectation names a container and an event type the same way.
     let matchers = [
@@ -76,10 +81,10 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
                 ));
             }
         }
-        check_state_fields(&st.as_state(), &spath, &container, out);
+        check_state_fields(&st.as_state(), &spath, &container, &gates, out);
     }
     if let Some(f) = &e.final_state {
-        check_state_fields(f, &path.key("final"), &container, out);
+        check_state_fields(f, &path.key("final"), &container, &gates, out);
     }
     for (i, l) in e.logs.iter().enumerate() {
         let lpath = path.key("logs").index(i);
@@ -253,6 +258,7 @@ fn check_state_fields(
     f: &crate::expect::model::FinalState,
     fpath: &FieldPath,
     container: &dyn Fn(FieldPath, &str, &mut Vec<Diagnostic>),
+    gates: &[&str],
     out: &mut Vec<Diagnostic>,
 ) {
     let phases = ["Pending", "Running", "Succeeded", "Failed"];
@@ -265,11 +271,15 @@ fn check_state_fields(
     }
     for (k, c) in &f.conditions {
         let kpath = fpath.key("conditions").key(k);
-        if !CONDITIONS.contains(&k.as_str()) {
+        if !CONDITIONS.contains(&k.as_str()) && !gates.contains(&k.as_str()) {
+            let known = CONDITIONS.iter().chain(gates);
             out.push(err(
                 kpath.clone(),
                 format!("pod condition {k:?} does not exist"),
-                format!("use one of {}", list_or_none(CONDITIONS)),
+                format!(
+                    "use one of {} (a readiness gate's condition type counts too)",
+                    list_or_none(known)
+                ),
             ));
         }
         if c.is_empty() {
