@@ -4,6 +4,7 @@ pub mod check;
 pub mod executions;
 mod logs;
 pub mod model;
+pub mod reliability;
 mod state;
 pub mod values;
 

@@ -40,7 +40,7 @@ pub struct RunSettings {
     /// Stop after this much spec time and take the final state then.
     pub duration: Option<SpecDuration>,
     /// Multiplier for every kubelet timer: 0.1 runs ten times faster (a podcheck extension).
-    pub time_scale: Option<f64>,
+    pub time_scale: Option<crate::clock::TimeScale>,
     /// Delete the pod (graceful termination) at this spec time after creation.
     pub delete_pod_at: Option<SpecDuration>,
     /// The delete's own grace period, as `kubectl delete --grace-period=N`: -1 uses the

@@ -58,13 +58,13 @@ const RUN_DURATION_HELP: &str = "use a duration of at most 10 years (\"3650d\"),
 
 fn check_run(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     use crate::clock::{MAX_SCALE, MIN_SCALE};
-    if let Some(s) = spec.run.time_scale
+    if let Some(crate::clock::TimeScale::Fixed(s)) = spec.run.time_scale
         && !(s.is_finite() && (MIN_SCALE..=MAX_SCALE).contains(&s))
     {
         out.push(err(
             path.key("time_scale"),
             format!("time_scale {s:?} is out of range"),
-            format!("use a number from {MIN_SCALE} to {MAX_SCALE}: 1 is real time, 0.1 runs ten times faster"),
+            format!("use a number from {MIN_SCALE} to {MAX_SCALE}: 1 is real time, 0.1 runs ten times faster; or \"auto\""),
         ));
     }
     if let Some(g) = spec.run.delete_grace_period {
