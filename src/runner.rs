@@ -161,6 +161,7 @@ pub async fn run_spec(
         delete_at: spec.run.delete_pod_at.map(|d| d.0),
         delete_grace: spec.run.delete_grace_period,
         updates: spec.run.updates.clone(),
+        feature_gates: crate::spec::features::FeatureGates::from_spec(&spec.run.feature_gates),
         duration: spec.run.duration.map(|d| d.0),
         timeout,
         run_id: run_id.to_owned(),

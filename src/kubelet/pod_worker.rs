@@ -53,6 +53,8 @@ pub struct PodConfig {
     pub time_scale: f64,
     /// Spec time at which the pod is deleted.
     pub delete_at: Option<Duration>,
+    /// Feature gates that differ from v1.35's defaults.
+    pub feature_gates: crate::spec::features::FeatureGates,
     /// Changes to the running pod (images, conditions, activeDeadlineSeconds).
     pub updates: Vec<crate::spec::model::PodUpdate>,
     /// The delete's grace period in seconds (`kubectl delete --grace-period`); None or -1:

@@ -216,6 +216,7 @@ impl Worker<'_> {
     /// Sends the stop signal and arms SIGKILL after the remaining grace (at least 2 s).
     fn signal_container(&mut self, cid: Cid) {
         let now = self.now();
+        let stop_signal = self.stop_signal_of(cid);
         let Some(live) = self.truth_mut(cid).live.as_mut() else {
             return;
         };
@@ -227,18 +228,38 @@ impl Worker<'_> {
         stop.signalled = true;
         let deadline = now.saturating_add(remaining);
         live.kill_deadline = Some(deadline);
-        live.handle.stop_signal();
+        let signal = stop_signal;
+        live.handle.stop_signal(signal);
         let instance = live.restart_count;
         // Recorded as the runtime's act even when PID-1 emulation keeps it from a process
         // without a handler: the effect (nothing happens) is the same.
         self.push_execution(
             cid,
             instance,
-            crate::events::ExecutionKind::Signal {
-                signal: libc::SIGTERM,
-            },
+            crate::events::ExecutionKind::Signal { signal },
         );
         self.schedule_at(deadline, Timer::KillDeadline(cid, instance));
+    }
+
+    /// The signal that stops a container: its lifecycle.stopSignal when the
+    /// ContainerStopSignals gate keeps it (the API server drops it otherwise), else SIGTERM.
+    fn stop_signal_of(&self, cid: Cid) -> i32 {
+        if !self.cfg.feature_gates.container_stop_signals {
+            return libc::SIGTERM;
+        }
+        let os = self
+            .cfg
+            .pod
+            .os
+            .as_ref()
+            .map_or("linux", |o| o.name.as_str());
+        self.rec(cid)
+            .spec
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.stop_signal.as_deref())
+            .and_then(|name| crate::spec::features::stop_signal_number(name, os))
+            .unwrap_or(libc::SIGTERM)
     }
 
     /// A sidecar stops only after every app container and every later sidecar has exited.

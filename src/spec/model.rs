@@ -51,6 +51,10 @@ pub struct RunSettings {
     pub serial: bool,
     /// auto (default), pod or none; the CLI flag and PODCHECK_ISOLATION override it.
     pub isolation: Option<crate::runtime::isolation::Isolation>,
+    /// Feature gates that differ from v1.35's defaults: only `ContainerStopSignals` (alpha,
+    /// off by default) is known.
+    #[serde(default)]
+    pub feature_gates: BTreeMap<String, bool>,
     /// Changes to the running pod, each at its spec time.
     #[serde(default)]
     pub updates: Vec<PodUpdate>,
@@ -98,9 +102,19 @@ pub struct Pod {
     /// Volumes the containers may mount.
     #[serde(default)]
     pub volumes: Vec<Volume>,
+    /// The pod's operating system (`os.name`: linux or windows); a stopSignal needs it.
+    pub os: Option<PodOs>,
     /// Pod conditions besides the kubelet's that must be True for the pod to be Ready.
     #[serde(default)]
     pub readiness_gates: Vec<PodReadinessGate>,
+}
+
+/// `spec.os`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodOs {
+    /// `linux` or `windows`.
+    pub name: String,
 }
 
 /// A readiness gate: a pod condition that some controller sets.
@@ -499,6 +513,9 @@ pub struct Lifecycle {
     pub post_start: Option<LifecycleHandler>,
     /// Runs before the stop signal.
     pub pre_stop: Option<LifecycleHandler>,
+    /// The signal that stops the container instead of SIGTERM (`ContainerStopSignals`,
+    /// alpha and off in v1.35: without `run.feature_gates` the API server drops it).
+    pub stop_signal: Option<String>,
 }
 
 /// A lifecycle hook handler.

@@ -27,6 +27,7 @@ pub fn validate(spec: &SpecFile) -> Vec<Diagnostic> {
     check_pod(spec, &root.key("pod"), &mut out);
     check_expect(spec, &root.key("expect"), &mut out);
     super::validate_updates::check_updates(spec, &mut out);
+    super::validate_features::check_features(spec, &mut out);
     out
 }
 

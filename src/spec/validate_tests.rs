@@ -179,6 +179,7 @@ const TOP_LEVEL_CASES: &str = r#"
     E | run.timeout | timeout is 0 | [run]\ntimeout = "0s"
     E | run.delete_grace_period | below -1 | [run]\ndelete_pod_at = "1s"\ndelete_grace_period = -2
     E | run.delete_grace_period | never deleted | [run]\ndelete_grace_period = 5
+    E | run.feature_gates.SidecarContainers | unknown feature gate | [run]\nfeature_gates = { SidecarContainers = true }
     E | run.updates[0].conditions.Ready | the kubelet's own condition | [[run.updates]]\nat = "1s"\nconditions = { Ready = true }
     W | run.updates[0].conditions.x/y | no readiness gate | [[run.updates]]\nat = "1s"\nconditions = { "x/y" = true }
     E | run.updates[0].images.web | no regular container named "web" | [[run.updates]]\nat = "1s"\nimages = { web = "a:1" }
