@@ -9,6 +9,7 @@ mod pleg;
 pub mod pod_worker;
 mod probe_worker;
 mod recorder;
+mod run_api;
 pub mod status;
 mod sync;
 mod termination;
