@@ -188,11 +188,7 @@ impl Worker<'_> {
     /// sidecars after it still run.
     pub(super) fn turn_deadline(&mut self, cid: Cid, instance: u32) {
         let waiting = self
-            .truth
-            .get(&cid)
-            .and_then(|t| t.live.as_ref())
-            .filter(|l| l.restart_count == instance)
-            .and_then(|l| l.stop)
+            .stop_of(cid, instance)
             .is_some_and(|s| !s.signalled && !s.prestop_running);
         if waiting {
             self.signal_container(cid);
@@ -201,16 +197,22 @@ impl Worker<'_> {
 
     /// The kubelet's preStop wait for this instance ended at the grace deadline.
     pub(super) fn pre_stop_deadline(&mut self, cid: Cid, instance: u32) {
-        let running = self
-            .truth
+        if self
+            .stop_of(cid, instance)
+            .is_some_and(|s| s.prestop_running)
+        {
+            self.after_pre_stop(cid);
+        }
+    }
+
+    /// The stop sequence of this instance of the container, if it is the live one and
+    /// stopping (a deadline armed for an earlier instance finds nothing).
+    fn stop_of(&self, cid: Cid, instance: u32) -> Option<StopState> {
+        self.truth
             .get(&cid)
             .and_then(|t| t.live.as_ref())
             .filter(|l| l.restart_count == instance)
             .and_then(|l| l.stop)
-            .is_some_and(|s| s.prestop_running);
-        if running {
-            self.after_pre_stop(cid);
-        }
     }
 
     /// Sends the stop signal and arms SIGKILL after the remaining grace (at least 2 s).
