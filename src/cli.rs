@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::Entry;
-use crate::report::{describe, kubectl, verdict};
+use crate::report::{describe, kubectl, probes, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::load_spec;
 
@@ -280,7 +280,8 @@ pub fn run(args: RunArgs) -> u8 {
                             describe::describe_events(&events, report.outcome.ended_at)
                         );
                         if let Some(st) = report.outcome.timeline.last_status() {
-                            out!("{}", describe::describe_containers(st));
+                            let probes = probes::summarize(&report.outcome.timeline);
+                            out!("{}", describe::describe_containers_with_probes(st, &probes));
                         }
                     }
                     out!("{}", verdict::render(&path.display().to_string(), &report));

@@ -8,7 +8,8 @@
 //! }
 //! ```
 //! Specs under a `must-fail/` folder are checked the other way round: the trial passes when
-//! the spec fails and its report contains every line of the sibling `.expected-failure` file.
+//! the spec fails and its report contains every line of the sibling `.expected-failure` file
+//! (a line starting `why: ` must be in the report's cause section, before the expectations).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -315,10 +316,16 @@ fn run_trial(
             expected_path.display()
         ))
     })?;
+    // A `why: ` line names the cause: it must be in the explanation's `why:` section, which
+    // comes before the failed expectations.
+    let why = verdict::why_section(&text);
     let missing: Vec<&str> = expected
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !text.contains(l))
+        .filter(|l| match l.strip_prefix("why: ") {
+            Some(cause) => !why.contains(cause),
+            None => !l.is_empty() && !text.contains(l),
+        })
         .collect();
     if missing.is_empty() {
         Ok(())

@@ -1,5 +1,9 @@
-//! Human and machine output: kubectl-style watch lines and describe blocks, verdicts.
+//! Human and machine output: kubectl-style watch lines and describe blocks, verdicts with
+//! their explanations, JSON lines and JUnit XML. Every one reads the recorded timeline.
 
+pub mod checklist;
 pub mod describe;
+pub mod explain;
 pub mod kubectl;
+pub mod probes;
 pub mod verdict;
