@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::Entry;
-use crate::report::{describe, kubectl, probes, verdict};
+use crate::report::{describe, json, kubectl, probes, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::load_spec;
 
@@ -204,7 +204,7 @@ pub fn run(args: RunArgs) -> u8 {
     };
     let mut json_out = match &args.json {
         Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Some(std::io::BufWriter::new(f)),
+            Ok(f) => Some(json::JsonLines::new(std::io::BufWriter::new(f))),
             Err(e) => {
                 eoutln!("error: cannot write the JSON output {}: {e}", p.display());
                 return EXIT_ENV;
@@ -226,6 +226,7 @@ pub fn run(args: RunArgs) -> u8 {
         let mut worst = EXIT_OK;
         for (path, spec) in &loaded {
             let quiet = args.quiet;
+            let label = path.display().to_string();
             let pod_name = spec
                 .spec
                 .pod
@@ -242,10 +243,8 @@ pub fn run(args: RunArgs) -> u8 {
                     .count();
             let mut table = kubectl::WatchTable::new();
             let mut on_entry = |e: &Entry| {
-                if let Some(out) = json_out.as_mut()
-                    && let Ok(line) = serde_json::to_string(e)
-                {
-                    let _ = writeln!(out, "{line}");
+                if let Some(out) = json_out.as_mut() {
+                    out.entry(&label, e);
                 }
                 if !quiet && let Entry::Status { at, status } = e {
                     let row = kubectl::pod_row_with_total(status, *at, total);
@@ -284,7 +283,10 @@ pub fn run(args: RunArgs) -> u8 {
                             out!("{}", describe::describe_containers_with_probes(st, &probes));
                         }
                     }
-                    out!("{}", verdict::render(&path.display().to_string(), &report));
+                    if let Some(out) = json_out.as_mut() {
+                        out.verdict(&label, &report);
+                    }
+                    out!("{}", verdict::render(&label, &report));
                     if !report.passed() {
                         worst = worst.max(EXIT_FAILED);
                     }
@@ -296,8 +298,12 @@ pub fn run(args: RunArgs) -> u8 {
         }
         worst
     });
-    if let Some(mut out) = json_out {
-        let _ = out.flush();
+    let mut code = code;
+    if let (Some(out), Some(p)) = (json_out, &args.json)
+        && let Err(e) = out.finish()
+    {
+        eoutln!("error: cannot write the JSON output {}: {e}", p.display());
+        code = code.max(EXIT_ENV);
     }
     drop(guard);
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -150,8 +150,58 @@ fn json_lines_record_every_event_and_status() {
     assert!(
         lines
             .iter()
-            .any(|v| v["kind"] == "status" && v["status"]["phase"] == "Failed")
+            .any(|v| v["kind"] == "status" && v["phase"] == "Failed")
     );
+    // Conditions as the API spells them, and both clocks on every record.
+    let scheduled = lines
+        .iter()
+        .filter(|v| v["kind"] == "status")
+        .flat_map(|v| v["conditions"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["type"] == "PodScheduled")
+        .expect("a PodScheduled condition");
+    assert_eq!(scheduled["status"], "True");
+    for v in &lines {
+        assert!(v["at"].is_f64(), "{v}");
+        assert!(v["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{v}");
+        assert_eq!(v["spec"], "specs/basics/never-nonzero-fails.toml", "{v}");
+    }
+    // The last record is the verdict.
+    let last = lines.last().expect("records");
+    assert_eq!(last["kind"], "verdict");
+    assert_eq!(last["passed"], true);
+    assert_eq!(last["failures"], serde_json::json!([]));
+    assert_eq!(last["end"], "podFinished");
+}
+
+#[test]
+fn json_lines_end_each_failed_spec_with_its_verdict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("t.jsonl");
+    let out = podcheck(&[
+        "run",
+        "-q",
+        "--json",
+        json.to_str().expect("utf8"),
+        "specs/basics/never-nonzero-fails.toml",
+        "specs/must-fail/wrong-final-phase.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&json).expect("json written");
+    let verdicts: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("valid json"))
+        .filter(|v| v["kind"] == "verdict")
+        .collect();
+    assert_eq!(verdicts.len(), 2);
+    let failed = &verdicts[1];
+    assert_eq!(failed["spec"], "specs/must-fail/wrong-final-phase.toml");
+    assert_eq!(failed["passed"], false);
+    assert_eq!(
+        failed["failures"][0],
+        "final.phase: expected Succeeded, observed Failed"
+    );
+    let cause = failed["causes"][0].as_str().unwrap_or_default();
+    assert!(cause.starts_with("app#0 exited 1 (Error)"), "{cause}");
 }
 
 /// A spec whose container leaves a child in its group and a double-forked daemon behind,

@@ -19,7 +19,12 @@ use crate::spec::model::Container;
 /// How many log lines of the last exited instance the explanation quotes.
 const EXPLAIN_LOG_LINES: usize = 3;
 
+/// Spec time for a reader: `0s` for the first instant (not `0ms` for 0.4 ms), else as specs
+/// write durations.
 fn t(d: Duration) -> String {
+    if d < Duration::from_millis(1) {
+        return "0s".to_owned();
+    }
     format_secs(d.as_secs_f64())
 }
 
@@ -491,4 +496,4 @@ fn end_line(r: &SpecReport) -> Option<String> {
 
 #[cfg(test)]
 #[path = "explain_tests.rs"]
-mod tests;
+pub(crate) mod tests;
