@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::Entry;
-use crate::report::{describe, json, kubectl, probes, verdict};
+use crate::report::{describe, json, junit, kubectl, probes, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::load_spec;
 
@@ -62,9 +62,13 @@ pub struct RunArgs {
     /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`.
     #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
-    /// Write every event and status change as JSON lines to this file.
+    /// Write every event and status change as JSON lines to this file, with a verdict
+    /// record per spec.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a JUnit XML report to this file: one testcase per spec.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Print only the verdicts, not the live watch lines and describe output.
     #[arg(long, short)]
     pub quiet: bool,
@@ -85,6 +89,9 @@ pub struct TestArgs {
     /// (0.1 runs every kubelet timer 10x faster).
     #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
     pub time_scale: Option<f64>,
+    /// Write a JUnit XML report to this file: one testcase per spec.
+    #[arg(long, env = "PODCHECK_JUNIT", value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Arguments for the test runner after `--`: a name filter, `--test-threads N`,
     /// `--list`, `--format terse`, ... (as for `cargo test -- ...`).
     #[arg(last = true, value_name = "LIBTEST_ARGS")]
@@ -110,6 +117,9 @@ pub fn test(args: TestArgs) -> u8 {
     {
         eoutln!("error: {e}");
         return EXIT_INVALID;
+    }
+    if let Some(p) = args.junit {
+        crate::harness::junit_to(p);
     }
     let passed = crate::harness::run_suite(
         &args.dir,
@@ -167,7 +177,7 @@ pub fn run(args: RunArgs) -> u8 {
         return EXIT_INVALID;
     }
     let mut loaded = Vec::new();
-    let mut invalid = false;
+    let mut invalid = Vec::new();
     for path in &args.specs {
         match load_spec(path) {
             Ok(l) => {
@@ -178,11 +188,25 @@ pub fn run(args: RunArgs) -> u8 {
             }
             Err(d) => {
                 eoutln!("{}", d.render());
-                invalid = true;
+                invalid.push(junit::Case {
+                    name: path.display().to_string(),
+                    outcome: junit::CaseOutcome::Error {
+                        message: d.render(),
+                    },
+                    time: Duration::ZERO,
+                    system_out: String::new(),
+                });
             }
         }
     }
-    if invalid {
+    let started = (std::time::SystemTime::now(), std::time::Instant::now());
+    if !invalid.is_empty() {
+        // CI still gets a file that says which specs did not load.
+        if let Some(p) = &args.junit
+            && let Err(e) = junit::write(p, "podcheck run", &invalid, started.0, Duration::ZERO)
+        {
+            eoutln!("error: {e}");
+        }
         return EXIT_INVALID;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -224,6 +248,7 @@ pub fn run(args: RunArgs) -> u8 {
             let _ = cancel_tx.send(true);
         });
         let mut worst = EXIT_OK;
+        let mut cases = Vec::new();
         for (path, spec) in &loaded {
             let quiet = args.quiet;
             let label = path.display().to_string();
@@ -254,6 +279,7 @@ pub fn run(args: RunArgs) -> u8 {
             if !quiet {
                 outln!("==> {}", path.display());
             }
+            let spec_started = std::time::Instant::now();
             match run_spec(
                 spec,
                 &opts,
@@ -265,6 +291,14 @@ pub fn run(args: RunArgs) -> u8 {
             {
                 Err(e) => {
                     eoutln!("error: {}: {e}", path.display());
+                    cases.push(junit::Case {
+                        name: label.clone(),
+                        outcome: junit::CaseOutcome::Error {
+                            message: e.to_string(),
+                        },
+                        time: spec_started.elapsed(),
+                        system_out: String::new(),
+                    });
                     worst = worst.max(EXIT_ENV);
                 }
                 Ok(report) => {
@@ -287,6 +321,11 @@ pub fn run(args: RunArgs) -> u8 {
                         out.verdict(&label, &report);
                     }
                     out!("{}", verdict::render(&label, &report));
+                    cases.push(junit::Case::from_report(
+                        &label,
+                        &report,
+                        spec_started.elapsed(),
+                    ));
                     if !report.passed() {
                         worst = worst.max(EXIT_FAILED);
                     }
@@ -296,9 +335,16 @@ pub fn run(args: RunArgs) -> u8 {
                 break;
             }
         }
-        worst
+        (worst, cases)
     });
+    let (code, cases) = code;
     let mut code = code;
+    if let Some(p) = &args.junit
+        && let Err(e) = junit::write(p, "podcheck run", &cases, started.0, started.1.elapsed())
+    {
+        eoutln!("error: {e}");
+        code = code.max(EXIT_ENV);
+    }
     if let (Some(out), Some(p)) = (json_out, &args.json)
         && let Err(e) = out.finish()
     {

@@ -673,3 +673,213 @@ fn an_emptydir_at_tmp_does_not_hide_a_scratch_dir_under_tmp() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// One element of a parsed XML document: its path from the root (`testsuites/testsuite`),
+/// its attributes and its text.
+#[derive(Debug)]
+struct XmlElement {
+    path: String,
+    attrs: std::collections::BTreeMap<String, String>,
+    text: String,
+}
+
+/// Parses `xml` with quick-xml (independently of the writer), failing on malformed XML:
+/// every element in document order.
+fn parse_xml(xml: &str) -> Vec<XmlElement> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<usize> = Vec::new();
+    let mut out: Vec<XmlElement> = Vec::new();
+    let open = |e: &quick_xml::events::BytesStart, stack: &[usize], out: &mut Vec<XmlElement>| {
+        let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+        let path = match stack.last() {
+            Some(&i) => format!("{}/{name}", out[i].path),
+            None => name,
+        };
+        let attrs = e
+            .attributes()
+            .map(|a| {
+                let a = a.expect("well-formed attribute");
+                let v = a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .expect("attribute value");
+                (
+                    String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                    v.into_owned(),
+                )
+            })
+            .collect();
+        out.push(XmlElement {
+            path,
+            attrs,
+            text: String::new(),
+        });
+        out.len() - 1
+    };
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) => {
+                let i = open(&e, &stack, &mut out);
+                stack.push(i);
+            }
+            Event::Empty(e) => {
+                open(&e, &stack, &mut out);
+            }
+            Event::End(_) => {
+                stack.pop().expect("balanced tags");
+            }
+            Event::Text(t) => {
+                if let Some(&i) = stack.last() {
+                    out[i].text.push_str(&t.decode().expect("utf-8 text"));
+                }
+            }
+            Event::GeneralRef(r) => {
+                let c = match r.resolve_char_ref().expect("char ref") {
+                    Some(c) => c,
+                    None => match r.decode().expect("entity").as_ref() {
+                        "amp" => '&',
+                        "lt" => '<',
+                        "gt" => '>',
+                        "quot" => '"',
+                        "apos" => '\'',
+                        other => panic!("unknown entity &{other};"),
+                    },
+                };
+                if let Some(&i) = stack.last() {
+                    out[i].text.push(c);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements");
+    out
+}
+
+/// Checks the JUnit layout: one testsuite with `names` as testcases, `failed` of them with
+/// a `<failure>` whose message names the cause. Returns the elements.
+fn check_junit(xml: &str, names: &[&str], failed: &[(&str, &str)]) -> Vec<XmlElement> {
+    let els = parse_xml(xml);
+    assert_eq!(els[0].path, "testsuites", "{xml}");
+    let suites: Vec<&XmlElement> = els
+        .iter()
+        .filter(|e| e.path == "testsuites/testsuite")
+        .collect();
+    assert_eq!(suites.len(), 1, "{xml}");
+    assert_eq!(suites[0].attrs["tests"], names.len().to_string());
+    assert_eq!(suites[0].attrs["failures"], failed.len().to_string());
+    assert!(suites[0].attrs.contains_key("timestamp"), "{xml}");
+    let cases: Vec<&str> = els
+        .iter()
+        .filter(|e| e.path == "testsuites/testsuite/testcase")
+        .map(|e| e.attrs["name"].as_str())
+        .collect();
+    assert_eq!(cases, names, "{xml}");
+    let failures: Vec<&XmlElement> = els
+        .iter()
+        .filter(|e| e.path == "testsuites/testsuite/testcase/failure")
+        .collect();
+    assert_eq!(failures.len(), failed.len(), "{xml}");
+    for (f, (_, cause)) in failures.iter().zip(failed) {
+        assert!(
+            f.attrs["message"].contains(cause),
+            "{:?} lacks {cause}",
+            f.attrs
+        );
+        assert!(
+            f.text.contains("  why:\n"),
+            "the body is the explanation: {}",
+            f.text
+        );
+    }
+    els
+}
+
+#[test]
+fn junit_from_run_has_a_testcase_per_spec_and_the_cause_as_the_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let xml = dir.path().join("junit.xml");
+    let out = podcheck(&[
+        "run",
+        "-q",
+        "--junit",
+        xml.to_str().expect("utf8"),
+        "specs/basics/onfailure-exit0-succeeds.toml",
+        "specs/must-fail/wrong-final-phase.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&xml).expect("junit written");
+    let els = check_junit(
+        &text,
+        &[
+            "specs/basics/onfailure-exit0-succeeds.toml",
+            "specs/must-fail/wrong-final-phase.toml",
+        ],
+        &[(
+            "specs/must-fail/wrong-final-phase.toml",
+            "app#0 exited 1 (Error)",
+        )],
+    );
+    let failure = els
+        .iter()
+        .find(|e| e.path.ends_with("/failure"))
+        .expect("failure");
+    assert!(
+        failure
+            .text
+            .contains("final.phase: expected Succeeded, observed Failed"),
+        "{}",
+        failure.text
+    );
+    assert!(
+        els.iter()
+            .any(|e| e.path == "testsuites/testsuite/testcase/system-out"
+                && e.text.contains("log of app")),
+        "{text}"
+    );
+}
+
+#[test]
+fn junit_from_the_suite_via_flag_and_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).expect("mkdir");
+    let write = |name: &str, exit: u8| {
+        let spec = format!(
+            "[pod]\nrestartPolicy = \"Never\"\n\n[[pod.containers]]\nname = \"app\"\ncommand = [\"sh\", \"-c\", \"echo bye; exit {exit}\"]\n\n[expect.final]\nphase = \"Succeeded\"\n"
+        );
+        std::fs::write(specs.join(name), spec).expect("write spec");
+    };
+    write("good.toml", 0);
+    write("bad.toml", 3);
+    let flag = dir.path().join("flag.xml");
+    let out = Command::new(BIN)
+        .arg("test")
+        .arg(&specs)
+        .arg("--junit")
+        .arg(&flag)
+        .env_remove("PODCHECK_JUNIT")
+        .output()
+        .expect("podcheck test");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let failed = [("bad.toml", "app#0 exited 3 (Error)")];
+    let text = std::fs::read_to_string(&flag).expect("junit written");
+    let els = check_junit(&text, &["bad.toml", "good.toml"], &failed);
+    assert!(
+        els.iter()
+            .any(|e| e.path.ends_with("/system-out") && e.text.contains("| bye")),
+        "{text}"
+    );
+    // The harness reads PODCHECK_JUNIT (as `cargo test` with podcheck::harness::main does).
+    let env = dir.path().join("env.xml");
+    let out = Command::new(BIN)
+        .arg("test")
+        .arg(&specs)
+        .env("PODCHECK_JUNIT", &env)
+        .output()
+        .expect("podcheck test");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = std::fs::read_to_string(&env).expect("junit written");
+    check_junit(&text, &["bad.toml", "good.toml"], &failed);
+}

@@ -5,6 +5,7 @@ pub mod checklist;
 pub mod describe;
 pub mod explain;
 pub mod json;
+pub mod junit;
 pub mod kubectl;
 pub mod probes;
 pub mod verdict;
