@@ -16,25 +16,27 @@ fn podcheck(args: &[&str]) -> Output {
         .expect("podcheck runs")
 }
 
-/// Compares with `tests/snapshots/NAME.txt`; `UPDATE_SNAPSHOTS=1` rewrites it.
+/// Compares with the insta snapshot `tests/snapshots/NAME.snap`
+/// (`INSTA_UPDATE=always` or `cargo insta review` to accept a deliberate change).
 fn snapshot(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(format!("{name}.txt"));
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, actual).expect("write snapshot");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "missing snapshot {} (run with UPDATE_SNAPSHOTS=1)",
-            path.display()
-        )
-    });
-    assert_eq!(
-        actual, expected,
-        "snapshot {name} differs (UPDATE_SNAPSHOTS=1 to accept)"
-    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots");
+    settings.bind(|| insta::assert_snapshot!(name, actual));
+}
+
+/// As [`snapshot`], with what differs from run to run normalised: spec times (`13ms`,
+/// `1.0s`) become `[T]` and the isolation note `[ISOLATION]`, so the snapshot pins the
+/// text's structure and wording.
+fn snapshot_run(name: &str, actual: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots");
+    settings.add_filter(r"isolation: [^\n]*", "isolation: [ISOLATION]");
+    // Event lines right-align their time, so the padding goes with it.
+    settings.add_filter(r"(?m)^ +\d+(\.\d+)?(ms|s)  ", "    [T]  ");
+    settings.add_filter(r"\b\d+(\.\d+)?(ms|s)\b", "[T]");
+    settings.bind(|| insta::assert_snapshot!(name, actual));
 }
 
 #[test]
@@ -103,6 +105,18 @@ fn passing_and_failing_specs_set_the_exit_code() {
     assert!(
         text.contains("FAIL") && text.contains("final.phase: expected Succeeded, observed Failed"),
         "{text}"
+    );
+}
+
+/// The failure text a person reads, cause first (issue 11): snapshotted with times
+/// normalised.
+#[test]
+fn a_failure_explains_itself_before_listing_expectations() {
+    let out = podcheck(&["run", "-q", "fixtures/reports/exit-explained.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    snapshot_run(
+        "failure-exit-explained",
+        &String::from_utf8_lossy(&out.stdout),
     );
 }
 
