@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::Entry;
-use crate::report::{describe, json, junit, kubectl, probes, verdict};
+use crate::report::{color, describe, json, junit, kubectl, probes, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::load_spec;
 
@@ -75,6 +75,10 @@ pub struct RunArgs {
     /// Pod isolation: auto (a network namespace per pod where possible), pod, or none.
     #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
     pub isolation: Option<crate::runtime::isolation::Isolation>,
+    /// Colour the watch lines' STATUS: auto (on a terminal, unless NO_COLOR is set),
+    /// always or never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub color: color::ColorWhen,
 }
 
 /// Arguments of `podcheck test`.
@@ -247,6 +251,7 @@ pub fn run(args: RunArgs) -> u8 {
             seen.store(code, std::sync::atomic::Ordering::SeqCst);
             let _ = cancel_tx.send(true);
         });
+        let coloured = color::enabled(args.color);
         let mut worst = EXIT_OK;
         let mut cases = Vec::new();
         for (path, spec) in &loaded {
@@ -273,7 +278,12 @@ pub fn run(args: RunArgs) -> u8 {
                 }
                 if !quiet && let Entry::Status { at, status } = e {
                     let row = kubectl::pod_row_with_total(status, *at, total);
-                    outln!("{}", table.row(&pod_name, &row, *at));
+                    let line = table.row(&pod_name, &row, *at);
+                    if coloured {
+                        outln!("{}", color::paint_status(&line, &row.status));
+                    } else {
+                        outln!("{line}");
+                    }
                 }
             };
             if !quiet {

@@ -897,3 +897,45 @@ fn junit_from_the_suite_via_flag_and_environment() {
     let text = std::fs::read_to_string(&env).expect("junit written");
     check_junit(&text, &["bad.toml", "good.toml"], &failed);
 }
+
+/// The watch lines' STATUS is coloured only where it should be: never into a pipe under
+/// `auto`, never with NO_COLOR (even when CLICOLOR_FORCE asks), always with `--color
+/// always`; the other text never carries codes.
+#[test]
+fn watch_lines_are_plain_when_piped_and_coloured_only_on_request() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("run")
+            .args(args)
+            .arg("specs/basics/onfailure-exit0-succeeds.toml")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    const ESC: char = '\u{1b}';
+    // Output::stdout is a pipe: auto means plain.
+    assert!(!run(&[], &[]).contains(ESC));
+    assert!(!run(&["--color", "auto"], &[]).contains(ESC));
+    assert!(!run(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]).contains(ESC));
+    assert!(!run(&[], &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]).contains(ESC));
+    // Forcing colour through the environment works in auto mode, as anstream defines it.
+    assert!(run(&[], &[("CLICOLOR_FORCE", "1")]).contains(ESC));
+    let always = run(&["--color", "always"], &[("NO_COLOR", "1")]);
+    assert!(
+        always.contains("\u{1b}[33mPending\u{1b}[0m"),
+        "STATUS is painted: {always}"
+    );
+    for line in always.lines().filter(|l| l.contains(ESC)) {
+        assert!(
+            line.starts_with("onfailure-exit0-succeeds "),
+            "only watch rows carry codes: {line:?}"
+        );
+    }
+}

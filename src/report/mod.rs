@@ -2,6 +2,7 @@
 //! their explanations, JSON lines and JUnit XML. Every one reads the recorded timeline.
 
 pub mod checklist;
+pub mod color;
 pub mod describe;
 pub mod explain;
 pub mod json;
