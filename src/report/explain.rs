@@ -482,6 +482,7 @@ fn end_line(r: &SpecReport) -> Option<String> {
         EndReason::TimedOut => "the run timed out",
         EndReason::Interrupted => "the run was interrupted",
         EndReason::PodFinished if !waiting.is_empty() => "the pod finished",
+        EndReason::DurationReached if !waiting.is_empty() => "run.duration ended the run",
         _ => return None,
     };
     if waiting.is_empty() {
