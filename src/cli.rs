@@ -56,9 +56,11 @@ pub struct RunArgs {
     /// Spec files (TOML).
     #[arg(required = true)]
     pub specs: Vec<PathBuf>,
-    /// Run every kubelet timer this many times its real length (0.1 = ten times faster).
-    #[arg(long, env = "PODCHECK_TIME_SCALE")]
-    pub time_scale: Option<f64>,
+    /// Run every kubelet timer this many times its real length (0.1 = ten times faster), or
+    /// `auto`: the fastest scale at which the spec's timers stay well above this machine's
+    /// measured process start latency.
+    #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
+    pub time_scale: Option<crate::clock::TimeScale>,
     /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`.
     #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
@@ -90,9 +92,9 @@ pub struct TestArgs {
     #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
     pub isolation: Option<crate::runtime::isolation::Isolation>,
     /// Real seconds per spec second for every spec, overriding their run.time_scale
-    /// (0.1 runs every kubelet timer 10x faster).
+    /// (0.1 runs every kubelet timer 10x faster), or `auto`.
     #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
-    pub time_scale: Option<f64>,
+    pub time_scale: Option<crate::clock::TimeScale>,
     /// Write a JUnit XML report to this file: one testcase per spec.
     #[arg(long, env = "PODCHECK_JUNIT", value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -115,13 +117,6 @@ pub fn test(args: TestArgs) -> u8 {
     let libtest = libtest_mimic::Arguments::from_iter(
         std::iter::once("podcheck test".to_owned()).chain(args.libtest_args),
     );
-    if let Some(Err(e)) = args
-        .time_scale
-        .map(|ts| crate::clock::check_scale(ts, &format!("--time-scale {ts}")))
-    {
-        eoutln!("error: {e}");
-        return EXIT_INVALID;
-    }
     if let Some(p) = args.junit {
         crate::harness::junit_to(p);
     }
@@ -172,13 +167,6 @@ pub fn run(args: RunArgs) -> u8 {
                 return EXIT_INVALID;
             }
         }
-    }
-    if let Some(Err(e)) = args
-        .time_scale
-        .map(|ts| crate::clock::check_scale(ts, &format!("--time-scale {ts}")))
-    {
-        eoutln!("error: {e}");
-        return EXIT_INVALID;
     }
     let mut loaded = Vec::new();
     let mut invalid = Vec::new();

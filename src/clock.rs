@@ -26,9 +26,89 @@ pub fn check_scale(scale: f64, where_: &str) -> Result<f64, String> {
         Ok(scale)
     } else {
         Err(format!(
-            "{where_}: must be a number from {MIN_SCALE} to {MAX_SCALE}, e.g. 0.1"
+            "{where_}: must be a number from {MIN_SCALE} to {MAX_SCALE}, or auto, e.g. 0.1"
         ))
     }
+}
+
+/// A requested time scale: a number, or `auto` (the fastest scale at which the spec's
+/// timers stay well above this machine's measured process latency).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeScale {
+    /// Real seconds per spec second.
+    Fixed(f64),
+    /// Chosen per run from a latency measurement.
+    Auto,
+}
+
+impl std::fmt::Display for TimeScale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeScale::Fixed(s) => write!(f, "{s}"),
+            TimeScale::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+impl std::str::FromStr for TimeScale {
+    type Err = String;
+
+    /// `auto` or a number in range (for `--time-scale` and `PODCHECK_TIME_SCALE`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("auto") {
+            return Ok(TimeScale::Auto);
+        }
+        let n: f64 = t
+            .parse()
+            .map_err(|_| format!("{s:?} is not a number or auto; use e.g. 0.1 or auto"))?;
+        check_scale(n, &format!("time scale {s}")).map(TimeScale::Fixed)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TimeScale {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = TimeScale;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number such as 0.1, or \"auto\"")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<TimeScale, E> {
+                Ok(TimeScale::Fixed(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<TimeScale, E> {
+                Ok(TimeScale::Fixed(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<TimeScale, E> {
+                Ok(TimeScale::Fixed(v as f64))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TimeScale, E> {
+                if v == "auto" {
+                    Ok(TimeScale::Auto)
+                } else {
+                    Err(E::custom(format!(
+                        "time_scale {v:?}: use a number such as 0.1, or \"auto\""
+                    )))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How many times the measured latency every timer of a spec must stay above at the scale
+/// `auto` picks: a 1 s relist at scale 0.1 is 100 ms of real time, 40x a 2.5 ms start.
+pub const AUTO_HEADROOM: f64 = 40.0;
+/// The fastest scale `auto` picks, whatever the machine: beyond it 1 s timers are only a
+/// few tens of milliseconds of real time, where scheduler noise dominates.
+pub const AUTO_FASTEST: f64 = 0.05;
+
+/// The scale `auto` picks for a spec whose shortest timer is `shortest` (spec time), given
+/// the measured real latency of one process start.
+pub fn auto_scale(latency: Duration, shortest: Duration) -> f64 {
+    let shortest = shortest.as_secs_f64().max(1e-3);
+    (AUTO_HEADROOM * latency.as_secs_f64() / shortest).clamp(AUTO_FASTEST, 1.0)
 }
 /// How far ahead a deadline may lie; later ones are clamped to it, meaning "never".
 pub const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);

@@ -78,9 +78,10 @@ impl Phase {
 /// A pod condition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Condition {
-    /// PodScheduled, PodReadyToStartContainers, Initialized, ContainersReady or Ready.
+    /// PodScheduled, PodReadyToStartContainers, Initialized, ContainersReady, Ready, or a
+    /// condition a controller sets for a readiness gate.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: std::borrow::Cow<'static, str>,
     /// True or False.
     pub status: bool,
     /// Reason when False (or PodCompleted).

@@ -10,7 +10,7 @@ use crate::events::Entry;
 use crate::expect::{self, Verdict};
 use crate::kubelet::pod_worker::RunError;
 use crate::kubelet::{EndReason, Observer, PodConfig, RunOutcome, run_pod};
-use crate::report::kubectl;
+use crate::print_pod;
 use crate::runtime::process;
 use crate::spec::LoadedSpec;
 
@@ -21,7 +21,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Overrides the spec's time scale.
-    pub time_scale: Option<f64>,
+    pub time_scale: Option<crate::clock::TimeScale>,
     /// Extra image table entries (`--image NAME=CMD`), taking precedence over the spec's.
     pub images: Vec<(String, Vec<String>)>,
     /// Directories put in front of the containers' PATH.
@@ -122,13 +122,18 @@ pub async fn run_spec(
             },
         );
     }
-    let time_scale = opts.time_scale.or(spec.run.time_scale).unwrap_or(1.0);
+    let requested_scale = opts
+        .time_scale
+        .or(spec.run.time_scale)
+        .unwrap_or(crate::clock::TimeScale::Fixed(1.0));
+    let (time_scale, scale_note) = resolve_scale(requested_scale, &spec.pod);
     let timeout = spec.run.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
     let uid = pod_uid(run_id, &pod_name);
     let requested = opts.isolation.or(spec.run.isolation).unwrap_or_default();
     let (pod_mode, isolation) =
         crate::runtime::isolation::decide(requested).map_err(RunError::Isolation)?;
     let mut notes = vec![isolation];
+    notes.extend(scale_note);
     notes.extend(volume_note(&spec.pod, pod_mode));
     notes.extend(memory_note(&spec.pod));
     for f in &spec.run.requires {
@@ -159,6 +164,8 @@ pub async fn run_spec(
         time_scale,
         delete_at: spec.run.delete_pod_at.map(|d| d.0),
         delete_grace: spec.run.delete_grace_period,
+        updates: spec.run.updates.clone(),
+        feature_gates: crate::spec::features::FeatureGates::from_spec(&spec.run.feature_gates),
         duration: spec.run.duration.map(|d| d.0),
         timeout,
         run_id: run_id.to_owned(),
@@ -173,8 +180,13 @@ pub async fn run_spec(
         cancel,
     };
     let outcome = run_pod(cfg, observer).await?;
-    let column = |st: &crate::events::PodStatus| kubectl::pod_row(st, Duration::ZERO).status;
-    let mut verdict = expect::check(&spec.expect, &outcome.timeline, &column);
+    let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
+    let mut verdict = expect::check(&spec.expect, &outcome.timeline, &outcome.logs, &column);
+    notes.extend(expect::reliability::compression_notes(
+        &spec.pod,
+        &outcome.timeline,
+        time_scale,
+    ));
     match outcome.end {
         EndReason::TimedOut => verdict.failures.insert(
             0,
@@ -195,6 +207,28 @@ pub async fn run_spec(
         pod: spec.pod.clone(),
         expect: spec.expect.clone(),
     })
+}
+
+/// The scale to run at, and for `auto` a note saying what was measured and chosen.
+fn resolve_scale(
+    requested: crate::clock::TimeScale,
+    pod: &crate::spec::model::Pod,
+) -> (f64, Option<String>) {
+    match requested {
+        crate::clock::TimeScale::Fixed(s) => (s, None),
+        crate::clock::TimeScale::Auto => {
+            let latency = crate::runtime::latency::process_start();
+            let shortest = expect::reliability::shortest_timer(pod);
+            let scale = crate::clock::auto_scale(latency, shortest);
+            let real_ms = shortest.as_secs_f64() * scale * 1000.0;
+            let note = format!(
+                "time scale auto: {scale:.3} (a process start took {:.1} ms here; the shortest timer, {}, is {real_ms:.0} ms of real time at this scale)",
+                latency.as_secs_f64() * 1000.0,
+                crate::spec::duration::format_secs(shortest.as_secs_f64()),
+            );
+            (scale, Some(note))
+        }
+    }
 }
 
 /// Says so when volumes cannot appear at their `mountPath`.

@@ -651,7 +651,23 @@ fn test_honours_the_time_scale_from_the_flag_and_the_environment() {
     let out = run(None, Some("0"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--time-scale 0"), "{stderr}");
+    assert!(
+        stderr.contains("invalid value '0' for '--time-scale") && stderr.contains("or auto"),
+        "{stderr}"
+    );
+    // auto measures this machine and says what it chose.
+    let out = Command::new(BIN)
+        .args(["run", "--time-scale", "auto"])
+        .arg(dir.path().join("scaled.toml"))
+        .env_remove("PODCHECK_TIME_SCALE")
+        .output()
+        .expect("podcheck run");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("time scale auto: "), "{all}");
 }
 
 /// Where podcheck's scratch directory falls back to the host's /tmp, an emptyDir at /tmp

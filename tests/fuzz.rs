@@ -132,7 +132,9 @@ fn mutate(rng: &mut fastrand::Rng, text: &str, structural: bool) -> String {
         }
         3 => {
             let field = rng.choice(RUN_FIELDS).copied().unwrap_or("timeout");
-            let value = if field == "time_scale" {
+            let value = if field == "time_scale" && rng.u8(..8) == 0 {
+                "\"auto\"".to_owned()
+            } else if field == "time_scale" {
                 rng.choice(EXTREME_NUMBERS)
                     .copied()
                     .unwrap_or("0")
@@ -213,7 +215,12 @@ fn check_run(rt: &tokio::runtime::Runtime, mut loaded: podcheck::spec::LoadedSpe
     loaded.spec.run.timeout = Some(SpecDuration(timeout));
     // Every run deletes its pod within the timeout, so the stop path (grace periods,
     // preStop hooks, kill deadlines) runs with the mutated values too.
-    let scale = loaded.spec.run.time_scale.unwrap_or(1.0);
+    // auto picks at least AUTO_FASTEST, so dividing by it bounds the delete in real time.
+    let scale = match loaded.spec.run.time_scale {
+        Some(podcheck::clock::TimeScale::Fixed(s)) => s,
+        Some(podcheck::clock::TimeScale::Auto) => podcheck::clock::AUTO_FASTEST,
+        None => 1.0,
+    };
     let delete = podcheck::clock::secs_f64(DELETE_AFTER.as_secs_f64() / scale);
     loaded.spec.run.delete_pod_at = Some(SpecDuration(
         loaded

@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
-use crate::events::{ContainerState, Event, PodStatus, Timeline};
+use crate::events::{Event, PodStatus, Timeline};
+use crate::kubelet::pod_worker::InstanceLog;
 use crate::spec::duration::{TimeWindow, format_secs};
 
-use super::model::{ContainerFinal, EventMatcher, Expectations};
+use super::model::{EventMatcher, Expectations};
+use super::state::{check_final, check_states, endpoint_at};
 
 /// The result of one ordered item.
 #[derive(Debug, Clone)]
@@ -181,6 +183,7 @@ pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
         || !exp.statuses.is_empty()
         || !exp.endpoints.is_empty()
         || !exp.states.is_empty()
+        || !exp.logs.is_empty()
     {
         return false;
     }
@@ -193,10 +196,12 @@ pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
             .all(Option::is_some)
 }
 
-/// Checks every expectation; `status_column` maps a status to its kubectl STATUS value.
+/// Checks every expectation against the timeline and the containers' output;
+/// `status_column` maps a status to its kubectl STATUS value.
 pub fn check(
     exp: &Expectations,
     timeline: &Timeline,
+    logs: &[InstanceLog],
     status_column: &dyn Fn(&PodStatus) -> String,
 ) -> Verdict {
     let events: Vec<&Event> = timeline.events().collect();
@@ -268,7 +273,8 @@ pub fn check(
         }
     }
     check_endpoints(exp, timeline, &mut failures);
-    check_states(exp, timeline, &mut failures);
+    check_states(exp, timeline, &events, &mut failures);
+    super::logs::check_logs(exp, timeline, logs, &mut failures);
     if let Some(f) = &exp.final_state {
         match timeline.last_status() {
             None => failures.push("final: no pod status was recorded".into()),
@@ -321,198 +327,5 @@ fn check_endpoints(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<S
                 return;
             }
         }
-    }
-}
-
-/// The status in effect at `t` (the last one written at or before it).
-fn status_at(timeline: &Timeline, t: Duration) -> Option<&PodStatus> {
-    timeline
-        .statuses()
-        .take_while(|(at, _)| *at <= t)
-        .last()
-        .map(|(_, s)| s)
-}
-
-/// Whether the pod was a ready endpoint at `t`.
-fn endpoint_at(timeline: &Timeline, t: Duration) -> bool {
-    timeline
-        .endpoint_changes()
-        .take_while(|(at, _)| *at <= t)
-        .last()
-        .is_some_and(|(_, r)| r)
-}
-
-/// `states`: each at its instant, or every status in effect during its window.
-fn check_states(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<String>) {
-    for (i, st) in exp.states.iter().enumerate() {
-        let want = st.as_state();
-        let instants: Vec<Duration> = match (st.at, st.during) {
-            (Some(at), _) => vec![at.0],
-            (None, Some(w)) => {
-                let from = w.from.unwrap_or_default();
-                let to = w.to.unwrap_or(Duration::MAX);
-                std::iter::once(from)
-                    .chain(
-                        timeline
-                            .statuses()
-                            .map(|(t, _)| t)
-                            .filter(|t| *t > from && *t <= to),
-                    )
-                    .chain(
-                        timeline
-                            .endpoint_changes()
-                            .map(|(t, _)| t)
-                            .filter(|t| *t > from && *t <= to),
-                    )
-                    .collect()
-            }
-            (None, None) => {
-                failures.push(format!("states[{i}]: needs `at` or `during`"));
-                continue;
-            }
-        };
-        for t in instants {
-            let mut found = Vec::new();
-            match status_at(timeline, t) {
-                // Before the pod exists a window has nothing to check yet.
-                None if st.at.is_none() => continue,
-                None => found.push("no pod status had been written yet".to_owned()),
-                Some(s) => check_final(&want, s, endpoint_at(timeline, t), &mut found),
-            }
-            if !found.is_empty() {
-                let when = match st.during {
-                    Some(w) if st.at.is_none() => {
-                        format!("during {w}, at {}", format_secs(t.as_secs_f64()))
-                    }
-                    _ => format!("at {}", format_secs(t.as_secs_f64())),
-                };
-                let found: Vec<String> = found
-                    .iter()
-                    .map(|f| f.trim_start_matches("final.").to_owned())
-                    .collect();
-                failures.push(format!("states[{i}] {when}: {}", found.join("; ")));
-                break;
-            }
-        }
-    }
-}
-
-/// Checks a state (`final` or a `states` item) against a status and the endpoint
-/// membership in effect at the same moment.
-fn check_final(
-    f: &super::model::FinalState,
-    st: &PodStatus,
-    endpoint: bool,
-    failures: &mut Vec<String>,
-) {
-    if let Some(want) = f.endpoint
-        && want != endpoint
-    {
-        failures.push(format!(
-            "final.endpoint: expected {want}, observed {endpoint}"
-        ));
-    }
-    if let Some(p) = &f.phase
-        && p != st.phase.as_str()
-    {
-        failures.push(format!(
-            "final.phase: expected {p}, observed {}",
-            st.phase.as_str()
-        ));
-    }
-    if let Some(r) = &f.reason
-        && Some(r) != st.reason.as_ref()
-    {
-        failures.push(format!(
-            "final.reason: expected {r}, observed {}",
-            st.reason.as_deref().unwrap_or("<none>")
-        ));
-    }
-    for (kind, want) in &f.conditions {
-        // A condition the pod does not have yet is not True.
-        let got = st.condition(kind).unwrap_or(false);
-        if got != *want {
-            failures.push(format!(
-                "final.conditions.{kind}: expected {want}, observed {got}"
-            ));
-        }
-    }
-    for (name, want) in &f.containers {
-        match st.container(name) {
-            None => failures.push(format!(
-                "final.containers.{name}: no status for this container"
-            )),
-            Some(cs) => check_container(name, want, cs, failures),
-        }
-    }
-}
-
-fn check_container(
-    name: &str,
-    want: &ContainerFinal,
-    cs: &crate::events::ContainerStatus,
-    failures: &mut Vec<String>,
-) {
-    let mut diff = |field: &str, want: String, got: String| {
-        if want != got {
-            failures.push(format!(
-                "final.containers.{name}.{field}: expected {want}, observed {got}"
-            ));
-        }
-    };
-    let show = |o: Option<String>| o.unwrap_or_else(|| "<none>".into());
-    if let Some(s) = &want.state {
-        diff("state", s.clone(), cs.state.kind().to_owned());
-    }
-    if let Some(r) = &want.reason {
-        diff(
-            "reason",
-            r.clone(),
-            show(cs.state.reason().map(str::to_owned)),
-        );
-    }
-    let (code, msg) = match &cs.state {
-        ContainerState::Terminated {
-            exit_code, message, ..
-        } => (Some(*exit_code), message.clone()),
-        _ => (None, None),
-    };
-    if let Some(e) = want.exit_code {
-        diff("exitCode", e.to_string(), show(code.map(|c| c.to_string())));
-    }
-    if let Some(m) = &want.message {
-        let got = msg.unwrap_or_default();
-        if !m.matches(&got) {
-            diff("message", m.to_string(), format!("{got:?}"));
-        }
-    }
-    if let Some(r) = want.restart_count {
-        diff("restartCount", r.to_string(), cs.restart_count.to_string());
-    }
-    if let Some(r) = want.ready {
-        diff("ready", r.to_string(), cs.ready.to_string());
-    }
-    if let Some(s) = want.started {
-        diff(
-            "started",
-            s.to_string(),
-            show(cs.started.map(|b| b.to_string())),
-        );
-    }
-    let (last_reason, last_code) = match &cs.last_state {
-        Some(ContainerState::Terminated {
-            reason, exit_code, ..
-        }) => (Some(reason.clone()), Some(*exit_code)),
-        _ => (None, None),
-    };
-    if let Some(r) = &want.last_reason {
-        diff("lastReason", r.clone(), show(last_reason));
-    }
-    if let Some(c) = want.last_exit_code {
-        diff(
-            "lastExitCode",
-            c.to_string(),
-            show(last_code.map(|c| c.to_string())),
-        );
     }
 }

@@ -2,7 +2,14 @@
 
 pub mod check;
 pub mod executions;
+mod logs;
 pub mod model;
+pub mod reliability;
+mod state;
+pub mod values;
 
 pub use check::{Verdict, check, decided};
 pub use model::Expectations;
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,8 @@ use serde::Deserialize;
 
 use crate::spec::duration::TimeWindow;
 
+pub use super::values::{ConditionMatch, IntMatch, Pattern};
+
 /// Everything a spec expects of its run.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +41,9 @@ pub struct Expectations {
     /// The state when the run ends.
     #[serde(rename = "final")]
     pub final_state: Option<FinalState>,
+    /// Lines a container's output must (or must not) contain.
+    #[serde(default)]
+    pub logs: Vec<LogExpectation>,
 }
 
 impl Expectations {
@@ -52,6 +57,7 @@ impl Expectations {
             && self.endpoints.is_empty()
             && self.states.is_empty()
             && self.final_state.is_none()
+            && self.logs.is_empty()
     }
 }
 
@@ -103,7 +109,12 @@ macro_rules! impl_matcher {
     )*};
 }
 
-impl_matcher!(EventExpectation, NeverExpectation, CountExpectation);
+impl_matcher!(
+    EventExpectation,
+    NeverExpectation,
+    CountExpectation,
+    EventRef
+);
 
 /// One item of the ordered event sequence.
 #[derive(Debug, Clone, Deserialize)]
@@ -176,14 +187,19 @@ pub struct EndpointExpectation {
     pub after_previous: Option<TimeWindow>,
 }
 
-/// The pod's state at an instant (`at`) or throughout a window (`during`).
+/// The pod's state at an instant (`at`), throughout a window (`during`) or at some instant
+/// of a window (`within`); with `after_event` those times count from a matched event.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateExpectation {
-    /// The instant (spec time since pod creation).
+    /// The instant (spec time since pod creation, or since `after_event`).
     pub at: Option<crate::spec::duration::SpecDuration>,
     /// Every status in effect during this window must match.
     pub during: Option<TimeWindow>,
+    /// Some status in effect during this window must match.
+    pub within: Option<TimeWindow>,
+    /// Measure `at`/`during`/`within` from this event instead of pod creation.
+    pub after_event: Option<EventRef>,
     /// Pod phase.
     pub phase: Option<String>,
     /// Pod status reason.
@@ -192,7 +208,7 @@ pub struct StateExpectation {
     pub endpoint: Option<bool>,
     /// Pod conditions by type.
     #[serde(default)]
-    pub conditions: BTreeMap<String, bool>,
+    pub conditions: BTreeMap<String, ConditionMatch>,
     /// Per-container state by name.
     #[serde(default)]
     pub containers: BTreeMap<String, ContainerFinal>,
@@ -211,6 +227,53 @@ impl StateExpectation {
     }
 }
 
+/// The event a state item's times count from: the `nth` (default first) matching one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRef {
+    /// Event reason.
+    pub reason: Option<String>,
+    /// `Normal` or `Warning`.
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// Involved container.
+    pub container: Option<String>,
+    /// Message match.
+    pub message: Option<TextMatch>,
+    /// Which matching event, counting from 1 (default 1).
+    pub nth: Option<u32>,
+}
+
+/// A line a container's output must (or, with `absent`, must not) contain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogExpectation {
+    /// The container whose output is searched.
+    pub container: String,
+    /// A line containing this text.
+    pub contains: Option<String>,
+    /// A line matching this regular expression.
+    pub regex: Option<Pattern>,
+    /// Only the instance with this restart count (default: any instance).
+    pub restart: Option<u32>,
+    /// Only instances that ran during this window of spec time (logs carry no timestamps).
+    pub within: Option<TimeWindow>,
+    /// The line must not appear.
+    #[serde(default)]
+    pub absent: bool,
+}
+
+impl LogExpectation {
+    /// The line match, if exactly one of `contains` and `regex` is set.
+    pub fn pattern(&self) -> Option<TextMatch> {
+        match (&self.contains, &self.regex) {
+            (Some(c), None) => Some(TextMatch::Contains(c.clone())),
+            (None, Some(r)) => Some(TextMatch::Regex(r.0.clone())),
+            _ => None,
+        }
+    }
+}
+
 /// The expected state at the end of the run.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,9 +284,9 @@ pub struct FinalState {
     pub reason: Option<String>,
     /// Whether the pod is a ready endpoint of its Service at the end.
     pub endpoint: Option<bool>,
-    /// Pod conditions by type, e.g. `Ready = false`.
+    /// Pod conditions by type, e.g. `Ready = false` or `{ status = false, reason = ".." }`.
     #[serde(default)]
-    pub conditions: BTreeMap<String, bool>,
+    pub conditions: BTreeMap<String, ConditionMatch>,
     /// Per-container state by container name.
     #[serde(default)]
     pub containers: BTreeMap<String, ContainerFinal>,
@@ -237,10 +300,10 @@ pub struct ContainerFinal {
     pub state: Option<String>,
     /// Waiting or terminated reason.
     pub reason: Option<String>,
-    /// Terminated exit code.
-    pub exit_code: Option<i32>,
-    /// Restart count.
-    pub restart_count: Option<u32>,
+    /// Terminated exit code (an integer or a range).
+    pub exit_code: Option<IntMatch>,
+    /// Restart count (an integer or a range).
+    pub restart_count: Option<IntMatch>,
     /// Ready flag.
     pub ready: Option<bool>,
     /// Started flag.
@@ -249,8 +312,12 @@ pub struct ContainerFinal {
     pub message: Option<TextMatch>,
     /// Reason of lastState.terminated.
     pub last_reason: Option<String>,
-    /// Exit code of lastState.terminated.
-    pub last_exit_code: Option<i32>,
+    /// Exit code of lastState.terminated (an integer or a range).
+    pub last_exit_code: Option<IntMatch>,
+    /// The current state's startedAt lies in this window (spec time since pod creation).
+    pub started_at: Option<TimeWindow>,
+    /// The current state's finishedAt lies in this window (spec time since pod creation).
+    pub finished_at: Option<TimeWindow>,
 }
 
 /// A text match: exact, a substring, or a regular expression.

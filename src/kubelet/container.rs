@@ -98,6 +98,11 @@ pub struct ContainerRecord {
     pub liveness_failed: bool,
     /// The startup probe's cached result is Failure for the current instance.
     pub startup_failed: bool,
+    /// Bumped by every change of the container's spec (a new image): part of its back-off
+    /// key, as the spec hash is in the kubelet's.
+    pub spec_generation: u32,
+    /// The running instance was started from an older spec; the next sync replaces it.
+    pub definition_changed: bool,
 }
 
 impl ContainerRecord {
@@ -120,6 +125,8 @@ impl ContainerRecord {
             readiness_ok: !has_readiness,
             liveness_failed: false,
             startup_failed: false,
+            spec_generation: 0,
+            definition_changed: false,
         }
     }
 

@@ -10,8 +10,9 @@ use crate::runtime::cgroup::ContainerCgroup;
 use crate::runtime::mounts::{Bind, MountPlan, mount_namespaces_available};
 use crate::runtime::process::ProcessSpec;
 
-use super::env::{container_argv, expand};
+use super::env::container_argv;
 use super::pod_worker::{Cid, Worker};
+use crate::spec::expansion::expand;
 
 /// Where the kubelet puts the termination-message file when the spec names no path.
 const DEFAULT_TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";

@@ -203,6 +203,7 @@ impl Worker<'_> {
             if kind == HookKind::PostStart && self.sync_block.is_some_and(|b| b.cid == cid) {
                 self.sync_block = None;
                 self.sync();
+                self.sync_returned();
             }
             return;
         }
@@ -229,8 +230,10 @@ impl Worker<'_> {
             }
             (HookKind::PreStop, HookResult::Ok { .. }) => self.after_pre_stop(cid),
             (HookKind::PostStart, HookResult::Ok { .. }) => {
+                // startContainer returns and SyncPod goes on with the next containers.
                 self.sync_block = None;
                 self.sync();
+                self.sync_returned();
             }
             (HookKind::PostStart, HookResult::Failed(detail)) => {
                 self.kubelet_event(

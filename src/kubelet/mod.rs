@@ -9,9 +9,11 @@ mod pleg;
 pub mod pod_worker;
 mod probe_worker;
 mod recorder;
+mod run_api;
 pub mod status;
 mod sync;
 mod termination;
+mod updates;
 mod volumes;
 
 pub use pod_worker::{EndReason, Observer, PodConfig, RunOutcome, run_pod};

@@ -72,14 +72,12 @@ impl Worker<'_> {
                 self.refresh_cache(cid);
                 self.start_container_since(cid, since);
             }
-            if self.sync_pending {
-                self.sync();
-            }
+            self.sync_returned();
             return;
         }
         self.request_relist();
-        if unblocked && self.sync_pending {
-            self.sync();
+        if unblocked {
+            self.sync_returned();
         }
         if self.tearing_down {
             self.signal_deferred_sidecars();

@@ -9,15 +9,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::clock::Clock;
-use crate::events::{Condition, Entry, EventType, Phase, PodStatus, Timeline};
+use crate::events::{Condition, EventType, Phase, PodStatus, Timeline};
 use crate::runtime::logs::SharedLog;
 use crate::runtime::process::{self, ProcessExit};
 use crate::runtime::sandbox::PodSandbox;
-use crate::spec::model::{ImageEntry, Pod, RestartPolicy};
+use crate::spec::model::RestartPolicy;
+
+pub use super::run_api::{EndReason, InstanceLog, Observer, PodConfig, RunError, RunOutcome};
 
 use super::backoff::Backoff;
 use super::container::{ContainerKind, ContainerRecord, InstanceRecord};
@@ -35,88 +37,6 @@ pub(super) const DEADLINE_MESSAGE: &str =
     "Pod was active on the node longer than the specified deadline";
 /// How much of a termination-message file is kept.
 pub(super) const TERMINATION_MESSAGE_MAX: usize = 4096;
-
-/// Everything needed to run one pod.
-#[derive(Debug, Clone)]
-pub struct PodConfig {
-    /// The pod spec.
-    pub pod: Pod,
-    /// metadata.name.
-    pub name: String,
-    /// metadata.namespace.
-    pub namespace: String,
-    /// metadata.uid.
-    pub uid: String,
-    /// The image table.
-    pub images: BTreeMap<String, ImageEntry>,
-    /// Real seconds per spec second.
-    pub time_scale: f64,
-    /// Spec time at which the pod is deleted.
-    pub delete_at: Option<Duration>,
-    /// The delete's grace period in seconds (`kubectl delete --grace-period`); None or -1:
-    /// the pod's own.
-    pub delete_grace: Option<i64>,
-    /// Spec time at which the run stops.
-    pub duration: Option<Duration>,
-    /// Real-time bound on the whole run.
-    pub timeout: Duration,
-    /// Tag on every process of this run (`PODCHECK_RUN`).
-    pub run_id: String,
-    /// Directories put in front of PATH (where the fixture app lives).
-    pub extra_path: Vec<std::path::PathBuf>,
-    /// The pod's own network namespace (isolation mode `pod`), or None for the host's.
-    pub network: Option<std::sync::Arc<crate::runtime::netns::PodNetwork>>,
-}
-
-/// Why a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndReason {
-    /// The pod reached a terminal phase and every container stopped.
-    PodFinished,
-    /// `run.duration` elapsed.
-    DurationReached,
-    /// The caller's stop condition held (all expectations decided).
-    Decided,
-    /// The real-time timeout hit.
-    TimedOut,
-    /// Interrupted (Ctrl-C or the caller's cancel signal).
-    Interrupted,
-}
-
-/// The logs of one container instance.
-#[derive(Debug, Clone)]
-pub struct InstanceLog {
-    /// Container name.
-    pub container: String,
-    /// Restart count of the instance.
-    pub restart_count: u32,
-    /// The captured output (bounded tail).
-    pub text: String,
-}
-
-/// What a run produced.
-#[derive(Debug, Clone)]
-pub struct RunOutcome {
-    /// Events and status changes.
-    pub timeline: Timeline,
-    /// Output of every container instance, in start order.
-    pub logs: Vec<InstanceLog>,
-    /// Why it ended.
-    pub end: EndReason,
-    /// Spec time at the end.
-    pub ended_at: Duration,
-}
-
-/// Errors that stop a pod before it runs.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The sandbox directory could not be made.
-    #[error("failed to create the pod sandbox directory: {0}")]
-    Sandbox(#[source] std::io::Error),
-    /// The requested isolation is unavailable.
-    #[error("{0}")]
-    Isolation(String),
-}
 
 /// Identifies a container: init list or app list, and index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -185,6 +105,8 @@ pub(super) enum Timer {
     ProbeTick(usize, u64),
     Delete,
     ActiveDeadline,
+    /// The n-th `run.updates` entry is applied.
+    Update(usize),
     RunEnd,
 }
 
@@ -210,16 +132,6 @@ pub(super) enum Msg {
         kind: super::hooks::HookKind,
         result: super::hooks::HookResult,
     },
-}
-
-/// Caller hooks: live output, the stop condition and the cancel signal.
-pub struct Observer<'a> {
-    /// Called for every new timeline entry.
-    pub on_entry: &'a mut dyn FnMut(&Entry),
-    /// Whether the run may stop now (checked after every entry).
-    pub decided: &'a mut dyn FnMut(&Timeline) -> bool,
-    /// Becomes true when the run must stop at once.
-    pub cancel: Option<watch::Receiver<bool>>,
 }
 
 pub(super) struct Worker<'a> {
@@ -258,6 +170,11 @@ pub(super) struct Worker<'a> {
     pub sync_block: Option<SyncBlock>,
     /// A sync was asked for while the worker was blocked; it runs once the block ends.
     pub sync_pending: bool,
+    /// The pod was deleted (or its deadline passed) while the worker was blocked; the
+    /// teardown begins once the sync in flight returns.
+    pub teardown_pending: bool,
+    /// Pod conditions set by a controller (readiness gates), by type.
+    pub gate_conditions: BTreeMap<String, bool>,
     /// The pod is among its Service's ready endpoints.
     pub endpoint_member: bool,
     pub observer: Observer<'a>,
@@ -328,6 +245,8 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         probes: Vec::new(),
         sync_block: None,
         sync_pending: false,
+        teardown_pending: false,
+        gate_conditions: BTreeMap::new(),
         endpoint_member: false,
         observer,
     };
@@ -346,14 +265,11 @@ impl Worker<'_> {
         if let Some(t) = self.cfg.duration {
             self.schedule_at(t, Timer::RunEnd);
         }
-        if let Some(secs) = self.cfg.pod.active_deadline_seconds {
-            let deadline = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-            // The deadline is checked by the 1 s sync loop, so it fires on the next tick.
-            self.schedule_at(
-                self.next_tick_after(deadline.saturating_sub(Duration::from_millis(1))),
-                Timer::ActiveDeadline,
-            );
+        for i in 0..self.cfg.updates.len() {
+            let at = self.cfg.updates[i].at.0;
+            self.schedule_at(at, Timer::Update(i));
         }
+        self.schedule_active_deadline();
         self.sync();
         let mut cancel = self.observer.cancel.clone();
         loop {
@@ -409,7 +325,7 @@ impl Worker<'_> {
             reason: None,
             message: None,
             conditions: vec![Condition {
-                kind: "PodScheduled",
+                kind: "PodScheduled".into(),
                 status: true,
                 reason: None,
                 message: None,
@@ -567,7 +483,7 @@ impl Worker<'_> {
             }
             Timer::Delete => {
                 self.deleting = true;
-                self.begin_teardown();
+                self.request_teardown();
             }
             Timer::ActiveDeadline => {
                 if !self.tearing_down {
@@ -577,10 +493,11 @@ impl Worker<'_> {
                         DEADLINE_MESSAGE.to_owned(),
                     ));
                     self.deadline_event();
-                    self.begin_teardown();
+                    self.request_teardown();
                 }
             }
             Timer::ProbeTick(id, generation) => self.probe_tick(id, generation),
+            Timer::Update(i) => self.apply_update(i),
             Timer::PreStopDeadline(cid, instance) => self.pre_stop_deadline(cid, instance),
             Timer::TurnDeadline(cid, instance) => self.turn_deadline(cid, instance),
             Timer::RunEnd => {}

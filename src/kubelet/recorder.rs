@@ -120,6 +120,8 @@ impl Worker<'_> {
             terminal: self.tearing_down && self.pod_stopped_in_cache(),
             forced,
             previous_phase: self.last_status.as_ref().map(|s| s.phase),
+            readiness_gates: &self.cfg.pod.readiness_gates,
+            gate_conditions: &self.gate_conditions,
         };
         let st = status::pod_status(&self.init, &self.regular, &flags);
         if self.last_status.as_ref() != Some(&st) {

@@ -2,7 +2,9 @@
 //! cache, by the rules of `generateAPIPodStatus` / `getPhase` / the status generators.
 
 use crate::events::{Condition, ContainerState, ContainerStatus, Phase, PodStatus};
-use crate::spec::model::{Container, ContainerRestartPolicy, RestartPolicy};
+use std::collections::BTreeMap;
+
+use crate::spec::model::{Container, ContainerRestartPolicy, PodReadinessGate, RestartPolicy};
 
 use super::container::{ContainerKind, ContainerRecord, InstanceRecord};
 
@@ -21,6 +23,10 @@ pub struct PodFlags<'a> {
     pub forced: Option<(Phase, &'a str, &'a str)>,
     /// The previously written phase (terminal phases are sticky).
     pub previous_phase: Option<Phase>,
+    /// The pod's readiness gates.
+    pub readiness_gates: &'a [PodReadinessGate],
+    /// Conditions written by controllers, by type.
+    pub gate_conditions: &'a BTreeMap<String, bool>,
 }
 
 /// Whether the kubelet would restart a container that exited with `exit_code`
@@ -223,6 +229,39 @@ pub fn phase(init: &[ContainerRecord], regular: &[ContainerRecord], flags: &PodF
     Phase::Pending
 }
 
+/// `GeneratePodReadyCondition`: with the containers ready, Ready also needs every readiness
+/// gate's condition to be True; otherwise it is False with ReadinessGatesNotReady and one
+/// message per unmet gate.
+fn readiness_gated(ready: Condition, flags: &PodFlags) -> Condition {
+    if !ready.status {
+        return ready;
+    }
+    let unmet: Vec<String> = flags
+        .readiness_gates
+        .iter()
+        .filter_map(|g| match flags.gate_conditions.get(&g.condition_type) {
+            None => Some(format!(
+                "corresponding condition of pod readiness gate {:?} does not exist.",
+                g.condition_type
+            )),
+            Some(false) => Some(format!(
+                "the status of pod readiness gate {:?} is not \"True\", but False",
+                g.condition_type
+            )),
+            Some(true) => None,
+        })
+        .collect();
+    if unmet.is_empty() {
+        return ready;
+    }
+    Condition {
+        reason: Some("ReadinessGatesNotReady".into()),
+        message: Some(unmet.join(", ")),
+        status: false,
+        ..ready
+    }
+}
+
 fn names_where<'a>(
     cs: impl Iterator<Item = &'a ContainerRecord>,
     pred: impl Fn(&ContainerRecord) -> bool,
@@ -234,7 +273,7 @@ fn names_where<'a>(
 
 fn cond(kind: &'static str, ok: bool, reason: Option<&str>, message: Option<String>) -> Condition {
     Condition {
-        kind,
+        kind: kind.into(),
         status: ok,
         reason: reason.map(str::to_owned),
         message,
@@ -263,7 +302,17 @@ pub fn pod_status(
     if let Some(prev) = flags.previous_phase.filter(|p| p.is_terminal()) {
         phase_now = prev;
     }
-    let initialized = any_regular_started(regular)
+    let mut container_statuses: Vec<ContainerStatus> = regular
+        .iter()
+        .map(|c| container_status(c, pod_has_init, flags))
+        .collect();
+    // GeneratePodInitializedCondition asks HasAnyRegularContainerStarted of the API
+    // statuses: a regular container counts once it shows running or terminated, so one
+    // waiting in CrashLoopBackOff does not, and the init containers decide again.
+    let regular_started = container_statuses
+        .iter()
+        .any(|cs| !matches!(cs.state, ContainerState::Waiting { .. }));
+    let initialized = regular_started
         || phase_now == Phase::Succeeded
         || init.iter().all(|c| match c.kind {
             ContainerKind::Sidecar => c.started(),
@@ -308,17 +357,26 @@ pub fn pod_status(
             )),
         ),
     };
-    let conditions = vec![
+    // Conditions the kubelet does not own come first, as generateAPIPodStatus copies them.
+    let mut conditions: Vec<Condition> = flags
+        .gate_conditions
+        .iter()
+        .map(|(k, v)| Condition {
+            kind: k.clone().into(),
+            status: *v,
+            reason: None,
+            message: None,
+        })
+        .collect();
+    let containers_ready = ready_pair("ContainersReady");
+    let ready = readiness_gated(ready_pair("Ready"), flags);
+    conditions.extend([
         cond("PodReadyToStartContainers", flags.sandbox_ready, None, None),
         initialized_cond,
-        ready_pair("Ready"),
-        ready_pair("ContainersReady"),
+        ready,
+        containers_ready,
         cond("PodScheduled", true, None, None),
-    ];
-    let mut container_statuses: Vec<ContainerStatus> = regular
-        .iter()
-        .map(|c| container_status(c, pod_has_init, flags))
-        .collect();
+    ]);
     container_statuses.sort_by(|a, b| a.name.cmp(&b.name));
     let mut init_container_statuses: Vec<ContainerStatus> = init
         .iter()
@@ -365,71 +423,5 @@ fn truncate_bytes(s: &mut String, max: usize) {
 }
 
 #[cfg(test)]
-mod restart_tests {
-    use super::*;
-
-    fn container(src: &str) -> Container {
-        toml::from_str(&format!("name = \"c\"\n{src}")).expect("container")
-    }
-
-    #[test]
-    fn the_first_matching_rule_decides_then_the_containers_own_policy() {
-        let c = container(
-            "restartPolicy = \"Never\"\nrestartPolicyRules = [{ action = \"Restart\", exitCodes = { operator = \"In\", values = [42] } }, { action = \"Restart\", exitCodes = { operator = \"NotIn\", values = [] } }]",
-        );
-        let pod = RestartPolicy::Never;
-        assert!(should_restart(&c, ContainerKind::Regular, pod, 42));
-        // An empty NotIn matches every code, so the second rule restarts the rest.
-        assert!(should_restart(&c, ContainerKind::Regular, pod, 1));
-        let only_in = container(
-            "restartPolicy = \"OnFailure\"\nrestartPolicyRules = [{ action = \"Restart\", exitCodes = { operator = \"In\", values = [] } }]",
-        );
-        // An empty In matches nothing: OnFailure decides.
-        assert!(!should_restart(
-            &only_in,
-            ContainerKind::Regular,
-            RestartPolicy::Always,
-            0
-        ));
-        assert!(should_restart(
-            &only_in,
-            ContainerKind::Regular,
-            RestartPolicy::Never,
-            3
-        ));
-    }
-
-    #[test]
-    fn without_its_own_policy_the_pods_decides_and_sidecars_always_restart() {
-        let c = container("");
-        assert!(!should_restart(
-            &c,
-            ContainerKind::Regular,
-            RestartPolicy::Never,
-            1
-        ));
-        assert!(should_restart(
-            &c,
-            ContainerKind::Init,
-            RestartPolicy::OnFailure,
-            1
-        ));
-        assert!(should_restart(
-            &c,
-            ContainerKind::Sidecar,
-            RestartPolicy::Never,
-            0
-        ));
-        let never = container("restartPolicy = \"Never\"");
-        assert!(!restarts_after_probe_kill(
-            &never,
-            ContainerKind::Regular,
-            RestartPolicy::Always
-        ));
-        assert!(restarts_after_probe_kill(
-            &c,
-            ContainerKind::Regular,
-            RestartPolicy::OnFailure
-        ));
-    }
-}
+#[path = "status_tests.rs"]
+mod tests;

@@ -114,7 +114,8 @@ impl Worker<'_> {
     fn kill_unhealthy(&mut self) -> bool {
         for cid in self.all_cids() {
             let rec = self.rec(cid);
-            if !rec.is_running() || !(rec.liveness_failed || rec.startup_failed) {
+            let changed = rec.definition_changed;
+            if !rec.is_running() || !(changed || rec.liveness_failed || rec.startup_failed) {
                 continue;
             }
             let Some(live) = self.truth.get(&cid).and_then(|t| t.live.as_ref()) else {
@@ -130,8 +131,12 @@ impl Worker<'_> {
             };
             let name = rec.name().to_owned();
             let sidecar = rec.kind == ContainerKind::Sidecar;
-            let restart = restarts_after_probe_kill(&rec.spec, rec.kind, self.restart_policy());
-            let message = if sidecar {
+            // A changed spec restarts whatever the restart policy; checked first.
+            let restart =
+                changed || restarts_after_probe_kill(&rec.spec, rec.kind, self.restart_policy());
+            let message = if changed {
+                format!("Container {name} definition changed, will be restarted")
+            } else if sidecar {
                 format!("Init container {name} failed {which} probe")
             } else if restart {
                 format!("Container {name} failed {which} probe, will be restarted")
@@ -140,10 +145,12 @@ impl Worker<'_> {
             };
             // The probe's own grace period wins over the pod's (setTerminationGracePeriod).
             let grace = probe
+                .filter(|_| !changed)
                 .and_then(|p| p.termination_grace_period_seconds)
                 .and_then(|g| u64::try_from(g).ok())
                 .map_or_else(|| self.pod_grace(), Duration::from_secs);
             self.kubelet_event(EventType::Normal, "Killing", message, Some(cid));
+            self.rec_mut(cid).definition_changed = false;
             if let Some(l) = self.truth_mut(cid).live.as_mut() {
                 l.restart_after_kill = restart;
             }
@@ -278,13 +285,17 @@ impl Worker<'_> {
         self.start_container_since(cid, since);
     }
 
+    /// `getStableKey`: pod, container and the container's spec hash, so a changed spec
+    /// (a new image) starts with a fresh back-off.
     fn backoff_key(&self, cid: Cid) -> String {
+        let rec = self.rec(cid);
         format!(
-            "{}_{}_{}_{}",
+            "{}_{}_{}_{}_{}",
             self.cfg.name,
             self.cfg.namespace,
             self.cfg.uid,
-            self.rec(cid).name()
+            rec.name(),
+            rec.spec_generation
         )
     }
 

@@ -34,6 +34,31 @@ impl StopState {
 }
 
 impl Worker<'_> {
+    /// A teardown (deletion, deadline) asked for while the pod worker is inside a sync —
+    /// waiting for a postStart hook or a kill — begins once that sync returns:
+    /// SyncTerminatingPod runs after the pod's SyncPod, never beside it, and SyncPod's
+    /// context is not cancellable (pod_workers.go, kuberuntime_manager.go).
+    pub(super) fn request_teardown(&mut self) {
+        if self.sync_block.is_some() {
+            self.teardown_pending = true;
+        } else {
+            self.begin_teardown();
+        }
+    }
+
+    /// A sync that held the pod worker has returned: what was asked for meanwhile runs now.
+    pub(super) fn sync_returned(&mut self) {
+        if self.sync_block.is_some() {
+            return;
+        }
+        if self.teardown_pending {
+            self.teardown_pending = false;
+            self.begin_teardown();
+        } else if self.sync_pending {
+            self.sync();
+        }
+    }
+
     /// Starts graceful termination of every running container (pod deletion, deadline, or
     /// a pod whose containers are all done).
     pub(super) fn begin_teardown(&mut self) {
@@ -163,11 +188,7 @@ impl Worker<'_> {
     /// sidecars after it still run.
     pub(super) fn turn_deadline(&mut self, cid: Cid, instance: u32) {
         let waiting = self
-            .truth
-            .get(&cid)
-            .and_then(|t| t.live.as_ref())
-            .filter(|l| l.restart_count == instance)
-            .and_then(|l| l.stop)
+            .stop_of(cid, instance)
             .is_some_and(|s| !s.signalled && !s.prestop_running);
         if waiting {
             self.signal_container(cid);
@@ -176,21 +197,28 @@ impl Worker<'_> {
 
     /// The kubelet's preStop wait for this instance ended at the grace deadline.
     pub(super) fn pre_stop_deadline(&mut self, cid: Cid, instance: u32) {
-        let running = self
-            .truth
+        if self
+            .stop_of(cid, instance)
+            .is_some_and(|s| s.prestop_running)
+        {
+            self.after_pre_stop(cid);
+        }
+    }
+
+    /// The stop sequence of this instance of the container, if it is the live one and
+    /// stopping (a deadline armed for an earlier instance finds nothing).
+    fn stop_of(&self, cid: Cid, instance: u32) -> Option<StopState> {
+        self.truth
             .get(&cid)
             .and_then(|t| t.live.as_ref())
             .filter(|l| l.restart_count == instance)
             .and_then(|l| l.stop)
-            .is_some_and(|s| s.prestop_running);
-        if running {
-            self.after_pre_stop(cid);
-        }
     }
 
     /// Sends the stop signal and arms SIGKILL after the remaining grace (at least 2 s).
     fn signal_container(&mut self, cid: Cid) {
         let now = self.now();
+        let stop_signal = self.stop_signal_of(cid);
         let Some(live) = self.truth_mut(cid).live.as_mut() else {
             return;
         };
@@ -202,18 +230,38 @@ impl Worker<'_> {
         stop.signalled = true;
         let deadline = now.saturating_add(remaining);
         live.kill_deadline = Some(deadline);
-        live.handle.stop_signal();
+        let signal = stop_signal;
+        live.handle.stop_signal(signal);
         let instance = live.restart_count;
         // Recorded as the runtime's act even when PID-1 emulation keeps it from a process
         // without a handler: the effect (nothing happens) is the same.
         self.push_execution(
             cid,
             instance,
-            crate::events::ExecutionKind::Signal {
-                signal: libc::SIGTERM,
-            },
+            crate::events::ExecutionKind::Signal { signal },
         );
         self.schedule_at(deadline, Timer::KillDeadline(cid, instance));
+    }
+
+    /// The signal that stops a container: its lifecycle.stopSignal when the
+    /// ContainerStopSignals gate keeps it (the API server drops it otherwise), else SIGTERM.
+    fn stop_signal_of(&self, cid: Cid) -> i32 {
+        if !self.cfg.feature_gates.container_stop_signals {
+            return libc::SIGTERM;
+        }
+        let os = self
+            .cfg
+            .pod
+            .os
+            .as_ref()
+            .map_or("linux", |o| o.name.as_str());
+        self.rec(cid)
+            .spec
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.stop_signal.as_deref())
+            .and_then(|name| crate::spec::features::stop_signal_number(name, os))
+            .unwrap_or(libc::SIGTERM)
     }
 
     /// A sidecar stops only after every app container and every later sidecar has exited.

@@ -20,9 +20,9 @@ use tokio::process::{Child, Command};
 
 use super::tcp::{go_quote, go_quote_bytes};
 use super::{ProbeContext, ProbeError, ProbeOutcome};
-use crate::kubelet::env::expand;
 use crate::runtime::process::kill_group;
 use crate::runtime::shim::{self, PidNs, Placement, Role};
+use crate::spec::expansion::expand;
 use crate::spec::model::ExecAction;
 
 /// The exec prober keeps at most this much output (probe/exec/exec.go `maxReadLength`).

@@ -504,8 +504,8 @@ Events:
             restart_count,
             sidecar: false,
         };
-        let cond = |kind, status| Condition {
-            kind,
+        let cond = |kind: &'static str, status| Condition {
+            kind: kind.into(),
             status,
             reason: None,
             message: None,

@@ -349,9 +349,10 @@ fn exit_lines(r: &SpecReport, name: &str, decisive: &mut Vec<String>, exits: &mu
 /// Whether readiness is part of what the spec checks or configures, so that "never Ready"
 /// is news and not noise (a run-to-completion pod is never Ready either).
 fn cares_about_ready(r: &SpecReport) -> bool {
-    let ready_key = |m: &std::collections::BTreeMap<String, bool>| {
-        m.contains_key("Ready") || m.contains_key("ContainersReady")
-    };
+    let ready_key = |m: &std::collections::BTreeMap<
+        String,
+        crate::expect::values::ConditionMatch,
+    >| { m.contains_key("Ready") || m.contains_key("ContainersReady") };
     let e = &r.expect;
     r.pod
         .init_containers

@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod isolation;
+pub mod latency;
 pub mod logs;
 pub mod mounts;
 pub mod netns;

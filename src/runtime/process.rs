@@ -146,21 +146,23 @@ impl ContainerHandle {
         self.pidns.as_ref().map(AsRawFd::as_raw_fd)
     }
 
-    fn signal(&self, sig: Signal) -> bool {
+    fn signal(&self, sig: libc::c_int) -> bool {
         if let Some(fd) = &self.pidfd {
             // SAFETY: a valid pidfd, no siginfo, no flags.
             let rc = unsafe {
                 libc::syscall(
                     libc::SYS_pidfd_send_signal,
                     fd.as_raw_fd(),
-                    sig as libc::c_int,
+                    sig,
                     std::ptr::null::<libc::siginfo_t>(),
                     0,
                 )
             };
             return rc == 0;
         }
-        kill(Pid::from_raw(self.pid), sig).is_ok()
+        // Real-time signals have no nix `Signal`; the raw call takes any number.
+        // SAFETY: kill(2) with a pid and a signal number has no memory effects.
+        unsafe { libc::kill(self.pid, sig) == 0 }
     }
 
     /// Sends the stop signal the way a container runtime reaches a container's PID 1.
@@ -168,17 +170,18 @@ impl ContainerHandle {
     /// In a PID namespace the kernel itself drops a signal PID 1 has no handler for. Without
     /// one the main process is an ordinary process, which SIGTERM kills by default, so the
     /// kernel's rule is emulated: `sleep` or `sh -c` containers survive SIGTERM and wait
-    /// for SIGKILL, as in a real pod. Returns whether the signal was sent.
-    pub fn stop_signal(&self) -> bool {
-        if self.pidns.is_none() && !catches_signal(self.pid, libc::SIGTERM) {
+    /// for SIGKILL, as in a real pod. `sig` is SIGTERM unless the container has its own
+    /// stopSignal. Returns whether the signal was sent.
+    pub fn stop_signal(&self, sig: libc::c_int) -> bool {
+        if self.pidns.is_none() && sig != libc::SIGKILL && !catches_signal(self.pid, sig) {
             return false;
         }
-        self.signal(Signal::SIGTERM)
+        self.signal(sig)
     }
 
     /// SIGKILLs the main process; its PID namespace (or its shim) takes everything else.
     pub fn kill(&self) {
-        self.signal(Signal::SIGKILL);
+        self.signal(libc::SIGKILL);
     }
 }
 
@@ -431,7 +434,7 @@ mod tests {
         let p = spawn(&spec(&["sleep", "30"])).unwrap();
         // sleep installs no SIGTERM handler: as PID 1 it would not die of SIGTERM.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(!p.handle.stop_signal());
+        assert!(!p.handle.stop_signal(libc::SIGTERM));
         p.handle.kill();
         assert_eq!(p.exited.await.unwrap().signal, Some(libc::SIGKILL));
     }
@@ -483,7 +486,7 @@ mod tests {
         let ns = nspid(p.handle.pid);
         assert!(ns.ends_with("\t1"), "NSpid of the main process: {ns:?}");
         // sleep has no SIGTERM handler: the signal is sent, and the kernel drops it.
-        assert!(p.handle.stop_signal());
+        assert!(p.handle.stop_signal(libc::SIGTERM));
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert!(
             std::path::Path::new(&format!("/proc/{}", p.handle.pid)).exists(),

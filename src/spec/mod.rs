@@ -1,15 +1,19 @@
 //! The user-facing spec: TOML model, loading with located errors, validation, defaults.
 
 pub mod duration;
+pub mod expansion;
 pub mod extensions;
+pub mod features;
 pub mod load;
 pub mod model;
 pub mod ports;
 pub mod quantity;
 pub mod validate;
 pub mod validate_expect;
+pub mod validate_features;
 pub mod validate_probe;
 pub mod validate_restart;
+pub mod validate_updates;
 
 pub use load::{LoadedSpec, load_spec, parse_spec};
 pub use model::SpecFile;

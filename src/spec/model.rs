@@ -40,7 +40,7 @@ pub struct RunSettings {
     /// Stop after this much spec time and take the final state then.
     pub duration: Option<SpecDuration>,
     /// Multiplier for every kubelet timer: 0.1 runs ten times faster (a podcheck extension).
-    pub time_scale: Option<f64>,
+    pub time_scale: Option<crate::clock::TimeScale>,
     /// Delete the pod (graceful termination) at this spec time after creation.
     pub delete_pod_at: Option<SpecDuration>,
     /// The delete's own grace period, as `kubectl delete --grace-period=N`: -1 uses the
@@ -51,6 +51,13 @@ pub struct RunSettings {
     pub serial: bool,
     /// auto (default), pod or none; the CLI flag and PODCHECK_ISOLATION override it.
     pub isolation: Option<crate::runtime::isolation::Isolation>,
+    /// Feature gates that differ from v1.35's defaults: only `ContainerStopSignals` (alpha,
+    /// off by default) is known.
+    #[serde(default)]
+    pub feature_gates: BTreeMap<String, bool>,
+    /// Changes to the running pod, each at its spec time.
+    #[serde(default)]
+    pub updates: Vec<PodUpdate>,
     /// Runtime features the spec cannot be checked without; where one is missing the run
     /// is refused (the test harness skips it, saying why).
     #[serde(default)]
@@ -95,6 +102,45 @@ pub struct Pod {
     /// Volumes the containers may mount.
     #[serde(default)]
     pub volumes: Vec<Volume>,
+    /// The pod's operating system (`os.name`: linux or windows); a stopSignal needs it.
+    pub os: Option<PodOs>,
+    /// Pod conditions besides the kubelet's that must be True for the pod to be Ready.
+    #[serde(default)]
+    pub readiness_gates: Vec<PodReadinessGate>,
+}
+
+/// `spec.os`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodOs {
+    /// `linux` or `windows`.
+    pub name: String,
+}
+
+/// A readiness gate: a pod condition that some controller sets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodReadinessGate {
+    /// The condition's type, e.g. `example.com/load-balancer-ready`.
+    pub condition_type: String,
+}
+
+/// A change to the running pod at a spec time, as `kubectl set image`, `kubectl patch` or a
+/// controller writing a condition would make it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodUpdate {
+    /// When (spec time since pod creation).
+    pub at: SpecDuration,
+    /// Pod conditions a controller writes, by type: `true` for "True", `false` for "False".
+    #[serde(default)]
+    pub conditions: BTreeMap<String, bool>,
+    /// New images by container name (`kubectl set image pod/NAME app=IMAGE`).
+    #[serde(default)]
+    pub images: BTreeMap<String, String>,
+    /// A new activeDeadlineSeconds (the API lets it be set once or lowered).
+    #[serde(rename = "activeDeadlineSeconds")]
+    pub active_deadline_seconds: Option<i64>,
 }
 
 /// The pod-level restart policy.
@@ -467,6 +513,9 @@ pub struct Lifecycle {
     pub post_start: Option<LifecycleHandler>,
     /// Runs before the stop signal.
     pub pre_stop: Option<LifecycleHandler>,
+    /// The signal that stops the container instead of SIGTERM (`ContainerStopSignals`,
+    /// alpha and off in v1.35: without `run.feature_gates` the API server drops it).
+    pub stop_signal: Option<String>,
 }
 
 /// A lifecycle hook handler.

@@ -26,6 +26,8 @@ pub fn validate(spec: &SpecFile) -> Vec<Diagnostic> {
     }
     check_pod(spec, &root.key("pod"), &mut out);
     check_expect(spec, &root.key("expect"), &mut out);
+    super::validate_updates::check_updates(spec, &mut out);
+    super::validate_features::check_features(spec, &mut out);
     out
 }
 
@@ -57,13 +59,13 @@ const RUN_DURATION_HELP: &str = "use a duration of at most 10 years (\"3650d\"),
 
 fn check_run(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     use crate::clock::{MAX_SCALE, MIN_SCALE};
-    if let Some(s) = spec.run.time_scale
+    if let Some(crate::clock::TimeScale::Fixed(s)) = spec.run.time_scale
         && !(s.is_finite() && (MIN_SCALE..=MAX_SCALE).contains(&s))
     {
         out.push(err(
             path.key("time_scale"),
             format!("time_scale {s:?} is out of range"),
-            format!("use a number from {MIN_SCALE} to {MAX_SCALE}: 1 is real time, 0.1 runs ten times faster"),
+            format!("use a number from {MIN_SCALE} to {MAX_SCALE}: 1 is real time, 0.1 runs ten times faster; or \"auto\""),
         ));
     }
     if let Some(g) = spec.run.delete_grace_period {
@@ -551,84 +553,8 @@ pub(super) fn list_or_none<S: AsRef<str>>(items: impl IntoIterator<Item = S>) ->
 
 /// Helpers shared by the validation tests of this module and of `validate_probe`.
 #[cfg(test)]
-pub(super) mod test_util {
-    use std::path::Path;
-
-    use crate::diag::{FileDiagnostics, Severity, line_col};
-    use crate::spec::parse_spec;
-
-    /// A valid pod with one container `app`; tests append fields, tables or `[expect]` to it.
-    pub const BASE: &str = "[pod]\n[[pod.containers]]\nname = \"app\"\ncommand = [\"true\"]\n";
-
-    /// BASE plus `extra` (fields of container `app`, its sub-tables, or later top-level tables).
-    pub fn app(extra: &str) -> String {
-        format!("{BASE}{extra}")
-    }
-
-    /// `pod_fields` inserted into the [pod] table, before the container.
-    pub fn pod(pod_fields: &str) -> String {
-        format!("[pod]\n{pod_fields}{}", &BASE["[pod]\n".len()..])
-    }
-
-    /// All diagnostics of `src`, errors or warnings alike.
-    pub fn diagnose(src: &str) -> FileDiagnostics {
-        match parse_spec(Path::new("t.toml"), src) {
-            Ok(loaded) => loaded.warnings,
-            Err(e) => e,
-        }
-    }
-
-    /// Asserts that `src` yields exactly one diagnostic: of `severity`, at `path`, with `needle`
-    /// in its message and a help, located (and rendered) on the line marked `# <-`.
-    pub fn assert_diag(src: &str, severity: Severity, path: &str, needle: &str) {
-        let fd = diagnose(src);
-        let shown = format!("source:\n{src}\ndiagnostics:\n{}", fd.render());
-        assert_eq!(fd.diagnostics.len(), 1, "{shown}");
-        let d = &fd.diagnostics[0];
-        assert_eq!(
-            (d.path.to_string().as_str(), d.severity),
-            (path, severity),
-            "{shown}"
-        );
-        assert!(
-            d.message.contains(needle),
-            "{needle:?} not in the message; {shown}"
-        );
-        assert!(d.help.is_some(), "no help; {shown}");
-        let marked = src.lines().position(|l| l.contains("# <-"));
-        let want = marked.expect("a line marked # <-") + 1;
-        let start = d.span.clone().expect("a span").start;
-        assert_eq!(line_col(src, start).0, want, "wrong line; {shown}");
-        assert!(fd.render().contains(&format!("t.toml:{want}:")), "{shown}");
-    }
-
-    /// Runs a table of cases, one per line: `SEVERITY | PATH | MESSAGE PART | TOML`. `build`
-    /// places the TOML in a spec, `\n` in it starts a new line, its last line is the one
-    /// the diagnostic must point at unless another is marked `# <-`, and PATH follows `prefix`.
-    pub fn run_cases(cases: &str, prefix: &str, build: impl Fn(&str) -> String) {
-        for case in cases.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let cols: Vec<&str> = case.splitn(4, " | ").collect();
-            let [sev, path, needle, toml] = cols[..] else {
-                panic!("bad case {case:?}")
-            };
-            let severity = if sev == "W" {
-                Severity::Warning
-            } else {
-                Severity::Error
-            };
-            let mut toml = toml.replace("\\n", "\n");
-            if !toml.contains("# <-") {
-                toml.push_str(" # <-");
-            }
-            assert_diag(
-                &build(&format!("{toml}\n")),
-                severity,
-                &format!("{prefix}{path}"),
-                needle,
-            );
-        }
-    }
-}
+#[path = "validate_test_util.rs"]
+pub(super) mod test_util;
 
 #[cfg(test)]
 #[path = "validate_tests.rs"]

@@ -28,6 +28,11 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
             ));
         }
     };
+    let gates: Vec<&str> = pod
+        .readiness_gates
+        .iter()
+        .map(|g| g.condition_type.as_str())
+        .collect();
     let e = &spec.expect;
     // Every kind of event expectation names a container and an event type the same way.
     let matchers = [
@@ -40,60 +45,122 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
     ];
     for (list, items) in &matchers {
         for (i, m) in items.iter().enumerate() {
-            let at = path.key(list).index(i);
-            if let Some(name) = &m.container {
-                container(at.key("container"), name, out);
-            }
-            let bad_type = m
-                .event_type
-                .as_ref()
-                .filter(|t| *t != "Normal" && *t != "Warning");
-            if let Some(t) = bad_type {
-                out.push(err(
-                    at.key("type"),
-                    format!("event type {t:?} does not exist"),
-                    "use \"Normal\" or \"Warning\"",
-                ));
-            }
+            check_matcher(&path.key(list).index(i), m, &container, out);
         }
     }
     for (i, x) in e.counts.iter().enumerate() {
         let cpath = path.key("counts").index(i);
-        match (x.exactly, x.at_least, x.at_most) {
-            (None, None, None) => out.push(err(
-                cpath,
-                "count expectation sets no bound",
-                "set `exactly`, or `at_least` and/or `at_most`",
-            )),
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => out.push(err(
-                cpath.key("exactly"),
-                "`exactly` cannot be combined with `at_least` or `at_most`",
-                "keep either `exactly` or the `at_least`/`at_most` range",
-            )),
-            (None, Some(lo), Some(hi)) if lo > hi => out.push(err(
-                cpath.key("at_least"),
-                format!("at_least {lo} is greater than at_most {hi}"),
-                "make at_least less than or equal to at_most",
-            )),
-            _ => {}
-        }
+        check_bounds(
+            &cpath,
+            (x.exactly, x.at_least, x.at_most),
+            "count expectation",
+            out,
+        );
     }
     for (i, x) in e.executions.iter().enumerate() {
         check_execution(x, &path.key("executions").index(i), &container, out);
     }
     for (i, st) in e.states.iter().enumerate() {
         let spath = path.key("states").index(i);
-        if st.at.is_some() == st.during.is_some() {
+        let set = [st.at.is_some(), st.during.is_some(), st.within.is_some()];
+        if set.iter().filter(|b| **b).count() != 1 {
             out.push(err(
                 spath.clone(),
-                "a state expectation needs exactly one of `at` or `during`",
-                "set `at = \"5s\"` for an instant or `during = \"2s..5s\"` for a window",
+                "a state expectation needs exactly one of `at`, `during` or `within`",
+                "set `at = \"5s\"` for an instant, `during = \"2s..5s\"` for a whole window, or `within = \"2s..5s\"` for some instant of it",
             ));
         }
-        check_state_fields(&st.as_state(), &spath, &container, out);
+        if let Some(r) = &st.after_event {
+            let apath = spath.key("after_event");
+            check_matcher(&apath, &r.matcher(), &container, out);
+            if r.nth == Some(0) {
+                out.push(err(
+                    apath.key("nth"),
+                    "nth counts matching events from 1",
+                    "use nth = 1 for the first matching event, 2 for the second, ...",
+                ));
+            }
+        }
+        check_state_fields(&st.as_state(), &spath, &container, &gates, out);
     }
     if let Some(f) = &e.final_state {
-        check_state_fields(f, &path.key("final"), &container, out);
+        check_state_fields(f, &path.key("final"), &container, &gates, out);
+    }
+    for (i, l) in e.logs.iter().enumerate() {
+        let lpath = path.key("logs").index(i);
+        container(lpath.key("container"), &l.container, out);
+        match (&l.contains, &l.regex) {
+            (Some(_), Some(_)) => out.push(err(
+                lpath.key("regex"),
+                "a log expectation takes `contains` or `regex`, not both",
+                "keep one of them",
+            )),
+            (None, None) => out.push(err(
+                lpath,
+                "a log expectation needs a line to look for",
+                "set `contains = \"...\"` (a substring of a line) or `regex = \"...\"` (searched in each line)",
+            )),
+            _ => {}
+        }
+    }
+}
+
+/// The bounds of a count or an integer range: at least one, `exactly` alone, low ≤ high.
+fn check_bounds(
+    at: &FieldPath,
+    (exactly, at_least, at_most): (
+        Option<impl Into<i64>>,
+        Option<impl Into<i64>>,
+        Option<impl Into<i64>>,
+    ),
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let (exactly, at_least, at_most) = (
+        exactly.map(Into::into),
+        at_least.map(Into::into),
+        at_most.map(Into::into),
+    );
+    match (exactly, at_least, at_most) {
+        (None, None, None) => out.push(err(
+            at.clone(),
+            format!("{what} sets no bound"),
+            "set `exactly`, or `at_least` and/or `at_most`",
+        )),
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => out.push(err(
+            at.key("exactly"),
+            "`exactly` cannot be combined with `at_least` or `at_most`",
+            "keep either `exactly` or the `at_least`/`at_most` range",
+        )),
+        (None, Some(lo), Some(hi)) if lo > hi => out.push(err(
+            at.key("at_least"),
+            format!("at_least {lo} is greater than at_most {hi}"),
+            "make at_least less than or equal to at_most",
+        )),
+        _ => {}
+    }
+}
+
+/// Container and event type of an event matcher.
+fn check_matcher(
+    at: &FieldPath,
+    m: &crate::expect::model::EventMatcher,
+    container: &dyn Fn(FieldPath, &str, &mut Vec<Diagnostic>),
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(name) = &m.container {
+        container(at.key("container"), name, out);
+    }
+    let bad_type = m
+        .event_type
+        .as_ref()
+        .filter(|t| *t != "Normal" && *t != "Warning");
+    if let Some(t) = bad_type {
+        out.push(err(
+            at.key("type"),
+            format!("event type {t:?} does not exist"),
+            "use \"Normal\" or \"Warning\"",
+        ));
     }
 }
 
@@ -191,6 +258,7 @@ fn check_state_fields(
     f: &crate::expect::model::FinalState,
     fpath: &FieldPath,
     container: &dyn Fn(FieldPath, &str, &mut Vec<Diagnostic>),
+    gates: &[&str],
     out: &mut Vec<Diagnostic>,
 ) {
     let phases = ["Pending", "Running", "Succeeded", "Failed"];
@@ -201,16 +269,26 @@ fn check_state_fields(
             format!("use one of {}", list_or_none(phases)),
         ));
     }
-    for k in f
-        .conditions
-        .keys()
-        .filter(|k| !CONDITIONS.contains(&k.as_str()))
-    {
-        out.push(err(
-            fpath.key("conditions").key(k),
-            format!("pod condition {k:?} does not exist"),
-            format!("use one of {}", list_or_none(CONDITIONS)),
-        ));
+    for (k, c) in &f.conditions {
+        let kpath = fpath.key("conditions").key(k);
+        if !CONDITIONS.contains(&k.as_str()) && !gates.contains(&k.as_str()) {
+            let known = CONDITIONS.iter().chain(gates);
+            out.push(err(
+                kpath.clone(),
+                format!("pod condition {k:?} does not exist"),
+                format!(
+                    "use one of {} (a readiness gate's condition type counts too)",
+                    list_or_none(known)
+                ),
+            ));
+        }
+        if c.is_empty() {
+            out.push(err(
+                kpath,
+                "the condition expectation checks nothing",
+                "set `status`, `reason` and/or `message`, or write `true`/`false`",
+            ));
+        }
     }
     let states = ["waiting", "running", "terminated"];
     for (name, c) in &f.containers {
@@ -222,6 +300,92 @@ fn check_state_fields(
                 format!("container state {s:?} does not exist"),
                 format!("use one of {}", list_or_none(states)),
             ));
+        }
+        let ranges = [
+            ("exitCode", c.exit_code),
+            ("restartCount", c.restart_count),
+            ("lastExitCode", c.last_exit_code),
+        ];
+        for (field, r) in ranges {
+            let Some(r) = r else { continue };
+            let rpath = cpath.key(field);
+            check_bounds(&rpath, (r.exactly, r.at_least, r.at_most), "the range", out);
+            if field == "restartCount" && r.lowest().is_some_and(|v| v < 0) {
+                out.push(err(
+                    rpath,
+                    "a restart count is never negative",
+                    "use 0 or more",
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::line_col;
+    use crate::spec::validate::test_util::{app, diagnose, run_cases};
+
+    const EXPECT_CASES: &str = r#"
+    E | expect.final.containers.app.restartCount.at_least | greater than at_most 1 | [expect.final.containers.app]\nrestartCount = { at_least = 3, at_most = 1 }
+    E | expect.final.containers.app.exitCode | no bound | [expect.final.containers.app]\nexitCode = {}
+    E | expect.final.containers.app.lastExitCode.exactly | cannot be combined | [expect.final.containers.app]\nlastExitCode = { exactly = 1, at_most = 2 }
+    E | expect.states[0].containers.app.restartCount | never negative | [[expect.states]]\nat = "1s"\ncontainers.app = { restartCount = -1 }
+    E | expect.final.conditions.Ready | checks nothing | [expect.final.conditions]\nReady = {}
+    E | expect.states[0] | exactly one of `at`, `during` or `within` | [[expect.states]] # <-\nat = "1s"\nwithin = "1s..2s"
+    E | expect.states[0].after_event.container | no container named "web" | [[expect.states]]\nat = "1s"\nafter_event = { reason = "Killing", container = "web" }
+    E | expect.states[0].after_event.nth | counts matching events from 1 | [[expect.states]]\nat = "1s"\nafter_event = { reason = "Killing", nth = 0 }
+    E | expect.states[0].after_event.type | "warning" | [[expect.states]]\nat = "1s"\nafter_event = { type = "warning" }
+    E | expect.logs[0].container | no container named "web" | [[expect.logs]]\ncontains = "x"\ncontainer = "web"
+    E | expect.logs[0] | needs a line to look for | [[expect.logs]] # <-\ncontainer = "app"
+    E | expect.logs[0].regex | not both | [[expect.logs]]\ncontainer = "app"\ncontains = "x"\nregex = "y"
+    E |  | unknown field `at_leest` | [expect.final.containers.app]\nrestartCount = { at_leest = 1 }
+"#;
+
+    #[test]
+    fn ranges_conditions_windows_and_logs_are_validated_with_their_line() {
+        run_cases(EXPECT_CASES, "", app);
+    }
+
+    /// Values serde rejects: one error, on the value's line, saying what is accepted.
+    const PARSE_CASES: &[(&str, &str)] = &[
+        (
+            "[expect.final.containers.app]\nexitCode = \"1\"",
+            "an integer (exact) or a range",
+        ),
+        (
+            "[expect.final.conditions]\nReady = \"Unknown\"",
+            "use true, false, \"True\" or \"False\"",
+        ),
+        (
+            "[expect.final.conditions]\nReady = { reasons = \"x\" }",
+            "unknown field `reasons`",
+        ),
+        (
+            "[[expect.states]]\nwithin = \"5s..1s\"",
+            "the start is after the end",
+        ),
+        (
+            "[[expect.logs]]\ncontainer = \"app\"\nregex = \"(unclosed\"",
+            "invalid regex",
+        ),
+        (
+            "[[expect.logs]]\ncontainer = \"app\"\ncontains = \"x\"\nrestarts = 1",
+            "unknown field `restarts`",
+        ),
+    ];
+
+    #[test]
+    fn bad_values_are_parse_errors_on_their_line() {
+        for (toml, needle) in PARSE_CASES {
+            let src = app(&format!("{}\n", toml.replace("\\n", "\n")));
+            let fd = diagnose(&src);
+            let shown = fd.render();
+            assert_eq!(fd.diagnostics.len(), 1, "{shown}");
+            let d = &fd.diagnostics[0];
+            assert!(d.message.contains(needle), "{needle:?} not in {shown}");
+            let line = d.span.clone().map(|s| line_col(&src, s.start).0);
+            assert_eq!(line, Some(src.lines().count()), "{shown}");
         }
     }
 }

@@ -56,6 +56,7 @@ const POD_CASES: &str = r#"
     E | namespace | must not contain dots | namespace = "a.b"
     W | terminationGracePeriodSeconds | will be treated as 1 | terminationGracePeriodSeconds = -1
     E | activeDeadlineSeconds | 0 is not a positive | activeDeadlineSeconds = 0
+    E | readinessGates[0].conditionType | "-x" must be | readinessGates = [{ conditionType = "-x" }]
     E | volumes[0] | must specify a volume type | [[pod.volumes]] # <-\nname = "data"
     E | volumes[0].hostPath | more than 1 volume type | [[pod.volumes]]\nname = "d"\nemptyDir = {}\nhostPath = { path = "/x" } # <-
     E | volumes[0].hostPath.path | Required value | [[pod.volumes]]\nname = "d"\nhostPath = { type = "Directory" } # <-
@@ -178,6 +179,12 @@ const TOP_LEVEL_CASES: &str = r#"
     E | run.timeout | timeout is 0 | [run]\ntimeout = "0s"
     E | run.delete_grace_period | below -1 | [run]\ndelete_pod_at = "1s"\ndelete_grace_period = -2
     E | run.delete_grace_period | never deleted | [run]\ndelete_grace_period = 5
+    E | run.feature_gates.SidecarContainers | unknown feature gate | [run]\nfeature_gates = { SidecarContainers = true }
+    E | run.updates[0].conditions.Ready | the kubelet's own condition | [[run.updates]]\nat = "1s"\nconditions = { Ready = true }
+    W | run.updates[0].conditions.x/y | no readiness gate | [[run.updates]]\nat = "1s"\nconditions = { "x/y" = true }
+    E | run.updates[0].images.web | no regular container named "web" | [[run.updates]]\nat = "1s"\nimages = { web = "a:1" }
+    E | run.updates[0] | changes nothing | [[run.updates]] # <-\nat = "1s"
+    E | run.updates[0].activeDeadlineSeconds | between 1 and | [[run.updates]]\nat = "1s"\nactiveDeadlineSeconds = 0
     E | run.time_scale | out of range | [run]\ntime_scale = 1e-19
     E | run.time_scale | out of range | [run]\ntime_scale = 0.0009
     E | run.timeout | out of range | [run]\ntimeout = "292277024626y"

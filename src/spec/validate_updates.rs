@@ -1,0 +1,153 @@
+//! Validation of `pod.readinessGates` and `run.updates`: only changes the API server would
+//! accept on a running pod, naming only what the pod has.
+
+use super::model::SpecFile;
+use super::validate::{err, list_or_none, warn};
+use crate::diag::{Diagnostic, FieldPath};
+
+/// The condition types the kubelet owns: a controller's write to them would be overwritten.
+const KUBELET_CONDITIONS: [&str; 5] = [
+    "PodScheduled",
+    "PodReadyToStartContainers",
+    "Initialized",
+    "ContainersReady",
+    "Ready",
+];
+
+/// Why `s` is not a Kubernetes qualified name (`[prefix/]name`), if it is not.
+fn qualified_name_problem(s: &str) -> Option<&'static str> {
+    let (prefix, name) = match s.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, s),
+    };
+    let alnum = |c: char| c.is_ascii_alphanumeric();
+    if name.is_empty() || name.len() > 63 {
+        return Some("must have a name part of 1 to 63 characters");
+    }
+    if !name.starts_with(alnum)
+        || !name.ends_with(alnum)
+        || !name
+            .chars()
+            .all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
+    {
+        return Some(
+            "must be alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric",
+        );
+    }
+    if let Some(p) = prefix
+        && (p.is_empty()
+            || p.len() > 253
+            || p.split('.').any(|l| {
+                l.is_empty()
+                    || !l.starts_with(alnum)
+                    || !l.ends_with(alnum)
+                    || !l
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            }))
+    {
+        return Some("has a prefix that is not a lowercase DNS subdomain");
+    }
+    None
+}
+
+/// Checks the readiness gates and the updates.
+pub(super) fn check_updates(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
+    let root = FieldPath::root();
+    let gates: Vec<&str> = spec
+        .pod
+        .readiness_gates
+        .iter()
+        .map(|g| g.condition_type.as_str())
+        .collect();
+    for (i, g) in gates.iter().enumerate() {
+        if let Some(why) = qualified_name_problem(g) {
+            out.push(err(
+                root.key("pod")
+                    .key("readinessGates")
+                    .index(i)
+                    .key("conditionType"),
+                format!("conditionType {g:?} {why}"),
+                "use a qualified name such as \"example.com/load-balancer-ready\"",
+            ));
+        }
+    }
+    let regular: Vec<&str> = spec
+        .pod
+        .containers
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut deadline = spec.pod.active_deadline_seconds;
+    let mut order: Vec<usize> = (0..spec.run.updates.len()).collect();
+    order.sort_by_key(|&i| spec.run.updates[i].at.0);
+    for i in order {
+        let u = &spec.run.updates[i];
+        let upath = root.key("run").key("updates").index(i);
+        for kind in u.conditions.keys() {
+            let cpath = upath.key("conditions").key(kind);
+            if KUBELET_CONDITIONS.contains(&kind.as_str()) {
+                out.push(err(
+                    cpath,
+                    format!("{kind} is the kubelet's own condition: the next status it writes replaces it"),
+                    "set a readiness gate's condition instead (pod.readinessGates)",
+                ));
+            } else if !gates.contains(&kind.as_str()) {
+                out.push(warn(
+                    cpath,
+                    format!("condition {kind:?} is no readiness gate of the pod, so it does not affect Ready"),
+                    format!("add pod.readinessGates = [{{ conditionType = {kind:?} }}], or use one of {}", list_or_none(&gates)),
+                ));
+            }
+        }
+        for (name, image) in &u.images {
+            let ipath = upath.key("images").key(name);
+            if !regular.contains(&name.as_str()) {
+                out.push(err(
+                    ipath,
+                    format!("no regular container named {name:?}"),
+                    format!(
+                        "podcheck changes the images of app containers: use one of {}",
+                        list_or_none(&regular)
+                    ),
+                ));
+            } else if image.trim().is_empty() || image.trim() != image {
+                out.push(err(
+                    ipath,
+                    format!("image {image:?} is empty or has surrounding whitespace"),
+                    "write the image reference, e.g. \"example/app:2.0\"",
+                ));
+            }
+        }
+        if let Some(d) = u.active_deadline_seconds {
+            let dpath = upath.key("activeDeadlineSeconds");
+            if !(1..=i64::from(i32::MAX)).contains(&d) {
+                out.push(err(
+                    dpath,
+                    format!(
+                        "activeDeadlineSeconds {d} must be between 1 and 2147483647, inclusive"
+                    ),
+                    "use a whole number of seconds in that range",
+                ));
+            } else if deadline.is_some_and(|old| d > old) {
+                out.push(err(
+                    dpath,
+                    format!(
+                        "activeDeadlineSeconds {d}: must be less than or equal to previous value ({})",
+                        deadline.unwrap_or_default()
+                    ),
+                    "the API only lets a running pod's deadline be set once or lowered",
+                ));
+            } else {
+                deadline = Some(d);
+            }
+        }
+        if u.conditions.is_empty() && u.images.is_empty() && u.active_deadline_seconds.is_none() {
+            out.push(err(
+                upath,
+                "the update changes nothing",
+                "set conditions, images or activeDeadlineSeconds",
+            ));
+        }
+    }
+}
