@@ -278,7 +278,10 @@ mod tests {
             phase: Some("Running".into()),
             ..FinalState::default()
         };
-        f.conditions.insert("Ready".into(), true);
+        f.conditions.insert(
+            "Ready".into(),
+            crate::expect::values::ConditionMatch::status(true),
+        );
         assert_eq!(
             state_fields(&f),
             vec!["phase=Running", "conditions.Ready=true"]

@@ -45,7 +45,7 @@ pub(crate) fn status(at: f64, ready: bool, restart_count: u32) -> Entry {
             reason: None,
             message: None,
             conditions: vec![Condition {
-                kind: "Ready",
+                kind: "Ready".into(),
                 status: ready,
                 reason: None,
                 message: None,
