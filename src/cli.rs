@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::Entry;
-use crate::report::{describe, kubectl, verdict};
+use crate::report::{color, describe, json, junit, kubectl, probes, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::load_spec;
 
@@ -64,15 +64,23 @@ pub struct RunArgs {
     /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`.
     #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
-    /// Write every event and status change as JSON lines to this file.
+    /// Write every event and status change as JSON lines to this file, with a verdict
+    /// record per spec.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a JUnit XML report to this file: one testcase per spec.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Print only the verdicts, not the live watch lines and describe output.
     #[arg(long, short)]
     pub quiet: bool,
     /// Pod isolation: auto (a network namespace per pod where possible), pod, or none.
     #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
     pub isolation: Option<crate::runtime::isolation::Isolation>,
+    /// Colour the watch lines' STATUS: auto (on a terminal, unless NO_COLOR is set),
+    /// always or never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub color: color::ColorWhen,
 }
 
 /// Arguments of `podcheck test`.
@@ -87,6 +95,9 @@ pub struct TestArgs {
     /// (0.1 runs every kubelet timer 10x faster), or `auto`.
     #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
     pub time_scale: Option<crate::clock::TimeScale>,
+    /// Write a JUnit XML report to this file: one testcase per spec.
+    #[arg(long, env = "PODCHECK_JUNIT", value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Arguments for the test runner after `--`: a name filter, `--test-threads N`,
     /// `--list`, `--format terse`, ... (as for `cargo test -- ...`).
     #[arg(last = true, value_name = "LIBTEST_ARGS")]
@@ -106,6 +117,9 @@ pub fn test(args: TestArgs) -> u8 {
     let libtest = libtest_mimic::Arguments::from_iter(
         std::iter::once("podcheck test".to_owned()).chain(args.libtest_args),
     );
+    if let Some(p) = args.junit {
+        crate::harness::junit_to(p);
+    }
     let passed = crate::harness::run_suite(
         &args.dir,
         &own_dir(),
@@ -155,7 +169,7 @@ pub fn run(args: RunArgs) -> u8 {
         }
     }
     let mut loaded = Vec::new();
-    let mut invalid = false;
+    let mut invalid = Vec::new();
     for path in &args.specs {
         match load_spec(path) {
             Ok(l) => {
@@ -166,11 +180,25 @@ pub fn run(args: RunArgs) -> u8 {
             }
             Err(d) => {
                 eoutln!("{}", d.render());
-                invalid = true;
+                invalid.push(junit::Case {
+                    name: path.display().to_string(),
+                    outcome: junit::CaseOutcome::Error {
+                        message: d.render(),
+                    },
+                    time: Duration::ZERO,
+                    system_out: String::new(),
+                });
             }
         }
     }
-    if invalid {
+    let started = (std::time::SystemTime::now(), std::time::Instant::now());
+    if !invalid.is_empty() {
+        // CI still gets a file that says which specs did not load.
+        if let Some(p) = &args.junit
+            && let Err(e) = junit::write(p, "podcheck run", &invalid, started.0, Duration::ZERO)
+        {
+            eoutln!("error: {e}");
+        }
         return EXIT_INVALID;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -192,7 +220,7 @@ pub fn run(args: RunArgs) -> u8 {
     };
     let mut json_out = match &args.json {
         Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Some(std::io::BufWriter::new(f)),
+            Ok(f) => Some(json::JsonLines::new(std::io::BufWriter::new(f))),
             Err(e) => {
                 eoutln!("error: cannot write the JSON output {}: {e}", p.display());
                 return EXIT_ENV;
@@ -211,9 +239,12 @@ pub fn run(args: RunArgs) -> u8 {
             seen.store(code, std::sync::atomic::Ordering::SeqCst);
             let _ = cancel_tx.send(true);
         });
+        let coloured = color::enabled(args.color);
         let mut worst = EXIT_OK;
+        let mut cases = Vec::new();
         for (path, spec) in &loaded {
             let quiet = args.quiet;
+            let label = path.display().to_string();
             let pod_name = spec
                 .spec
                 .pod
@@ -230,19 +261,23 @@ pub fn run(args: RunArgs) -> u8 {
                     .count();
             let mut table = kubectl::WatchTable::new();
             let mut on_entry = |e: &Entry| {
-                if let Some(out) = json_out.as_mut()
-                    && let Ok(line) = serde_json::to_string(e)
-                {
-                    let _ = writeln!(out, "{line}");
+                if let Some(out) = json_out.as_mut() {
+                    out.entry(&label, e);
                 }
                 if !quiet && let Entry::Status { at, status } = e {
                     let row = kubectl::pod_row_with_total(status, *at, total);
-                    outln!("{}", table.row(&pod_name, &row, *at));
+                    let line = table.row(&pod_name, &row, *at);
+                    if coloured {
+                        outln!("{}", color::paint_status(&line, &row.status));
+                    } else {
+                        outln!("{line}");
+                    }
                 }
             };
             if !quiet {
                 outln!("==> {}", path.display());
             }
+            let spec_started = std::time::Instant::now();
             match run_spec(
                 spec,
                 &opts,
@@ -254,6 +289,14 @@ pub fn run(args: RunArgs) -> u8 {
             {
                 Err(e) => {
                     eoutln!("error: {}: {e}", path.display());
+                    cases.push(junit::Case {
+                        name: label.clone(),
+                        outcome: junit::CaseOutcome::Error {
+                            message: e.to_string(),
+                        },
+                        time: spec_started.elapsed(),
+                        system_out: String::new(),
+                    });
                     worst = worst.max(EXIT_ENV);
                 }
                 Ok(report) => {
@@ -268,10 +311,19 @@ pub fn run(args: RunArgs) -> u8 {
                             describe::describe_events(&events, report.outcome.ended_at)
                         );
                         if let Some(st) = report.outcome.timeline.last_status() {
-                            out!("{}", describe::describe_containers(st));
+                            let probes = probes::summarize(&report.outcome.timeline);
+                            out!("{}", describe::describe_containers_with_probes(st, &probes));
                         }
                     }
-                    out!("{}", verdict::render(&path.display().to_string(), &report));
+                    if let Some(out) = json_out.as_mut() {
+                        out.verdict(&label, &report);
+                    }
+                    out!("{}", verdict::render(&label, &report));
+                    cases.push(junit::Case::from_report(
+                        &label,
+                        &report,
+                        spec_started.elapsed(),
+                    ));
                     if !report.passed() {
                         worst = worst.max(EXIT_FAILED);
                     }
@@ -281,10 +333,21 @@ pub fn run(args: RunArgs) -> u8 {
                 break;
             }
         }
-        worst
+        (worst, cases)
     });
-    if let Some(mut out) = json_out {
-        let _ = out.flush();
+    let (code, cases) = code;
+    let mut code = code;
+    if let Some(p) = &args.junit
+        && let Err(e) = junit::write(p, "podcheck run", &cases, started.0, started.1.elapsed())
+    {
+        eoutln!("error: {e}");
+        code = code.max(EXIT_ENV);
+    }
+    if let (Some(out), Some(p)) = (json_out, &args.json)
+        && let Err(e) = out.finish()
+    {
+        eoutln!("error: cannot write the JSON output {}: {e}", p.display());
+        code = code.max(EXIT_ENV);
     }
     drop(guard);
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -8,7 +8,8 @@
 //! }
 //! ```
 //! Specs under a `must-fail/` folder are checked the other way round: the trial passes when
-//! the spec fails and its report contains every line of the sibling `.expected-failure` file.
+//! the spec fails and its report contains every line of the sibling `.expected-failure` file
+//! (a line starting `why: ` must be in the report's cause section, before the expectations).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ use std::sync::{Condvar, Mutex, OnceLock, RwLock};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::report::verdict;
+use crate::report::{junit, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::runtime::isolation::Isolation;
 use crate::runtime::process;
@@ -70,6 +71,63 @@ pub fn dir_of(binary: &str) -> Vec<PathBuf> {
 static FORCED: OnceLock<Isolation> = OnceLock::new();
 /// Time scale given to `podcheck test --time-scale`; otherwise `PODCHECK_TIME_SCALE`.
 static FORCED_SCALE: OnceLock<crate::clock::TimeScale> = OnceLock::new();
+/// JUnit file given to `podcheck test --junit`; otherwise `PODCHECK_JUNIT`.
+static FORCED_JUNIT: OnceLock<PathBuf> = OnceLock::new();
+/// The testcases of this suite, when a JUnit file is to be written.
+static CASES: junit::Collector = junit::Collector::new();
+
+/// Writes the suite's JUnit XML to `path` (what `podcheck test --junit` does; otherwise
+/// the `PODCHECK_JUNIT` environment variable names the file).
+pub fn junit_to(path: PathBuf) {
+    let _ = FORCED_JUNIT.set(path);
+}
+
+/// The JUnit file of this suite, if any.
+fn junit_path() -> Option<PathBuf> {
+    FORCED_JUNIT.get().cloned().or_else(|| {
+        std::env::var_os("PODCHECK_JUNIT")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// Records a finished trial as a JUnit testcase when a file is to be written.
+fn record_case(
+    name: &str,
+    result: &Result<(), Failed>,
+    loaded: bool,
+    time: std::time::Duration,
+    logs: String,
+) {
+    if junit_path().is_none() {
+        return;
+    }
+    let outcome = match result {
+        Ok(()) => junit::CaseOutcome::Passed,
+        Err(f) => {
+            let text = f.message().unwrap_or("the trial failed").to_owned();
+            if loaded {
+                // The first cause line is the message a CI page shows next to the name.
+                let message = verdict::why_section(&text)
+                    .lines()
+                    .nth(2)
+                    .or_else(|| text.lines().next())
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                junit::CaseOutcome::Failed { message, text }
+            } else {
+                junit::CaseOutcome::Error { message: text }
+            }
+        }
+    };
+    CASES.push(junit::Case {
+        name: name.to_owned(),
+        outcome,
+        time,
+        system_out: logs,
+    });
+}
 
 /// Runs every spec under `dir` as a trial; `extra_path` is put in front of containers' PATH.
 pub fn main(dir: impl AsRef<Path>, extra_path: &[PathBuf]) -> ExitCode {
@@ -157,6 +215,7 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
         Ok((_, note)) => eprintln!("podcheck: {note}"),
         Err(e) => eprintln!("podcheck: {e}"),
     }
+    let started = (std::time::SystemTime::now(), std::time::Instant::now());
     let session = RunGuard::new();
     let session_id = session.run_id().to_owned();
     let trials: Vec<Trial> = files
@@ -175,9 +234,29 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
             if let Some(reason) = &skip {
                 eprintln!("podcheck: skipping {name}: {reason}");
             }
+            if let (Some(reason), Some(_)) = (&skip, junit_path())
+                && args.filter.is_none()
+            {
+                CASES.push(junit::Case {
+                    name: name.clone(),
+                    outcome: junit::CaseOutcome::Skipped {
+                        reason: reason.clone(),
+                    },
+                    time: std::time::Duration::ZERO,
+                    system_out: String::new(),
+                });
+            }
+            let case_name = name.clone();
             let trial = Trial::test(name, move || {
-                let loaded = loaded.map_err(|d| Failed::from(d.render()))?;
-                run_trial(&path, &loaded, &extra, &session_id, time_scale)
+                let started = std::time::Instant::now();
+                let mut logs = String::new();
+                let ok = loaded.is_ok();
+                let result = match &loaded {
+                    Err(d) => Err(Failed::from(d.render())),
+                    Ok(l) => run_trial(&path, l, &extra, &session_id, time_scale, &mut logs),
+                };
+                record_case(&case_name, &result, ok, started.elapsed(), logs);
+                result
             });
             match skip {
                 Some(_) => trial
@@ -189,6 +268,15 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
     drop(session);
+    let mut junit_ok = true;
+    if let Some(path) = junit_path() {
+        let suite = dir.display().to_string();
+        let cases = CASES.take();
+        if let Err(e) = junit::write(&path, &suite, &cases, started.0, started.1.elapsed()) {
+            eprintln!("error: {e}");
+            junit_ok = false;
+        }
+    }
     // Every process any trial started carries the session prefix in PODCHECK_RUN.
     let leaked = process::tagged_pids("PODCHECK_RUN", |v| v.starts_with(&session_id));
     if !leaked.is_empty() {
@@ -196,7 +284,7 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
         process::kill_tagged_prefix("PODCHECK_RUN", &session_id);
         return false;
     }
-    !conclusion.has_failed()
+    junit_ok && !conclusion.has_failed()
 }
 
 /// Why this machine cannot check the spec (a `run.requires` feature it lacks), if so. A spec
@@ -255,6 +343,7 @@ fn run_trial(
     extra_path: &[PathBuf],
     session_id: &str,
     time_scale: Option<crate::clock::TimeScale>,
+    logs: &mut String,
 ) -> Result<(), Failed> {
     let _lock = if loaded.spec.run.serial {
         (
@@ -292,6 +381,7 @@ fn run_trial(
         .block_on(run_spec(loaded, &opts, guard.run_id(), &mut |_| {}, None))
         .map_err(|e| Failed::from(e.to_string()))?;
     drop(guard);
+    *logs = verdict::logs_text(&report);
     let text = verdict::render(&path.display().to_string(), &report);
     let must_fail = path.components().any(|c| c.as_os_str() == "must-fail");
     if !must_fail {
@@ -313,10 +403,16 @@ fn run_trial(
             expected_path.display()
         ))
     })?;
+    // A `why: ` line names the cause: it must be in the explanation's `why:` section, which
+    // comes before the failed expectations.
+    let why = verdict::why_section(&text);
     let missing: Vec<&str> = expected
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !text.contains(l))
+        .filter(|l| match l.strip_prefix("why: ") {
+            Some(cause) => !why.contains(cause),
+            None => !l.is_empty() && !text.contains(l),
+        })
         .collect();
     if missing.is_empty() {
         Ok(())

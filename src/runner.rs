@@ -44,6 +44,10 @@ pub struct SpecReport {
     /// How the run was set up: the isolation mode and why, then anything the machine could
     /// not enforce.
     pub notes: Vec<String>,
+    /// The pod as the spec declared it (reports read probe thresholds from it).
+    pub pod: crate::spec::model::Pod,
+    /// The spec's expectations (reports list which were met).
+    pub expect: expect::model::Expectations,
 }
 
 impl SpecReport {
@@ -200,6 +204,8 @@ pub async fn run_spec(
         outcome,
         verdict,
         notes,
+        pod: spec.pod.clone(),
+        expect: spec.expect.clone(),
     })
 }
 

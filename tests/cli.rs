@@ -16,25 +16,27 @@ fn podcheck(args: &[&str]) -> Output {
         .expect("podcheck runs")
 }
 
-/// Compares with `tests/snapshots/NAME.txt`; `UPDATE_SNAPSHOTS=1` rewrites it.
+/// Compares with the insta snapshot `tests/snapshots/NAME.snap`
+/// (`INSTA_UPDATE=always` or `cargo insta review` to accept a deliberate change).
 fn snapshot(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(format!("{name}.txt"));
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, actual).expect("write snapshot");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "missing snapshot {} (run with UPDATE_SNAPSHOTS=1)",
-            path.display()
-        )
-    });
-    assert_eq!(
-        actual, expected,
-        "snapshot {name} differs (UPDATE_SNAPSHOTS=1 to accept)"
-    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots");
+    settings.bind(|| insta::assert_snapshot!(name, actual));
+}
+
+/// As [`snapshot`], with what differs from run to run normalised: spec times (`13ms`,
+/// `1.0s`) become `[T]` and the isolation note `[ISOLATION]`, so the snapshot pins the
+/// text's structure and wording.
+fn snapshot_run(name: &str, actual: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots");
+    settings.add_filter(r"isolation: [^\n]*", "isolation: [ISOLATION]");
+    // Event lines right-align their time, so the padding goes with it.
+    settings.add_filter(r"(?m)^ +\d+(\.\d+)?(ms|s)  ", "    [T]  ");
+    settings.add_filter(r"\b\d+(\.\d+)?(ms|s)\b", "[T]");
+    settings.bind(|| insta::assert_snapshot!(name, actual));
 }
 
 #[test]
@@ -106,6 +108,18 @@ fn passing_and_failing_specs_set_the_exit_code() {
     );
 }
 
+/// The failure text a person reads, cause first (issue 11): snapshotted with times
+/// normalised.
+#[test]
+fn a_failure_explains_itself_before_listing_expectations() {
+    let out = podcheck(&["run", "-q", "fixtures/reports/exit-explained.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    snapshot_run(
+        "failure-exit-explained",
+        &String::from_utf8_lossy(&out.stdout),
+    );
+}
+
 #[test]
 fn run_prints_watch_lines_and_events() {
     let out = podcheck(&["run", "specs/basics/single-container-completes.toml"]);
@@ -150,8 +164,58 @@ fn json_lines_record_every_event_and_status() {
     assert!(
         lines
             .iter()
-            .any(|v| v["kind"] == "status" && v["status"]["phase"] == "Failed")
+            .any(|v| v["kind"] == "status" && v["phase"] == "Failed")
     );
+    // Conditions as the API spells them, and both clocks on every record.
+    let scheduled = lines
+        .iter()
+        .filter(|v| v["kind"] == "status")
+        .flat_map(|v| v["conditions"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["type"] == "PodScheduled")
+        .expect("a PodScheduled condition");
+    assert_eq!(scheduled["status"], "True");
+    for v in &lines {
+        assert!(v["at"].is_f64(), "{v}");
+        assert!(v["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{v}");
+        assert_eq!(v["spec"], "specs/basics/never-nonzero-fails.toml", "{v}");
+    }
+    // The last record is the verdict.
+    let last = lines.last().expect("records");
+    assert_eq!(last["kind"], "verdict");
+    assert_eq!(last["passed"], true);
+    assert_eq!(last["failures"], serde_json::json!([]));
+    assert_eq!(last["end"], "podFinished");
+}
+
+#[test]
+fn json_lines_end_each_failed_spec_with_its_verdict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("t.jsonl");
+    let out = podcheck(&[
+        "run",
+        "-q",
+        "--json",
+        json.to_str().expect("utf8"),
+        "specs/basics/never-nonzero-fails.toml",
+        "specs/must-fail/wrong-final-phase.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&json).expect("json written");
+    let verdicts: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("valid json"))
+        .filter(|v| v["kind"] == "verdict")
+        .collect();
+    assert_eq!(verdicts.len(), 2);
+    let failed = &verdicts[1];
+    assert_eq!(failed["spec"], "specs/must-fail/wrong-final-phase.toml");
+    assert_eq!(failed["passed"], false);
+    assert_eq!(
+        failed["failures"][0],
+        "final.phase: expected Succeeded, observed Failed"
+    );
+    let cause = failed["causes"][0].as_str().unwrap_or_default();
+    assert!(cause.starts_with("app#0 exited 1 (Error)"), "{cause}");
 }
 
 /// A spec whose container leaves a child in its group and a double-forked daemon behind,
@@ -638,4 +702,256 @@ fn an_emptydir_at_tmp_does_not_hide_a_scratch_dir_under_tmp() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// One element of a parsed XML document: its path from the root (`testsuites/testsuite`),
+/// its attributes and its text.
+#[derive(Debug)]
+struct XmlElement {
+    path: String,
+    attrs: std::collections::BTreeMap<String, String>,
+    text: String,
+}
+
+/// Parses `xml` with quick-xml (independently of the writer), failing on malformed XML:
+/// every element in document order.
+fn parse_xml(xml: &str) -> Vec<XmlElement> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<usize> = Vec::new();
+    let mut out: Vec<XmlElement> = Vec::new();
+    let open = |e: &quick_xml::events::BytesStart, stack: &[usize], out: &mut Vec<XmlElement>| {
+        let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+        let path = match stack.last() {
+            Some(&i) => format!("{}/{name}", out[i].path),
+            None => name,
+        };
+        let attrs = e
+            .attributes()
+            .map(|a| {
+                let a = a.expect("well-formed attribute");
+                let v = a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .expect("attribute value");
+                (
+                    String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                    v.into_owned(),
+                )
+            })
+            .collect();
+        out.push(XmlElement {
+            path,
+            attrs,
+            text: String::new(),
+        });
+        out.len() - 1
+    };
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) => {
+                let i = open(&e, &stack, &mut out);
+                stack.push(i);
+            }
+            Event::Empty(e) => {
+                open(&e, &stack, &mut out);
+            }
+            Event::End(_) => {
+                stack.pop().expect("balanced tags");
+            }
+            Event::Text(t) => {
+                if let Some(&i) = stack.last() {
+                    out[i].text.push_str(&t.decode().expect("utf-8 text"));
+                }
+            }
+            Event::GeneralRef(r) => {
+                let c = match r.resolve_char_ref().expect("char ref") {
+                    Some(c) => c,
+                    None => match r.decode().expect("entity").as_ref() {
+                        "amp" => '&',
+                        "lt" => '<',
+                        "gt" => '>',
+                        "quot" => '"',
+                        "apos" => '\'',
+                        other => panic!("unknown entity &{other};"),
+                    },
+                };
+                if let Some(&i) = stack.last() {
+                    out[i].text.push(c);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements");
+    out
+}
+
+/// Checks the JUnit layout: one testsuite with `names` as testcases, `failed` of them with
+/// a `<failure>` whose message names the cause. Returns the elements.
+fn check_junit(xml: &str, names: &[&str], failed: &[(&str, &str)]) -> Vec<XmlElement> {
+    let els = parse_xml(xml);
+    assert_eq!(els[0].path, "testsuites", "{xml}");
+    let suites: Vec<&XmlElement> = els
+        .iter()
+        .filter(|e| e.path == "testsuites/testsuite")
+        .collect();
+    assert_eq!(suites.len(), 1, "{xml}");
+    assert_eq!(suites[0].attrs["tests"], names.len().to_string());
+    assert_eq!(suites[0].attrs["failures"], failed.len().to_string());
+    assert!(suites[0].attrs.contains_key("timestamp"), "{xml}");
+    let cases: Vec<&str> = els
+        .iter()
+        .filter(|e| e.path == "testsuites/testsuite/testcase")
+        .map(|e| e.attrs["name"].as_str())
+        .collect();
+    assert_eq!(cases, names, "{xml}");
+    let failures: Vec<&XmlElement> = els
+        .iter()
+        .filter(|e| e.path == "testsuites/testsuite/testcase/failure")
+        .collect();
+    assert_eq!(failures.len(), failed.len(), "{xml}");
+    for (f, (_, cause)) in failures.iter().zip(failed) {
+        assert!(
+            f.attrs["message"].contains(cause),
+            "{:?} lacks {cause}",
+            f.attrs
+        );
+        assert!(
+            f.text.contains("  why:\n"),
+            "the body is the explanation: {}",
+            f.text
+        );
+    }
+    els
+}
+
+#[test]
+fn junit_from_run_has_a_testcase_per_spec_and_the_cause_as_the_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let xml = dir.path().join("junit.xml");
+    let out = podcheck(&[
+        "run",
+        "-q",
+        "--junit",
+        xml.to_str().expect("utf8"),
+        "specs/basics/onfailure-exit0-succeeds.toml",
+        "specs/must-fail/wrong-final-phase.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&xml).expect("junit written");
+    let els = check_junit(
+        &text,
+        &[
+            "specs/basics/onfailure-exit0-succeeds.toml",
+            "specs/must-fail/wrong-final-phase.toml",
+        ],
+        &[(
+            "specs/must-fail/wrong-final-phase.toml",
+            "app#0 exited 1 (Error)",
+        )],
+    );
+    let failure = els
+        .iter()
+        .find(|e| e.path.ends_with("/failure"))
+        .expect("failure");
+    assert!(
+        failure
+            .text
+            .contains("final.phase: expected Succeeded, observed Failed"),
+        "{}",
+        failure.text
+    );
+    assert!(
+        els.iter()
+            .any(|e| e.path == "testsuites/testsuite/testcase/system-out"
+                && e.text.contains("log of app")),
+        "{text}"
+    );
+}
+
+#[test]
+fn junit_from_the_suite_via_flag_and_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).expect("mkdir");
+    let write = |name: &str, exit: u8| {
+        let spec = format!(
+            "[pod]\nrestartPolicy = \"Never\"\n\n[[pod.containers]]\nname = \"app\"\ncommand = [\"sh\", \"-c\", \"echo bye; exit {exit}\"]\n\n[expect.final]\nphase = \"Succeeded\"\n"
+        );
+        std::fs::write(specs.join(name), spec).expect("write spec");
+    };
+    write("good.toml", 0);
+    write("bad.toml", 3);
+    let flag = dir.path().join("flag.xml");
+    let out = Command::new(BIN)
+        .arg("test")
+        .arg(&specs)
+        .arg("--junit")
+        .arg(&flag)
+        .env_remove("PODCHECK_JUNIT")
+        .output()
+        .expect("podcheck test");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let failed = [("bad.toml", "app#0 exited 3 (Error)")];
+    let text = std::fs::read_to_string(&flag).expect("junit written");
+    let els = check_junit(&text, &["bad.toml", "good.toml"], &failed);
+    assert!(
+        els.iter()
+            .any(|e| e.path.ends_with("/system-out") && e.text.contains("| bye")),
+        "{text}"
+    );
+    // The harness reads PODCHECK_JUNIT (as `cargo test` with podcheck::harness::main does).
+    let env = dir.path().join("env.xml");
+    let out = Command::new(BIN)
+        .arg("test")
+        .arg(&specs)
+        .env("PODCHECK_JUNIT", &env)
+        .output()
+        .expect("podcheck test");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = std::fs::read_to_string(&env).expect("junit written");
+    check_junit(&text, &["bad.toml", "good.toml"], &failed);
+}
+
+/// The watch lines' STATUS is coloured only where it should be: never into a pipe under
+/// `auto`, never with NO_COLOR (even when CLICOLOR_FORCE asks), always with `--color
+/// always`; the other text never carries codes.
+#[test]
+fn watch_lines_are_plain_when_piped_and_coloured_only_on_request() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("run")
+            .args(args)
+            .arg("specs/basics/onfailure-exit0-succeeds.toml")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    const ESC: char = '\u{1b}';
+    // Output::stdout is a pipe: auto means plain.
+    assert!(!run(&[], &[]).contains(ESC));
+    assert!(!run(&["--color", "auto"], &[]).contains(ESC));
+    assert!(!run(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]).contains(ESC));
+    assert!(!run(&[], &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]).contains(ESC));
+    // Forcing colour through the environment works in auto mode, as anstream defines it.
+    assert!(run(&[], &[("CLICOLOR_FORCE", "1")]).contains(ESC));
+    let always = run(&["--color", "always"], &[("NO_COLOR", "1")]);
+    assert!(
+        always.contains("\u{1b}[33mPending\u{1b}[0m"),
+        "STATUS is painted: {always}"
+    );
+    for line in always.lines().filter(|l| l.contains(ESC)) {
+        assert!(
+            line.starts_with("onfailure-exit0-succeeds "),
+            "only watch rows carry codes: {line:?}"
+        );
+    }
 }

@@ -143,6 +143,26 @@ pub struct ConditionMatch {
     pub message: Option<TextMatch>,
 }
 
+impl fmt::Display for ConditionMatch {
+    /// `true` for a bare status, else `{ status = false, reason = "…", message … }`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (Some(s), None, None) = (self.status, &self.reason, &self.message) {
+            return write!(f, "{s}");
+        }
+        let mut parts = Vec::new();
+        if let Some(s) = self.status {
+            parts.push(format!("status = {s}"));
+        }
+        if let Some(r) = &self.reason {
+            parts.push(format!("reason = {r:?}"));
+        }
+        if let Some(m) = &self.message {
+            parts.push(format!("message {m}"));
+        }
+        write!(f, "{{ {} }}", parts.join(", "))
+    }
+}
+
 impl ConditionMatch {
     /// Just a status, as in `Ready = true`.
     pub fn status(v: bool) -> Self {

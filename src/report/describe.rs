@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::events::{ContainerState, ContainerStatus, Event, EventType, PodStatus};
 
 use super::kubectl::{human_duration, since, tabwrite};
+use super::probes::ProbeSummary;
 
 // client-go tools/record events_cache.go defaults, which the kubelet's recorder uses.
 const AGGREGATE_MAX_EVENTS: usize = 10;
@@ -248,16 +249,24 @@ pub fn describe_events(events: &[Event], now: Duration) -> String {
 /// Times are spec time (seconds since pod creation) where kubectl prints RFC 1123 dates;
 /// spec, image and mount lines are left out.
 pub fn describe_containers(status: &PodStatus) -> String {
+    describe_containers_with_probes(status, &[])
+}
+
+/// [`describe_containers`] with a `Probes:` summary under each container that ran probes
+/// (podcheck's addition: kubectl shows only the probes' settings).
+pub fn describe_containers_with_probes(status: &PodStatus, probes: &[ProbeSummary]) -> String {
     let mut text = String::new();
     if !status.init_container_statuses.is_empty() {
         text.push_str("Init Containers:\n");
         for c in &status.init_container_statuses {
             container_block(&mut text, c);
+            super::probes::describe_block(&mut text, &c.name, probes);
         }
     }
     text.push_str("Containers:\n");
     for c in &status.container_statuses {
         container_block(&mut text, c);
+        super::probes::describe_block(&mut text, &c.name, probes);
     }
     if !status.conditions.is_empty() {
         text.push_str("Conditions:\n  Type\tStatus\n");

@@ -1,5 +1,12 @@
-//! Human and machine output: kubectl-style watch lines and describe blocks, verdicts.
+//! Human and machine output: kubectl-style watch lines and describe blocks, verdicts with
+//! their explanations, JSON lines and JUnit XML. Every one reads the recorded timeline.
 
+pub mod checklist;
+pub mod color;
 pub mod describe;
+pub mod explain;
+pub mod json;
+pub mod junit;
 pub mod kubectl;
+pub mod probes;
 pub mod verdict;

@@ -2,18 +2,20 @@
 //! and on failure the timeline and each container's log tail.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use crate::events::{Entry, ExecutionKind, signal_name};
 use crate::kubelet::EndReason;
 use crate::runner::SpecReport;
 use crate::spec::duration::format_secs;
 
+use super::{checklist, explain};
+
 /// How many log lines of each container instance a failure shows.
 const LOG_TAIL_LINES: usize = 20;
 
-/// Renders the verdict block for one spec.
-pub fn render(label: &str, r: &SpecReport) -> String {
-    let mut s = String::new();
+/// The end of the header line: `pod finished at 1.0s`.
+pub fn end_text(r: &SpecReport) -> String {
     let end = match r.outcome.end {
         EndReason::PodFinished => "pod finished",
         EndReason::DurationReached => "run.duration reached",
@@ -21,34 +23,54 @@ pub fn render(label: &str, r: &SpecReport) -> String {
         EndReason::TimedOut => "timed out",
         EndReason::Interrupted => "interrupted",
     };
-    let at = format_secs(r.outcome.ended_at.as_secs_f64());
+    format!("{end} at {}", format_secs(r.outcome.ended_at.as_secs_f64()))
+}
+
+/// Renders the verdict block for one spec: one line on a pass; on a failure the cause
+/// first (`why:`), then every expectation as failed, met or not checked, the run's notes,
+/// the observed events and each container's log tail.
+pub fn render(label: &str, r: &SpecReport) -> String {
+    let mut s = String::new();
     if r.passed() {
-        let _ = writeln!(s, "PASS {label}: {} ({end} at {at})", r.title);
+        let _ = writeln!(s, "PASS {label}: {} ({})", r.title, end_text(r));
         return s;
     }
-    let _ = writeln!(s, "FAIL {label}: {} ({end} at {at})", r.title);
+    let _ = writeln!(s, "FAIL {label}: {} ({})", r.title, end_text(r));
+    s.push_str(&explanation(r));
     for n in &r.notes {
         let _ = writeln!(s, "  {n}");
     }
-    for f in &r.verdict.failures {
-        let _ = writeln!(s, "  - {f}");
-    }
-    if !r.verdict.sequence.is_empty() {
-        let _ = writeln!(s, "  expected events, in order:");
-        let mut failed_once = false;
-        for item in &r.verdict.sequence {
-            let mark = match item.matched_at {
-                Some(t) => format!("ok   at {:>7}", format_secs(t.as_secs_f64())),
-                None if !failed_once => {
-                    failed_once = true;
-                    "FAIL           ".to_owned()
-                }
-                None => "  (not checked)".to_owned(),
-            };
-            let _ = writeln!(s, "    {mark}  {}", item.label);
-        }
-    }
     s.push_str(&timeline_text(r));
+    s.push_str(&logs_text(r));
+    s
+}
+
+/// The failure explanation alone: the causes, then the checklist of expectations. This is
+/// the text of a JUnit failure.
+pub fn explanation(r: &SpecReport) -> String {
+    let mut s = String::from("  why:\n");
+    for line in explain::causes(r) {
+        let _ = writeln!(s, "    {line}");
+    }
+    let (items, unclaimed) = checklist::checklist(r);
+    s.push_str(&checklist::render(&items, &unclaimed));
+    s
+}
+
+/// The cause lines of a rendered failure: the text between `why:` and `expectations:`
+/// (empty when there is none).
+pub fn why_section(text: &str) -> &str {
+    let Some(start) = text.find("\n  why:\n") else {
+        return "";
+    };
+    let rest = &text[start..];
+    let end = rest.find("\n  expectations:").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Each container instance's log tail.
+pub fn logs_text(r: &SpecReport) -> String {
+    let mut s = String::new();
     for log in &r.outcome.logs {
         let lines: Vec<&str> = log.text.lines().collect();
         let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
@@ -66,23 +88,49 @@ pub fn render(label: &str, r: &SpecReport) -> String {
     s
 }
 
-/// The observed events, one per line with spec times.
+/// The observed events, one per line with spec times; an event repeated with nothing shown
+/// in between is folded into one line with its count, as kubectl counts repeats.
 pub fn timeline_text(r: &SpecReport) -> String {
     let mut s = String::from("  observed events:\n");
+    // The event line being folded: its text, first time, last time and count.
+    let mut pending: Option<(String, Duration, Duration, u32)> = None;
+    let flush = |s: &mut String, p: &mut Option<(String, Duration, Duration, u32)>| {
+        if let Some((text, first, last, n)) = p.take() {
+            let more = if n > 1 {
+                format!(" (x{n}, last at {})", format_secs(last.as_secs_f64()))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                "    {:>7}  {text}{more}",
+                format_secs(first.as_secs_f64())
+            );
+        }
+    };
     for entry in &r.outcome.timeline.entries {
         match entry {
             Entry::Event(ev) => {
-                let _ = writeln!(
-                    s,
-                    "    {:>7}  {:<7} {:<20} {:<12} {}",
-                    format_secs(ev.at.as_secs_f64()),
+                let text = format!(
+                    "{:<7} {:<20} {:<12} {}",
                     ev.event_type.as_str(),
                     ev.reason,
                     ev.container.as_deref().unwrap_or("-"),
                     ev.message
                 );
+                match &mut pending {
+                    Some((t, _, last, n)) if *t == text => {
+                        *last = ev.at;
+                        *n += 1;
+                    }
+                    _ => {
+                        flush(&mut s, &mut pending);
+                        pending = Some((text, ev.at, ev.at, 1));
+                    }
+                }
             }
             Entry::Endpoint { at, ready } => {
+                flush(&mut s, &mut pending);
                 let what = if *ready { "joined" } else { "left" };
                 let _ = writeln!(
                     s,
@@ -125,10 +173,12 @@ pub fn timeline_text(r: &SpecReport) -> String {
                     ),
                     ExecutionKind::Probe { .. } => continue,
                 };
+                flush(&mut s, &mut pending);
                 let _ = writeln!(s, "    {:>7}  ({line})", format_secs(x.at.as_secs_f64()));
             }
             Entry::Status { .. } => {}
         }
     }
+    flush(&mut s, &mut pending);
     s
 }
