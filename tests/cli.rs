@@ -475,7 +475,9 @@ fn test_honours_the_time_scale_from_the_flag_and_the_environment() {
     std::fs::write(dir.path().join("scaled.toml"), spec).expect("write spec");
     let run = |env: Option<&str>, flag: Option<&str>| {
         let mut cmd = Command::new(BIN);
-        cmd.arg("test").arg(dir.path()).env_remove("PODCHECK_TIME_SCALE");
+        cmd.arg("test")
+            .arg(dir.path())
+            .env_remove("PODCHECK_TIME_SCALE");
         if let Some(v) = env {
             cmd.env("PODCHECK_TIME_SCALE", v);
         }

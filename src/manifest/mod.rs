@@ -1,0 +1,4 @@
+//! Reading real Kubernetes manifests (YAML) into podcheck's own pod model.
+
+pub mod de;
+pub mod yaml;
