@@ -44,16 +44,22 @@ pub fn parse_spec(path: &Path, source: &str) -> Result<LoadedSpec, FileDiagnosti
         source: source.to_owned(),
         diagnostics,
     };
-    let spec: SpecFile = match toml::from_str(source) {
+    // Kubernetes fields podcheck does not emulate come back as notes, typos as errors.
+    let (spec, key_diags): (SpecFile, _) = match crate::manifest::toml_pod::parse_spec_toml(source)
+    {
         Ok(s) => s,
         Err(e) => return Err(fail(vec![toml_error(&e)])),
     };
+    if key_diags.iter().any(|d| d.severity == Severity::Error) {
+        return Err(fail(key_diags));
+    }
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pod".to_owned());
     let mut diags = validate::validate(&spec);
     locate(source, &mut diags);
+    diags.extend(key_diags);
     diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     let has_errors = diags.iter().any(|d| d.severity == Severity::Error);
     let all = fail(diags);
@@ -103,7 +109,8 @@ fn unknown_field_help(message: &str) -> Option<String> {
     }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance, for did-you-mean suggestions.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
