@@ -1,5 +1,6 @@
 //! Reading real Kubernetes manifests (YAML) into podcheck's own pod model.
 
+pub mod convert;
 pub mod de;
 pub mod fields;
 pub mod toml_pod;

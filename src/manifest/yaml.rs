@@ -67,6 +67,19 @@ impl Node {
         }
     }
 
+    /// The node at `path` below this one.
+    pub fn at(&self, path: &FieldPath) -> Option<&Node> {
+        let mut node = self;
+        for seg in &path.0 {
+            node = match (seg, &node.value) {
+                (PathSeg::Key(k), Value::Map(_)) => node.get(k)?,
+                (PathSeg::Index(i), Value::Seq(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
     /// The span of the field at `path` below this node: the key for a mapping entry (that is
     /// where an editor should put the cursor), the item for a sequence index, or the nearest
     /// existing ancestor when the path goes further than the document.
