@@ -3,5 +3,6 @@
 pub mod convert;
 pub mod de;
 pub mod fields;
+pub mod objects;
 pub mod toml_pod;
 pub mod yaml;
