@@ -10,5 +10,5 @@ pub mod validate;
 pub mod validate_expect;
 pub mod validate_probe;
 
-pub use load::{LoadedSpec, load_spec, parse_spec};
+pub use load::{LoadOptions, LoadedSpec, load_spec, load_spec_with, parse_spec, parse_spec_with};
 pub use model::SpecFile;
