@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::events::Entry;
 use crate::report::{describe, kubectl, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
-use crate::spec::load_spec;
+use crate::spec::{LoadOptions, LoadedSpec, load_spec, load_spec_with};
 
 /// Prints to stdout, ignoring a closed pipe (`podcheck run | head` must not panic).
 macro_rules! out {
@@ -45,13 +45,15 @@ pub const EXIT_ENV: u8 = 3;
 /// Arguments of `podcheck run` (also its command-line definition).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Spec files (TOML).
+    /// Spec files (TOML), or Kubernetes manifests (YAML files or folders) whose pods run
+    /// as they are, images mapped with --image.
     #[arg(required = true)]
     pub specs: Vec<PathBuf>,
     /// Run every kubelet timer this many times its real length (0.1 = ten times faster).
     #[arg(long, env = "PODCHECK_TIME_SCALE")]
     pub time_scale: Option<f64>,
-    /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`.
+    /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`
+    /// (split like a shell command line: quotes and backslashes work).
     #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
     /// Write every event and status change as JSON lines to this file.
@@ -77,6 +79,9 @@ pub struct TestArgs {
     /// (0.1 runs every kubelet timer 10x faster).
     #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
     pub time_scale: Option<f64>,
+    /// Map an image to a local command for every spec, as for `podcheck run --image`.
+    #[arg(long = "image", value_name = "NAME=CMD")]
+    pub images: Vec<String>,
     /// Arguments for the test runner after `--`: a name filter, `--test-threads N`,
     /// `--list`, `--format terse`, ... (as for `cargo test -- ...`).
     #[arg(last = true, value_name = "LIBTEST_ARGS")]
@@ -102,11 +107,22 @@ pub fn test(args: TestArgs) -> u8 {
         eoutln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
         return EXIT_INVALID;
     }
+    let mut images = Vec::new();
+    for i in &args.images {
+        match parse_image_arg(i) {
+            Ok(p) => images.push(p),
+            Err(e) => {
+                eoutln!("error: {e}");
+                return EXIT_INVALID;
+            }
+        }
+    }
     let passed = crate::harness::run_suite(
         &args.dir,
         &own_dir(),
         args.isolation,
         args.time_scale,
+        images,
         libtest,
     );
     if passed { EXIT_OK } else { EXIT_FAILED }
@@ -122,20 +138,111 @@ fn own_dir() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Parses `NAME=CMD` (CMD split on whitespace).
+/// Parses `NAME=CMD`, CMD split like a POSIX shell line (quotes, backslashes); a relative
+/// program path (`./target/release/app`) is made absolute here, because containers start
+/// in their own working directories.
 pub fn parse_image_arg(s: &str) -> Result<(String, Vec<String>), String> {
     let (name, cmd) = s.split_once('=').ok_or_else(|| {
         format!(
             "--image {s:?}: expected NAME=CMD, e.g. --image app:1=\"python3 -m http.server 8080\""
         )
     })?;
-    let argv: Vec<String> = cmd.split_whitespace().map(str::to_owned).collect();
+    let mut argv = shell_words::split(cmd).map_err(|e| {
+        format!("--image {s:?}: the command does not split into words ({e}): close the quote")
+    })?;
     if name.is_empty() || argv.is_empty() {
         return Err(format!(
             "--image {s:?}: both the image name and the command must be non-empty"
         ));
     }
+    if let Some(prog) = argv.first_mut()
+        && prog.contains('/')
+        && std::path::Path::new(prog.as_str()).is_relative()
+        && let Ok(cwd) = std::env::current_dir()
+    {
+        *prog = cwd.join(&*prog).display().to_string();
+    }
     Ok((name.to_owned(), argv))
+}
+
+/// Loads the inputs of `podcheck run`: TOML specs, or every pod of YAML manifests (files or
+/// folders). Diagnostics go to stderr; None when any input is invalid.
+fn load_inputs(paths: &[PathBuf], opts: &LoadOptions) -> Option<Vec<(PathBuf, LoadedSpec)>> {
+    let mut loaded = Vec::new();
+    let mut invalid = false;
+    let mut table = std::collections::BTreeMap::new();
+    opts.apply(&mut table);
+    for path in paths {
+        if !crate::manifest::is_manifest_path(path) {
+            match load_spec_with(path, opts) {
+                Ok(l) => {
+                    for d in std::iter::once(&l.warnings).chain(&l.related) {
+                        if !d.diagnostics.is_empty() {
+                            eoutln!("{}", d.render());
+                        }
+                    }
+                    loaded.push((path.clone(), l));
+                }
+                Err(d) => {
+                    eoutln!("{}", d.render());
+                    invalid = true;
+                }
+            }
+            continue;
+        }
+        let files = match crate::manifest::read_path(path) {
+            Ok(f) => f,
+            Err(e) => {
+                eoutln!("error: {e}");
+                invalid = true;
+                continue;
+            }
+        };
+        for file in &files {
+            let d = file.file_diagnostics();
+            if !d.diagnostics.is_empty() {
+                eoutln!("{}", d.render());
+            }
+            if file.has_errors() {
+                invalid = true;
+                continue;
+            }
+            for pod in &file.pods {
+                match crate::manifest::spec_for(file, pod, &table) {
+                    Ok(l) => {
+                        if !l.warnings.diagnostics.is_empty() {
+                            eoutln!("{}", l.warnings.render());
+                        }
+                        loaded.push((file.path.clone(), l));
+                    }
+                    Err(d) => {
+                        eoutln!("{}", d.render());
+                        invalid = true;
+                    }
+                }
+            }
+        }
+    }
+    // An --image no container uses is a typo in the image name, not a harmless extra.
+    let used = crate::manifest::images_used(loaded.iter().map(|(_, l)| l));
+    for (name, _) in &opts.images {
+        if !used.contains(name) {
+            eoutln!(
+                "error: --image {name}: no container uses this image; the images are: {}",
+                if used.is_empty() {
+                    "none".to_owned()
+                } else {
+                    used.join(", ")
+                }
+            );
+            invalid = true;
+        }
+    }
+    if !invalid && loaded.is_empty() {
+        eoutln!("error: no pod to run: the manifests have no Pod or workload with a pod template");
+        invalid = true;
+    }
+    (!invalid).then_some(loaded)
 }
 
 /// `podcheck run`.
@@ -156,25 +263,12 @@ pub fn run(args: RunArgs) -> u8 {
         eoutln!("error: --time-scale {ts}: must be a number greater than 0, e.g. 0.1");
         return EXIT_INVALID;
     }
-    let mut loaded = Vec::new();
-    let mut invalid = false;
-    for path in &args.specs {
-        match load_spec(path) {
-            Ok(l) => {
-                if !l.warnings.diagnostics.is_empty() {
-                    eoutln!("{}", l.warnings.render());
-                }
-                loaded.push((path.clone(), l));
-            }
-            Err(d) => {
-                eoutln!("{}", d.render());
-                invalid = true;
-            }
-        }
-    }
-    if invalid {
+    let load_opts = LoadOptions {
+        images: images.clone(),
+    };
+    let Some(loaded) = load_inputs(&args.specs, &load_opts) else {
         return EXIT_INVALID;
-    }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -206,6 +206,17 @@ fn consequence(struct_name: &str, key: &str) -> &'static str {
             "no service account token is mounted"
         }
         ("PodSpec", "imagePullSecrets") => "images come from the --image/[images] map",
+        ("JobSpec", "parallelism" | "completions") => "podcheck runs one pod of the Job",
+        (
+            "DeploymentSpec"
+            | "StatefulSetSpec"
+            | "DaemonSetSpec"
+            | "ReplicaSetSpec"
+            | "ReplicationControllerSpec"
+            | "JobSpec"
+            | "CronJobSpec",
+            _,
+        ) => "a controller setting; podcheck runs the pod without its controller",
         _ => "it is accepted and has no effect on the run",
     }
 }

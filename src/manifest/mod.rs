@@ -20,9 +20,12 @@ use std::path::Path;
 pub use objects::ManifestPod;
 pub use read::{ManifestError, ManifestFile, is_manifest_path, read_file, read_path};
 
-use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, PathSeg, Severity};
+use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, PathSeg};
 use crate::spec::LoadedSpec;
 use crate::spec::model::{ImageEntry, SpecFile};
+
+/// How long `podcheck run MANIFEST` watches a pod that does not finish by itself (pod time).
+pub const MANIFEST_RUN_DURATION: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A spec built from one pod of a manifest: the pod, the image map, default settings.
 pub fn spec_for(
@@ -30,9 +33,16 @@ pub fn spec_for(
     pod: &ManifestPod,
     images: &BTreeMap<String, ImageEntry>,
 ) -> Result<LoadedSpec, FileDiagnostics> {
+    // A manifest has no expectations, so a Deployment would run until the timeout and fail;
+    // it is watched for a fixed stretch of pod time instead (a spec with `manifest = …`
+    // sets its own [run] and [expect]).
+    let run = crate::spec::model::RunSettings {
+        duration: Some(crate::spec::duration::SpecDuration(MANIFEST_RUN_DURATION)),
+        ..Default::default()
+    };
     let spec = SpecFile {
-        name: Some(format!("{} ({})", pod.object, file.path.display())),
-        run: Default::default(),
+        name: Some(pod.object.clone()),
+        run,
         images: images.clone(),
         pod: pod.pod.clone(),
         manifest: None,
@@ -42,6 +52,23 @@ pub fn spec_for(
     };
     let diags = crate::spec::validate::validate(&spec);
     let (_, mut mapped) = split(file, pod, diags);
+    // Validation speaks of a spec's [images] table; a manifest's images come from --image.
+    for d in &mut mapped {
+        if let Some(image) = d
+            .message
+            .strip_prefix("image ")
+            .and_then(|m| m.split_once(" is not in the [images] table"))
+            .map(|(i, _)| i.to_owned())
+        {
+            d.message = format!(
+                "image {image} is not mapped to a local command: the container will fail with ErrImagePull"
+            );
+            d.help = Some(format!(
+                "map it to a program on this machine, e.g. --image {}='./target/release/app --port 8080'",
+                image.trim_matches('"')
+            ));
+        }
+    }
     mapped.extend(image_notes(file, pod, images));
     mapped.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     let out = FileDiagnostics {
@@ -292,9 +319,4 @@ pub fn images_used<'a>(specs: impl IntoIterator<Item = &'a LoadedSpec>) -> Vec<S
     out.sort();
     out.dedup();
     out
-}
-
-/// Whether a rendered list of diagnostics has anything above a note.
-pub fn has_warnings(d: &FileDiagnostics) -> bool {
-    d.diagnostics.iter().any(|d| d.severity != Severity::Note)
 }
