@@ -199,27 +199,25 @@ fn load_inputs(paths: &[PathBuf], opts: &LoadOptions) -> Option<Vec<(PathBuf, Lo
             }
         };
         for file in &files {
-            let d = file.file_diagnostics();
-            if !d.diagnostics.is_empty() {
-                eoutln!("{}", d.render());
-            }
-            if file.has_errors() {
-                invalid = true;
-                continue;
-            }
+            // Every problem of a file at once: reading, conversion and each pod's validation.
+            let mut all = file.file_diagnostics();
+            invalid |= file.has_errors();
             for pod in &file.pods {
                 match crate::manifest::spec_for(file, pod, &table) {
-                    Ok(l) => {
-                        if !l.warnings.diagnostics.is_empty() {
-                            eoutln!("{}", l.warnings.render());
-                        }
+                    Ok(mut l) => {
+                        all.diagnostics.append(&mut l.warnings.diagnostics);
                         loaded.push((file.path.clone(), l));
                     }
-                    Err(d) => {
-                        eoutln!("{}", d.render());
+                    Err(mut d) => {
+                        all.diagnostics.append(&mut d.diagnostics);
                         invalid = true;
                     }
                 }
+            }
+            all.diagnostics
+                .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+            if !all.diagnostics.is_empty() {
+                eoutln!("{}", all.render());
             }
         }
     }
@@ -421,4 +419,31 @@ pub fn lint(specs: &[PathBuf]) -> u8 {
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_commands_split_like_a_shell_line() {
+        let (name, argv) =
+            parse_image_arg("registry/app:1.2=./target/release/app --name 'two words' a\\ b")
+                .expect("parses");
+        assert_eq!(name, "registry/app:1.2");
+        assert!(
+            argv[0].ends_with("/target/release/app") && argv[0].starts_with('/'),
+            "{argv:?}"
+        );
+        assert_eq!(&argv[1..], ["--name", "two words", "a b"]);
+        let (_, argv) = parse_image_arg("x=sleep 1").expect("parses");
+        assert_eq!(
+            argv,
+            ["sleep", "1"],
+            "a bare program name stays for PATH lookup"
+        );
+        assert!(parse_image_arg("x=sh -c 'echo").is_err_and(|e| e.contains("close the quote")));
+        assert!(parse_image_arg("x=").is_err());
+        assert!(parse_image_arg("no-equals").is_err());
+    }
 }
