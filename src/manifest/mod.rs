@@ -320,3 +320,6 @@ pub fn images_used<'a>(specs: impl IntoIterator<Item = &'a LoadedSpec>) -> Vec<S
     out.dedup();
     out
 }
+
+#[cfg(test)]
+mod tests;
