@@ -2,8 +2,6 @@
 //! did-you-mean for the rest. The field names themselves come from k8s-openapi (the list
 //! each type hands to `deserialize_struct`), so they follow the API and cannot drift.
 
-use std::collections::BTreeSet;
-
 use serde::de::{self, DeserializeOwned, Visitor};
 
 use super::de::SeenKey;
@@ -376,12 +374,6 @@ pub fn k8s_fields(struct_name: &str) -> &'static [&'static str] {
         "HostPathVolumeSource" => fields_of::<core::HostPathVolumeSource>(),
         _ => &[],
     }
-}
-
-/// Names in both lists or either, sorted, for "valid fields here".
-pub fn union(a: &[&'static str], b: &[&'static str]) -> Vec<&'static str> {
-    let set: BTreeSet<&'static str> = a.iter().chain(b).copied().collect();
-    set.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -25,7 +25,9 @@ pub enum ManifestError {
         source: std::io::Error,
     },
     /// A folder with no manifests.
-    #[error("{0}: no manifest files (*.yaml, *.yml) in this folder")]
+    #[error(
+        "{0}: no manifest files (*.yaml, *.yml) in this folder (for a folder of TOML specs use `podcheck test`)"
+    )]
     Empty(PathBuf),
     /// Too many files to be a folder of manifests.
     #[error("{path}: more than {MAX_FILES} manifest files; point podcheck at a smaller folder")]
