@@ -20,15 +20,49 @@ pub fn parse_spec_toml(source: &str) -> Result<(SpecFile, Vec<Diagnostic>), toml
     let mut skipped: Vec<FieldPath> = Vec::new();
     let spec: SpecFile = serde_ignored::deserialize(de, |p| skipped.push(to_field_path(&p)))?;
     let doc = DeTable::parse(source).ok();
-    let diags = skipped
-        .iter()
-        .map(|path| {
-            let mut d = judge(path);
-            d.span = doc.as_ref().and_then(|t| key_span(t.get_ref(), path));
-            d
-        })
-        .collect();
+    let mut diags: Vec<Diagnostic> = skipped.iter().map(judge).collect();
+    diags.extend(resource_notes(&spec));
+    for d in &mut diags {
+        d.span = doc.as_ref().and_then(|t| key_span(t.get_ref(), &d.path));
+    }
+    // serde's unknown-field error names no path; keep the snapshot users know.
+    for d in diags
+        .iter_mut()
+        .filter(|d| d.message.starts_with("unknown field `"))
+    {
+        d.path = FieldPath::root();
+    }
     Ok((spec, diags))
+}
+
+/// The model keeps `resources.requests` and every limit, but enforces only the memory
+/// limit: the rest gets the same note as in a manifest.
+fn resource_notes(spec: &SpecFile) -> Vec<Diagnostic> {
+    let pod = FieldPath::root().key("pod");
+    let lists = [
+        ("initContainers", &spec.pod.init_containers),
+        ("containers", &spec.pod.containers),
+    ];
+    let mut out = Vec::new();
+    for (list, containers) in lists {
+        for (i, c) in containers.iter().enumerate() {
+            let Some(r) = &c.resources else { continue };
+            let path = pod.key(list).index(i).key("resources");
+            if !r.requests.is_empty() {
+                out.push(Diagnostic::note(
+                    path.key("requests"),
+                    super::fields::not_emulated("ResourceRequirements", "requests"),
+                ));
+            }
+            for name in r.limits.keys().filter(|n| *n != "memory") {
+                out.push(Diagnostic::note(
+                    path.key("limits").key(name),
+                    format!("resources.limits.{name} is not enforced: podcheck enforces only the memory limit"),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// A note for a Kubernetes field podcheck does not emulate, else an unknown-field error.
@@ -54,10 +88,9 @@ fn judge(path: &FieldPath) -> Diagnostic {
         ),
     };
     // The same wording as serde's own unknown-field error, which specs were written against.
-    let mut d = Diagnostic::error(
-        FieldPath::root(),
-        format!("unknown field `{key}`, {expected}"),
-    );
+    // The path is kept for locating the key; it is cleared afterwards, as serde's own
+    // message has no path prefix.
+    let mut d = Diagnostic::error(path.clone(), format!("unknown field `{key}`, {expected}"));
     let mut help = suggest(&key, model);
     if !help.starts_with("did you mean")
         && let Some(ty) = parent
@@ -176,17 +209,20 @@ mod tests {
     #[test]
     fn not_emulated_kubernetes_fields_get_a_note() {
         let src = format!(
-            "{POD}securityContext = {{ runAsUser = 1000 }}\nreadinessProbe = {{ exec = {{ command = [\"true\"] }}, periodSeconds = 1 }}\n[pod.nodeSelector]\ndisk = \"ssd\"\n"
+            "{POD}securityContext = {{ runAsUser = 1000 }}\nreadinessProbe = {{ exec = {{ command = [\"true\"] }}, periodSeconds = 1 }}\nresources = {{ requests = {{ cpu = \"1\" }}, limits = {{ cpu = \"1\", memory = \"8Mi\" }} }}\n[pod.nodeSelector]\ndisk = \"ssd\"\n"
         );
         let (spec, diags) = parse_spec_toml(&src).expect("parses");
         assert_eq!(spec.pod.containers.len(), 1);
-        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert_eq!(diags.len(), 4, "{diags:?}");
         assert!(diags.iter().all(|d| d.severity == Severity::Note));
         let texts: Vec<&str> = diags
             .iter()
             .map(|d| &src[d.span.clone().expect("span")])
             .collect();
-        assert_eq!(texts, ["securityContext", "nodeSelector"]);
+        assert_eq!(
+            texts,
+            ["securityContext", "nodeSelector", "requests", "cpu"]
+        );
     }
 
     #[test]
