@@ -12,6 +12,8 @@ use crate::diag::{Diagnostic, FieldPath, FileDiagnostics};
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// Most manifest files one folder may hold (searched recursively).
 pub const MAX_FILES: usize = 10_000;
+/// Most bytes of manifests one folder may hold, since every file is kept for its snippets.
+pub const MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A folder-level failure (file-level problems are diagnostics of their file).
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,12 @@ pub enum ManifestError {
         "{0}: no manifest files (*.yaml, *.yml) in this folder (for a folder of TOML specs use `podcheck test`)"
     )]
     Empty(PathBuf),
+    /// Too many bytes to be a folder of manifests.
+    #[error("{path}: the manifests add up to more than {} MiB; point podcheck at a smaller folder", MAX_TOTAL_BYTES >> 20)]
+    TooLarge {
+        /// The folder.
+        path: PathBuf,
+    },
     /// Too many files to be a folder of manifests.
     #[error("{path}: more than {MAX_FILES} manifest files; point podcheck at a smaller folder")]
     TooManyFiles {
@@ -98,6 +106,17 @@ pub fn read_path(path: &Path) -> Result<Vec<ManifestFile>, ManifestError> {
         return Err(ManifestError::Empty(path.to_owned()));
     }
     files.sort();
+    // Sizes as listed; each file is read through its own cap as well.
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len().min(MAX_FILE_BYTES + 1))
+        .sum();
+    if total > MAX_TOTAL_BYTES {
+        return Err(ManifestError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
     Ok(files.iter().map(|f| read_file(f)).collect())
 }
 
