@@ -161,13 +161,19 @@ fn yaml_error(source: &str, e: &serde_saphyr::Error) -> Diagnostic {
         Some(i) => text[..i].to_owned(),
         None => text.clone(),
     };
-    let mut d = Diagnostic::error(FieldPath::root(), format!("invalid YAML: {message}"));
+    let lower = message.to_lowercase();
+    let over_limit = lower.contains("budget") || lower.contains("limit");
+    let title = if over_limit {
+        format!("the YAML goes beyond podcheck's limits: {message}")
+    } else {
+        format!("invalid YAML: {message}")
+    };
+    let mut d = Diagnostic::error(FieldPath::root(), title);
     if let Some(loc) = e.location() {
         let start = byte_offset(source, loc);
         d.span = Some(start..next_char(source, start));
     }
-    let lower = message.to_lowercase();
-    let help = if lower.contains("budget") || lower.contains("alias") || lower.contains("limit") {
+    let help = if over_limit || lower.contains("alias") {
         "the file exceeds podcheck's YAML limits (aliases, nesting depth, node count): expand or remove the aliases; real manifests stay far below these limits"
     } else if lower.contains("duplicate") {
         "remove one of the duplicate keys; kubectl rejects them too"
