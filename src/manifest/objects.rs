@@ -135,7 +135,7 @@ fn name_of(node: &Node) -> String {
 
 fn type_help(e: &DeError) -> String {
     if e.message.contains("expected a string") {
-        "quote the value: Kubernetes reads this field as a string (e.g. \"8080\", \"true\")".into()
+        "quote the value: Kubernetes reads this field as a string (e.g. \"8080\", \"true\"; unquoted yes/no/on/off are booleans, as for kubectl)".into()
     } else if e.message.contains("expected i32") || e.message.contains("expected i64") {
         "give a whole number without quotes".into()
     } else if e.message.contains("invalid value") && e.path.to_string().ends_with("apiVersion") {
@@ -402,6 +402,17 @@ mod tests {
                 .any(|d| d.message.contains("volume claim \"data\"")),
             "{diags:?}"
         );
+    }
+
+    #[test]
+    fn yaml_1_1_scalars_mean_what_they_mean_to_kubectl() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    volumeMounts: [{name: v, mountPath: /v, readOnly: yes}]\n  volumes:\n  - name: v\n    configMap: {name: c, defaultMode: 0755}\n";
+        let (pods, diags) = read(src);
+        assert!(
+            diags.iter().all(|d| d.severity == Severity::Note),
+            "{diags:?}"
+        );
+        assert!(pods[0].pod.containers[0].volume_mounts[0].read_only);
     }
 
     #[test]

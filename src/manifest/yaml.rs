@@ -140,6 +140,10 @@ fn options() -> serde_saphyr::Options {
         // kubectl's strict decoding rejects duplicate keys; silently keeping one would run
         // a different pod than the cluster would refuse.
         duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::Error,
+        // Scalars are resolved as kubectl's YAML 1.1 reader does: `0755` is octal (file
+        // modes), and `yes`/`on` are booleans (serde-saphyr's default), so a manifest
+        // means here what it means to the API server.
+        legacy_octal_numbers: true,
         // The message is rendered by podcheck's own diagnostics, with the snippet.
         with_snippet: false,
     }
@@ -301,8 +305,14 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut entries = Vec::new();
-        while let Some((k, v)) = map.next_entry::<Node, Node>()? {
-            entries.push((k, v));
+        // Keys are read as their text: JSON (and so the API) has only string keys, and a
+        // plain `n:` or `on:` must stay that name, not turn into a boolean.
+        while let Some(k) = map.next_key::<Spanned<String>>()? {
+            let key = Node {
+                span: range_of(k.referenced),
+                value: Value::Str(k.value),
+            };
+            entries.push((key, map.next_value::<Node>()?));
         }
         Ok(Value::Map(entries))
     }
@@ -326,6 +336,25 @@ mod tests {
         };
         assert_eq!(&src[items[0].span.clone()], "x");
         assert_eq!(root.get("a").map(|a| &a.value), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn scalars_resolve_as_kubectl_reads_them() {
+        let docs = parse_documents("mode: 0755\nready: yes\nn: 1_000\ns: 'yes'\n").expect("parses");
+        let v = |k: &str| docs[0].get(k).map(|n| n.value.clone());
+        assert_eq!(v("mode"), Some(Value::Int(0o755)));
+        assert_eq!(v("ready"), Some(Value::Bool(true)));
+        assert_eq!(v("n"), Some(Value::Int(1000)));
+        assert_eq!(v("s"), Some(Value::Str("yes".into())));
+    }
+
+    #[test]
+    fn merge_keys_and_numeric_keys() {
+        let docs =
+            parse_documents("base: &b {a: 1}\nx:\n  <<: *b\n  c: 2\n80: http\n").expect("parses");
+        let x = docs[0].get("x").expect("x");
+        assert_eq!(x.get("a").map(|n| &n.value), Some(&Value::Int(1)), "{x:?}");
+        assert_eq!(docs[0].get("80").and_then(Node::as_str), Some("http"));
     }
 
     #[test]
