@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::events::Entry;
 use crate::report::{color, describe, json, junit, kubectl, probes, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
-use crate::spec::load_spec;
+use crate::spec::{LoadOptions, LoadedSpec, load_spec, load_spec_with};
 
 /// Prints to stdout, ignoring a closed pipe (`podcheck run | head` must not panic).
 macro_rules! out {
@@ -53,7 +53,8 @@ pub const EXIT_SIGTERM: u8 = 143;
 /// Arguments of `podcheck run` (also its command-line definition).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Spec files (TOML).
+    /// Spec files (TOML), or Kubernetes manifests (YAML files or folders) whose pods run
+    /// as they are, images mapped with --image.
     #[arg(required = true)]
     pub specs: Vec<PathBuf>,
     /// Run every kubelet timer this many times its real length (0.1 = ten times faster), or
@@ -61,7 +62,8 @@ pub struct RunArgs {
     /// measured process start latency.
     #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
     pub time_scale: Option<crate::clock::TimeScale>,
-    /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`.
+    /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`
+    /// (split like a shell command line: quotes and backslashes work).
     #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
     /// Write every event and status change as JSON lines to this file, with a verdict
@@ -98,6 +100,9 @@ pub struct TestArgs {
     /// Write a JUnit XML report to this file: one testcase per spec.
     #[arg(long, env = "PODCHECK_JUNIT", value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Map an image to a local command for every spec, as for `podcheck run --image`.
+    #[arg(long = "image", value_name = "NAME=CMD")]
+    pub images: Vec<String>,
     /// Arguments for the test runner after `--`: a name filter, `--test-threads N`,
     /// `--list`, `--format terse`, ... (as for `cargo test -- ...`).
     #[arg(last = true, value_name = "LIBTEST_ARGS")]
@@ -120,11 +125,22 @@ pub fn test(args: TestArgs) -> u8 {
     if let Some(p) = args.junit {
         crate::harness::junit_to(p);
     }
+    let mut images = Vec::new();
+    for i in &args.images {
+        match parse_image_arg(i) {
+            Ok(p) => images.push(p),
+            Err(e) => {
+                eoutln!("error: {e}");
+                return EXIT_INVALID;
+            }
+        }
+    }
     let passed = crate::harness::run_suite(
         &args.dir,
         &own_dir(),
         args.isolation,
         args.time_scale,
+        images,
         libtest,
     );
     if passed { EXIT_OK } else { EXIT_FAILED }
@@ -140,20 +156,124 @@ fn own_dir() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Parses `NAME=CMD` (CMD split on whitespace).
+/// Parses `NAME=CMD`, CMD split like a POSIX shell line (quotes, backslashes); a relative
+/// program path (`./target/release/app`) is made absolute here, because containers start
+/// in their own working directories.
 pub fn parse_image_arg(s: &str) -> Result<(String, Vec<String>), String> {
     let (name, cmd) = s.split_once('=').ok_or_else(|| {
         format!(
             "--image {s:?}: expected NAME=CMD, e.g. --image app:1=\"python3 -m http.server 8080\""
         )
     })?;
-    let argv: Vec<String> = cmd.split_whitespace().map(str::to_owned).collect();
+    let mut argv = shell_words::split(cmd).map_err(|e| {
+        format!("--image {s:?}: the command does not split into words ({e}): close the quote")
+    })?;
     if name.is_empty() || argv.is_empty() {
         return Err(format!(
             "--image {s:?}: both the image name and the command must be non-empty"
         ));
     }
+    if let Some(prog) = argv.first_mut()
+        && prog.contains('/')
+        && std::path::Path::new(prog.as_str()).is_relative()
+        && let Ok(cwd) = std::env::current_dir()
+    {
+        *prog = cwd.join(&*prog).display().to_string();
+    }
     Ok((name.to_owned(), argv))
+}
+
+/// Loads the inputs of `podcheck run`: TOML specs, or every pod of YAML manifests (files or
+/// folders). Diagnostics go to stderr; None when any input is invalid.
+/// What failed to load, as (input name, rendered diagnostics), for reports such as JUnit.
+type LoadFailures = Vec<(String, String)>;
+
+/// Loads every input (spec files, manifests, folders of manifests), printing each file's
+/// diagnostics; the second part lists what failed (empty when everything can run).
+fn load_inputs(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+) -> (Vec<(PathBuf, LoadedSpec)>, LoadFailures) {
+    let mut loaded = Vec::new();
+    let mut failures: LoadFailures = Vec::new();
+    let mut table = std::collections::BTreeMap::new();
+    opts.apply(&mut table);
+    for path in paths {
+        if !crate::manifest::is_manifest_path(path) {
+            match load_spec_with(path, opts) {
+                Ok(l) => {
+                    for d in std::iter::once(&l.warnings).chain(&l.related) {
+                        if !d.diagnostics.is_empty() {
+                            eoutln!("{}", d.render());
+                        }
+                    }
+                    loaded.push((path.clone(), l));
+                }
+                Err(d) => {
+                    eoutln!("{}", d.render());
+                    failures.push((path.display().to_string(), d.render()));
+                }
+            }
+            continue;
+        }
+        let files = match crate::manifest::read_path(path) {
+            Ok(f) => f,
+            Err(e) => {
+                eoutln!("error: {e}");
+                failures.push((path.display().to_string(), e.to_string()));
+                continue;
+            }
+        };
+        for file in &files {
+            // Every problem of a file at once: reading, conversion and each pod's validation.
+            let mut all = file.file_diagnostics();
+            let mut invalid = file.has_errors();
+            for pod in &file.pods {
+                match crate::manifest::spec_for(file, pod, &table) {
+                    Ok(mut l) => {
+                        all.diagnostics.append(&mut l.warnings.diagnostics);
+                        loaded.push((file.path.clone(), l));
+                    }
+                    Err(mut d) => {
+                        all.diagnostics.append(&mut d.diagnostics);
+                        invalid = true;
+                    }
+                }
+            }
+            all.diagnostics
+                .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+            if !all.diagnostics.is_empty() {
+                eoutln!("{}", all.render());
+            }
+            if invalid {
+                failures.push((file.path.display().to_string(), all.render()));
+            }
+        }
+    }
+    // An --image no container uses is a typo in the image name, not a harmless extra.
+    let used = crate::manifest::images_used(loaded.iter().map(|(_, l)| l));
+    for (name, _) in &opts.images {
+        if !used.contains(name) {
+            eoutln!(
+                "error: --image {name}: no container uses this image; the images are: {}",
+                if used.is_empty() {
+                    "none".to_owned()
+                } else {
+                    used.join(", ")
+                }
+            );
+            failures.push((
+                format!("--image {name}"),
+                "no container uses this image".into(),
+            ));
+        }
+    }
+    if failures.is_empty() && loaded.is_empty() {
+        let msg = "no pod to run: the manifests have no Pod or workload with a pod template";
+        eoutln!("error: {msg}");
+        failures.push(("inputs".into(), msg.into()));
+    }
+    (loaded, failures)
 }
 
 /// `podcheck run`.
@@ -168,32 +288,22 @@ pub fn run(args: RunArgs) -> u8 {
             }
         }
     }
-    let mut loaded = Vec::new();
-    let mut invalid = Vec::new();
-    for path in &args.specs {
-        match load_spec(path) {
-            Ok(l) => {
-                if !l.warnings.diagnostics.is_empty() {
-                    eoutln!("{}", l.warnings.render());
-                }
-                loaded.push((path.clone(), l));
-            }
-            Err(d) => {
-                eoutln!("{}", d.render());
-                invalid.push(junit::Case {
-                    name: path.display().to_string(),
-                    outcome: junit::CaseOutcome::Error {
-                        message: d.render(),
-                    },
-                    time: Duration::ZERO,
-                    system_out: String::new(),
-                });
-            }
-        }
-    }
+    let load_opts = LoadOptions {
+        images: images.clone(),
+    };
+    let (loaded, failures) = load_inputs(&args.specs, &load_opts);
     let started = (std::time::SystemTime::now(), std::time::Instant::now());
-    if !invalid.is_empty() {
-        // CI still gets a file that says which specs did not load.
+    if !failures.is_empty() {
+        // CI still gets a file that says which inputs did not load.
+        let invalid: Vec<junit::Case> = failures
+            .into_iter()
+            .map(|(name, message)| junit::Case {
+                name,
+                outcome: junit::CaseOutcome::Error { message },
+                time: Duration::ZERO,
+                system_out: String::new(),
+            })
+            .collect();
         if let Some(p) = &args.junit
             && let Err(e) = junit::write(p, "podcheck run", &invalid, started.0, Duration::ZERO)
         {
@@ -396,4 +506,31 @@ pub fn lint(specs: &[PathBuf]) -> u8 {
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_commands_split_like_a_shell_line() {
+        let (name, argv) =
+            parse_image_arg("registry/app:1.2=./target/release/app --name 'two words' a\\ b")
+                .expect("parses");
+        assert_eq!(name, "registry/app:1.2");
+        assert!(
+            argv[0].ends_with("/target/release/app") && argv[0].starts_with('/'),
+            "{argv:?}"
+        );
+        assert_eq!(&argv[1..], ["--name", "two words", "a b"]);
+        let (_, argv) = parse_image_arg("x=sleep 1").expect("parses");
+        assert_eq!(
+            argv,
+            ["sleep", "1"],
+            "a bare program name stays for PATH lookup"
+        );
+        assert!(parse_image_arg("x=sh -c 'echo").is_err_and(|e| e.contains("close the quote")));
+        assert!(parse_image_arg("x=").is_err());
+        assert!(parse_image_arg("no-equals").is_err());
+    }
 }

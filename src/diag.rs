@@ -12,6 +12,8 @@ pub enum Severity {
     Error,
     /// The input runs, but not the way a real cluster would take it.
     Warning,
+    /// Information: accepted, but worth knowing (e.g. a field podcheck does not emulate).
+    Note,
 }
 
 /// One step of a path into the spec document.
@@ -102,6 +104,14 @@ impl Diagnostic {
         }
     }
 
+    /// A note at a field path.
+    pub fn note(path: FieldPath, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(path, message)
+        }
+    }
+
     /// Adds the "what would be right" note.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
@@ -166,6 +176,7 @@ fn render_one(path: &Path, source: &str, d: &Diagnostic) -> String {
     let level = match d.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
+        Severity::Note => Level::NOTE,
     };
     let title = if d.path.0.is_empty() {
         d.message.clone()

@@ -7,6 +7,12 @@
 //!     podcheck::harness::main("specs", &[])
 //! }
 //! ```
+//! Images can be mapped to local commands for every spec, as `podcheck run --image` does:
+//! with [`main_with_images`], or from the environment as
+//! `PODCHECK_IMAGES='registry/app:1.2=./target/release/app --port 8080'` (one `NAME=CMD` per
+//! line; CMD split like a shell command line). The function's entries win over the
+//! variable's for the same image.
+//!
 //! Specs under a `must-fail/` folder are checked the other way round: the trial passes when
 //! the spec fails and its report contains every line of the sibling `.expected-failure` file
 //! (a line starting `why: ` must be in the report's cause section, before the expectations).
@@ -23,7 +29,7 @@ use crate::report::{junit, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::runtime::isolation::Isolation;
 use crate::runtime::process;
-use crate::spec::{LoadedSpec, load_spec};
+use crate::spec::{LoadOptions, LoadedSpec, load_spec_with};
 
 /// Serial specs take this for writing; all others for reading.
 static SERIAL: RwLock<()> = RwLock::new(());
@@ -129,9 +135,49 @@ fn record_case(
     });
 }
 
+/// Image entries given to [`main_with_images`] or `podcheck test --image`.
+static FORCED_IMAGES: OnceLock<Vec<(String, Vec<String>)>> = OnceLock::new();
+
 /// Runs every spec under `dir` as a trial; `extra_path` is put in front of containers' PATH.
 pub fn main(dir: impl AsRef<Path>, extra_path: &[PathBuf]) -> ExitCode {
     exit_code(run_all(dir.as_ref(), extra_path, Arguments::from_args()))
+}
+
+/// Like [`main`], with images mapped to local commands for every spec, e.g.
+/// `&[("registry/app:1.2", "./target/release/app --port 8080")]` (the command split like a
+/// shell command line). A command that does not split is a failed suite, said on stderr.
+pub fn main_with_images(
+    dir: impl AsRef<Path>,
+    extra_path: &[PathBuf],
+    images: &[(&str, &str)],
+) -> ExitCode {
+    let mut parsed = Vec::new();
+    for (name, cmd) in images {
+        match crate::cli::parse_image_arg(&format!("{name}={cmd}")) {
+            Ok(p) => parsed.push(p),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit_code(false);
+            }
+        }
+    }
+    let _ = FORCED_IMAGES.set(parsed);
+    exit_code(run_all(dir.as_ref(), extra_path, Arguments::from_args()))
+}
+
+/// The suite's image entries: `PODCHECK_IMAGES` (one `NAME=CMD` per line), then the ones
+/// given in code or on the command line, which win.
+fn suite_images() -> Result<Vec<(String, Vec<String>)>, String> {
+    let mut out = Vec::new();
+    if let Ok(v) = std::env::var("PODCHECK_IMAGES") {
+        for line in v.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            out.push(
+                crate::cli::parse_image_arg(line).map_err(|e| format!("PODCHECK_IMAGES: {e}"))?,
+            );
+        }
+    }
+    out.extend(FORCED_IMAGES.get().into_iter().flatten().cloned());
+    Ok(out)
 }
 
 /// Like [`main`], but every spec runs with `isolation`, whatever the spec or the
@@ -146,17 +192,22 @@ pub fn main_with_isolation(
 }
 
 /// Runs every spec under `dir` as a trial, with libtest's command-line `args` (what
-/// `podcheck test` does); `isolation` and `time_scale` override the specs' settings.
+/// `podcheck test` does); `isolation`, `time_scale` and `images` override the specs'
+/// settings.
 /// Returns whether the suite passed.
 pub fn run_suite(
     dir: &Path,
     extra_path: &[PathBuf],
     isolation: Option<Isolation>,
     time_scale: Option<crate::clock::TimeScale>,
+    images: Vec<(String, Vec<String>)>,
     args: Arguments,
 ) -> bool {
     if let Some(i) = isolation {
         let _ = FORCED.set(i);
+    }
+    if !images.is_empty() {
+        let _ = FORCED_IMAGES.set(images);
     }
     if let Some(s) = time_scale {
         let _ = FORCED_SCALE.set(s);
@@ -209,6 +260,16 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
     if let Some(s) = time_scale {
         eprintln!("podcheck: every spec runs at time scale {s} (overriding run.time_scale)");
     }
+    let images = match suite_images() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return false;
+        }
+    };
+    let load_opts = LoadOptions {
+        images: images.clone(),
+    };
     // One line saying which isolation the suite runs with (the per-spec setting may differ).
     let requested = env_isolation();
     match crate::runtime::isolation::decide(requested.unwrap_or_default()) {
@@ -229,7 +290,8 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
             let extra = extra_path.to_vec();
             let session_id = session_id.clone();
             // Loaded once, here: the skip decision and the trial share it.
-            let loaded = load_spec(&path);
+            let loaded = load_spec_with(&path, &load_opts);
+            let images = images.clone();
             let skip = loaded.as_ref().ok().and_then(unmet_requirement);
             if let Some(reason) = &skip {
                 eprintln!("podcheck: skipping {name}: {reason}");
@@ -253,7 +315,15 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
                 let ok = loaded.is_ok();
                 let result = match &loaded {
                     Err(d) => Err(Failed::from(d.render())),
-                    Ok(l) => run_trial(&path, l, &extra, &session_id, time_scale, &mut logs),
+                    Ok(l) => run_trial(
+                        &path,
+                        l,
+                        &extra,
+                        &session_id,
+                        time_scale,
+                        images.clone(),
+                        &mut logs,
+                    ),
                 };
                 record_case(&case_name, &result, ok, started.elapsed(), logs);
                 result
@@ -343,6 +413,7 @@ fn run_trial(
     extra_path: &[PathBuf],
     session_id: &str,
     time_scale: Option<crate::clock::TimeScale>,
+    images: Vec<(String, Vec<String>)>,
     logs: &mut String,
 ) -> Result<(), Failed> {
     let _lock = if loaded.spec.run.serial {
@@ -374,8 +445,8 @@ fn run_trial(
     let opts = RunOptions {
         isolation: env_isolation(),
         time_scale,
+        images,
         extra_path: extra_path.to_vec(),
-        ..RunOptions::default()
     };
     let report = rt
         .block_on(run_spec(loaded, &opts, guard.run_id(), &mut |_| {}, None))

@@ -955,3 +955,169 @@ fn watch_lines_are_plain_when_piped_and_coloured_only_on_request() {
         );
     }
 }
+
+/// The webapp Deployment's image mapped to the fixture app: a relative program path and a
+/// quoted argument, as a user would type them.
+fn webapp_image_arg() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixture = Path::new(FIXTURE);
+    let prog = match fixture.strip_prefix(root) {
+        Ok(rel) => format!("./{}", rel.display()),
+        Err(_) => FIXTURE.to_owned(),
+    };
+    format!(
+        "registry.example.com/shop/webapp:1.4.2={prog} --http 8080 --route /healthz=200@0s --route /ready=200@0s --print 'hello from the manifest'"
+    )
+}
+
+#[test]
+fn run_takes_a_deployment_manifest_with_an_image_map() {
+    let image = webapp_image_arg();
+    let out = podcheck(&[
+        "run",
+        "fixtures/manifests/webapp.yaml",
+        "--image",
+        &image,
+        "--time-scale",
+        "0.1",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("PASS") && stdout.contains("Deployment/webapp"),
+        "{stdout}"
+    );
+    // The relative program path resolved, and the quoted argument did not split the
+    // command: the app started and its readiness probe passed.
+    assert!(stdout.contains("Ready:          True"), "{stdout}");
+    // One note per field podcheck does not emulate, at the field's line and column.
+    for (note, at) in [
+        (
+            "replicas: 2: podcheck runs one pod of this Deployment",
+            "webapp.yaml:19:3",
+        ),
+        (
+            "`securityContext` is a valid Kubernetes field that podcheck does not emulate",
+            "webapp.yaml:75:9",
+        ),
+        (
+            "`nodeSelector` is a valid Kubernetes field",
+            "webapp.yaml:30:7",
+        ),
+        ("ConfigMap \"webapp-config\" is skipped", "webapp.yaml:5:1"),
+    ] {
+        let i = stderr
+            .find(note)
+            .unwrap_or_else(|| panic!("no note {note:?}:\n{stderr}"));
+        let after = &stderr[i..];
+        assert!(after.contains(at), "{note:?} not at {at}:\n{stderr}");
+        assert_eq!(
+            stderr.matches(note).count(),
+            2,
+            "one note (title and label) for {note:?}"
+        );
+    }
+    // A mapped image is pullable: no ErrImagePull warning, no pull failure.
+    assert!(!stderr.contains("ErrImagePull"), "{stderr}");
+    assert!(!stdout.contains("Failed to pull"), "{stdout}");
+}
+
+#[test]
+fn an_image_no_container_uses_is_an_error_naming_the_images() {
+    let out = podcheck(&[
+        "run",
+        "fixtures/manifests/webapp.yaml",
+        "--image",
+        "registry.example.com/shop/webap:1.4.2=true",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: --image registry.example.com/shop/webap:1.4.2: no container uses this image; the images are: registry.example.com/shop/webapp:1.4.2"),
+        "{stderr}"
+    );
+    let unclosed = podcheck(&[
+        "run",
+        "fixtures/manifests/webapp.yaml",
+        "--image",
+        "a=sh -c 'echo",
+    ]);
+    assert_eq!(unclosed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unclosed.stderr).contains("close the quote"));
+}
+
+#[test]
+fn bad_manifests_exit_2_with_located_errors() {
+    for name in ["helm-template", "malformed", "bad-values", "wrong-type"] {
+        let file = format!("fixtures/invalid/manifests/{name}.yaml");
+        let out = podcheck(&["run", &file]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        snapshot(
+            &format!("invalid-manifest-{name}"),
+            &String::from_utf8_lossy(&out.stderr),
+        );
+    }
+}
+
+#[test]
+fn a_spec_with_a_manifest_reports_the_pods_errors_in_the_manifest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: app:1\n    livenessProbe:\n      exec: {command: [\"true\"]}\n      successThreshold: 2\n";
+    std::fs::write(dir.path().join("pod.yaml"), manifest).expect("write manifest");
+    let spec = "manifest = \"pod.yaml\"\n\n[images.\"app:1\"]\ncommand = [\"sleep\", \"1\"]\n";
+    let spec_path = dir.path().join("spec.toml");
+    std::fs::write(&spec_path, spec).expect("write spec");
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(&spec_path)
+        .output()
+        .expect("podcheck run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pod.yaml:11:7"), "{stderr}");
+    assert!(
+        stderr.contains("spec.containers[0].livenessProbe.successThreshold"),
+        "{stderr}"
+    );
+    // Choosing an object the manifest does not have names the ones it has.
+    std::fs::write(&spec_path, format!("object = \"Deployment/web\"\n{spec}")).expect("write");
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(&spec_path)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the manifest's pods: Pod/web (document 1)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn test_and_the_harness_take_the_image_map() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = "[run]\nduration = \"3s\"\n\n[pod]\nrestartPolicy = \"Never\"\n\n[[pod.containers]]\nname = \"app\"\nimage = \"registry/app:1.2\"\n\n[expect.final]\nphase = \"Succeeded\"\n";
+    std::fs::write(dir.path().join("mapped.toml"), spec).expect("write spec");
+    let run = |flag: Option<&str>, env: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("test")
+            .arg(dir.path())
+            .env_remove("PODCHECK_IMAGES");
+        if let Some(f) = flag {
+            cmd.args(["--image", f]);
+        }
+        if let Some(e) = env {
+            cmd.env("PODCHECK_IMAGES", e);
+        }
+        cmd.output().expect("podcheck test")
+    };
+    // Unmapped, the image cannot be pulled and the pod never succeeds.
+    let out = run(None, None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = run(Some("registry/app:1.2=sh -c 'exit 0'"), None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = run(None, Some("other:1=false\nregistry/app:1.2=sh -c 'exit 0'"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

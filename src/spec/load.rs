@@ -17,10 +17,41 @@ pub struct LoadedSpec {
     pub stem: String,
     /// Warnings (extensions a real cluster would reject, unenforced settings).
     pub warnings: FileDiagnostics,
+    /// Warnings and notes of the other files the spec reads (its `manifest`).
+    pub related: Vec<FileDiagnostics>,
+}
+
+/// What the caller adds to every spec it loads.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Image map entries from outside the spec (`--image`, `PODCHECK_IMAGES`), which take
+    /// precedence over the spec's `[images]` and count as pullable in validation.
+    pub images: Vec<(String, Vec<String>)>,
+}
+
+impl LoadOptions {
+    /// Adds the image entries to a spec's image table.
+    pub fn apply(&self, images: &mut std::collections::BTreeMap<String, super::model::ImageEntry>) {
+        for (name, argv) in &self.images {
+            images.insert(
+                name.clone(),
+                super::model::ImageEntry {
+                    command: argv.clone(),
+                    args: Vec::new(),
+                    available_at: None,
+                },
+            );
+        }
+    }
 }
 
 /// Reads, parses and validates a spec file; every problem comes back located.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec, FileDiagnostics> {
+    load_spec_with(path, &LoadOptions::default())
+}
+
+/// [`load_spec`] with image entries from outside the spec.
+pub fn load_spec_with(path: &Path, opts: &LoadOptions) -> Result<LoadedSpec, FileDiagnostics> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -35,7 +66,7 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, FileDiagnostics> {
         }
     };
     match String::from_utf8(bytes) {
-        Ok(source) => parse_spec(path, &source),
+        Ok(source) => parse_spec_with(path, &source, opts),
         Err(e) => Err(not_utf8(path, e)),
     }
 }
@@ -83,31 +114,74 @@ fn not_utf8(path: &Path, e: std::string::FromUtf8Error) -> FileDiagnostics {
 
 /// Parses and validates spec text; `path` is used for messages and the default names.
 pub fn parse_spec(path: &Path, source: &str) -> Result<LoadedSpec, FileDiagnostics> {
+    parse_spec_with(path, source, &LoadOptions::default())
+}
+
+/// [`parse_spec`] with image entries from outside the spec.
+pub fn parse_spec_with(
+    path: &Path,
+    source: &str,
+    opts: &LoadOptions,
+) -> Result<LoadedSpec, FileDiagnostics> {
     let fail = |diagnostics| FileDiagnostics {
         path: path.to_owned(),
         source: source.to_owned(),
         diagnostics,
     };
-    let spec: SpecFile = match toml::from_str(source) {
-        Ok(s) => s,
-        Err(e) => return Err(fail(vec![toml_error(&e)])),
-    };
+    // Kubernetes fields podcheck does not emulate come back as notes, typos as errors.
+    let (mut spec, key_diags): (SpecFile, _) =
+        match crate::manifest::toml_pod::parse_spec_toml(source) {
+            Ok(s) => s,
+            Err(e) => return Err(fail(vec![toml_error(&e)])),
+        };
+    if key_diags.iter().any(|d| d.severity == Severity::Error) {
+        return Err(fail(key_diags));
+    }
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pod".to_owned());
+    opts.apply(&mut spec.images);
+    let has_pod_table = DeTable::parse(source).is_ok_and(|t| t.get_ref().get("pod").is_some());
+    let attached = match crate::manifest::attach(path, has_pod_table, &mut spec) {
+        Ok(a) => a,
+        Err(crate::manifest::AttachError::Spec(d)) => {
+            let mut diags = vec![d];
+            locate(source, &mut diags);
+            return Err(fail(diags));
+        }
+        Err(crate::manifest::AttachError::Manifest(m)) => return Err(m),
+    };
     let mut diags = validate::validate(&spec);
+    // The pod's diagnostics belong to the manifest it came from.
+    let mut related = Vec::new();
+    if let Some(a) = &attached {
+        let (own, mut pod) = crate::manifest::split(&a.file, &a.pod, diags);
+        diags = own;
+        pod.extend(a.file.diagnostics.iter().cloned());
+        pod.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+        related.push(FileDiagnostics {
+            path: a.file.path.clone(),
+            source: a.file.source.clone(),
+            diagnostics: pod,
+        });
+    }
     locate(source, &mut diags);
+    diags.extend(key_diags);
     diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     let has_errors = diags.iter().any(|d| d.severity == Severity::Error);
     let all = fail(diags);
     if has_errors {
         return Err(all);
     }
+    if let Some(m) = related.iter().find(|m| m.has_errors()) {
+        return Err(m.clone());
+    }
     Ok(LoadedSpec {
         spec,
         stem,
         warnings: all,
+        related,
     })
 }
 
@@ -147,7 +221,8 @@ fn unknown_field_help(message: &str) -> Option<String> {
     }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance, for did-you-mean suggestions.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

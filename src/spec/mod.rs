@@ -15,5 +15,5 @@ pub mod validate_probe;
 pub mod validate_restart;
 pub mod validate_updates;
 
-pub use load::{LoadedSpec, load_spec, parse_spec};
+pub use load::{LoadOptions, LoadedSpec, load_spec, load_spec_with, parse_spec, parse_spec_with};
 pub use model::SpecFile;

@@ -23,8 +23,16 @@ pub struct SpecFile {
     /// Image name → local command, standing in for a registry.
     #[serde(default)]
     pub images: BTreeMap<String, ImageEntry>,
-    /// The pod under test.
+    /// The pod under test; left out when `manifest` names the pod instead.
+    #[serde(default)]
     pub pod: Pod,
+    /// A Kubernetes manifest (YAML, relative to the spec file) whose pod is the pod under
+    /// test, so a spec checks the manifest that ships rather than a copy of it.
+    pub manifest: Option<String>,
+    /// Which object of the manifest, as `Kind/name` (e.g. `Deployment/web`) or `name`.
+    pub object: Option<String>,
+    /// Which document of the manifest (1 = the first), when names do not tell them apart.
+    pub document: Option<usize>,
     /// What the run must show.
     #[serde(default)]
     pub expect: Expectations,
@@ -80,8 +88,8 @@ pub struct ImageEntry {
 }
 
 /// A pod: the `metadata.name`/`namespace` shortcut plus the PodSpec fields podcheck runs.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Pod {
     /// metadata.name; defaults to the spec file's stem.
     pub name: Option<String>,
@@ -215,7 +223,7 @@ impl ContainerRestartRule {
 
 /// A container, in Kubernetes field names.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Container {
     /// DNS label, unique across init and app containers.
     pub name: String,
@@ -296,7 +304,6 @@ pub enum TerminationMessagePolicy {
 
 /// An environment variable with a literal value.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EnvVar {
     /// Variable name.
     pub name: String,
@@ -307,7 +314,7 @@ pub struct EnvVar {
 
 /// A declared container port.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct ContainerPort {
     /// IANA_SVC_NAME used by named-port probes.
     pub name: Option<String>,
@@ -319,7 +326,7 @@ pub struct ContainerPort {
 
 /// A volume mount.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct VolumeMount {
     /// The volume's name.
     pub name: String,
@@ -332,7 +339,7 @@ pub struct VolumeMount {
 
 /// A pod volume; podcheck supports emptyDir and hostPath.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Volume {
     /// Volume name, a DNS label.
     pub name: String,
@@ -344,7 +351,6 @@ pub struct Volume {
 
 /// hostPath settings.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HostPath {
     /// The path on the node.
     #[serde(default)]
@@ -369,7 +375,7 @@ pub const HOST_PATH_TYPES: [&str; 8] = [
 
 /// emptyDir settings (accepted, not enforced).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct EmptyDir {
     /// "" or "Memory".
     pub medium: Option<String>,
@@ -379,7 +385,6 @@ pub struct EmptyDir {
 
 /// Resource requirements.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Resources {
     /// Upper bounds, e.g. `memory = "64Mi"`.
     #[serde(default)]
@@ -391,7 +396,7 @@ pub struct Resources {
 
 /// A probe: one handler plus timing.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Probe {
     /// Run a command in the container.
     pub exec: Option<ExecAction>,
@@ -417,7 +422,6 @@ pub struct Probe {
 
 /// A command handler.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ExecAction {
     /// The command, not run in a shell.
     #[serde(default)]
@@ -460,7 +464,7 @@ impl<'de> Deserialize<'de> for IntOrString {
 
 /// An HTTP GET handler.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct HttpGetAction {
     /// Request path; default `/`.
     pub path: Option<String>,
@@ -477,7 +481,6 @@ pub struct HttpGetAction {
 
 /// One HTTP header.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HttpHeader {
     /// Header name.
     pub name: String,
@@ -487,7 +490,6 @@ pub struct HttpHeader {
 
 /// A TCP connect handler.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TcpSocketAction {
     /// Port number or name.
     pub port: IntOrString,
@@ -497,7 +499,6 @@ pub struct TcpSocketAction {
 
 /// A gRPC health handler.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GrpcAction {
     /// Port number (names are not allowed).
     pub port: i64,
@@ -507,7 +508,7 @@ pub struct GrpcAction {
 
 /// Lifecycle hooks.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Lifecycle {
     /// Runs right after the container starts.
     pub post_start: Option<LifecycleHandler>,
@@ -520,7 +521,7 @@ pub struct Lifecycle {
 
 /// A lifecycle hook handler.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct LifecycleHandler {
     /// Run a command in the container.
     pub exec: Option<ExecAction>,
@@ -534,7 +535,6 @@ pub struct LifecycleHandler {
 
 /// The sleep handler.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SleepAction {
     /// Seconds to sleep.
     pub seconds: i64,

@@ -1,0 +1,306 @@
+//! A serde `Deserializer` over the located YAML tree, so the k8s-openapi types can be read
+//! with every error pointing at its node, and every key recorded with the struct it was
+//! found in (k8s-openapi names its field list in `deserialize_struct`, which is how a key
+//! it does not know is told apart from one podcheck does not emulate).
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+
+use super::yaml::{Node, Value};
+use crate::diag::FieldPath;
+
+/// A key found in a Kubernetes struct.
+#[derive(Debug, Clone)]
+pub struct SeenKey {
+    /// The Go type name the key belongs to, e.g. `Container`.
+    pub struct_name: &'static str,
+    /// The key.
+    pub key: String,
+    /// The path of the key's value.
+    pub path: FieldPath,
+    /// The key's span.
+    pub span: Range<usize>,
+    /// Whether the struct has such a field; when not, the valid names.
+    pub unknown: Option<&'static [&'static str]>,
+}
+
+/// Every key met while reading one object.
+#[derive(Debug, Default)]
+pub struct Keys(pub RefCell<Vec<SeenKey>>);
+
+/// A deserialization error with the node it is about.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DeError {
+    /// What is wrong.
+    pub message: String,
+    /// Where, once known (filled in by the innermost node that saw the error).
+    pub span: Option<Range<usize>>,
+    /// The field.
+    pub path: FieldPath,
+}
+
+impl de::Error for DeError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        DeError {
+            message: msg.to_string(),
+            span: None,
+            path: FieldPath::root(),
+        }
+    }
+}
+
+/// Reads `T` from `node`, recording keys in `keys`; `path` is the node's own path.
+pub fn from_node<T: de::DeserializeOwned>(
+    node: &Node,
+    path: FieldPath,
+    keys: &Keys,
+) -> Result<T, DeError> {
+    T::deserialize(NodeDe { node, path, keys })
+}
+
+/// Deserializer over one node.
+struct NodeDe<'a> {
+    node: &'a Node,
+    path: FieldPath,
+    keys: &'a Keys,
+}
+
+impl NodeDe<'_> {
+    /// Attaches this node's location to an error that has none yet.
+    fn locate(&self, mut e: DeError) -> DeError {
+        if e.span.is_none() {
+            e.span = Some(self.node.span.clone());
+            e.path = self.path.clone();
+        }
+        e
+    }
+}
+
+impl<'de> de::Deserializer<'de> for NodeDe<'_> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let r = match &self.node.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Int(i) => visitor.visit_i64(*i),
+            Value::UInt(u) => visitor.visit_u64(*u),
+            Value::Float(f) => visitor.visit_f64(*f),
+            Value::Str(s) => visitor.visit_str(s),
+            Value::Seq(items) => visitor.visit_seq(SeqDe {
+                items: items.iter().enumerate(),
+                path: &self.path,
+                keys: self.keys,
+            }),
+            Value::Map(entries) => visitor.visit_map(MapDe {
+                entries: entries.iter(),
+                value: None,
+                path: &self.path,
+                keys: self.keys,
+                struct_name: None,
+            }),
+        };
+        r.map_err(|e| self.locate(e))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        if self.node.value == Value::Null {
+            return visitor.visit_none().map_err(|e| self.locate(e));
+        }
+        let span = self.node.span.clone();
+        let path = self.path.clone();
+        visitor.visit_some(self).map_err(|mut e| {
+            if e.span.is_none() {
+                e.span = Some(span);
+                e.path = path;
+            }
+            e
+        })
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        let Value::Map(entries) = &self.node.value else {
+            return self.deserialize_any(visitor);
+        };
+        let r = visitor.visit_map(MapDe {
+            entries: entries.iter(),
+            value: None,
+            path: &self.path,
+            keys: self.keys,
+            struct_name: Some((name, fields)),
+        });
+        r.map_err(|e| self.locate(e))
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        let span = self.node.span.clone();
+        let path = self.path.clone();
+        visitor.visit_newtype_struct(self).map_err(|mut e| {
+            if e.span.is_none() {
+                e.span = Some(span);
+                e.path = path;
+            }
+            e
+        })
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        // Only unit variants spelled as strings occur in the Kubernetes types.
+        match &self.node.value {
+            Value::Str(s) => {
+                let d: de::value::StrDeserializer<'_, DeError> = s.as_str().into_deserializer();
+                visitor.visit_enum(d).map_err(|e| self.locate(e))
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        // Unknown keys are reported by the map they are in; their values are not walked.
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map identifier
+    }
+}
+
+/// Sequence access with each item's path.
+struct SeqDe<'a, I> {
+    items: I,
+    path: &'a FieldPath,
+    keys: &'a Keys,
+}
+
+impl<'de, 'a, I: Iterator<Item = (usize, &'a Node)>> SeqAccess<'de> for SeqDe<'a, I> {
+    type Error = DeError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        match self.items.next() {
+            None => Ok(None),
+            Some((i, node)) => seed
+                .deserialize(NodeDe {
+                    node,
+                    path: self.path.index(i),
+                    keys: self.keys,
+                })
+                .map(Some),
+        }
+    }
+}
+
+/// Mapping access that records every key of a Kubernetes struct.
+struct MapDe<'a, I> {
+    entries: I,
+    value: Option<(&'a Node, FieldPath)>,
+    path: &'a FieldPath,
+    keys: &'a Keys,
+    struct_name: Option<(&'static str, &'static [&'static str])>,
+}
+
+impl<'de, 'a, I: Iterator<Item = &'a (Node, Node)>> MapAccess<'de> for MapDe<'a, I> {
+    type Error = DeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        let Some((k, v)) = self.entries.next() else {
+            return Ok(None);
+        };
+        let key_text = match &k.value {
+            Value::Str(s) => s.clone(),
+            other => format!("{other:?}"),
+        };
+        let path = self.path.key(&key_text);
+        if let Some((name, fields)) = self.struct_name {
+            let known = fields.contains(&key_text.as_str());
+            self.keys.0.borrow_mut().push(SeenKey {
+                struct_name: name,
+                key: key_text,
+                path: path.clone(),
+                span: k.span.clone(),
+                unknown: (!known).then_some(fields),
+            });
+        }
+        self.value = Some((v, path.clone()));
+        seed.deserialize(NodeDe {
+            node: k,
+            path,
+            keys: self.keys,
+        })
+        .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        let Some((node, path)) = self.value.take() else {
+            return Err(de::Error::custom("a value was asked for before its key"));
+        };
+        seed.deserialize(NodeDe {
+            node,
+            path,
+            keys: self.keys,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::yaml::parse_documents;
+    use k8s_openapi::api::core::v1::Container;
+
+    fn read(src: &str) -> (Result<Container, DeError>, Vec<SeenKey>) {
+        let docs = parse_documents(src).expect("yaml");
+        let keys = Keys::default();
+        let c = from_node::<Container>(&docs[0], FieldPath::root(), &keys);
+        (c, keys.0.into_inner())
+    }
+
+    #[test]
+    fn reads_a_container_and_records_its_keys() {
+        let src = "name: app\nimage: nginx\nports:\n- containerPort: 80\n  name: http\nlivenessProbe:\n  httpGet: {port: http}\n  periodSecond: 3\n";
+        let (c, keys) = read(src);
+        let c = c.expect("reads");
+        assert_eq!(c.name, "app");
+        let probe = c.liveness_probe.expect("probe");
+        assert!(probe.http_get.is_some());
+        let unknown: Vec<_> = keys.iter().filter(|k| k.unknown.is_some()).collect();
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(unknown[0].key, "periodSecond");
+        assert_eq!(unknown[0].struct_name, "Probe");
+        assert_eq!(unknown[0].path.to_string(), "livenessProbe.periodSecond");
+        assert_eq!(&src[unknown[0].span.clone()], "periodSecond");
+    }
+
+    #[test]
+    fn a_type_error_points_at_the_value() {
+        let src = "name: app\nports:\n- containerPort: eighty\n";
+        let (c, _) = read(src);
+        let e = c.expect_err("fails");
+        assert_eq!(e.path.to_string(), "ports[0].containerPort");
+        assert_eq!(&src[e.span.clone().expect("span")], "eighty");
+        assert!(e.message.contains("expected i32"), "{}", e.message);
+    }
+}

@@ -1,0 +1,325 @@
+//! Reading real Kubernetes manifests (YAML) into podcheck's own pod model, so `podcheck run
+//! deploy.yaml` and a spec's `manifest = "deploy.yaml"` run the pod a cluster would.
+//!
+//! The pipeline: `read` (limits, Helm, binary) → `yaml` (located tree) → `objects` (kinds,
+//! typed through k8s-openapi by `de`, keys judged by `fields`) → `convert` (the model) →
+//! here: choosing the pod, validating it like a spec and mapping every diagnostic back to
+//! the manifest's line and column.
+
+pub mod convert;
+pub mod de;
+pub mod fields;
+pub mod objects;
+pub mod read;
+pub mod toml_pod;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use objects::ManifestPod;
+pub use read::{ManifestError, ManifestFile, is_manifest_path, read_file, read_path};
+
+use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, PathSeg};
+use crate::spec::LoadedSpec;
+use crate::spec::model::{ImageEntry, SpecFile};
+
+/// How long `podcheck run MANIFEST` watches a pod that does not finish by itself (pod time).
+pub const MANIFEST_RUN_DURATION: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A spec built from one pod of a manifest: the pod, the image map, default settings.
+pub fn spec_for(
+    file: &ManifestFile,
+    pod: &ManifestPod,
+    images: &BTreeMap<String, ImageEntry>,
+) -> Result<LoadedSpec, FileDiagnostics> {
+    // A manifest has no expectations, so a Deployment would run until the timeout and fail;
+    // it is watched for a fixed stretch of pod time instead (a spec with `manifest = …`
+    // sets its own [run] and [expect]).
+    let run = crate::spec::model::RunSettings {
+        duration: Some(crate::spec::duration::SpecDuration(MANIFEST_RUN_DURATION)),
+        ..Default::default()
+    };
+    let spec = SpecFile {
+        name: Some(pod.object.clone()),
+        run,
+        images: images.clone(),
+        pod: pod.pod.clone(),
+        manifest: None,
+        object: None,
+        document: None,
+        expect: Default::default(),
+    };
+    let diags = crate::spec::validate::validate(&spec);
+    let (_, mut mapped) = split(file, pod, diags);
+    // Validation speaks of a spec's [images] table; a manifest's images come from --image.
+    for d in &mut mapped {
+        if let Some(image) = d
+            .message
+            .strip_prefix("image ")
+            .and_then(|m| m.split_once(" is not in the [images] table"))
+            .map(|(i, _)| i.to_owned())
+        {
+            d.message = format!(
+                "image {image} is not mapped to a local command: the container will fail with ErrImagePull"
+            );
+            d.help = Some(format!(
+                "map it to a program on this machine, e.g. --image {}='./target/release/app --port 8080'",
+                image.trim_matches('"')
+            ));
+        }
+    }
+    mapped.extend(image_notes(file, pod, images));
+    mapped.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+    let out = FileDiagnostics {
+        path: file.path.clone(),
+        source: file.source.clone(),
+        diagnostics: mapped,
+    };
+    if out.has_errors() {
+        return Err(out);
+    }
+    Ok(LoadedSpec {
+        stem: pod.pod.name.clone().unwrap_or_else(|| "pod".into()),
+        spec,
+        warnings: out,
+        related: Vec::new(),
+    })
+}
+
+/// Splits spec validation diagnostics into the spec's own (run, images, expect) and the
+/// pod's, which are moved to the manifest's paths and spans.
+pub fn split(
+    file: &ManifestFile,
+    pod: &ManifestPod,
+    diags: Vec<Diagnostic>,
+) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    let doc = file.docs.get(pod.document.saturating_sub(1));
+    let mut own = Vec::new();
+    let mut mapped = Vec::new();
+    for mut d in diags {
+        let Some(PathSeg::Key(first)) = d.path.0.first() else {
+            own.push(d);
+            continue;
+        };
+        if first != "pod" {
+            own.push(d);
+            continue;
+        }
+        let rest = &d.path.0[1..];
+        let path = match rest.first() {
+            Some(PathSeg::Key(k)) if k == "name" => pod.name_path.clone(),
+            Some(PathSeg::Key(k)) if k == "namespace" => {
+                let mut p = pod.name_path.clone();
+                p.0.pop();
+                p.key("namespace")
+            }
+            _ => {
+                let mut p = pod.spec_path.clone();
+                p.0.extend(rest.iter().cloned());
+                p
+            }
+        };
+        d.span = doc.map(|n| n.span_of(&path));
+        d.path = path;
+        mapped.push(d);
+    }
+    (own, mapped)
+}
+
+/// Notes where the image map and the manifest meet: a container whose `command` replaces
+/// its image's entrypoint runs that command here too, not the mapped one.
+fn image_notes(
+    file: &ManifestFile,
+    pod: &ManifestPod,
+    images: &BTreeMap<String, ImageEntry>,
+) -> Vec<Diagnostic> {
+    let doc = file.docs.get(pod.document.saturating_sub(1));
+    let lists = [
+        ("initContainers", &pod.pod.init_containers),
+        ("containers", &pod.pod.containers),
+    ];
+    let mut out = Vec::new();
+    for (list, containers) in lists {
+        for (i, c) in containers.iter().enumerate() {
+            let Some(image) = c.image.as_deref().filter(|i| images.contains_key(*i)) else {
+                continue;
+            };
+            if let Some(cmd) = &c.command {
+                let path = pod.spec_path.key(list).index(i).key("command");
+                let mut d = Diagnostic::note(
+                    path.clone(),
+                    format!(
+                        "container {:?} sets `command`, which replaces the entrypoint of {image:?} as in Kubernetes: `{}` runs, not the command mapped to the image",
+                        c.name,
+                        cmd.join(" ")
+                    ),
+                );
+                d.span = doc.map(|n| n.span_of(&path));
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// What a spec's `manifest = …` brought in: the file and the chosen pod.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    /// The manifest file.
+    pub file: ManifestFile,
+    /// The pod the spec runs.
+    pub pod: ManifestPod,
+}
+
+/// Why a spec's manifest could not be attached.
+#[derive(Debug)]
+pub enum AttachError {
+    /// A problem with the spec's own fields (`manifest`, `object`, `document`, `[pod]`).
+    Spec(Diagnostic),
+    /// The manifest itself has errors.
+    Manifest(FileDiagnostics),
+}
+
+/// Reads the spec's `manifest` (relative to the spec file) and puts the chosen pod in
+/// `spec.pod`. `has_pod_table` says the spec also wrote a `[pod]`, which is ambiguous.
+pub fn attach(
+    spec_path: &Path,
+    has_pod_table: bool,
+    spec: &mut SpecFile,
+) -> Result<Option<Attached>, AttachError> {
+    let root = FieldPath::root();
+    let Some(rel) = spec.manifest.clone() else {
+        for key in ["object", "document"] {
+            let set = (key == "object" && spec.object.is_some())
+                || (key == "document" && spec.document.is_some());
+            if set {
+                return Err(AttachError::Spec(
+                    Diagnostic::error(
+                        root.key(key),
+                        format!(
+                            "`{key}` chooses a pod of a manifest, but the spec has no `manifest`"
+                        ),
+                    )
+                    .with_help("add `manifest = \"deploy.yaml\"`, or remove it"),
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    if has_pod_table {
+        return Err(AttachError::Spec(
+            Diagnostic::error(
+                root.key("pod"),
+                "the spec has both a [pod] table and a `manifest`",
+            )
+            .with_help("keep one: the manifest's pod is the pod under test; remove [pod]"),
+        ));
+    }
+    let base = spec_path.parent().unwrap_or(Path::new("."));
+    let path = base.join(&rel);
+    if path.is_dir() || !is_manifest_path(&path) {
+        return Err(AttachError::Spec(
+            Diagnostic::error(
+                root.key("manifest"),
+                format!("manifest {rel:?} is not a YAML file"),
+            )
+            .with_help("name one .yaml or .yml file, relative to this spec"),
+        ));
+    }
+    if !path.exists() {
+        return Err(AttachError::Spec(
+            Diagnostic::error(
+                root.key("manifest"),
+                format!(
+                    "manifest {rel:?} does not exist (looked for {})",
+                    path.display()
+                ),
+            )
+            .with_help("the path is relative to the spec file's folder"),
+        ));
+    }
+    let file = read_file(&path);
+    if file.has_errors() {
+        return Err(AttachError::Manifest(file.file_diagnostics()));
+    }
+    let pod = choose(&file, spec.object.as_deref(), spec.document).map_err(AttachError::Spec)?;
+    spec.pod = pod.pod.clone();
+    Ok(Some(Attached { file, pod }))
+}
+
+/// The one pod `object` and `document` choose.
+fn choose(
+    file: &ManifestFile,
+    object: Option<&str>,
+    document: Option<usize>,
+) -> Result<ManifestPod, Diagnostic> {
+    let root = FieldPath::root();
+    let matches: Vec<&ManifestPod> = file
+        .pods
+        .iter()
+        .filter(|p| document.is_none_or(|d| p.document == d))
+        .filter(|p| {
+            object.is_none_or(|o| {
+                p.object == o || p.object.split_once('/').is_some_and(|(_, n)| n == o)
+            })
+        })
+        .collect();
+    let available = file
+        .pods
+        .iter()
+        .map(|p| format!("{} (document {})", p.object, p.document))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => {
+            let key = if object.is_some() {
+                "object"
+            } else {
+                "document"
+            };
+            let what = if file.pods.is_empty() {
+                format!("{} has no object with a pod template", file.path.display())
+            } else {
+                format!("no pod of {} matches", file.path.display())
+            };
+            Err(Diagnostic::error(root.key(key), what).with_help(format!(
+                "the manifest's pods: {}",
+                if available.is_empty() {
+                    "none".into()
+                } else {
+                    available
+                }
+            )))
+        }
+        _ => Err(Diagnostic::error(
+            root.key("manifest"),
+            format!("the manifest has {} pods; a spec runs one", matches.len()),
+        )
+        .with_help(format!(
+            "choose one with `object = \"Kind/name\"` (or `document = N`): {available}"
+        ))),
+    }
+}
+
+/// Every image the specs' containers use, for the `--image` check.
+pub fn images_used<'a>(specs: impl IntoIterator<Item = &'a LoadedSpec>) -> Vec<String> {
+    let mut out: Vec<String> = specs
+        .into_iter()
+        .flat_map(|l| {
+            l.spec
+                .pod
+                .init_containers
+                .iter()
+                .chain(&l.spec.pod.containers)
+        })
+        .filter_map(|c| c.image.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests;

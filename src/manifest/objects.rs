@@ -1,0 +1,434 @@
+//! The objects of a manifest: which kinds have a pod template, where it is, and the one pod
+//! podcheck runs for each workload.
+
+use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, core::v1 as core};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::convert::Converter;
+use super::de::{DeError, Keys, from_node};
+use super::fields::key_diagnostics;
+use super::yaml::{Node, Value};
+use crate::diag::{Diagnostic, FieldPath};
+use crate::spec::model;
+
+/// The kinds whose pod podcheck can run.
+pub const KINDS: [&str; 8] = [
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
+/// One runnable pod found in a manifest.
+#[derive(Debug, Clone)]
+pub struct ManifestPod {
+    /// `Kind/name`, e.g. `Deployment/web`.
+    pub object: String,
+    /// The 1-based document of the file it is in.
+    pub document: usize,
+    /// The pod, in podcheck's model (name and namespace filled in).
+    pub pod: model::Pod,
+    /// Where the PodSpec is in its document, to map validation paths back.
+    pub spec_path: FieldPath,
+    /// Where the object's `metadata.name` is.
+    pub name_path: FieldPath,
+}
+
+/// Reads every object of one document (a `List` contributes its items).
+pub fn read_document(
+    doc: &Node,
+    document: usize,
+    pods: &mut Vec<ManifestPod>,
+    out: &mut Vec<Diagnostic>,
+) {
+    read_object(doc, doc, &FieldPath::root(), document, pods, out);
+}
+
+fn read_object(
+    doc: &Node,
+    node: &Node,
+    path: &FieldPath,
+    document: usize,
+    pods: &mut Vec<ManifestPod>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let located = |mut d: Diagnostic| {
+        d.span = Some(doc.span_of(&d.path));
+        d
+    };
+    if !matches!(node.value, Value::Map(_)) {
+        out.push(located(
+            Diagnostic::error(
+                path.clone(),
+                format!("a Kubernetes object must be a mapping, but this is {}", node.type_name()),
+            )
+            .with_help("each YAML document (or List item) is one object with apiVersion, kind, metadata and spec"),
+        ));
+        return;
+    }
+    let kind = node.get("kind").and_then(Node::as_str);
+    let Some(kind) = kind else {
+        out.push(located(
+            Diagnostic::note(
+                path.clone(),
+                format!("document {document} is not a Kubernetes object (no `kind`): skipped"),
+            )
+            .with_help("podcheck reads objects with apiVersion and kind, e.g. `kind: Deployment`"),
+        ));
+        return;
+    };
+    if kind == "List" || (kind.ends_with("List") && node.get("items").is_some()) {
+        match node.get("items").map(|n| &n.value) {
+            Some(Value::Seq(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    read_object(doc, item, &path.key("items").index(i), document, pods, out);
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(_) => out.push(located(Diagnostic::error(
+                path.key("items"),
+                "`items` of a List must be a list of objects",
+            ))),
+        }
+        return;
+    }
+    if !KINDS.contains(&kind) {
+        out.push(located(Diagnostic::note(
+            path.key("kind"),
+            format!(
+                "{kind} {:?} is skipped: it has no pod template podcheck can run (podcheck runs {})",
+                name_of(node),
+                KINDS.join(", ")
+            ),
+        )));
+        return;
+    }
+    let keys = Keys::default();
+    let found = typed(kind, node, path, &keys);
+    out.extend(key_diagnostics(&keys.0.into_inner()));
+    match found {
+        Ok(Some(w)) => pods.push(w.into_pod(doc, kind, document, path, out)),
+        Ok(None) => out.push(located(
+            Diagnostic::error(path.key("spec"), format!("this {kind} has no pod template"))
+                .with_help("add spec.template with the pod's metadata and spec"),
+        )),
+        Err(e) => {
+            let mut d =
+                Diagnostic::error(e.path.clone(), e.message.clone()).with_help(type_help(&e));
+            d.span = e.span.clone().or_else(|| Some(doc.span_of(&e.path)));
+            out.push(d);
+        }
+    }
+}
+
+fn name_of(node: &Node) -> String {
+    node.get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn type_help(e: &DeError) -> String {
+    if e.message.contains("expected a string") {
+        "quote the value: Kubernetes reads this field as a string (e.g. \"8080\", \"true\"; unquoted yes/no/on/off are booleans, as for kubectl)".into()
+    } else if e.message.contains("expected i32") || e.message.contains("expected i64") {
+        "give a whole number without quotes".into()
+    } else if e.message.contains("invalid value") && e.path.to_string().ends_with("apiVersion") {
+        "use the apiVersion the Kubernetes API serves for this kind (apps/v1, batch/v1 or v1)"
+            .into()
+    } else {
+        "give the value the type the Kubernetes API defines for this field".into()
+    }
+}
+
+/// What a workload contributes: its pod template and replica count.
+struct Workload {
+    meta: ObjectMeta,
+    template_meta: Option<ObjectMeta>,
+    spec: core::PodSpec,
+    /// The template's path (below the object's).
+    template: FieldPath,
+    replicas: Option<i32>,
+    /// StatefulSet volumeClaimTemplates' names, which pods mount as volumes.
+    claims: Vec<String>,
+}
+
+/// Reads the object as its k8s-openapi type; None when it has no pod template.
+fn typed(
+    kind: &str,
+    node: &Node,
+    path: &FieldPath,
+    keys: &Keys,
+) -> Result<Option<Workload>, DeError> {
+    let tpl = |meta: ObjectMeta,
+               t: Option<core::PodTemplateSpec>,
+               at: FieldPath,
+               replicas: Option<i32>| {
+        t.map(|t| Workload {
+            meta,
+            template_meta: t.metadata,
+            spec: t.spec.unwrap_or_default(),
+            template: at,
+            replicas,
+            claims: Vec::new(),
+        })
+    };
+    let template = FieldPath::root().key("spec").key("template");
+    Ok(match kind {
+        "Pod" => {
+            let p: core::Pod = from_node(node, path.clone(), keys)?;
+            Some(Workload {
+                meta: p.metadata,
+                template_meta: None,
+                spec: p.spec.unwrap_or_default(),
+                template: FieldPath::root(),
+                replicas: None,
+                claims: Vec::new(),
+            })
+        }
+        "Deployment" => {
+            let d: apps::Deployment = from_node(node, path.clone(), keys)?;
+            let s = d.spec;
+            tpl(d.metadata, Some(s.template), template, s.replicas)
+        }
+        "StatefulSet" => {
+            let d: apps::StatefulSet = from_node(node, path.clone(), keys)?;
+            let s = d.spec;
+            let claims = s
+                .volume_claim_templates
+                .iter()
+                .flatten()
+                .filter_map(|c| c.metadata.name.clone())
+                .collect();
+            tpl(d.metadata, Some(s.template), template, s.replicas)
+                .map(|w| Workload { claims, ..w })
+        }
+        "DaemonSet" => {
+            let d: apps::DaemonSet = from_node(node, path.clone(), keys)?;
+            let s = d.spec;
+            tpl(d.metadata, Some(s.template), template, None)
+        }
+        "ReplicaSet" => {
+            let d: apps::ReplicaSet = from_node(node, path.clone(), keys)?;
+            let s = d.spec;
+            tpl(d.metadata, s.template, template, s.replicas)
+        }
+        "ReplicationController" => {
+            let d: core::ReplicationController = from_node(node, path.clone(), keys)?;
+            let s = d.spec.unwrap_or_default();
+            tpl(d.metadata, s.template, template, s.replicas)
+        }
+        "Job" => {
+            let d: batch::Job = from_node(node, path.clone(), keys)?;
+            let s = d.spec.unwrap_or_default();
+            tpl(d.metadata, Some(s.template), template, None)
+        }
+        "CronJob" => {
+            let d: batch::CronJob = from_node(node, path.clone(), keys)?;
+            let s = d.spec;
+            let job = s.job_template.spec.unwrap_or_default();
+            let at = FieldPath::root()
+                .key("spec")
+                .key("jobTemplate")
+                .key("spec")
+                .key("template");
+            tpl(d.metadata, Some(job.template), at, None)
+        }
+        _ => None,
+    })
+}
+
+impl Workload {
+    fn into_pod(
+        self,
+        doc: &Node,
+        kind: &str,
+        document: usize,
+        path: &FieldPath,
+        out: &mut Vec<Diagnostic>,
+    ) -> ManifestPod {
+        let mut template = path.clone();
+        template.0.extend(self.template.0.iter().cloned());
+        let spec_path = template.key("spec");
+        let mut conv = Converter::new(doc);
+        let mut pod = conv.pod(&self.spec, &spec_path);
+        out.append(&mut conv.out);
+        let object_name = self.meta.name.clone().unwrap_or_default();
+        let located = |mut d: Diagnostic| {
+            d.span = Some(doc.span_of(&d.path));
+            d
+        };
+        if let Some(n) = self.replicas.filter(|n| *n > 1) {
+            out.push(located(Diagnostic::note(
+                path.key("spec").key("replicas"),
+                format!(
+                    "replicas: {n}: podcheck runs one pod of this {kind} (a spec holds one pod for now)"
+                ),
+            )));
+        }
+        for claim in &self.claims {
+            if !pod.volumes.iter().any(|v| &v.name == claim) {
+                out.push(located(Diagnostic::note(
+                    path.key("spec").key("volumeClaimTemplates"),
+                    format!("volume claim {claim:?} is an empty directory here: podcheck has no persistent volumes"),
+                )));
+                pod.volumes.push(model::Volume {
+                    name: claim.clone(),
+                    empty_dir: Some(model::EmptyDir::default()),
+                    host_path: None,
+                });
+            }
+        }
+        // The pod's name as the controller would make it, minus the random suffix.
+        let base = self
+            .meta
+            .name
+            .clone()
+            .or_else(|| {
+                self.meta
+                    .generate_name
+                    .map(|g| g.trim_end_matches('-').to_owned())
+            })
+            .unwrap_or_default();
+        pod.name = Some(match kind {
+            "StatefulSet" => format!("{base}-0"),
+            _ => base,
+        })
+        .filter(|n| !n.is_empty() && n != "-0");
+        pod.namespace = self
+            .meta
+            .namespace
+            .or_else(|| self.template_meta.and_then(|m| m.namespace));
+        let name_path = path.key("metadata").key("name");
+        ManifestPod {
+            object: format!("{kind}/{object_name}"),
+            document,
+            pod,
+            spec_path,
+            name_path,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Severity;
+    use crate::manifest::yaml::parse_documents;
+
+    fn read(src: &str) -> (Vec<ManifestPod>, Vec<Diagnostic>) {
+        let mut pods = Vec::new();
+        let mut out = Vec::new();
+        for (i, d) in parse_documents(src).expect("yaml").iter().enumerate() {
+            read_document(d, i + 1, &mut pods, &mut out);
+        }
+        (pods, out)
+    }
+
+    const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      securityContext: {runAsNonRoot: true}\n      containers:\n      - name: web\n        image: nginx:1.27\n        securityContext: {readOnlyRootFilesystem: true}\n        readinessProbe: {httpGet: {port: 80}, periodSecond: 2}\n";
+
+    #[test]
+    fn a_deployment_gives_one_pod_with_notes() {
+        let (pods, diags) = read(DEPLOY);
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0].object, "Deployment/web");
+        assert_eq!(pods[0].pod.name.as_deref(), Some("web"));
+        assert_eq!(pods[0].spec_path.to_string(), "spec.template.spec");
+        let lines: Vec<(Severity, String, usize)> = diags
+            .iter()
+            .map(|d| {
+                let (l, _) = crate::diag::line_col(DEPLOY, d.span.clone().expect("span").start);
+                (d.severity, d.path.to_string(), l)
+            })
+            .collect();
+        assert!(
+            lines.contains(&(Severity::Note, "spec.replicas".into(), 5)),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&(
+            Severity::Note,
+            "spec.template.spec.securityContext".into(),
+            10
+        )));
+        assert!(lines.contains(&(
+            Severity::Note,
+            "spec.template.spec.containers[0].securityContext".into(),
+            14
+        )));
+        let typo = diags
+            .iter()
+            .find(|d| d.severity == Severity::Warning)
+            .expect("typo");
+        assert_eq!(typo.help.as_deref(), Some("did you mean `periodSeconds`?"));
+        assert_eq!(diags.len(), 4, "{lines:?}");
+    }
+
+    #[test]
+    fn lists_cronjobs_and_unknown_kinds() {
+        let src = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: web}\n- apiVersion: batch/v1\n  kind: CronJob\n  metadata: {name: backup}\n  spec:\n    schedule: '*/5 * * * *'\n    jobTemplate:\n      spec:\n        template:\n          spec:\n            restartPolicy: OnFailure\n            containers: [{name: b, image: busybox, command: [sh, -c, 'echo hi']}]\n";
+        let (pods, diags) = read(src);
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0].object, "CronJob/backup");
+        assert_eq!(
+            pods[0].spec_path.to_string(),
+            "items[1].spec.jobTemplate.spec.template.spec"
+        );
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.starts_with("Service \"web\" is skipped")),
+            "{diags:?}"
+        );
+        assert!(
+            diags.iter().any(|d| d.message.contains("`schedule`")),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn a_statefulset_claim_becomes_a_volume() {
+        let src = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: redis}\nspec:\n  serviceName: redis\n  selector: {matchLabels: {app: redis}}\n  template:\n    spec:\n      containers: [{name: redis, image: redis:7, volumeMounts: [{name: data, mountPath: /data}]}]\n  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n";
+        let (pods, diags) = read(src);
+        assert_eq!(pods[0].pod.name.as_deref(), Some("redis-0"));
+        assert_eq!(pods[0].pod.volumes[0].name, "data");
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.contains("volume claim \"data\"")),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn yaml_1_1_scalars_mean_what_they_mean_to_kubectl() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    volumeMounts: [{name: v, mountPath: /v, readOnly: yes}]\n  volumes:\n  - name: v\n    configMap: {name: c, defaultMode: 0755}\n";
+        let (pods, diags) = read(src);
+        assert!(
+            diags.iter().all(|d| d.severity == Severity::Note),
+            "{diags:?}"
+        );
+        assert!(pods[0].pod.containers[0].volume_mounts[0].read_only);
+    }
+
+    #[test]
+    fn a_wrong_type_is_an_error_at_the_value() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    env: [{name: PORT, value: 8080}]\n";
+        let (pods, diags) = read(src);
+        assert!(pods.is_empty());
+        let d = &diags[0];
+        assert_eq!(d.severity, Severity::Error);
+        assert_eq!(d.path.to_string(), "spec.containers[0].env[0].value");
+        assert!(
+            d.help
+                .as_deref()
+                .is_some_and(|h| h.starts_with("quote the value")),
+            "{d:?}"
+        );
+        assert_eq!(&src[d.span.clone().expect("span")], "8080");
+    }
+}

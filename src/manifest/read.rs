@@ -1,0 +1,377 @@
+//! Manifest files and folders → parsed documents, with the limits and the checks that keep
+//! bad input (binary files, huge files, Helm templates, endless folders) from hurting.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::objects::{ManifestPod, read_document};
+use super::yaml::{Node, parse_documents};
+use crate::diag::{Diagnostic, FieldPath, FileDiagnostics};
+
+/// Largest manifest file podcheck reads; the API server's own object limit is ~1.5 MiB.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// Most manifest files one folder may hold (searched recursively).
+pub const MAX_FILES: usize = 10_000;
+/// Most bytes of manifests one folder may hold, since every file is kept for its snippets.
+pub const MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A folder-level failure (file-level problems are diagnostics of their file).
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The path cannot be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A folder with no manifests.
+    #[error(
+        "{0}: no manifest files (*.yaml, *.yml) in this folder (for a folder of TOML specs use `podcheck test`)"
+    )]
+    Empty(PathBuf),
+    /// Too many bytes to be a folder of manifests.
+    #[error("{path}: the manifests add up to more than {} MiB; point podcheck at a smaller folder", MAX_TOTAL_BYTES >> 20)]
+    TooLarge {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Too many files to be a folder of manifests.
+    #[error("{path}: more than {MAX_FILES} manifest files; point podcheck at a smaller folder")]
+    TooManyFiles {
+        /// The folder.
+        path: PathBuf,
+    },
+}
+
+/// One manifest file: its text, documents, the pods found and every diagnostic.
+#[derive(Debug, Clone)]
+pub struct ManifestFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text (empty when it could not be read as text).
+    pub source: String,
+    /// Its documents, empty ones dropped.
+    pub docs: Vec<Node>,
+    /// The runnable pods, in document order.
+    pub pods: Vec<ManifestPod>,
+    /// Errors, warnings and notes, in document order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ManifestFile {
+    /// The file's diagnostics, ready to render.
+    pub fn file_diagnostics(&self) -> FileDiagnostics {
+        FileDiagnostics {
+            path: self.path.clone(),
+            source: self.source.clone(),
+            diagnostics: self.diagnostics.clone(),
+        }
+    }
+
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.file_diagnostics().has_errors()
+    }
+
+    fn failed(path: &Path, source: String, d: Diagnostic) -> Self {
+        ManifestFile {
+            path: path.to_owned(),
+            source,
+            docs: Vec::new(),
+            pods: Vec::new(),
+            diagnostics: vec![d],
+        }
+    }
+}
+
+/// Whether a path names a manifest (YAML) rather than a TOML spec.
+pub fn is_manifest_path(path: &Path) -> bool {
+    path.is_dir() || path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+/// Reads a manifest file, or every manifest under a folder (sorted, recursively).
+pub fn read_path(path: &Path) -> Result<Vec<ManifestFile>, ManifestError> {
+    let meta = std::fs::metadata(path).map_err(|source| ManifestError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Ok(vec![read_file(path)]);
+    }
+    let mut files = Vec::new();
+    collect(path, &mut files)?;
+    if files.is_empty() {
+        return Err(ManifestError::Empty(path.to_owned()));
+    }
+    files.sort();
+    // Sizes as listed; each file is read through its own cap as well.
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len().min(MAX_FILE_BYTES + 1))
+        .sum();
+    if total > MAX_TOTAL_BYTES {
+        return Err(ManifestError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    Ok(files.iter().map(|f| read_file(f)).collect())
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ManifestError> {
+    let io = |source| ManifestError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let p = entry.path();
+        // file_type does not follow symlinks, so a link back up cannot loop the walk.
+        let Ok(ft) = entry.file_type() else { continue };
+        let hidden = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if ft.is_dir() && !hidden {
+            collect(&p, out)?;
+        } else if !ft.is_dir() && is_manifest_path(&p) {
+            out.push(p);
+            if out.len() > MAX_FILES {
+                return Err(ManifestError::TooManyFiles {
+                    path: dir.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads one manifest file; every problem is a diagnostic of the file.
+pub fn read_file(path: &Path) -> ManifestFile {
+    let root = FieldPath::root();
+    let bytes = match read_limited(path) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            return ManifestFile::failed(
+                path,
+                String::new(),
+                Diagnostic::error(
+                    root,
+                    format!(
+                        "the file is larger than {} MiB, podcheck's limit for a manifest",
+                        MAX_FILE_BYTES >> 20
+                    ),
+                )
+                .with_help(
+                    "split it into smaller files; one object is at most ~1.5 MiB in a cluster",
+                ),
+            );
+        }
+        Err(e) => {
+            return ManifestFile::failed(
+                path,
+                String::new(),
+                Diagnostic::error(root, format!("cannot read the manifest: {e}"))
+                    .with_help("check the path and the file's permissions"),
+            );
+        }
+    };
+    if bytes.contains(&0) {
+        return ManifestFile::failed(
+            path,
+            String::new(),
+            Diagnostic::error(
+                root,
+                "this is a binary file, not a YAML manifest (it contains NUL bytes)",
+            )
+            .with_help("point podcheck at the YAML manifests (*.yaml, *.yml)"),
+        );
+    }
+    let source = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let mut d = Diagnostic::error(root, "the manifest is not valid UTF-8")
+                .with_help("YAML manifests are UTF-8: re-save the file as UTF-8");
+            d.span = Some(at..text[at..].chars().next().map_or(at, |c| at + c.len_utf8()));
+            return ManifestFile::failed(path, text, d);
+        }
+    };
+    let parsed = parse_documents(&source);
+    if let Some(d) = helm_template(&source, parsed.is_err()) {
+        return ManifestFile::failed(path, source, d);
+    }
+    let docs = match parsed {
+        Ok(docs) => docs,
+        Err(d) => return ManifestFile::failed(path, source, d),
+    };
+    let mut pods = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        read_document(doc, i + 1, &mut pods, &mut diagnostics);
+    }
+    diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+    ManifestFile {
+        path: path.to_owned(),
+        source,
+        docs,
+        pods,
+        diagnostics,
+    }
+}
+
+/// The file's bytes, or None when it is above the limit (read through a cap, so a special
+/// file such as a pipe or /dev/zero cannot make podcheck read forever).
+fn read_limited(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let f = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
+}
+
+/// An unrendered Helm template: `{{ … }}` outside comments, when the YAML does not parse or
+/// the braces use Helm's objects. Go templates inside a parsing ConfigMap (alert rules,
+/// say) are data, not a template of the manifest, and pass.
+fn helm_template(source: &str, unparsable: bool) -> Option<Diagnostic> {
+    let mut offset = 0;
+    for line in source.split_inclusive('\n') {
+        let code = line.trim_start();
+        if !code.starts_with('#')
+            && let Some(i) = line.find("{{")
+        {
+            let inner = &line[i..];
+            let helmish = [
+                ".Values",
+                ".Release",
+                ".Chart",
+                "include ",
+                "template ",
+                "{{-",
+                "toYaml",
+                ".Capabilities",
+            ]
+            .iter()
+            .any(|w| inner.contains(w));
+            if unparsable || helmish {
+                let end = line[i..]
+                    .find("}}")
+                    .map_or(line.trim_end().len(), |j| i + j + 2);
+                let mut d = Diagnostic::error(
+                    FieldPath::root(),
+                    format!("this is an unrendered Helm template (`{}`), not a manifest", line[i..end].trim()),
+                )
+                .with_help("render it first, e.g. `helm template my-release ./chart > rendered.yaml`, then run podcheck on rendered.yaml");
+                d.span = Some(offset + i..offset + end);
+                return Some(d);
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        let mut f = std::fs::File::create(&p).expect("create");
+        f.write_all(content).expect("write");
+        p
+    }
+
+    fn only_error(f: &ManifestFile) -> &Diagnostic {
+        assert_eq!(f.diagnostics.len(), 1, "{:?}", f.diagnostics);
+        assert!(f.has_errors());
+        &f.diagnostics[0]
+    }
+
+    #[test]
+    fn a_helm_template_is_told_to_be_rendered() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = write(
+            dir.path(),
+            "d.yaml",
+            b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\n",
+        );
+        let f = read_file(&p);
+        let d = only_error(&f);
+        assert!(
+            d.message
+                .contains("unrendered Helm template (`{{ .Release.Name }}`)"),
+            "{}",
+            d.message
+        );
+        assert!(
+            d.help
+                .as_deref()
+                .is_some_and(|h| h.contains("helm template"))
+        );
+        let (line, col) = crate::diag::line_col(&f.source, d.span.clone().expect("span").start);
+        assert_eq!((line, col), (4, 9));
+    }
+
+    #[test]
+    fn go_templates_in_configmap_data_are_data() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = write(dir.path(), "cm.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: rules}\ndata:\n  alert: 'summary: {{ $labels.instance }} down'\n");
+        let f = read_file(&p);
+        assert!(!f.has_errors(), "{:?}", f.diagnostics);
+        assert!(
+            f.diagnostics[0]
+                .message
+                .starts_with("ConfigMap \"rules\" is skipped")
+        );
+    }
+
+    #[test]
+    fn binary_huge_and_non_utf8_files_are_errors() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let bin = read_file(&write(dir.path(), "a.yaml", b"\x7fELF\0\0\x01"));
+        assert!(only_error(&bin).message.contains("binary file"));
+        let big = vec![b'#'; (MAX_FILE_BYTES + 10) as usize];
+        let huge = read_file(&write(dir.path(), "b.yaml", &big));
+        assert!(only_error(&huge).message.contains("larger than 4 MiB"));
+        let latin = read_file(&write(dir.path(), "c.yaml", b"kind: Pod\nname: caf\xe9\n"));
+        let d = only_error(&latin);
+        assert!(d.message.contains("not valid UTF-8"));
+        assert_eq!(
+            crate::diag::line_col(&latin.source, d.span.clone().expect("span").start),
+            (2, 10)
+        );
+    }
+
+    #[test]
+    fn folders_are_read_sorted_and_bounded() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        write(dir.path(), "b.yaml", b"kind: Pod\napiVersion: v1\nmetadata: {name: b}\nspec: {containers: [{name: a, image: x}]}\n");
+        write(
+            &dir.path().join("sub"),
+            "a.yml",
+            b"kind: Service\napiVersion: v1\n",
+        );
+        write(dir.path(), "notes.txt", b"not yaml");
+        let files = read_path(dir.path()).expect("reads");
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| {
+                f.path
+                    .strip_prefix(dir.path())
+                    .expect("inside")
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names, ["b.yaml", "sub/a.yml"]);
+        let empty = tempfile::tempdir().expect("tmp");
+        assert!(matches!(
+            read_path(empty.path()),
+            Err(ManifestError::Empty(_))
+        ));
+    }
+}

@@ -1,0 +1,263 @@
+//! Tests of the manifest pipeline as a whole: choosing the pod, mapping diagnostics back,
+//! the spec-side `manifest = …`, every kind, and mutated input that must never panic.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::diag::Severity;
+use crate::spec::model::ImageEntry;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+const TWO: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: a\n    image: app:1\n    command: [sleep, '1']\n    livenessProbe:\n      exec: {command: ['true']}\n      successThreshold: 3\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: b}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: b, image: app:1}]\n";
+
+fn image(cmd: &str) -> BTreeMap<String, ImageEntry> {
+    BTreeMap::from([(
+        "app:1".to_owned(),
+        ImageEntry {
+            command: vec![cmd.to_owned()],
+            args: Vec::new(),
+            available_at: None,
+        },
+    )])
+}
+
+#[test]
+fn validation_errors_are_mapped_to_the_manifest() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = read_file(&write(dir.path(), "two.yaml", TWO));
+    assert!(!file.has_errors(), "{:?}", file.diagnostics);
+    assert_eq!(file.pods.len(), 2);
+    let err = spec_for(&file, &file.pods[0], &image("true")).expect_err("successThreshold 3");
+    let d = err
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+        .expect("an error");
+    assert_eq!(
+        d.path.to_string(),
+        "spec.containers[0].livenessProbe.successThreshold"
+    );
+    let (line, col) = crate::diag::line_col(&file.source, d.span.clone().expect("span").start);
+    assert_eq!((line, col), (11, 7));
+    // The command override is said once, at `command`.
+    assert!(
+        err.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Note && d.message.contains("sets `command`")),
+        "{:?}",
+        err.diagnostics
+    );
+    // The Job's pod is in the second document and valid.
+    let job = spec_for(&file, &file.pods[1], &image("true")).expect("valid");
+    assert_eq!(job.spec.pod.name.as_deref(), Some("b"));
+    assert_eq!(job.spec.name.as_deref(), Some("Job/b"));
+    assert!(job.spec.run.duration.is_some(), "a manifest run has an end");
+}
+
+#[test]
+fn an_unmapped_image_is_told_to_use_image() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = read_file(&write(dir.path(), "two.yaml", TWO));
+    let job = spec_for(&file, &file.pods[1], &BTreeMap::new()).expect("a warning only");
+    let w = &job.warnings.diagnostics[0];
+    assert!(
+        w.message.contains("\"app:1\" is not mapped"),
+        "{}",
+        w.message
+    );
+    assert!(
+        w.help
+            .as_deref()
+            .is_some_and(|h| h.contains("--image app:1="))
+    );
+}
+
+fn attach_spec(dir: &Path, toml: &str, has_pod: bool) -> Result<Option<Attached>, AttachError> {
+    let spec_path = write(dir, "spec.toml", toml);
+    let (mut spec, _) = toml_pod::parse_spec_toml(toml).expect("toml");
+    attach(&spec_path, has_pod, &mut spec)
+}
+
+fn spec_error(r: Result<Option<Attached>, AttachError>) -> Diagnostic {
+    match r {
+        Err(AttachError::Spec(d)) => d,
+        other => panic!("expected a spec error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_spec_chooses_one_pod() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "two.yaml", TWO);
+    let many = spec_error(attach_spec(dir.path(), "manifest = \"two.yaml\"\n", false));
+    assert_eq!(many.message, "the manifest has 2 pods; a spec runs one");
+    assert!(
+        many.help
+            .as_deref()
+            .is_some_and(|h| h.contains("Pod/a (document 1), Job/b (document 2)"))
+    );
+    let by_name = attach_spec(
+        dir.path(),
+        "manifest = \"two.yaml\"\nobject = \"b\"\n",
+        false,
+    )
+    .expect("attaches")
+    .expect("some");
+    assert_eq!(by_name.pod.object, "Job/b");
+    let by_doc = attach_spec(dir.path(), "manifest = \"two.yaml\"\ndocument = 1\n", false)
+        .expect("attaches")
+        .expect("some");
+    assert_eq!(by_doc.pod.object, "Pod/a");
+    let none = spec_error(attach_spec(
+        dir.path(),
+        "manifest = \"two.yaml\"\nobject = \"Deployment/a\"\n",
+        false,
+    ));
+    assert_eq!(none.path.to_string(), "object");
+}
+
+#[test]
+fn a_spec_manifest_is_checked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "two.yaml", TWO);
+    write(dir.path(), "bad.yaml", "kind: [\n");
+    let both = spec_error(attach_spec(dir.path(), "manifest = \"two.yaml\"\n", true));
+    assert!(both.message.contains("both a [pod] table and a `manifest`"));
+    let missing = spec_error(attach_spec(dir.path(), "manifest = \"nope.yaml\"\n", false));
+    assert!(
+        missing.message.contains("does not exist"),
+        "{}",
+        missing.message
+    );
+    let toml = spec_error(attach_spec(dir.path(), "manifest = \"spec.toml\"\n", false));
+    assert!(toml.message.contains("is not a YAML file"));
+    let stray = spec_error(attach_spec(dir.path(), "object = \"Pod/a\"\n", false));
+    assert!(stray.message.contains("the spec has no `manifest`"));
+    match attach_spec(dir.path(), "manifest = \"bad.yaml\"\n", false) {
+        Err(AttachError::Manifest(d)) => assert!(d.has_errors()),
+        other => panic!("expected the manifest's errors, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_kind_with_a_pod_template_is_read() {
+    let pod_spec = "containers: [{name: c, image: app:1}]";
+    let tpl = format!("template:\n    spec: {{{pod_spec}}}");
+    let docs = [
+        ("v1", "Pod", pod_spec.to_string()),
+        ("apps/v1", "Deployment", tpl.clone()),
+        ("apps/v1", "StatefulSet", tpl.clone()),
+        ("apps/v1", "DaemonSet", tpl.clone()),
+        ("apps/v1", "ReplicaSet", tpl.clone()),
+        ("v1", "ReplicationController", tpl.clone()),
+        ("batch/v1", "Job", tpl.clone()),
+        (
+            "batch/v1",
+            "CronJob",
+            format!(
+                "schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec: {{{pod_spec}}}"
+            ),
+        ),
+    ];
+    let text: Vec<String> = docs
+        .iter()
+        .map(|(api, kind, spec)| {
+            format!("apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x}}\nspec:\n  {spec}\n")
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = read_file(&write(dir.path(), "all.yaml", &text.join("---\n")));
+    assert!(!file.has_errors(), "{:?}", file.diagnostics);
+    let kinds: Vec<&str> = file
+        .pods
+        .iter()
+        .map(|p| p.object.split('/').next().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, objects::KINDS);
+    assert!(file.pods.iter().all(|p| p.pod.containers[0].name == "c"));
+}
+
+#[test]
+fn wrong_objects_are_located() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = "just a string\n---\nplain: yaml\n---\napiVersion: apps/v1beta1\nkind: Deployment\nmetadata: {name: old}\n---\napiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec: {replicas: 1}\n---\nkind: List\nitems: 3\n";
+    let file = read_file(&write(dir.path(), "w.yaml", src));
+    let found: Vec<(Severity, &str, usize)> = file
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let (l, _) = crate::diag::line_col(src, d.span.clone().unwrap_or(0..0).start);
+            (d.severity, d.message.as_str(), l)
+        })
+        .collect();
+    let has = |sev: Severity, needle: &str, line: usize| {
+        found
+            .iter()
+            .any(|(s, m, l)| *s == sev && m.contains(needle) && *l == line)
+    };
+    assert!(
+        has(
+            Severity::Error,
+            "must be a mapping, but this is a string",
+            1
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(Severity::Note, "document 2 is not a Kubernetes object", 3),
+        "{found:?}"
+    );
+    assert!(has(Severity::Error, "apps/v1beta1", 5), "{found:?}");
+    assert!(
+        has(
+            Severity::Error,
+            "this ReplicationController has no pod template",
+            12
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(Severity::Error, "`items` of a List must be a list", 15),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn mutated_manifests_never_panic() {
+    // A cheap fuzzer over the shipped fixtures: every truncation point on a stride and a
+    // few byte substitutions, through reading, objects, conversion and validation.
+    let dir = tempfile::tempdir().expect("tmp");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/manifests");
+    let mut inputs = Vec::new();
+    for entry in std::fs::read_dir(&fixtures).expect("fixtures").flatten() {
+        inputs.push(std::fs::read(entry.path()).expect("read"));
+    }
+    assert!(inputs.len() >= 5);
+    let mut n = 0;
+    for input in &inputs {
+        for cut in (0..input.len()).step_by(37) {
+            let mut variants = vec![input[..cut].to_vec()];
+            for b in [b':', b'-', b' ', b'\n', b'{', b'&', b'*', b'"', 0xff] {
+                let mut v = input.clone();
+                v[cut] = b;
+                variants.push(v);
+            }
+            for v in variants {
+                let p = dir.path().join("m.yaml");
+                std::fs::write(&p, &v).expect("write");
+                let file = read_file(&p);
+                for pod in &file.pods {
+                    let _ = spec_for(&file, pod, &BTreeMap::new());
+                }
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 500, "{n} inputs");
+}
