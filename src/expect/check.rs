@@ -176,21 +176,26 @@ fn describe_windows(at: Option<TimeWindow>, after: Option<TimeWindow>, prev: Dur
 /// Whether the run can stop early: every ordered item matched and nothing else waits for
 /// the end of the run.
 pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
-    if (exp.events.is_empty() && exp.executions.is_empty())
+    // A `within` state is eventual (it holds once, whatever comes later), as Chainsaw's
+    // assert: the run may end as soon as it has held. Every other state waits for its time.
+    if (exp.events.is_empty() && exp.executions.is_empty() && exp.states.is_empty())
         || !exp.never.is_empty()
         || !exp.counts.is_empty()
         || exp.final_state.is_some()
         || !exp.statuses.is_empty()
         || !exp.endpoints.is_empty()
-        || !exp.states.is_empty()
+        || exp.states.iter().any(|s| s.within.is_none())
         || !exp.logs.is_empty()
     {
         return false;
     }
     let events: Vec<&Event> = timeline.events().collect();
-    match_sequence(exp, &events, None)
-        .iter()
-        .all(|r| r.matched_at.is_some())
+    let mut unmet = Vec::new();
+    super::state::check_states(exp, timeline, &events, &mut unmet);
+    unmet.is_empty()
+        && match_sequence(exp, &events, None)
+            .iter()
+            .all(|r| r.matched_at.is_some())
         && super::executions::check(&exp.executions, timeline, None)
             .iter()
             .all(Option::is_some)
