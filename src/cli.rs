@@ -491,6 +491,7 @@ pub fn lint(specs: &[PathBuf]) -> u8 {
         match load_spec(path) {
             Ok(mut l) => {
                 let mut ext = crate::spec::extensions::extensions(&l.spec);
+                ext.extend(crate::spec::run_end::only_ends_at_timeout(&l.spec));
                 crate::spec::load::locate(&l.warnings.source, &mut ext);
                 l.warnings.diagnostics.extend(ext);
                 if l.warnings.diagnostics.is_empty() {

@@ -8,6 +8,7 @@ pub mod load;
 pub mod model;
 pub mod ports;
 pub mod quantity;
+pub mod run_end;
 pub mod validate;
 pub mod validate_expect;
 pub mod validate_features;
