@@ -125,16 +125,13 @@ pub fn test(args: TestArgs) -> u8 {
     if let Some(p) = args.junit {
         crate::harness::junit_to(p);
     }
-    let mut images = Vec::new();
-    for i in &args.images {
-        match parse_image_arg(i) {
-            Ok(p) => images.push(p),
-            Err(e) => {
-                eoutln!("error: {e}");
-                return EXIT_INVALID;
-            }
+    let images = match parse_image_args(&args.images) {
+        Ok(i) => i,
+        Err(e) => {
+            eoutln!("error: {e}");
+            return EXIT_INVALID;
         }
-    }
+    };
     let passed = crate::harness::run_suite(
         &args.dir,
         &own_dir(),
@@ -276,18 +273,20 @@ fn load_inputs(
     (loaded, failures)
 }
 
+/// Every `--image NAME=CMD` of a command line, or the first one that does not parse.
+fn parse_image_args(args: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+    args.iter().map(|a| parse_image_arg(a)).collect()
+}
+
 /// `podcheck run`.
 pub fn run(args: RunArgs) -> u8 {
-    let mut images = Vec::new();
-    for i in &args.images {
-        match parse_image_arg(i) {
-            Ok(p) => images.push(p),
-            Err(e) => {
-                eoutln!("error: {e}");
-                return EXIT_INVALID;
-            }
+    let images = match parse_image_args(&args.images) {
+        Ok(i) => i,
+        Err(e) => {
+            eoutln!("error: {e}");
+            return EXIT_INVALID;
         }
-    }
+    };
     let load_opts = LoadOptions {
         images: images.clone(),
     };
