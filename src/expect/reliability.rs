@@ -8,21 +8,13 @@ use std::time::Duration;
 
 use crate::events::{ExecutionKind, Timeline};
 use crate::spec::duration::format_secs;
-use crate::spec::model::{Container, Pod, Probe};
+use crate::spec::model::{Container, Pod, Probe, api_seconds};
 
 /// The share of a timer an operation may use before the verdict is called unreliable.
 const CLOSE_SHARE: f64 = 0.5;
 
 /// The kubelet's PLEG relist period: a timer every spec has.
 const RELIST: Duration = Duration::from_secs(1);
-
-fn secs(v: Option<i64>, default: u64) -> Duration {
-    Duration::from_secs(
-        v.filter(|n| *n > 0)
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(default),
-    )
-}
 
 fn probes(c: &Container) -> [(&'static str, Option<&Probe>); 3] {
     [
@@ -40,10 +32,10 @@ pub fn shortest_timer(pod: &Pod) -> Duration {
         for (_, p) in probes(c) {
             let Some(p) = p else { continue };
             shortest = shortest
-                .min(secs(p.timeout_seconds, 1))
-                .min(secs(p.period_seconds, 10));
+                .min(api_seconds(p.timeout_seconds, 1))
+                .min(api_seconds(p.period_seconds, 10));
             if let Some(d) = p.initial_delay_seconds.filter(|d| *d > 0) {
-                shortest = shortest.min(secs(Some(d), 1));
+                shortest = shortest.min(api_seconds(Some(d), 1));
             }
         }
         let hooks = c
@@ -52,7 +44,7 @@ pub fn shortest_timer(pod: &Pod) -> Duration {
             .flat_map(|l| [&l.post_start, &l.pre_stop]);
         for h in hooks.flatten() {
             if let Some(s) = h.sleep.as_ref().filter(|s| s.seconds > 0) {
-                shortest = shortest.min(secs(Some(s.seconds), 1));
+                shortest = shortest.min(api_seconds(Some(s.seconds), 1));
             }
         }
     }
@@ -72,7 +64,12 @@ pub fn compression_notes(pod: &Pod, timeline: &Timeline, scale: f64) -> Vec<Stri
         .chain(&pod.containers)
         .map(|c| (c.name.as_str(), c))
         .collect();
-    let grace = secs(pod.termination_grace_period_seconds, 30);
+    // Unlike a probe field, a grace period of 0 is 0 (negative is 1), and every stop gets
+    // the kubelet's 2 s minimum.
+    let grace = Duration::from_secs(
+        u64::try_from(pod.termination_grace_period_seconds.unwrap_or(30)).unwrap_or(1),
+    )
+    .max(Duration::from_secs(2));
     // The worst case per (container, operation), with its timer.
     let mut worst: BTreeMap<(String, String), (Duration, Duration, String)> = BTreeMap::new();
     for x in timeline.executions() {
@@ -90,7 +87,7 @@ pub fn compression_notes(pod: &Pod, timeline: &Timeline, scale: f64) -> Vec<Stri
                 else {
                     continue;
                 };
-                let t = secs(p.timeout_seconds, 1);
+                let t = api_seconds(p.timeout_seconds, 1);
                 (
                     format!("a {probe} probe attempt"),
                     *duration,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::events::{EventType, ExecutionKind};
 use crate::prober::{self, Handler, ProbeContext, ProbeError, ProbeOutcome, ProbeResult};
-use crate::spec::model::Probe;
+use crate::spec::model::{Probe, api_seconds};
 
 use super::container::ContainerKind;
 use super::pod_worker::{BlockReason, Cid, Msg, SyncBlock, Timer, Worker};
@@ -93,13 +93,6 @@ pub(super) struct ProbeWorker {
 }
 
 /// Seconds from an API integer field, with the kubelet's "0 means default" rule.
-fn secs(v: Option<i64>, default: u64) -> Duration {
-    match v {
-        Some(n) if n > 0 => Duration::from_secs(u64::try_from(n).unwrap_or(default)),
-        _ => Duration::from_secs(default),
-    }
-}
-
 fn count(v: Option<i64>, default: u32) -> u32 {
     match v {
         Some(n) if n > 0 => u32::try_from(n).unwrap_or(default),
@@ -115,14 +108,14 @@ impl ProbeWorker {
             cid,
             kind,
             handler,
-            period: secs(probe.period_seconds, 10),
+            period: api_seconds(probe.period_seconds, 10),
             initial_delay: Duration::from_secs(
                 probe
                     .initial_delay_seconds
                     .and_then(|d| u64::try_from(d).ok())
                     .unwrap_or(0),
             ),
-            timeout: secs(probe.timeout_seconds, 1),
+            timeout: api_seconds(probe.timeout_seconds, 1),
             success_threshold: count(probe.success_threshold, 1),
             failure_threshold: count(probe.failure_threshold, 3),
             started_at: now,

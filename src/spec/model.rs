@@ -125,6 +125,16 @@ pub struct PodOs {
     pub name: String,
 }
 
+/// Seconds of an API integer field with the API's defaulting rule: unset, zero or negative
+/// means `default` (probe periods, timeouts, thresholds in seconds).
+pub fn api_seconds(v: Option<i64>, default: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(
+        v.filter(|n| *n > 0)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(default),
+    )
+}
+
 /// A readiness gate: a pod condition that some controller sets.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
