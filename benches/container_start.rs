@@ -73,6 +73,7 @@ fn base_spec() -> ProcessSpec {
         pid_namespace: false,
         cgroup: None,
         mounts: None,
+        identity: None,
     }
 }
 

@@ -360,6 +360,9 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
 /// Why this machine cannot check the spec (a `run.requires` feature it lacks), if so. A spec
 /// that does not load is not skipped: its trial reports the error.
 fn unmet_requirement(loaded: &LoadedSpec) -> Option<String> {
+    if let Some(why) = crate::runner::identity_unavailable(&loaded.spec.pod) {
+        return Some(why);
+    }
     let run = &loaded.spec.run;
     if run.requires.is_empty() {
         return None;

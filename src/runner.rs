@@ -143,6 +143,9 @@ pub async fn run_spec(
             ))
         })?;
     }
+    if let Some(why) = identity_unavailable(&spec.pod) {
+        return Err(RunError::Isolation(why));
+    }
     let network = if pod_mode {
         Some(std::sync::Arc::new(
             crate::runtime::netns::PodNetwork::create()
@@ -305,4 +308,18 @@ fn sanitize(stem: &str) -> String {
     let s = s.trim_matches('-');
     let s = if s.is_empty() { "pod" } else { s };
     s.chars().take(63).collect()
+}
+
+/// Why this podcheck cannot run the pod's containers as the users their securityContext
+/// names (only root can switch users), if it cannot.
+pub fn identity_unavailable(pod: &crate::spec::model::Pod) -> Option<String> {
+    crate::spec::security::pod_identities(pod).find_map(|(c, want)| {
+        crate::runtime::identity::resolve(crate::runtime::identity::Request {
+            uid: want.run_as_user,
+            gid: want.run_as_group,
+            supplemental: &want.supplemental_groups,
+        })
+        .err()
+        .map(|e| format!("container {}: {e}", c.name))
+    })
 }

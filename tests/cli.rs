@@ -998,8 +998,8 @@ fn run_takes_a_deployment_manifest_with_an_image_map() {
             "webapp.yaml:19:3",
         ),
         (
-            "`securityContext` is a valid Kubernetes field that podcheck does not emulate",
-            "webapp.yaml:75:9",
+            "`allowPrivilegeEscalation` is a valid Kubernetes field that podcheck does not emulate",
+            "webapp.yaml:76:11",
         ),
         (
             "`nodeSelector` is a valid Kubernetes field",

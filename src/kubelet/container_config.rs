@@ -7,12 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::runtime::cgroup::ContainerCgroup;
+use crate::runtime::identity::{Identity, Request};
 use crate::runtime::mounts::{Bind, MountPlan, mount_namespaces_available};
 use crate::runtime::process::ProcessSpec;
 
 use super::env::container_argv;
 use super::pod_worker::{Cid, Worker};
 use crate::spec::expansion::expand;
+use crate::spec::security::{requested_identity, verify_run_as_non_root};
 
 /// Where the kubelet puts the termination-message file when the spec names no path.
 const DEFAULT_TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
@@ -28,10 +30,21 @@ impl Worker<'_> {
         let spec = &self.rec(cid).spec;
         let io = |e: std::io::Error| format!("failed to prepare the container's directories: {e}");
         let home = self.sandbox.container_dir(&spec.name).map_err(io)?;
+        let identity = self.identity(cid)?;
+        if let Some(id) = &identity {
+            // The container's home, TMPDIR and termination-message file are its user's,
+            // as the files a runtime makes for a container are writable by it.
+            for p in [home.clone(), home.join("tmp")] {
+                id.own(&p).map_err(io)?;
+            }
+        }
         let term_log = self
             .sandbox
             .fresh_termination_log(&spec.name, restart_count)
             .map_err(io)?;
+        if let Some(id) = &identity {
+            id.own(&term_log).map_err(io)?;
+        }
         let host_path =
             std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
         let path = self
@@ -121,9 +134,30 @@ impl Worker<'_> {
                 pid_namespace: netns.is_some(),
                 cgroup,
                 mounts,
+                identity,
             },
             term_log,
         ))
+    }
+
+    /// The identity the container runs as (securityContext), None for podcheck's own.
+    fn identity(&self, cid: Cid) -> Result<Option<Arc<Identity>>, String> {
+        let want = requested_identity(&self.cfg.pod, &self.rec(cid).spec);
+        crate::runtime::identity::resolve(Request {
+            uid: want.run_as_user,
+            gid: want.run_as_group,
+            supplemental: &want.supplemental_groups,
+        })
+        .map(|id| id.map(Arc::new))
+    }
+
+    /// `verifyRunAsNonRoot`, part of generating the container's config: Err is the
+    /// CreateContainerConfigError message.
+    pub(super) fn verify_run_as_non_root(&self, cid: Cid) -> Result<(), String> {
+        let rec = self.rec(cid);
+        let want = requested_identity(&self.cfg.pod, &rec.spec);
+        // A local command's image has no USER to check.
+        verify_run_as_non_root(&want, None, &self.pod_ref(), rec.name())
     }
 
     /// In pod mode, where mount namespaces work: the container's volumes at their

@@ -72,6 +72,10 @@ impl Worker<'_> {
                 self.refresh_cache(cid);
                 self.start_container_since(cid, since);
             }
+            if self.initialized_at_kill {
+                // The same SyncPod goes on to start the app containers.
+                self.sync_pending = true;
+            }
             self.sync_returned();
             return;
         }

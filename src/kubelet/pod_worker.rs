@@ -170,6 +170,9 @@ pub(super) struct Worker<'a> {
     pub sync_block: Option<SyncBlock>,
     /// A sync was asked for while the worker was blocked; it runs once the block ends.
     pub sync_pending: bool,
+    /// The sync that killed a sidecar for a changed definition found every init container
+    /// done, so (as in that SyncPod) the app containers start once the kill returns.
+    pub initialized_at_kill: bool,
     /// The pod was deleted (or its deadline passed) while the worker was blocked; the
     /// teardown begins once the sync in flight returns.
     pub teardown_pending: bool,
@@ -245,6 +248,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         probes: Vec::new(),
         sync_block: None,
         sync_pending: false,
+        initialized_at_kill: false,
         teardown_pending: false,
         gate_conditions: BTreeMap::new(),
         endpoint_member: false,

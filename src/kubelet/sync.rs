@@ -60,7 +60,8 @@ impl Worker<'_> {
         if self.kill_unhealthy() {
             return;
         }
-        let initialized = self.regular.iter().any(|c| c.current.is_some());
+        let initialized = self.regular.iter().any(|c| c.current.is_some())
+            || std::mem::take(&mut self.initialized_at_kill);
         if !initialized {
             if !self.sync_init_containers() {
                 return;
@@ -114,7 +115,11 @@ impl Worker<'_> {
     fn kill_unhealthy(&mut self) -> bool {
         for cid in self.all_cids() {
             let rec = self.rec(cid);
-            let changed = rec.definition_changed;
+            let sidecar = rec.kind == ContainerKind::Sidecar;
+            // computeInitContainerActions looks at a sidecar's startup probe first: a failed
+            // one kills it as such, and a changed definition waits until it has started.
+            let changed =
+                rec.definition_changed && !(sidecar && (rec.startup_failed || !rec.started()));
             if !rec.is_running() || !(changed || rec.liveness_failed || rec.startup_failed) {
                 continue;
             }
@@ -130,11 +135,12 @@ impl Worker<'_> {
                 ("startup", rec.spec.startup_probe.as_ref())
             };
             let name = rec.name().to_owned();
-            let sidecar = rec.kind == ContainerKind::Sidecar;
             // A changed spec restarts whatever the restart policy; checked first.
             let restart =
                 changed || restarts_after_probe_kill(&rec.spec, rec.kind, self.restart_policy());
-            let message = if changed {
+            let message = if changed && sidecar {
+                format!("Init container {name} definition changed")
+            } else if changed {
                 format!("Container {name} definition changed, will be restarted")
             } else if sidecar {
                 format!("Init container {name} failed {which} probe")
@@ -149,6 +155,9 @@ impl Worker<'_> {
                 .and_then(|p| p.termination_grace_period_seconds)
                 .and_then(|g| u64::try_from(g).ok())
                 .map_or_else(|| self.pod_grace(), Duration::from_secs);
+            if changed && sidecar && !self.regular.iter().any(|c| c.current.is_some()) {
+                self.initialized_at_kill = self.init_containers_done();
+            }
             self.kubelet_event(EventType::Normal, "Killing", message, Some(cid));
             self.rec_mut(cid).definition_changed = false;
             if let Some(l) = self.truth_mut(cid).live.as_mut() {
@@ -223,6 +232,18 @@ impl Worker<'_> {
             }
         }
         true
+    }
+
+    /// Whether every init container has done its part: run-to-completion ones succeeded,
+    /// sidecars running and started (computeInitContainerActions' podHasInitialized).
+    fn init_containers_done(&self) -> bool {
+        self.init.iter().all(|rec| match (rec.kind, &rec.current) {
+            (ContainerKind::Sidecar, Some(r)) => r.is_running() && rec.started(),
+            (_, Some(r)) => r
+                .exit()
+                .is_some_and(|e| e.exit_code == 0 && e.reason != "OOMKilled"),
+            (_, None) => false,
+        })
     }
 
     fn restart_exited_sidecars(&mut self) {
@@ -349,6 +370,10 @@ impl Worker<'_> {
         if let Some(img) = &image {
             self.pull_events(cid, img);
         }
+        if let Err(msg) = self.verify_run_as_non_root(cid) {
+            self.config_error(cid, msg);
+            return;
+        }
         let restart_count = self
             .truth
             .get(&cid)
@@ -438,6 +463,24 @@ impl Worker<'_> {
             message,
         });
         self.request_relist();
+    }
+
+    /// A container config that cannot be generated (startContainer's
+    /// ErrCreateContainerConfig): no instance is created; the container waits with
+    /// CreateContainerConfigError and the sync is retried after the worker's error back-off.
+    fn config_error(&mut self, cid: Cid, message: String) {
+        self.kubelet_event(
+            EventType::Warning,
+            "Failed",
+            format!("Error: {message}"),
+            Some(cid),
+        );
+        self.rec_mut(cid).start_failure = Some(StartFailure {
+            reason: "CreateContainerConfigError".into(),
+            message,
+        });
+        self.publish_status();
+        self.requeue_after(SYNC_ERROR_RETRY);
     }
 
     /// Pull events for an image that is present locally.

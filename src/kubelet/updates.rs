@@ -1,12 +1,14 @@
 //! Changes to a running pod (`run.updates`): what the API server accepts and the kubelet
 //! does with it. A new image changes the container's spec hash, so the next sync kills and
-//! restarts it ("definition changed", whatever the restart policy) under a fresh back-off
-//! key; a condition written by a controller feeds the readiness gates; a lowered
+//! restarts an app container ("definition changed", whatever the restart policy) or a
+//! started sidecar ("Init container X definition changed") under a fresh back-off key, while
+//! a running init container is left to finish; a condition written by a controller feeds the readiness gates; a lowered
 //! activeDeadlineSeconds moves the deadline (kuberuntime_manager.go computePodActions,
 //! getStableKey; status/generate.go GeneratePodReadyCondition; active_deadline.go).
 
 use std::time::Duration;
 
+use super::container::ContainerKind;
 use super::pod_worker::{Timer, Worker};
 
 impl Worker<'_> {
@@ -44,7 +46,10 @@ impl Worker<'_> {
             }
             rec.spec.image = Some(image);
             rec.spec_generation += 1;
-            rec.definition_changed = rec.is_running();
+            // A running init container is left to finish (computeInitContainerActions only
+            // restarts sidecars for a new definition); its next start, if any, takes the
+            // new image with a fresh back-off.
+            rec.definition_changed = rec.is_running() && rec.kind != ContainerKind::Init;
         }
         if let Some(d) = update.active_deadline_seconds {
             self.cfg.pod.active_deadline_seconds = Some(d);

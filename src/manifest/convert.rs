@@ -88,6 +88,15 @@ impl<'a> Converter<'a> {
             os: spec.os.as_ref().map(|o| m::PodOs {
                 name: o.name.clone(),
             }),
+            security_context: spec
+                .security_context
+                .as_ref()
+                .map(|s| m::PodSecurityContext {
+                    run_as_user: s.run_as_user,
+                    run_as_group: s.run_as_group,
+                    run_as_non_root: s.run_as_non_root,
+                    supplemental_groups: list(&s.supplemental_groups).to_vec(),
+                }),
         }
     }
 
@@ -212,6 +221,11 @@ impl<'a> Converter<'a> {
                 .resources
                 .as_ref()
                 .map(|r| self.resources(r, &path.key("resources"))),
+            security_context: c.security_context.as_ref().map(|s| m::SecurityContext {
+                run_as_user: s.run_as_user,
+                run_as_group: s.run_as_group,
+                run_as_non_root: s.run_as_non_root,
+            }),
         }
     }
 

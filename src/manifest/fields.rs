@@ -68,7 +68,21 @@ fn emulation(struct_name: &str) -> Option<Emulation> {
                 "volumes",
                 "readinessGates",
                 "os",
+                "securityContext",
             ],
+            quiet: &[],
+        },
+        "PodSecurityContext" => Emulation {
+            runs: &[
+                "runAsUser",
+                "runAsGroup",
+                "runAsNonRoot",
+                "supplementalGroups",
+            ],
+            quiet: &[],
+        },
+        "SecurityContext" => Emulation {
+            runs: &["runAsUser", "runAsGroup", "runAsNonRoot"],
             quiet: &[],
         },
         "PodReadinessGate" => Emulation {
@@ -107,6 +121,7 @@ fn emulation(struct_name: &str) -> Option<Emulation> {
                 "startupProbe",
                 "lifecycle",
                 "resources",
+                "securityContext",
             ],
             quiet: &[],
         },
@@ -206,8 +221,11 @@ pub fn is_emulated(struct_name: &str, key: &str) -> bool {
 /// to say than "it has no effect".
 fn consequence(struct_name: &str, key: &str) -> &'static str {
     match (struct_name, key) {
-        (_, "securityContext") => {
-            "containers run as the user running podcheck, with its capabilities"
+        ("SecurityContext" | "PodSecurityContext", "runAsUserName" | "windowsOptions") => {
+            "podcheck runs Linux processes"
+        }
+        ("SecurityContext" | "PodSecurityContext", _) => {
+            "only runAsUser, runAsGroup, runAsNonRoot (and the pod's supplementalGroups) are applied; processes keep the capabilities, file system and profiles of a process started by podcheck"
         }
         (_, "resources") | ("ResourceRequirements", _) => {
             "only resources.limits.memory is enforced (where cgroups allow)"
@@ -357,6 +375,8 @@ pub fn k8s_type_after(parent: &str, key: &str) -> Option<&'static str> {
         ("Container", "ports") => "ContainerPort",
         ("Container", "volumeMounts") => "VolumeMount",
         ("Container", "resources") => "ResourceRequirements",
+        ("Container", "securityContext") => "SecurityContext",
+        ("PodSpec", "securityContext") => "PodSecurityContext",
         ("Probe" | "LifecycleHandler", "exec") => "ExecAction",
         ("Probe" | "LifecycleHandler", "httpGet") => "HTTPGetAction",
         ("Probe" | "LifecycleHandler", "tcpSocket") => "TCPSocketAction",
@@ -390,6 +410,8 @@ pub fn k8s_fields(struct_name: &str) -> &'static [&'static str] {
         "TCPSocketAction" => fields_of::<core::TCPSocketAction>(),
         "GRPCAction" => fields_of::<core::GRPCAction>(),
         "SleepAction" => fields_of::<core::SleepAction>(),
+        "SecurityContext" => fields_of::<core::SecurityContext>(),
+        "PodSecurityContext" => fields_of::<core::PodSecurityContext>(),
         "EmptyDirVolumeSource" => fields_of::<core::EmptyDirVolumeSource>(),
         "HostPathVolumeSource" => fields_of::<core::HostPathVolumeSource>(),
         _ => &[],

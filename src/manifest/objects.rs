@@ -350,22 +350,29 @@ mod tests {
             lines.contains(&(Severity::Note, "spec.replicas".into(), 5)),
             "{lines:?}"
         );
-        assert!(lines.contains(&(
-            Severity::Note,
-            "spec.template.spec.securityContext".into(),
-            10
-        )));
-        assert!(lines.contains(&(
-            Severity::Note,
-            "spec.template.spec.containers[0].securityContext".into(),
-            14
-        )));
+        // runAsNonRoot is honoured (no note); readOnlyRootFilesystem is not.
+        assert_eq!(
+            pods[0]
+                .pod
+                .security_context
+                .as_ref()
+                .and_then(|s| s.run_as_non_root),
+            Some(true)
+        );
+        assert!(
+            lines.contains(&(
+                Severity::Note,
+                "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem".into(),
+                14
+            )),
+            "{lines:?}"
+        );
         let typo = diags
             .iter()
             .find(|d| d.severity == Severity::Warning)
             .expect("typo");
         assert_eq!(typo.help.as_deref(), Some("did you mean `periodSeconds`?"));
-        assert_eq!(diags.len(), 4, "{lines:?}");
+        assert_eq!(diags.len(), 3, "{lines:?}");
     }
 
     #[test]

@@ -153,6 +153,8 @@ fn model_fields(k8s: &str) -> &'static [&'static str] {
         "TCPSocketAction" => fields_of::<model::TcpSocketAction>(),
         "GRPCAction" => fields_of::<model::GrpcAction>(),
         "SleepAction" => fields_of::<model::SleepAction>(),
+        "SecurityContext" => fields_of::<model::SecurityContext>(),
+        "PodSecurityContext" => fields_of::<model::PodSecurityContext>(),
         "EmptyDirVolumeSource" => fields_of::<model::EmptyDir>(),
         "HostPathVolumeSource" => fields_of::<model::HostPath>(),
         _ => &[],
@@ -209,20 +211,20 @@ mod tests {
     #[test]
     fn not_emulated_kubernetes_fields_get_a_note() {
         let src = format!(
-            "{POD}securityContext = {{ runAsUser = 1000 }}\nreadinessProbe = {{ exec = {{ command = [\"true\"] }}, periodSeconds = 1 }}\nresources = {{ requests = {{ cpu = \"1\" }}, limits = {{ cpu = \"1\", memory = \"8Mi\" }} }}\n[pod.nodeSelector]\ndisk = \"ssd\"\n"
+            "{POD}securityContext = {{ runAsUser = 1000, privileged = true }}\nreadinessProbe = {{ exec = {{ command = [\"true\"] }}, periodSeconds = 1 }}\nresources = {{ requests = {{ cpu = \"1\" }}, limits = {{ cpu = \"1\", memory = \"8Mi\" }} }}\n[pod.nodeSelector]\ndisk = \"ssd\"\n"
         );
         let (spec, diags) = parse_spec_toml(&src).expect("parses");
         assert_eq!(spec.pod.containers.len(), 1);
+        // runAsUser is honoured; the rest of securityContext is noted field by field.
+        let sc = spec.pod.containers[0].security_context.as_ref();
+        assert_eq!(sc.and_then(|s| s.run_as_user), Some(1000));
         assert_eq!(diags.len(), 4, "{diags:?}");
         assert!(diags.iter().all(|d| d.severity == Severity::Note));
         let texts: Vec<&str> = diags
             .iter()
             .map(|d| &src[d.span.clone().expect("span")])
             .collect();
-        assert_eq!(
-            texts,
-            ["securityContext", "nodeSelector", "requests", "cpu"]
-        );
+        assert_eq!(texts, ["privileged", "nodeSelector", "requests", "cpu"]);
     }
 
     #[test]

@@ -390,9 +390,9 @@ mod tests {
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
         }
-        let started = std::time::Instant::now();
+        // Refused by the alias budget rather than expanded (10^12 nodes would never end);
+        // no wall-clock bound, which a loaded machine would break.
         let d = parse_documents(&src).expect_err("must be refused");
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
         assert!(
             d.help.as_deref().is_some_and(|h| h.contains("limits")),
             "{d:?}"

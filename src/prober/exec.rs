@@ -209,6 +209,10 @@ impl Exec {
                 if let Some((ns, root)) = c.mount_ns() {
                     crate::runtime::mounts::enter(ns, root, &cwd)?;
                 }
+                // An exec runs as the container's user (the OCI process user of ExecSync).
+                if let Some(id) = c.identity() {
+                    id.apply_in_child()?;
+                }
             }
             Ok(())
         };

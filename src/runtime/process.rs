@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::oneshot;
 
 use super::cgroup::ContainerCgroup;
+use super::identity::Identity;
 use super::logs::{LogBuffer, SharedLog};
 use super::mounts::{MountError, MountPlan};
 use super::shim::{self, PidNs, Placement, Role};
@@ -38,6 +39,8 @@ pub struct ProcessSpec {
     pub cgroup: Option<Arc<ContainerCgroup>>,
     /// Volumes and the termination log at their paths, in a private mount namespace.
     pub mounts: Option<Arc<MountPlan>>,
+    /// The user and groups to run as (securityContext), when not podcheck's own.
+    pub identity: Option<Arc<Identity>>,
 }
 
 /// Why a process could not be started; messages follow the container runtime's wording.
@@ -85,6 +88,8 @@ pub struct ContainerHandle {
     cgroup: Option<Arc<ContainerCgroup>>,
     /// The container's mount namespace and root, when it has its own, for execs to enter.
     mnt: Option<(OwnedFd, OwnedFd)>,
+    /// The identity the container runs as, which its execs take too.
+    identity: Option<Arc<Identity>>,
 }
 
 impl ContainerHandle {
@@ -93,6 +98,7 @@ impl ContainerHandle {
         pid_namespace: bool,
         cgroup: Option<Arc<ContainerCgroup>>,
         own_mounts: bool,
+        identity: Option<Arc<Identity>>,
     ) -> Self {
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
         let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -121,7 +127,13 @@ impl ContainerHandle {
             pidns,
             cgroup,
             mnt,
+            identity,
         }
+    }
+
+    /// The identity the container runs as, when not podcheck's own.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_deref()
     }
 
     /// The container's mount namespace and root directory fds, when it has its own.
@@ -222,14 +234,19 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
         role: Role::Container,
     };
     let (cgroup, mounts) = (spec.cgroup.clone(), spec.mounts.clone());
+    let identity = spec.identity.clone();
     let setup = move || {
-        // SAFETY: both run in the forked child before exec, as they require.
+        // SAFETY: all run in the forked child before exec, as they require; the identity
+        // comes last, as the others need root.
         unsafe {
             if let Some(cg) = &cgroup {
                 cg.join_in_child()?;
             }
             if let Some(plan) = &mounts {
                 plan.apply()?;
+            }
+            if let Some(id) = &identity {
+                id.apply_in_child()?;
             }
         }
         Ok(())
@@ -254,6 +271,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
         spec.pid_namespace,
         spec.cgroup.clone(),
         spec.mounts.is_some(),
+        spec.identity.clone(),
     ));
     let log: SharedLog = Arc::new(Mutex::new(LogBuffer::default()));
     if let Some(out) = child.stdout.take() {
@@ -402,6 +420,7 @@ mod tests {
             pid_namespace: false,
             cgroup: None,
             mounts: None,
+            identity: None,
             argv: argv.iter().map(|s| s.to_string()).collect(),
             env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
             cwd: std::env::temp_dir(),

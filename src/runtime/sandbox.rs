@@ -16,7 +16,7 @@
 //! exists (or is another process with a reused pid).
 
 use std::io;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
@@ -37,9 +37,11 @@ pub struct PodSandbox {
 impl PodSandbox {
     /// Creates the sandbox directory under [`scratch_base`], sweeping stale ones first.
     pub fn create(pod_name: &str) -> io::Result<Self> {
-        Ok(PodSandbox {
-            dir: scratch_dir(pod_name)?,
-        })
+        let dir = scratch_dir(pod_name)?;
+        // Traversable by a container running as another user (securityContext.runAsUser),
+        // not listable.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))?;
+        Ok(PodSandbox { dir })
     }
 
     /// The sandbox root.
@@ -57,7 +59,12 @@ impl PodSandbox {
     /// An emptyDir volume's directory (created on first use, shared by all mounts).
     pub fn volume_dir(&self, volume: &str) -> io::Result<PathBuf> {
         let d = self.root().join("volumes").join(volume);
-        std::fs::create_dir_all(&d)?;
+        if !d.is_dir() {
+            std::fs::create_dir_all(&d)?;
+            // The kubelet makes an emptyDir world-writable (empty_dir.go setupDir), so a
+            // container of any user can write to it.
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777))?;
+        }
         Ok(d)
     }
 
@@ -68,6 +75,8 @@ impl PodSandbox {
             .container_dir(container)?
             .join(format!("termination-log.{instance}"));
         std::fs::write(&p, b"")?;
+        // As the kubelet does (makeMounts), so a non-root container can write it.
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666))?;
         Ok(p)
     }
 }

@@ -9,11 +9,13 @@ pub mod model;
 pub mod ports;
 pub mod quantity;
 pub mod run_end;
+pub mod security;
 pub mod validate;
 pub mod validate_expect;
 pub mod validate_features;
 pub mod validate_probe;
 pub mod validate_restart;
+pub mod validate_security;
 pub mod validate_updates;
 
 pub use load::{LoadOptions, LoadedSpec, load_spec, load_spec_with, parse_spec, parse_spec_with};

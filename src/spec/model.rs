@@ -115,6 +115,35 @@ pub struct Pod {
     /// Pod conditions besides the kubelet's that must be True for the pod to be Ready.
     #[serde(default)]
     pub readiness_gates: Vec<PodReadinessGate>,
+    /// The identity every container runs as, unless its own securityContext says otherwise.
+    pub security_context: Option<PodSecurityContext>,
+}
+
+/// `spec.securityContext`: the fields podcheck honours (the rest are accepted with a note).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSecurityContext {
+    /// The uid of every container's processes.
+    pub run_as_user: Option<i64>,
+    /// The primary gid of every container's processes.
+    pub run_as_group: Option<i64>,
+    /// Refuse to start a container that would run as uid 0.
+    pub run_as_non_root: Option<bool>,
+    /// Groups added to every container's processes.
+    #[serde(default)]
+    pub supplemental_groups: Vec<i64>,
+}
+
+/// A container's `securityContext`: the fields podcheck honours; they override the pod's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityContext {
+    /// The uid of the container's processes.
+    pub run_as_user: Option<i64>,
+    /// The primary gid of the container's processes.
+    pub run_as_group: Option<i64>,
+    /// Refuse to start the container if it would run as uid 0.
+    pub run_as_non_root: Option<bool>,
 }
 
 /// `spec.os`.
@@ -277,6 +306,8 @@ pub struct Container {
     pub lifecycle: Option<Lifecycle>,
     /// Resource requests and limits (limits.memory is enforced where cgroups allow).
     pub resources: Option<Resources>,
+    /// The identity the container's processes (and its exec probes and hooks) run as.
+    pub security_context: Option<SecurityContext>,
 }
 
 impl Container {

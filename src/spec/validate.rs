@@ -28,6 +28,7 @@ pub fn validate(spec: &SpecFile) -> Vec<Diagnostic> {
     check_expect(spec, &root.key("expect"), &mut out);
     super::validate_updates::check_updates(spec, &mut out);
     super::validate_features::check_features(spec, &mut out);
+    super::validate_security::check_security(spec, &mut out);
     out
 }
 

@@ -182,7 +182,7 @@ const TOP_LEVEL_CASES: &str = r#"
     E | run.feature_gates.SidecarContainers | unknown feature gate | [run]\nfeature_gates = { SidecarContainers = true }
     E | run.updates[0].conditions.Ready | the kubelet's own condition | [[run.updates]]\nat = "1s"\nconditions = { Ready = true }
     W | run.updates[0].conditions.x/y | no readiness gate | [[run.updates]]\nat = "1s"\nconditions = { "x/y" = true }
-    E | run.updates[0].images.web | no regular container named "web" | [[run.updates]]\nat = "1s"\nimages = { web = "a:1" }
+    E | run.updates[0].images.web | no container named "web" | [[run.updates]]\nat = "1s"\nimages = { web = "a:1" }
     E | run.updates[0] | changes nothing | [[run.updates]] # <-\nat = "1s"
     E | run.updates[0].activeDeadlineSeconds | between 1 and | [[run.updates]]\nat = "1s"\nactiveDeadlineSeconds = 0
     E | run.time_scale | out of range | [run]\ntime_scale = 1e-19

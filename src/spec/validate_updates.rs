@@ -72,10 +72,12 @@ pub(super) fn check_updates(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    let regular: Vec<&str> = spec
+    // ValidatePodUpdate lets the image of any container change, init containers included.
+    let names: Vec<&str> = spec
         .pod
-        .containers
+        .init_containers
         .iter()
+        .chain(&spec.pod.containers)
         .map(|c| c.name.as_str())
         .collect();
     let mut deadline = spec.pod.active_deadline_seconds;
@@ -102,14 +104,11 @@ pub(super) fn check_updates(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
         }
         for (name, image) in &u.images {
             let ipath = upath.key("images").key(name);
-            if !regular.contains(&name.as_str()) {
+            if !names.contains(&name.as_str()) {
                 out.push(err(
                     ipath,
-                    format!("no regular container named {name:?}"),
-                    format!(
-                        "podcheck changes the images of app containers: use one of {}",
-                        list_or_none(&regular)
-                    ),
+                    format!("no container named {name:?}"),
+                    format!("use one of {}", list_or_none(&names)),
                 ));
             } else if image.trim().is_empty() || image.trim() != image {
                 out.push(err(
