@@ -1,8 +1,9 @@
 //! Log expectations: lines a container's output must or must not contain.
 //!
-//! The capture keeps each instance's output without timestamps, so a `within` window is
-//! checked against the lifetime of the instance that wrote the line (from the status
-//! snapshots): an instance counts when it was running at some moment of the window.
+//! Every captured line has the spec time at which its first byte was read, and a `within`
+//! window is checked against it. Only a line older than the capture's kept read times
+//! falls back to the lifetime of the instance that wrote it (from the status snapshots):
+//! such a line counts when its instance was running at some moment of the window.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -120,7 +121,7 @@ fn describe(item: &LogExpectation) -> String {
         scope.push(format!("restart {r}"));
     }
     if let Some(w) = item.within {
-        scope.push(format!("written by an instance running within {w}"));
+        scope.push(format!("written within {w}"));
     }
     let scope = if scope.is_empty() {
         String::new()
@@ -148,14 +149,28 @@ fn check_one(
         .filter(|l| item.restart.is_none_or(|r| r == l.restart_count))
         .collect();
     let life = |l: &InstanceLog| lives.get(&(l.container.clone(), l.restart_count)).copied();
+    // Where a line has the time it was read, the window is checked against that time;
+    // a line without one (older than the kept read times) counts when its instance ran
+    // at some moment of the window. An instance with neither is not searched.
+    let placed = |l: &InstanceLog, n: usize| match item.within {
+        None => true,
+        Some(w) => match l.line_times.get(n).copied().flatten() {
+            Some(t) => w.contains(t),
+            None => life(l).is_some_and(|lt| lt.overlaps(w)),
+        },
+    };
     let (searched, unplaced): (Vec<&InstanceLog>, Vec<&InstanceLog>) = match item.within {
         None => (mine.clone(), Vec::new()),
         Some(w) => {
+            let timed = |l: &InstanceLog| l.line_times.iter().any(Option::is_some);
             let (known, unknown): (Vec<&InstanceLog>, Vec<&InstanceLog>) =
-                mine.iter().partition(|l| life(l).is_some());
+                mine.iter().partition(|l| life(l).is_some() || timed(l));
             let inside = known
                 .into_iter()
-                .filter(|l| life(l).is_some_and(|lt| lt.overlaps(w)))
+                .filter(|l| {
+                    life(l).is_some_and(|lt| lt.overlaps(w))
+                        || l.line_times.iter().flatten().any(|t| w.contains(*t))
+                })
                 .collect();
             (inside, unknown)
         }
@@ -164,16 +179,25 @@ fn check_one(
         l.text
             .lines()
             .enumerate()
-            .find(|(_, line)| pattern.matches(line))
+            .find(|(n, line)| pattern.matches(line) && placed(l, *n))
             .map(|(n, line)| (*l, n + 1, line))
     });
     match (item.absent, hit) {
         (true, None) | (false, Some(_)) => None,
-        (true, Some((l, n, line))) => Some(format!(
-            "{}; found in restart {} (line {n}): {line:?}",
-            describe(item),
-            l.restart_count
-        )),
+        (true, Some((l, n, line))) => {
+            let at = l
+                .line_times
+                .get(n - 1)
+                .copied()
+                .flatten()
+                .map(|t| format!(", written at {}", format_secs(t.as_secs_f64())))
+                .unwrap_or_default();
+            Some(format!(
+                "{}; found in restart {} (line {n}{at}): {line:?}",
+                describe(item),
+                l.restart_count
+            ))
+        }
         (false, None) => {
             let instances: Vec<String> = mine
                 .iter()

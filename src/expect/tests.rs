@@ -226,6 +226,7 @@ fn log(restart: u32, text: &str) -> InstanceLog {
         container: "app".into(),
         restart_count: restart,
         text: text.into(),
+        line_times: Vec::new(),
     }
 }
 
@@ -268,7 +269,7 @@ absent = true
     assert_eq!(
         failures(&bad, &t, &logs),
         [
-            "logs[0]: expected a line of app containing \"ready\" (written by an instance running within 4s..): not found in 1 instance(s) searched; instances of app: [restart 0 ran 1s..3s, restart 1 ran 5s..]; log tail of restart 1: \"booting\"",
+            "logs[0]: expected a line of app containing \"ready\" (written within 4s..): not found in 1 instance(s) searched; instances of app: [restart 0 ran 1s..3s, restart 1 ran 5s..]; log tail of restart 1: \"booting\"",
             "logs[1]: expected no line of app containing \"boom\"; found in restart 0 (line 3): \"boom\"",
         ]
     );

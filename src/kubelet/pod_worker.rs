@@ -531,10 +531,17 @@ impl Worker<'_> {
         let logs = self
             .logs
             .iter()
-            .map(|(cid, rc, log)| InstanceLog {
-                container: self.rec(*cid).name().to_owned(),
-                restart_count: *rc,
-                text: crate::runtime::logs::read_log(log),
+            .map(|(cid, rc, log)| {
+                let (text, lines) = crate::runtime::logs::read_text_and_lines(log);
+                InstanceLog {
+                    container: self.rec(*cid).name().to_owned(),
+                    restart_count: *rc,
+                    text,
+                    line_times: lines
+                        .iter()
+                        .map(|l| l.at.map(|at| self.clock.spec_time_of(at)))
+                        .collect(),
+                }
             })
             .collect();
         RunOutcome {

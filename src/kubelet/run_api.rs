@@ -69,6 +69,9 @@ pub struct InstanceLog {
     pub restart_count: u32,
     /// The captured output (bounded tail).
     pub text: String,
+    /// The spec time at which each line of `text` (as `str::lines` splits it) was read;
+    /// None for a line older than the kept read times.
+    pub line_times: Vec<Option<std::time::Duration>>,
 }
 
 /// What a run produced.

@@ -117,6 +117,7 @@ pub(crate) fn startup_404_report() -> SpecReport {
                 restart_count: 0,
                 text: "listening on :8081\nGET /healthz 404\nGET /healthz 404\nGET /healthz 404\n"
                     .into(),
+                line_times: Vec::new(),
             }],
             end: EndReason::DurationReached,
             ended_at: secs(5.0),
