@@ -106,6 +106,11 @@ pub struct TestArgs {
     /// Write a JUnit XML report to this file: one testcase per spec.
     #[arg(long, env = "PODCHECK_JUNIT", value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write each spec's timeline picture into this directory (created if missing), one SVG
+    /// per spec named after its path below DIR: probes/liveness.toml ->
+    /// probes-liveness.svg. Failing specs get theirs too.
+    #[arg(long, value_name = "DIR")]
+    pub timeline_dir: Option<PathBuf>,
     /// Map an image to a local command for every spec, as for `podcheck run --image`.
     #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
@@ -130,6 +135,16 @@ pub fn test(args: TestArgs) -> u8 {
     );
     if let Some(p) = args.junit {
         crate::harness::junit_to(p);
+    }
+    if let Some(d) = args.timeline_dir {
+        if let Err(e) = std::fs::create_dir_all(&d) {
+            eoutln!(
+                "error: --timeline-dir {}: cannot create it: {e}",
+                d.display()
+            );
+            return EXIT_ENV;
+        }
+        crate::harness::timelines_to(d);
     }
     let images = match parse_image_args(&args.images) {
         Ok(i) => i,

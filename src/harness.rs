@@ -25,7 +25,7 @@ use std::sync::{Condvar, Mutex, OnceLock, RwLock};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::report::{junit, verdict};
+use crate::report::{junit, timeline, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::runtime::isolation::Isolation;
 use crate::runtime::process;
@@ -79,6 +79,8 @@ static FORCED: OnceLock<Isolation> = OnceLock::new();
 static FORCED_SCALE: OnceLock<crate::clock::TimeScale> = OnceLock::new();
 /// JUnit file given to `podcheck test --junit`; otherwise `PODCHECK_JUNIT`.
 static FORCED_JUNIT: OnceLock<PathBuf> = OnceLock::new();
+/// Directory given to `podcheck test --timeline-dir`: a timeline picture per spec.
+static TIMELINE_DIR: OnceLock<PathBuf> = OnceLock::new();
 /// The testcases of this suite, when a JUnit file is to be written.
 static CASES: junit::Collector = junit::Collector::new();
 
@@ -86,6 +88,12 @@ static CASES: junit::Collector = junit::Collector::new();
 /// the `PODCHECK_JUNIT` environment variable names the file).
 pub fn junit_to(path: PathBuf) {
     let _ = FORCED_JUNIT.set(path);
+}
+
+/// Writes each spec's timeline picture into `dir` (what `podcheck test --timeline-dir`
+/// does), as `<spec path below the suite folder, / as ->.svg`.
+pub fn timelines_to(dir: PathBuf) {
+    let _ = TIMELINE_DIR.set(dir);
 }
 
 /// The JUnit file of this suite, if any.
@@ -317,6 +325,7 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
                     Err(d) => Err(Failed::from(d.render())),
                     Ok(l) => run_trial(
                         &path,
+                        &case_name,
                         l,
                         &extra,
                         &session_id,
@@ -409,6 +418,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn run_trial(
     path: &Path,
+    name: &str,
     loaded: &LoadedSpec,
     extra_path: &[PathBuf],
     session_id: &str,
@@ -454,6 +464,11 @@ fn run_trial(
     drop(guard);
     *logs = verdict::logs_text(&report);
     let text = verdict::render(&path.display().to_string(), &report);
+    if let Some(dir) = TIMELINE_DIR.get() {
+        let file = dir.join(timeline::file_name(name, timeline::Format::Svg));
+        timeline::write(&file, &path.display().to_string(), &report)
+            .map_err(|e| Failed::from(e.to_string()))?;
+    }
     let must_fail = path.components().any(|c| c.as_os_str() == "must-fail");
     if !must_fail {
         return if report.passed() {

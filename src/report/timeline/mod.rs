@@ -148,3 +148,18 @@ pub fn paths_for(path: &Path, stems: &[String]) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// The picture's file name for a spec named by its path below a suite folder:
+/// `probes/liveness.toml` -> `probes-liveness.svg`.
+pub fn file_name(spec: &str, format: Format) -> String {
+    let stem = spec.strip_suffix(".toml").unwrap_or(spec);
+    let stem: String = stem
+        .chars()
+        .map(|c| if c == '/' || c == '\\' { '-' } else { c })
+        .collect();
+    let ext = match format {
+        Format::Svg => "svg",
+        Format::Html => "html",
+    };
+    format!("{stem}.{ext}")
+}
