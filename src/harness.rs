@@ -324,8 +324,10 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
                 let result = match &loaded {
                     Err(d) => Err(Failed::from(d.render())),
                     Ok(l) => run_trial(
-                        &path,
-                        &case_name,
+                        SpecFile {
+                            path: &path,
+                            name: &case_name,
+                        },
                         l,
                         &extra,
                         &session_id,
@@ -416,9 +418,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A spec of the suite: its file, and its name (the path below the suite folder).
+struct SpecFile<'a> {
+    path: &'a Path,
+    name: &'a str,
+}
+
 fn run_trial(
-    path: &Path,
-    name: &str,
+    spec: SpecFile<'_>,
     loaded: &LoadedSpec,
     extra_path: &[PathBuf],
     session_id: &str,
@@ -426,6 +433,7 @@ fn run_trial(
     images: Vec<(String, Vec<String>)>,
     logs: &mut String,
 ) -> Result<(), Failed> {
+    let path = spec.path;
     let _lock = if loaded.spec.run.serial {
         (
             None,
@@ -465,7 +473,7 @@ fn run_trial(
     *logs = verdict::logs_text(&report);
     let text = verdict::render(&path.display().to_string(), &report);
     if let Some(dir) = TIMELINE_DIR.get() {
-        let file = dir.join(timeline::file_name(name, timeline::Format::Svg));
+        let file = dir.join(timeline::file_name(spec.name, timeline::Format::Svg));
         timeline::write(&file, &path.display().to_string(), &report)
             .map_err(|e| Failed::from(e.to_string()))?;
     }

@@ -597,7 +597,7 @@ fn draw_bands(c: &mut Canvas, bands: &[Band], top: f64, end: Duration) -> f64 {
             if b.explicit { "" } else { ", implied" }
         ));
         for w in &b.why {
-            title.push_str("\n");
+            title.push('\n');
             title.push_str(w);
         }
         c.text(
