@@ -6,6 +6,8 @@
 //! axis in spec seconds, a legend, and the spec's name and verdict as the title. Every item
 //! carries an SVG `<title>`, which browsers show on hover.
 
+mod bands;
+mod lane;
 pub mod model;
 pub mod svg;
 pub mod windows;
