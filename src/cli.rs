@@ -109,7 +109,7 @@ pub struct TestArgs {
     /// Write each spec's timeline picture into this directory (created if missing), one SVG
     /// per spec named after its path below DIR: probes/liveness.toml ->
     /// probes-liveness.svg. Failing specs get theirs too.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, env = "PODCHECK_TIMELINE_DIR", value_name = "DIR")]
     pub timeline_dir: Option<PathBuf>,
     /// Map an image to a local command for every spec, as for `podcheck run --image`.
     #[arg(long = "image", value_name = "NAME=CMD")]

@@ -79,7 +79,7 @@ static FORCED: OnceLock<Isolation> = OnceLock::new();
 static FORCED_SCALE: OnceLock<crate::clock::TimeScale> = OnceLock::new();
 /// JUnit file given to `podcheck test --junit`; otherwise `PODCHECK_JUNIT`.
 static FORCED_JUNIT: OnceLock<PathBuf> = OnceLock::new();
-/// Directory given to `podcheck test --timeline-dir`: a timeline picture per spec.
+/// Directory given to `podcheck test --timeline-dir`; otherwise `PODCHECK_TIMELINE_DIR`.
 static TIMELINE_DIR: OnceLock<PathBuf> = OnceLock::new();
 /// The testcases of this suite, when a JUnit file is to be written.
 static CASES: junit::Collector = junit::Collector::new();
@@ -91,9 +91,19 @@ pub fn junit_to(path: PathBuf) {
 }
 
 /// Writes each spec's timeline picture into `dir` (what `podcheck test --timeline-dir`
-/// does), as `<spec path below the suite folder, / as ->.svg`.
+/// does; otherwise the `PODCHECK_TIMELINE_DIR` environment variable names the folder), as
+/// `<spec path below the suite folder, / as ->.svg`.
 pub fn timelines_to(dir: PathBuf) {
     let _ = TIMELINE_DIR.set(dir);
+}
+
+/// The folder of this suite's timeline pictures, if any.
+fn timeline_dir() -> Option<PathBuf> {
+    TIMELINE_DIR.get().cloned().or_else(|| {
+        std::env::var_os("PODCHECK_TIMELINE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
 }
 
 /// The JUnit file of this suite, if any.
@@ -472,7 +482,13 @@ fn run_trial(
     drop(guard);
     *logs = verdict::logs_text(&report);
     let text = verdict::render(&path.display().to_string(), &report);
-    if let Some(dir) = TIMELINE_DIR.get() {
+    if let Some(dir) = timeline_dir() {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Failed::from(format!(
+                "cannot create the timeline folder {}: {e}",
+                dir.display()
+            ))
+        })?;
         let file = dir.join(timeline::file_name(spec.name, timeline::Format::Svg));
         timeline::write(&file, &path.display().to_string(), &report)
             .map_err(|e| Failed::from(e.to_string()))?;

@@ -144,6 +144,19 @@ fn test_writes_a_picture_per_spec_into_the_timeline_dir() {
         let (root, _) = check_svg(&read(&pics.join(name)));
         assert_eq!(root, "svg");
     }
+    // The environment variable does the same (a harness in a user's crate reads it too),
+    // creating the folder when it is missing.
+    std::fs::remove_file(sub.join("b.toml")).expect("remove b");
+    let nested = specs.path().join("env/pics");
+    let out = Command::new(BIN)
+        .arg("test")
+        .arg(specs.path())
+        .env("PODCHECK_TIMELINE_DIR", &nested)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("podcheck runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    check_svg(&read(&nested.join("sub-a.svg")));
 }
 
 /// The README shows a real picture; it must exist and be an SVG (its timings are one real
