@@ -64,27 +64,40 @@ pub(super) fn draw_bands(c: &mut Canvas, bands: &[Band], top: f64, end: Duration
             n(BAND_ROW - 2.0),
             esc(&title)
         );
-        if let Some(t) = b.matched_at {
-            let _ = writeln!(
-                c.out,
-                r##"<circle class="matched" cx="{}" cy="{}" r="3.0" fill="#1b5e20"/>"##,
-                n(c.x(t)),
-                n(y + BAND_ROW / 2.0)
-            );
-        }
-        let room = ((WIDTH - RIGHT - x1 - 8.0) / CHAR_W).max(0.0) as usize;
+        // The label moves right of the match dot when it would cover the dot and fits there.
+        let dot = b.matched_at.map(|t| c.x(t));
+        let text_w = b.label.chars().count() as f64 * CHAR_W;
+        let text_x = match dot {
+            Some(dx)
+                if dx >= x1 - 1.0
+                    && dx <= x1 + 5.0 + text_w
+                    && dx + 6.0 + text_w <= WIDTH - RIGHT =>
+            {
+                dx + 6.0
+            }
+            _ => x1 + 5.0,
+        };
+        let room = ((WIDTH - RIGHT - text_x - 3.0) / CHAR_W).max(0.0) as usize;
         let mut text: String = b.label.chars().take(room).collect();
         if b.label.chars().count() > room && room > 1 {
             text.pop();
             text.push('\u{2026}');
         }
         c.text(
-            x1 + 5.0,
+            text_x,
             y + 11.0,
             "band-label",
             r##" fill="#222222" pointer-events="none""##,
             &text,
         );
+        if let Some(dx) = dot {
+            let _ = writeln!(
+                c.out,
+                r##"<circle class="matched" cx="{}" cy="{}" r="3.0" fill="#1b5e20" stroke="#ffffff" stroke-width="1"/>"##,
+                n(dx),
+                n(y + BAND_ROW / 2.0)
+            );
+        }
         y += BAND_ROW;
     }
     c.out.push_str("</g>\n");

@@ -210,3 +210,112 @@ fn point(t: Duration) -> TimeWindow {
         to: Some(t),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::check::ItemResult;
+    use crate::report::explain::tests::startup_404_report;
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    fn report(failures: Vec<String>, matched: [Option<f64>; 3]) -> SpecReport {
+        let mut r = startup_404_report();
+        r.expect = toml::from_str(
+            r#"
+[[events]]
+reason = "Started"
+at = "0s..1s"
+
+[[events]]
+reason = "Killing"
+after_previous = "2s..4s"
+
+[[events]]
+reason = "Started"
+
+[[counts]]
+reason = "Unhealthy"
+within = "1s..3s"
+at_least = 3
+"#,
+        )
+        .expect("expectations");
+        r.verdict.sequence = ["Started", "Killing", "Started"]
+            .iter()
+            .zip(matched)
+            .map(|(l, t)| ItemResult {
+                label: (*l).into(),
+                matched_at: t.map(secs),
+            })
+            .collect();
+        r.verdict.failures = failures;
+        r
+    }
+
+    #[test]
+    fn windows_come_from_the_spec_or_from_the_previous_match() {
+        let r = report(Vec::new(), [Some(0.0), Some(3.0), Some(3.02)]);
+        let b = bands(&r, secs(5.0));
+        let view: Vec<(&str, Option<Duration>, Option<Duration>, bool, Result)> = b
+            .iter()
+            .map(|b| (b.key.as_str(), b.from, b.to, b.explicit, b.result))
+            .collect();
+        assert_eq!(
+            view,
+            [
+                (
+                    "events[0]",
+                    Some(secs(0.0)),
+                    Some(secs(1.0)),
+                    true,
+                    Result::Met
+                ),
+                (
+                    "events[1]",
+                    Some(secs(2.0)),
+                    Some(secs(4.0)),
+                    true,
+                    Result::Met
+                ),
+                ("events[2]", Some(secs(3.0)), None, false, Result::Met),
+                (
+                    "counts[0]",
+                    Some(secs(1.0)),
+                    Some(secs(3.0)),
+                    true,
+                    Result::Met
+                ),
+            ]
+        );
+        assert_eq!(b[1].matched_at, Some(secs(3.0)));
+    }
+
+    #[test]
+    fn a_failed_item_is_red_and_the_ones_after_it_not_checked() {
+        let r = report(
+            vec![
+                "events[1]: expected Killing: not seen".into(),
+                "final.phase: expected Succeeded".into(),
+            ],
+            [Some(0.0), None, None],
+        );
+        let mut r = r;
+        r.expect.final_state = Some(Default::default());
+        let b = bands(&r, secs(5.0));
+        let result = |k: &str| b.iter().find(|b| b.key == k).map(|b| b.result);
+        assert_eq!(result("events[0]"), Some(Result::Met));
+        assert_eq!(result("events[1]"), Some(Result::Failed));
+        assert_eq!(result("events[2]"), Some(Result::NotChecked));
+        let fin = b.iter().find(|b| b.key == "final").expect("final band");
+        assert_eq!(
+            (fin.from, fin.to, fin.result),
+            (Some(secs(5.0)), Some(secs(5.0)), Result::Failed)
+        );
+        assert_eq!(fin.why, ["final.phase: expected Succeeded"]);
+        let failed = b.iter().find(|b| b.key == "events[1]").expect("events[1]");
+        assert_eq!(failed.why, ["events[1]: expected Killing: not seen"]);
+    }
+}
