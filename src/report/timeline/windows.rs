@@ -259,7 +259,8 @@ at_least = 3
     fn windows_come_from_the_spec_or_from_the_previous_match() {
         let r = report(Vec::new(), [Some(0.0), Some(3.0), Some(3.02)]);
         let b = bands(&r, secs(5.0));
-        let view: Vec<(&str, Option<Duration>, Option<Duration>, bool, Result)> = b
+        type Row<'a> = (&'a str, Option<Duration>, Option<Duration>, bool, Result);
+        let view: Vec<Row<'_>> = b
             .iter()
             .map(|b| (b.key.as_str(), b.from, b.to, b.explicit, b.result))
             .collect();
