@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::Entry;
-use crate::report::{color, describe, json, junit, kubectl, probes, verdict};
+use crate::report::{color, describe, json, junit, kubectl, probes, timeline, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::{LoadOptions, LoadedSpec, load_spec, load_spec_with};
 
@@ -73,6 +73,12 @@ pub struct RunArgs {
     /// Write a JUnit XML report to this file: one testcase per spec.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Draw each spec's timeline (lanes per container, probe ticks, events, expectation
+    /// windows) as a self-contained picture: FILE.svg or FILE.html, by the extension. With
+    /// several specs each gets its own file, the spec's stem inserted: out.svg ->
+    /// out-<stem>.svg. A failing spec still gets its picture.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
     /// Print only the verdicts, not the live watch lines and describe output.
     #[arg(long, short)]
     pub quiet: bool,
@@ -100,6 +106,11 @@ pub struct TestArgs {
     /// Write a JUnit XML report to this file: one testcase per spec.
     #[arg(long, env = "PODCHECK_JUNIT", value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write each spec's timeline picture into this directory (created if missing), one SVG
+    /// per spec named after its path below DIR: probes/liveness.toml ->
+    /// probes-liveness.svg. Failing specs get theirs too.
+    #[arg(long, env = "PODCHECK_TIMELINE_DIR", value_name = "DIR")]
+    pub timeline_dir: Option<PathBuf>,
     /// Map an image to a local command for every spec, as for `podcheck run --image`.
     #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
@@ -124,6 +135,16 @@ pub fn test(args: TestArgs) -> u8 {
     );
     if let Some(p) = args.junit {
         crate::harness::junit_to(p);
+    }
+    if let Some(d) = args.timeline_dir {
+        if let Err(e) = std::fs::create_dir_all(&d) {
+            eoutln!(
+                "error: --timeline-dir {}: cannot create it: {e}",
+                d.display()
+            );
+            return EXIT_ENV;
+        }
+        crate::harness::timelines_to(d);
     }
     let images = match parse_image_args(&args.images) {
         Ok(i) => i,
@@ -287,10 +308,22 @@ pub fn run(args: RunArgs) -> u8 {
             return EXIT_INVALID;
         }
     };
+    if let Some(p) = &args.timeline
+        && let Err(e) = timeline::Format::of(p)
+    {
+        eoutln!("error: {e}");
+        return EXIT_INVALID;
+    }
     let load_opts = LoadOptions {
         images: images.clone(),
     };
     let (loaded, failures) = load_inputs(&args.specs, &load_opts);
+    let stems: Vec<String> = loaded.iter().map(|(_, l)| l.stem.clone()).collect();
+    let pictures = args
+        .timeline
+        .as_deref()
+        .map(|p| timeline::paths_for(p, &stems))
+        .unwrap_or_default();
     let started = (std::time::SystemTime::now(), std::time::Instant::now());
     if !failures.is_empty() {
         // CI still gets a file that says which inputs did not load.
@@ -351,7 +384,7 @@ pub fn run(args: RunArgs) -> u8 {
         let coloured = color::enabled(args.color);
         let mut worst = EXIT_OK;
         let mut cases = Vec::new();
-        for (path, spec) in &loaded {
+        for (i, (path, spec)) in loaded.iter().enumerate() {
             let quiet = args.quiet;
             let label = path.display().to_string();
             let pod_name = spec
@@ -428,6 +461,12 @@ pub fn run(args: RunArgs) -> u8 {
                         out.verdict(&label, &report);
                     }
                     out!("{}", verdict::render(&label, &report));
+                    if let Some(p) = pictures.get(i)
+                        && let Err(e) = timeline::write(p, &label, &report)
+                    {
+                        eoutln!("error: {e}");
+                        worst = worst.max(EXIT_ENV);
+                    }
                     cases.push(junit::Case::from_report(
                         &label,
                         &report,

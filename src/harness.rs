@@ -25,7 +25,7 @@ use std::sync::{Condvar, Mutex, OnceLock, RwLock};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::report::{junit, verdict};
+use crate::report::{junit, timeline, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::runtime::isolation::Isolation;
 use crate::runtime::process;
@@ -79,6 +79,8 @@ static FORCED: OnceLock<Isolation> = OnceLock::new();
 static FORCED_SCALE: OnceLock<crate::clock::TimeScale> = OnceLock::new();
 /// JUnit file given to `podcheck test --junit`; otherwise `PODCHECK_JUNIT`.
 static FORCED_JUNIT: OnceLock<PathBuf> = OnceLock::new();
+/// Directory given to `podcheck test --timeline-dir`; otherwise `PODCHECK_TIMELINE_DIR`.
+static TIMELINE_DIR: OnceLock<PathBuf> = OnceLock::new();
 /// The testcases of this suite, when a JUnit file is to be written.
 static CASES: junit::Collector = junit::Collector::new();
 
@@ -86,6 +88,22 @@ static CASES: junit::Collector = junit::Collector::new();
 /// the `PODCHECK_JUNIT` environment variable names the file).
 pub fn junit_to(path: PathBuf) {
     let _ = FORCED_JUNIT.set(path);
+}
+
+/// Writes each spec's timeline picture into `dir` (what `podcheck test --timeline-dir`
+/// does; otherwise the `PODCHECK_TIMELINE_DIR` environment variable names the folder), as
+/// `<spec path below the suite folder, / as ->.svg`.
+pub fn timelines_to(dir: PathBuf) {
+    let _ = TIMELINE_DIR.set(dir);
+}
+
+/// The folder of this suite's timeline pictures, if any.
+fn timeline_dir() -> Option<PathBuf> {
+    TIMELINE_DIR.get().cloned().or_else(|| {
+        std::env::var_os("PODCHECK_TIMELINE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
 }
 
 /// The JUnit file of this suite, if any.
@@ -316,7 +334,10 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
                 let result = match &loaded {
                     Err(d) => Err(Failed::from(d.render())),
                     Ok(l) => run_trial(
-                        &path,
+                        SpecFile {
+                            path: &path,
+                            name: &case_name,
+                        },
                         l,
                         &extra,
                         &session_id,
@@ -410,8 +431,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A spec of the suite: its file, and its name (the path below the suite folder).
+struct SpecFile<'a> {
+    path: &'a Path,
+    name: &'a str,
+}
+
 fn run_trial(
-    path: &Path,
+    spec: SpecFile<'_>,
     loaded: &LoadedSpec,
     extra_path: &[PathBuf],
     session_id: &str,
@@ -419,6 +446,7 @@ fn run_trial(
     images: Vec<(String, Vec<String>)>,
     logs: &mut String,
 ) -> Result<(), Failed> {
+    let path = spec.path;
     let _lock = if loaded.spec.run.serial {
         (
             None,
@@ -457,6 +485,17 @@ fn run_trial(
     drop(guard);
     *logs = verdict::logs_text(&report);
     let text = verdict::render(&path.display().to_string(), &report);
+    if let Some(dir) = timeline_dir() {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Failed::from(format!(
+                "cannot create the timeline folder {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let file = dir.join(timeline::file_name(spec.name, timeline::Format::Svg));
+        timeline::write(&file, &path.display().to_string(), &report)
+            .map_err(|e| Failed::from(e.to_string()))?;
+    }
     let must_fail = path.components().any(|c| c.as_os_str() == "must-fail");
     if !must_fail {
         return if report.passed() {

@@ -9,4 +9,5 @@ pub mod json;
 pub mod junit;
 pub mod kubectl;
 pub mod probes;
+pub mod timeline;
 pub mod verdict;
