@@ -552,6 +552,12 @@ pub fn export(args: ExportArgs) -> u8 {
     }
 }
 
+/// `podcheck schema`: the spec format's JSON Schema on stdout.
+pub fn schema() -> u8 {
+    out!("{}", crate::spec::schema::spec_schema_json());
+    EXIT_OK
+}
+
 /// `podcheck lint`.
 pub fn lint(specs: &[PathBuf]) -> u8 {
     let mut code = EXIT_OK;

@@ -25,6 +25,9 @@ enum Command {
     /// Print a spec's pod (or a manifest's pods) as a Pod manifest for a real cluster;
     /// what is not a Kubernetes field is listed on stderr.
     Export(cli::ExportArgs),
+    /// Print the JSON Schema of the spec format (shipped as schema/podcheck-spec.schema.json)
+    /// for TOML editors.
+    Schema,
     /// Check spec files without running anything.
     Lint {
         /// Spec files (TOML).
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Command::Run(run) => cli::run(run),
         Command::Test(test) => cli::test(test),
         Command::Export(export) => cli::export(export),
+        Command::Schema => cli::schema(),
         Command::Lint { specs } => cli::lint(&specs),
     };
     ExitCode::from(code)
