@@ -514,6 +514,9 @@ pub fn export(args: ExportArgs) -> u8 {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            for line in export::skipped_objects(file) {
+                eoutln!("not exported: {line}");
+            }
             for pod in &file.pods {
                 exported.push(export::export_manifest_pod(file, pod, &stem));
             }

@@ -134,6 +134,17 @@ pub fn export_manifest_pod(
     }
 }
 
+/// The file's objects that have no pod (Services, ConfigMaps, CRDs, custom resources) and
+/// documents that are no objects: skipped by the reader, so not in the output either.
+pub fn skipped_objects(file: &super::ManifestFile) -> Vec<String> {
+    let all = file.file_diagnostics();
+    all.diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Error && d.message.contains("skipped"))
+        .map(|d| located(&all, d))
+        .collect()
+}
+
 /// The spec's top-level tables and keys besides `[pod]`: podcheck's own, with no place in a
 /// Pod. Read from the TOML text so that no key, present or future, is missed.
 fn spec_tables(source: &str) -> Vec<String> {
