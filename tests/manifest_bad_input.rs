@@ -84,10 +84,13 @@ fn crds_and_unknown_kinds_are_skipped_with_a_note() {
     let (code, err) = podcheck(&["run", "crd.yaml"], dir.path());
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("CustomResourceDefinition \"rollouts.argoproj.io\" is skipped"),
+        err.contains("CustomResourceDefinition \"rollouts.argoproj.io\" is skipped: it defines the custom resource kind Rollout"),
         "{err}"
     );
-    assert!(err.contains("Rollout \"web\" is skipped"), "{err}");
+    assert!(
+        err.contains("Rollout \"web\" is skipped: a kind podcheck does not know (a custom resource?), so its spec.template is not read"),
+        "{err}"
+    );
     assert!(err.contains("no pod to run"), "{err}");
     // Beside a Pod, they are skipped and the Pod is exported; the skipped ones are listed.
     let (code, err) = podcheck(&["export", "mixed.yaml"], dir.path());
