@@ -68,3 +68,18 @@ fn export_of_invalid_input_exits_2() {
     let out = podcheck(&["export", "no-such.yaml"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn export_output_snapshot() {
+    let out = podcheck(&["export", "specs/manifests/webapp-deployment.toml"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = format!(
+        "--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots");
+    settings.bind(|| insta::assert_snapshot!("export-webapp-deployment", text));
+}

@@ -200,7 +200,14 @@ fn dropped_fields(file: &FileDiagnostics) -> Vec<String> {
         .filter(|d| d.severity != Severity::Error)
         .filter(|d| d.message.contains("does not emulate"))
         .filter(|d| !d.path.to_string().contains("resources"))
-        .map(|d| located(file, d))
+        .map(|d| {
+            let line = located(file, d);
+            if d.message.contains("empty directory here") {
+                format!("{line}; exported as `emptyDir: {{}}`: put the real source back")
+            } else {
+                line
+            }
+        })
         .collect()
 }
 
