@@ -22,6 +22,12 @@ enum Command {
     /// Run every spec under a directory as a test suite: in parallel, with libtest's output
     /// and must-fail/ semantics, as `cargo test` runs it.
     Test(cli::TestArgs),
+    /// Print a spec's pod (or a manifest's pods) as a Pod manifest for a real cluster;
+    /// what is not a Kubernetes field is listed on stderr.
+    Export(cli::ExportArgs),
+    /// Print the JSON Schema of the spec format (shipped as schema/podcheck-spec.schema.json)
+    /// for TOML editors.
+    Schema,
     /// Check spec files without running anything.
     Lint {
         /// Spec files (TOML).
@@ -35,6 +41,8 @@ fn main() -> ExitCode {
     let code = match args.command {
         Command::Run(run) => cli::run(run),
         Command::Test(test) => cli::test(test),
+        Command::Export(export) => cli::export(export),
+        Command::Schema => cli::schema(),
         Command::Lint { specs } => cli::lint(&specs),
     };
     ExitCode::from(code)

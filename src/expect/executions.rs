@@ -30,7 +30,7 @@ pub const RESULTS: [&str; 7] = [
 ];
 
 /// One item of the ordered execution sequence.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionExpectation {
     /// start, exit, signal, hook or probe.

@@ -10,7 +10,7 @@ use crate::spec::duration::TimeWindow;
 pub use super::values::{ConditionMatch, IntMatch, Pattern};
 
 /// Everything a spec expects of its run.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expectations {
     /// Events in order; other events may come in between.
@@ -117,7 +117,7 @@ impl_matcher!(
 );
 
 /// One item of the ordered event sequence.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventExpectation {
     /// Event reason.
@@ -136,7 +136,7 @@ pub struct EventExpectation {
 }
 
 /// An event that must not occur.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NeverExpectation {
     /// Event reason.
@@ -153,7 +153,7 @@ pub struct NeverExpectation {
 }
 
 /// How often an event occurs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountExpectation {
     /// Event reason.
@@ -176,7 +176,7 @@ pub struct CountExpectation {
 }
 
 /// One expected endpoint membership change.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointExpectation {
     /// true: the pod joins the ready endpoints (traffic starts); false: it leaves them.
@@ -189,7 +189,7 @@ pub struct EndpointExpectation {
 
 /// The pod's state at an instant (`at`), throughout a window (`during`) or at some instant
 /// of a window (`within`); with `after_event` those times count from a matched event.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateExpectation {
     /// The instant (spec time since pod creation, or since `after_event`).
@@ -228,7 +228,7 @@ impl StateExpectation {
 }
 
 /// The event a state item's times count from: the `nth` (default first) matching one.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventRef {
     /// Event reason.
@@ -245,7 +245,7 @@ pub struct EventRef {
 }
 
 /// A line a container's output must (or, with `absent`, must not) contain.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogExpectation {
     /// The container whose output is searched.
@@ -275,7 +275,7 @@ impl LogExpectation {
 }
 
 /// The expected state at the end of the run.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FinalState {
     /// Pod phase.
@@ -293,7 +293,7 @@ pub struct FinalState {
 }
 
 /// The expected final state of one container.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ContainerFinal {
     /// `waiting`, `running` or `terminated`.

@@ -8,6 +8,7 @@
 
 pub mod convert;
 pub mod de;
+pub mod export;
 pub mod fields;
 pub mod objects;
 pub mod read;

@@ -97,14 +97,7 @@ fn read_object(
         return;
     }
     if !KINDS.contains(&kind) {
-        out.push(located(Diagnostic::note(
-            path.key("kind"),
-            format!(
-                "{kind} {:?} is skipped: it has no pod template podcheck can run (podcheck runs {})",
-                name_of(node),
-                KINDS.join(", ")
-            ),
-        )));
+        out.push(located(skipped_kind(node, kind, path)));
         return;
     }
     let keys = Keys::default();
@@ -122,6 +115,39 @@ fn read_object(
             d.span = e.span.clone().or_else(|| Some(doc.span_of(&e.path)));
             out.push(d);
         }
+    }
+}
+
+/// The note for an object podcheck does not run: a CRD says what it defines, a custom
+/// resource with a pod template says that template is not read; other kinds have no pod.
+fn skipped_kind(node: &Node, kind: &str, path: &FieldPath) -> Diagnostic {
+    let name = name_of(node);
+    let runs = KINDS.join(", ");
+    let spec = node.get("spec");
+    let defines = spec
+        .and_then(|s| s.get("names"))
+        .and_then(|n| n.get("kind"))
+        .and_then(Node::as_str);
+    let has_template = spec
+        .and_then(|s| s.get("template"))
+        .and_then(|t| t.get("spec"))
+        .is_some();
+    let message = match (kind, defines) {
+        ("CustomResourceDefinition", Some(defined)) => format!(
+            "CustomResourceDefinition {name:?} is skipped: it defines the custom resource kind {defined}, it runs no pod"
+        ),
+        _ if has_template => format!(
+            "{kind} {name:?} is skipped: a kind podcheck does not know (a custom resource?), so its spec.template is not read (podcheck runs {runs})"
+        ),
+        _ => format!(
+            "{kind} {name:?} is skipped: it has no pod template podcheck can run (podcheck runs {runs})"
+        ),
+    };
+    let d = Diagnostic::note(path.key("kind"), message);
+    if has_template {
+        d.with_help("to check its pods, put the pod template in a Deployment (or a spec's [pod]) as the custom controller would create it")
+    } else {
+        d
     }
 }
 

@@ -14,7 +14,7 @@ use super::netns::PodNetwork;
 use super::shim::{self, PidNs, Placement, Role};
 
 /// The requested isolation mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Isolation {
     /// `pod` where available, otherwise `none` (with a notice).
@@ -52,7 +52,7 @@ impl fmt::Display for Isolation {
 }
 
 /// A runtime feature a spec can require (`run.requires`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Feature {
     /// Pod mode: a network namespace per pod and a PID namespace per container.

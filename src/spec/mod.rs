@@ -9,6 +9,7 @@ pub mod model;
 pub mod ports;
 pub mod quantity;
 pub mod run_end;
+pub mod schema;
 pub mod security;
 pub mod validate;
 pub mod validate_expect;

@@ -12,7 +12,7 @@ use super::duration::SpecDuration;
 use crate::expect::Expectations;
 
 /// One spec file: run settings, an image table, one pod and what is expected of it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpecFile {
     /// Human title of the spec; defaults to the file name.
@@ -39,7 +39,7 @@ pub struct SpecFile {
 }
 
 /// How a run is driven.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[derive(Default)]
 pub struct RunSettings {
@@ -73,7 +73,7 @@ pub struct RunSettings {
 }
 
 /// A local stand-in for a container image: its ENTRYPOINT and CMD.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImageEntry {
     /// The image's ENTRYPOINT.
@@ -88,7 +88,7 @@ pub struct ImageEntry {
 }
 
 /// A pod: the `metadata.name`/`namespace` shortcut plus the PodSpec fields podcheck runs.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pod {
     /// metadata.name; defaults to the spec file's stem.
@@ -120,7 +120,7 @@ pub struct Pod {
 }
 
 /// `spec.securityContext`: the fields podcheck honours (the rest are accepted with a note).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSecurityContext {
     /// The uid of every container's processes.
@@ -135,7 +135,7 @@ pub struct PodSecurityContext {
 }
 
 /// A container's `securityContext`: the fields podcheck honours; they override the pod's.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityContext {
     /// The uid of the container's processes.
@@ -147,7 +147,7 @@ pub struct SecurityContext {
 }
 
 /// `spec.os`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PodOs {
     /// `linux` or `windows`.
@@ -165,7 +165,7 @@ pub fn api_seconds(v: Option<i64>, default: u64) -> std::time::Duration {
 }
 
 /// A readiness gate: a pod condition that some controller sets.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PodReadinessGate {
     /// The condition's type, e.g. `example.com/load-balancer-ready`.
@@ -174,7 +174,7 @@ pub struct PodReadinessGate {
 
 /// A change to the running pod at a spec time, as `kubectl set image`, `kubectl patch` or a
 /// controller writing a condition would make it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PodUpdate {
     /// When (spec time since pod creation).
@@ -191,7 +191,7 @@ pub struct PodUpdate {
 }
 
 /// The pod-level restart policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum RestartPolicy {
     /// Restart every exited container.
     Always,
@@ -215,7 +215,7 @@ impl RestartPolicy {
 /// The container-level restart policy (ContainerRestartRules, beta and on in v1.35):
 /// `Always` on an init container makes it a sidecar; on a regular container, and `Never` /
 /// `OnFailure` on either, it overrides the pod's restartPolicy for that container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum ContainerRestartPolicy {
     /// Restart whatever the exit code (an init container: a sidecar).
     Always,
@@ -226,7 +226,7 @@ pub enum ContainerRestartPolicy {
 }
 
 /// One `restartPolicyRules` entry: an action for matching exits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ContainerRestartRule {
     /// `Restart` (the only action of v1.35's default gates).
@@ -236,7 +236,7 @@ pub struct ContainerRestartRule {
 }
 
 /// The exit-code condition of a restart rule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerRestartRuleOnExitCodes {
     /// `In` or `NotIn`.
@@ -261,7 +261,7 @@ impl ContainerRestartRule {
 }
 
 /// A container, in Kubernetes field names.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Container {
     /// DNS label, unique across init and app containers.
@@ -324,7 +324,7 @@ impl Container {
 }
 
 /// Image pull policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum PullPolicy {
     /// Pull on every start.
     Always,
@@ -335,7 +335,7 @@ pub enum PullPolicy {
 }
 
 /// Termination message policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum TerminationMessagePolicy {
     /// Only the termination message file.
     File,
@@ -344,7 +344,7 @@ pub enum TerminationMessagePolicy {
 }
 
 /// An environment variable with a literal value.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct EnvVar {
     /// Variable name.
     pub name: String,
@@ -354,7 +354,7 @@ pub struct EnvVar {
 }
 
 /// A declared container port.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerPort {
     /// IANA_SVC_NAME used by named-port probes.
@@ -366,7 +366,7 @@ pub struct ContainerPort {
 }
 
 /// A volume mount.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeMount {
     /// The volume's name.
@@ -379,7 +379,7 @@ pub struct VolumeMount {
 }
 
 /// A pod volume; podcheck supports emptyDir and hostPath.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Volume {
     /// Volume name, a DNS label.
@@ -391,7 +391,7 @@ pub struct Volume {
 }
 
 /// hostPath settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct HostPath {
     /// The path on the node.
     #[serde(default)]
@@ -415,7 +415,7 @@ pub const HOST_PATH_TYPES: [&str; 8] = [
 ];
 
 /// emptyDir settings (accepted, not enforced).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmptyDir {
     /// "" or "Memory".
@@ -425,7 +425,7 @@ pub struct EmptyDir {
 }
 
 /// Resource requirements.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 pub struct Resources {
     /// Upper bounds, e.g. `memory = "64Mi"`.
     #[serde(default)]
@@ -436,7 +436,7 @@ pub struct Resources {
 }
 
 /// A probe: one handler plus timing.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Probe {
     /// Run a command in the container.
@@ -462,7 +462,7 @@ pub struct Probe {
 }
 
 /// A command handler.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct ExecAction {
     /// The command, not run in a shell.
     #[serde(default)]
@@ -504,7 +504,7 @@ impl<'de> Deserialize<'de> for IntOrString {
 }
 
 /// An HTTP GET handler.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpGetAction {
     /// Request path; default `/`.
@@ -521,7 +521,7 @@ pub struct HttpGetAction {
 }
 
 /// One HTTP header.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct HttpHeader {
     /// Header name.
     pub name: String,
@@ -530,7 +530,7 @@ pub struct HttpHeader {
 }
 
 /// A TCP connect handler.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct TcpSocketAction {
     /// Port number or name.
     pub port: IntOrString,
@@ -539,7 +539,7 @@ pub struct TcpSocketAction {
 }
 
 /// A gRPC health handler.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct GrpcAction {
     /// Port number (names are not allowed).
     pub port: i64,
@@ -548,7 +548,7 @@ pub struct GrpcAction {
 }
 
 /// Lifecycle hooks.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Lifecycle {
     /// Runs right after the container starts.
@@ -561,7 +561,7 @@ pub struct Lifecycle {
 }
 
 /// A lifecycle hook handler.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LifecycleHandler {
     /// Run a command in the container.
@@ -575,7 +575,7 @@ pub struct LifecycleHandler {
 }
 
 /// The sleep handler.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct SleepAction {
     /// Seconds to sleep.
     pub seconds: i64,

@@ -1,0 +1,85 @@
+//! `podcheck export`: a Pod manifest on stdout, what is left out on stderr.
+
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_podcheck");
+
+fn podcheck(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("podcheck runs")
+}
+
+#[test]
+fn export_prints_a_pod_and_lists_the_extensions() {
+    let out = podcheck(&["export", "specs/images/image-table-entrypoint.toml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    assert!(yaml.starts_with("apiVersion: v1\nkind: Pod\n"), "{yaml}");
+    let pod: k8s_openapi::api::core::v1::Pod = serde_saphyr::from_str(&yaml).expect("a Pod");
+    assert_eq!(pod.metadata.name.as_deref(), Some("image-table-entrypoint"));
+    assert!(!pod.spec.expect("spec").containers.is_empty());
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("not exported: [images] ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("not exported: expect")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn export_of_a_workload_manifest_is_its_pod() {
+    let out = podcheck(&["export", "fixtures/manifests/nginx-deployment.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    let pod: k8s_openapi::api::core::v1::Pod = serde_saphyr::from_str(&yaml).expect("a Pod");
+    assert!(pod.spec.is_some());
+    assert!(
+        stderr.contains("not exported: Deployment/"),
+        "the controller part is listed: {stderr}"
+    );
+}
+
+#[test]
+fn export_of_a_folder_writes_one_document_per_pod() {
+    let out = podcheck(&["export", "fixtures/manifests"]);
+    assert_eq!(out.status.code(), Some(0));
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    let pods: Vec<k8s_openapi::api::core::v1::Pod> =
+        serde_saphyr::from_multiple(&yaml).expect("Pods");
+    assert!(pods.len() >= 5, "{}", pods.len());
+}
+
+#[test]
+fn export_of_invalid_input_exits_2() {
+    let out = podcheck(&["export", "fixtures/invalid/unknown-field.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let out = podcheck(&["export", "no-such.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn export_output_snapshot() {
+    let out = podcheck(&["export", "specs/manifests/webapp-deployment.toml"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = format!(
+        "--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots");
+    settings.bind(|| insta::assert_snapshot!("export-webapp-deployment", text));
+}

@@ -1,0 +1,209 @@
+//! Bad manifest input through the command line (`run` and `export`): each gets a clear,
+//! located error or note, never a panic, never a hang.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_podcheck");
+/// A hang guard, not a speed assertion: every case here ends in well under a second.
+const HANG: Duration = Duration::from_secs(120);
+
+/// Runs podcheck, killing it (and failing) if it does not end; (exit code, stderr).
+fn podcheck(args: &[&str], cwd: &Path) -> (Option<i32>, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("podcheck starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut s = String::new();
+        let mut stderr = stderr;
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if started.elapsed() > HANG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("podcheck {args:?} hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = reader.join().expect("stderr read");
+    assert!(
+        !text.contains("panicked"),
+        "podcheck {args:?} panicked:\n{text}"
+    );
+    (status.code(), text)
+}
+
+fn both(file: &str, cwd: &Path) -> Vec<(Option<i32>, String)> {
+    ["run", "export"]
+        .iter()
+        .map(|cmd| podcheck(&[cmd, file], cwd))
+        .collect()
+}
+
+#[test]
+fn an_unrendered_helm_template_says_render_it_first() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {{ .Values.replicas }}\n",
+    )
+    .expect("write");
+    for (code, err) in both("deploy.yaml", dir.path()) {
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains("unrendered Helm template (`{{ .Values.replicas }}`)"),
+            "{err}"
+        );
+        assert!(err.contains("deploy.yaml:6:13"), "{err}");
+        assert!(err.contains("helm template"), "{err}");
+    }
+}
+
+#[test]
+fn crds_and_unknown_kinds_are_skipped_with_a_note() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let objects = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: rollouts.argoproj.io}\nspec:\n  group: argoproj.io\n  names: {kind: Rollout, plural: rollouts}\n  scope: Namespaced\n  versions: [{name: v1alpha1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]\n---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers: [{name: web, image: nginx}]\n";
+    std::fs::write(dir.path().join("crd.yaml"), objects).expect("write");
+    let pod = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: busybox, command: [sleep, \"1\"]}]\n";
+    std::fs::write(dir.path().join("mixed.yaml"), format!("{objects}{pod}")).expect("write");
+    // Nothing runnable: the notes say why, and the run says there is no pod.
+    let (code, err) = podcheck(&["run", "crd.yaml"], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("CustomResourceDefinition \"rollouts.argoproj.io\" is skipped: it defines the custom resource kind Rollout"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Rollout \"web\" is skipped: a kind podcheck does not know (a custom resource?), so its spec.template is not read"),
+        "{err}"
+    );
+    assert!(err.contains("no pod to run"), "{err}");
+    // Beside a Pod, they are skipped and the Pod is exported; the skipped ones are listed.
+    let (code, err) = podcheck(&["export", "mixed.yaml"], dir.path());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("not exported: mixed.yaml:2:1: kind: CustomResourceDefinition"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not exported: mixed.yaml:11:1: kind: Rollout"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_alias_bomb_is_refused_with_the_limit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut src = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..12 {
+        let p = i - 1;
+        let refs = vec![format!("*a{p}"); 10].join(", ");
+        src.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
+    }
+    std::fs::write(dir.path().join("bomb.yaml"), src).expect("write");
+    for (code, err) in both("bomb.yaml", dir.path()) {
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("beyond podcheck's limits"), "{err}");
+        assert!(
+            err.contains("> 200000"),
+            "the limit is in the message: {err}"
+        );
+        assert!(err.contains("bomb.yaml:"), "{err}");
+    }
+}
+
+#[test]
+fn huge_and_binary_files_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut big = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n");
+    while big.len() < 5 << 20 {
+        big.push_str("  # padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(dir.path().join("big.yaml"), big).expect("write");
+    std::fs::write(dir.path().join("bin.yaml"), b"\x7fELF\x02\x01\x01\0\0\0\0").expect("write");
+    for (code, err) in both("big.yaml", dir.path()) {
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("larger than 4 MiB"), "{err}");
+    }
+    for (code, err) in both("bin.yaml", dir.path()) {
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("binary file"), "{err}");
+    }
+}
+
+#[test]
+fn malformed_yaml_points_at_file_line_and_column() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n spec: [\n",
+    )
+    .expect("write");
+    for (code, err) in both("bad.yaml", dir.path()) {
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("invalid YAML"), "{err}");
+        assert!(err.contains("bad.yaml:5:2"), "{err}");
+    }
+}
+
+#[test]
+fn a_folder_of_too_many_files_is_refused_with_the_limit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let max = podcheck::manifest::read::MAX_FILES;
+    for i in 0..=max {
+        let sub = dir.path().join(format!("d{}", i / 1000));
+        if i % 1000 == 0 {
+            std::fs::create_dir(&sub).expect("mkdir");
+        }
+        std::fs::write(sub.join(format!("cm{i}.yaml")), "kind: ConfigMap\n").expect("write");
+    }
+    for (code, err) in both(".", dir.path()) {
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains(&format!("more than {max} manifest files")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_folder_of_thousands_of_objects_without_pods_ends_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for i in 0..2_000 {
+        std::fs::write(
+            dir.path().join(format!("svc{i}.yaml")),
+            format!("apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\n"),
+        )
+        .expect("write");
+    }
+    let (code, err) = podcheck(&["run", "."], dir.path());
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("no pod to run"),
+        "{}",
+        &err[err.len().saturating_sub(500)..]
+    );
+    let (code, err) = podcheck(&["export", "."], dir.path());
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("no Pod or workload with a pod template to export"),
+        "{}",
+        &err[err.len().saturating_sub(500)..]
+    );
+}
