@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::events::Entry;
 use crate::report::{color, describe, json, junit, kubectl, probes, verdict};
 use crate::runner::{RunGuard, RunOptions, run_spec};
-use crate::spec::{LoadOptions, LoadedSpec, load_spec, load_spec_with};
+use crate::spec::{LoadOptions, LoadedSpec, load_spec_with};
 
 /// Prints to stdout, ignoring a closed pipe (`podcheck run | head` must not panic).
 macro_rules! out {
@@ -483,29 +483,109 @@ async fn interrupted() -> u8 {
     }
 }
 
-/// `podcheck lint`.
-pub fn lint(specs: &[PathBuf]) -> u8 {
-    let mut code = EXIT_OK;
-    for path in specs {
-        match load_spec(path) {
-            Ok(mut l) => {
-                let mut ext = crate::spec::extensions::extensions(&l.spec);
-                ext.extend(crate::spec::run_end::only_ends_at_timeout(&l.spec));
-                crate::spec::load::locate(&l.warnings.source, &mut ext);
-                l.warnings.diagnostics.extend(ext);
-                if l.warnings.diagnostics.is_empty() {
-                    outln!("ok: {}", path.display());
-                } else {
-                    eoutln!("{}", l.warnings.render());
-                }
+/// Output formats of `podcheck lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    /// rustc-style text on stderr.
+    Human,
+    /// One JSON document.
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// JUnit XML, one testcase per file.
+    Junit,
+}
+
+/// The lowest severity that fails `podcheck lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Errors only (the default).
+    Error,
+    /// Warnings and errors.
+    Warning,
+    /// Any finding.
+    Note,
+    /// Nothing: exit 0 unless the input is invalid.
+    Never,
+}
+
+/// Arguments of `podcheck lint`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LintArgs {
+    /// TOML specs, YAML manifests, or folders of manifests (searched recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// human (rustc-style, on stderr), json, sarif or junit (on stdout, or --output).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: LintFormat,
+    /// Write the json, sarif or junit output to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding is at least this severe.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Do not report this check id (repeatable).
+    #[arg(long = "ignore", value_name = "ID")]
+    pub ignore: Vec<String>,
+}
+
+/// `podcheck lint`: exit 0 clean, 1 findings at or above --fail-on, 2 invalid input.
+pub fn lint(args: LintArgs) -> u8 {
+    use crate::lint::{LintOptions, Severity, lint_paths, unknown_ids};
+    use crate::report::{lint_human, lint_json, lint_junit, lint_sarif};
+    for id in unknown_ids(&args.ignore) {
+        eoutln!(
+            "warning[unknown-ignore-id]: --ignore {id}: {}",
+            crate::lint::input::unknown_id_message(id)
+        );
+    }
+    let report = lint_paths(
+        &args.paths,
+        &LintOptions {
+            ignore: args.ignore.clone(),
+        },
+    );
+    let fail_on = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Note => Some(Severity::Note),
+        FailOn::Never => None,
+    };
+    let text = match args.format {
+        LintFormat::Human => None,
+        LintFormat::Json => Some(lint_json::render(&report)),
+        LintFormat::Sarif => Some(lint_sarif::render(&report)),
+        LintFormat::Junit => match lint_junit::render(&report, fail_on) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                eoutln!("error: {e}");
+                return EXIT_ENV;
             }
-            Err(d) => {
-                eoutln!("{}", d.render());
-                code = EXIT_INVALID;
+        },
+    };
+    match (text, &args.output) {
+        (None, _) => {
+            let _ = write!(std::io::stderr().lock(), "{}", lint_human::render(&report));
+        }
+        (Some(t), Some(p)) => {
+            if let Err(e) = std::fs::write(p, t) {
+                eoutln!("error: cannot write {}: {e}", p.display());
+                return EXIT_ENV;
             }
+            eoutln!("{}", lint_human::summary(&report));
+        }
+        (Some(t), None) => {
+            out!("{t}");
+            eoutln!("{}", lint_human::summary(&report));
         }
     }
-    code
+    if report.invalid_input() {
+        EXIT_INVALID
+    } else if fail_on.is_some_and(|s| report.findings().any(|f| f.severity >= s)) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
 }
 
 #[cfg(test)]

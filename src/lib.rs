@@ -7,6 +7,7 @@ pub mod diag;
 pub mod events;
 pub mod expect;
 pub mod harness;
+pub mod lint;
 pub mod kubelet;
 pub mod manifest;
 pub mod print_pod;

@@ -1,6 +1,5 @@
 //! The `podcheck` command line: a thin layer over the library.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -22,12 +21,9 @@ enum Command {
     /// Run every spec under a directory as a test suite: in parallel, with libtest's output
     /// and must-fail/ semantics, as `cargo test` runs it.
     Test(cli::TestArgs),
-    /// Check spec files without running anything.
-    Lint {
-        /// Spec files (TOML).
-        #[arg(required = true)]
-        specs: Vec<PathBuf>,
-    },
+    /// Check specs and manifests statically (API validation, probes, timing budgets),
+    /// without running anything.
+    Lint(cli::LintArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,7 +31,7 @@ fn main() -> ExitCode {
     let code = match args.command {
         Command::Run(run) => cli::run(run),
         Command::Test(test) => cli::test(test),
-        Command::Lint { specs } => cli::lint(&specs),
+        Command::Lint(lint) => cli::lint(lint),
     };
     ExitCode::from(code)
 }

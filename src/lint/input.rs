@@ -1,0 +1,361 @@
+//! Running the checks on inputs: TOML specs and YAML manifests (files or folders), every
+//! object and container, every finding of a file; then silencing (annotations, `[lint]`,
+//! `--ignore`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::checks::{Raw, check_pod};
+use super::classify::{only_for_running, pod_rule};
+use super::registry::{self, CHECKS};
+use super::{FileReport, Finding, LintOptions, LintReport, Severity};
+use crate::diag::{Diagnostic, FieldPath, line_col};
+use crate::manifest::{ManifestFile, ManifestPod};
+use crate::spec::model::SpecFile;
+
+/// The annotation that silences checks for an object (comma-separated ids).
+pub const IGNORE_ANNOTATION: &str = "podcheck.dev/ignore";
+
+/// Lints every path: TOML specs, YAML manifests and folders of manifests.
+pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
+    let mut report = LintReport::default();
+    for path in paths {
+        if crate::manifest::is_manifest_path(path) {
+            match crate::manifest::read_path(path) {
+                Ok(files) => {
+                    for f in &files {
+                        report.files.push(lint_manifest_file(f, opts, &[]));
+                    }
+                }
+                Err(e) => report.unreadable.push((path.clone(), e.to_string())),
+            }
+            continue;
+        }
+        match std::fs::read(path) {
+            Err(e) => report
+                .unreadable
+                .push((path.clone(), format!("{}: cannot read: {e}", path.display()))),
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(source) => report.files.extend(lint_spec_source(path, &source, opts)),
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to();
+                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                    let (line, column) = line_col(&text, at);
+                    report.files.push(FileReport {
+                        path: path.clone(),
+                        findings: vec![Finding {
+                            id: "invalid-input",
+                            severity: Severity::Error,
+                            file: path.clone(),
+                            line,
+                            column,
+                            field: String::new(),
+                            message: format!("the spec is not valid UTF-8 (byte {at})"),
+                            fix: "save the file as UTF-8".into(),
+                            span: None,
+                        }],
+                        source: text,
+                        invalid: true,
+                    });
+                }
+            },
+        }
+    }
+    report
+}
+
+/// Lints manifest text (as if read from `path`).
+pub fn lint_manifest_source(path: &Path, source: String, opts: &LintOptions) -> FileReport {
+    lint_manifest_file(&crate::manifest::parse_source(path, source), opts, &[])
+}
+
+/// Builds one finding located in `source`.
+fn finding(
+    file: &Path,
+    source: &str,
+    id: &'static str,
+    severity: Severity,
+    d: &Diagnostic,
+    fix: Option<String>,
+) -> Finding {
+    let (line, column) = d
+        .span
+        .as_ref()
+        .map_or((1, 1), |s| line_col(source, s.start));
+    let fix = fix
+        .or_else(|| d.help.clone())
+        .unwrap_or_else(|| registry::find(id).map_or("", |c| c.summary).to_owned());
+    Finding {
+        id,
+        severity,
+        file: file.to_owned(),
+        line,
+        column,
+        field: d.path.to_string(),
+        message: d.message.clone(),
+        fix,
+        span: d.span.clone(),
+    }
+}
+
+/// The severity an API validation rule has in lint: the API server's, except a named port
+/// that does not exist, which the API accepts but which fails every probe attempt.
+fn rule_severity(id: &'static str, d: &Diagnostic) -> Severity {
+    if id == "named-port-missing" {
+        Severity::Error
+    } else {
+        Severity::from_diag(d.severity)
+    }
+}
+
+/// Kinds (by apiVersion) whose fields are Kubernetes' own, so a boolean where a string is
+/// due is surely wrong; custom resources may well have boolean fields we do not know.
+fn core_api(doc: &crate::manifest::yaml::Node) -> bool {
+    doc.get("apiVersion")
+        .and_then(|v| v.as_str())
+        .is_some_and(|v| !v.contains('.') || v.ends_with(".k8s.io/v1"))
+}
+
+fn lint_manifest_file(file: &ManifestFile, opts: &LintOptions, extra_ignore: &[String]) -> FileReport {
+    let src = file.source.as_str();
+    let mut findings = Vec::new();
+    let mut invalid = false;
+    let booleans: Vec<_> = file
+        .docs
+        .iter()
+        .filter(|d| core_api(d))
+        .flat_map(|d| super::yaml11::find(src, d))
+        .collect();
+    for d in &file.diagnostics {
+        let on_boolean = d
+            .span
+            .as_ref()
+            .is_some_and(|s| booleans.iter().any(|b| b.span.start == s.start));
+        match d.severity {
+            crate::diag::Severity::Error if on_boolean => {}
+            crate::diag::Severity::Error if d.message.starts_with("Unsupported value") => {
+                let id = pod_rule(d);
+                findings.push(finding(&file.path, src, id, Severity::Error, d, None));
+            }
+            crate::diag::Severity::Error => {
+                invalid = true;
+                findings.push(finding(&file.path, src, "invalid-input", Severity::Error, d, None));
+            }
+            crate::diag::Severity::Warning => {
+                let id = if d.message.starts_with("unknown field") {
+                    "unknown-field"
+                } else {
+                    "api-validation"
+                };
+                findings.push(finding(&file.path, src, id, Severity::Warning, d, None));
+            }
+            // Notes say what `podcheck run` does not emulate: nothing about the manifest.
+            crate::diag::Severity::Note => {}
+        }
+    }
+    for b in &booleans {
+        let mut d = Diagnostic::error(
+            b.path.clone(),
+            format!(
+                "`{}` is unquoted: kubectl reads it as the boolean {} (YAML 1.1), not the string {:?}, and rejects it for a string field",
+                b.text, b.value, b.text
+            ),
+        );
+        d.span = Some(b.span.clone());
+        let fix = format!("quote it: \"{}\"", b.text);
+        findings.push(finding(&file.path, src, "yaml11-boolean", Severity::Error, &d, Some(fix)));
+    }
+    for pod in &file.pods {
+        findings.extend(lint_pod(file, pod, extra_ignore));
+    }
+    finish(file.path.clone(), file.source.clone(), findings, invalid, opts)
+}
+
+/// Sorts, applies `--ignore`, and wraps up a file.
+fn finish(
+    path: PathBuf,
+    source: String,
+    mut findings: Vec<Finding>,
+    invalid: bool,
+    opts: &LintOptions,
+) -> FileReport {
+    findings.retain(|f| !opts.ignore.iter().any(|i| i == f.id));
+    findings.sort_by_key(|f| (f.line, f.column));
+    findings.dedup();
+    FileReport {
+        path,
+        source,
+        findings,
+        invalid,
+    }
+}
+
+/// A spec holding only `pod`, for validation.
+fn pod_spec(pod: &crate::spec::model::Pod) -> SpecFile {
+    SpecFile {
+        name: None,
+        run: Default::default(),
+        images: Default::default(),
+        pod: pod.clone(),
+        manifest: None,
+        object: None,
+        document: None,
+        expect: Default::default(),
+        lint: Default::default(),
+    }
+}
+
+/// The API validation and the checks of one pod of a manifest, silenced by its annotations.
+fn lint_pod(file: &ManifestFile, pod: &ManifestPod, extra_ignore: &[String]) -> Vec<Finding> {
+    let src = file.source.as_str();
+    let mut out = Vec::new();
+    let (_, mapped) = crate::manifest::split(file, pod, crate::spec::validate::validate(&pod_spec(&pod.pod)));
+    for d in mapped.iter().filter(|d| !only_for_running(d)) {
+        let id = pod_rule(d);
+        out.push(finding(&file.path, src, id, rule_severity(id, d), d, None));
+    }
+    let kind = pod.object.split('/').next().unwrap_or("Pod");
+    for raw in check_pod(&pod.pod, kind) {
+        let (id, d, fix) = raw_diag(raw);
+        let (_, mut m) = crate::manifest::split(file, pod, vec![d]);
+        if let Some(d) = m.pop() {
+            out.push(finding(&file.path, src, id, severity_of(id), &d, Some(fix)));
+        }
+    }
+    // The object's annotations, and for a workload its pod template's.
+    let mut ignored: BTreeSet<String> = extra_ignore.iter().cloned().collect();
+    if let Some(doc) = file.docs.get(pod.document.saturating_sub(1)) {
+        let mut object = pod.name_path.clone();
+        object.0.truncate(object.0.len().saturating_sub(2));
+        let mut template = pod.spec_path.clone();
+        template.0.pop();
+        let mut places = vec![object];
+        if !places.contains(&template) {
+            places.push(template);
+        }
+        for place in places {
+            let at = place.key("metadata").key("annotations").key(IGNORE_ANNOTATION);
+            let Some(value) = doc.at(&at).and_then(|n| n.as_str()) else {
+                continue;
+            };
+            for id in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                if registry::find(id).is_none() {
+                    let mut d = Diagnostic::warning(at.clone(), unknown_id_message(id));
+                    d.span = Some(doc.span_of(&at));
+                    out.push(finding(&file.path, src, "unknown-ignore-id", Severity::Warning, &d, Some(unknown_id_fix())));
+                }
+                ignored.insert(id.to_owned());
+            }
+        }
+    }
+    out.retain(|f| !ignored.contains(f.id));
+    out
+}
+
+/// The message for an ignore id no check has.
+pub fn unknown_id_message(id: &str) -> String {
+    format!("no check has the id {id:?}, so it silences nothing")
+}
+
+fn unknown_id_fix() -> String {
+    "use an id listed by the README's check table (e.g. probe-identical), separated by commas".into()
+}
+
+fn severity_of(id: &str) -> Severity {
+    registry::find(id).map_or(Severity::Warning, |c| c.severity)
+}
+
+fn raw_diag(raw: Raw) -> (&'static str, Diagnostic, String) {
+    let d = Diagnostic::warning(raw.path, raw.message);
+    (raw.id, d, raw.fix)
+}
+
+/// Lints spec text: the spec's own file, plus the manifest it names (if any).
+pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<FileReport> {
+    let (mut spec, key_diags) = match crate::manifest::toml_pod::parse_spec_toml(source) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut d = Diagnostic::error(FieldPath::root(), e.message().trim().to_owned());
+            d.span = e.span();
+            let f = finding(path, source, "invalid-input", Severity::Error, &d, Some("fix the TOML at this place".into()));
+            return vec![FileReport {
+                path: path.to_owned(),
+                source: source.to_owned(),
+                findings: vec![f],
+                invalid: true,
+            }];
+        }
+    };
+    let mut findings = Vec::new();
+    for d in key_diags.iter().filter(|d| d.severity != crate::diag::Severity::Note) {
+        findings.push(finding(path, source, "unknown-field", Severity::from_diag(d.severity), d, None));
+    }
+    let has_pod_table = toml::de::DeTable::parse(source).is_ok_and(|t| t.get_ref().get("pod").is_some());
+    let mut related = Vec::new();
+    let attached = match crate::manifest::attach(path, has_pod_table, &mut spec) {
+        Ok(a) => a,
+        Err(crate::manifest::AttachError::Spec(d)) => {
+            let mut d = vec![d];
+            crate::spec::load::locate(source, &mut d);
+            findings.extend(d.iter().map(|d| finding(path, source, "spec-validation", Severity::Error, d, None)));
+            None
+        }
+        Err(crate::manifest::AttachError::Manifest(m)) => {
+            let file = crate::manifest::read_file(&m.path);
+            related.push(lint_manifest_file(&file, opts, &spec.lint.ignore));
+            None
+        }
+    };
+    let mut diags: Vec<(&'static str, Severity, Diagnostic, Option<String>)> = Vec::new();
+    for d in crate::spec::validate::validate(&spec) {
+        let about_pod = matches!(d.path.0.first(), Some(crate::diag::PathSeg::Key(k)) if k == "pod");
+        if about_pod && attached.is_some() {
+            // The manifest's own report has these, at the manifest's lines.
+            continue;
+        }
+        let (id, sev) = if about_pod {
+            let id = pod_rule(&d);
+            (id, rule_severity(id, &d))
+        } else {
+            ("spec-validation", Severity::from_diag(d.severity))
+        };
+        diags.push((id, sev, d, None));
+    }
+    for d in crate::spec::extensions::extensions(&spec) {
+        diags.push(("podcheck-extension", Severity::Warning, d, None));
+    }
+    if let Some(d) = crate::spec::run_end::only_ends_at_timeout(&spec) {
+        diags.push(("run-ends-only-at-timeout", Severity::Warning, d, None));
+    }
+    if attached.is_none() {
+        for raw in check_pod(&spec.pod, "Pod") {
+            let (id, d, fix) = raw_diag(raw);
+            diags.push((id, severity_of(id), d, Some(fix)));
+        }
+    }
+    for (i, id) in spec.lint.ignore.iter().enumerate() {
+        if registry::find(id).is_none() {
+            let d = Diagnostic::warning(FieldPath::root().key("lint").key("ignore").index(i), unknown_id_message(id));
+            diags.push(("unknown-ignore-id", Severity::Warning, d, Some(unknown_id_fix())));
+        }
+    }
+    let mut located: Vec<Diagnostic> = diags.iter().map(|(_, _, d, _)| d.clone()).collect();
+    crate::spec::load::locate(source, &mut located);
+    for ((id, sev, _, fix), d) in diags.into_iter().zip(located) {
+        if spec.lint.ignore.iter().any(|i| i == id) {
+            continue;
+        }
+        findings.push(finding(path, source, id, sev, &d, fix));
+    }
+    if let Some(a) = &attached {
+        related.push(lint_manifest_file(&a.file, opts, &spec.lint.ignore));
+    }
+    let mut out = vec![finish(path.to_owned(), source.to_owned(), findings, false, opts)];
+    out.extend(related);
+    out
+}
+
+/// Every check id, for `--ignore` validation and listings.
+pub fn all_ids() -> impl Iterator<Item = &'static str> {
+    CHECKS.iter().map(|c| c.id)
+}
