@@ -274,7 +274,8 @@ impl Ctx<'_> {
         for (field, p) in self.probes() {
             let Some(p) = p else { continue };
             let t = Timing::of(p);
-            if t.timeout >= t.period {
+            // periodSeconds 1 cannot have a shorter timeout (1 is the minimum): not a mistake.
+            if t.timeout > t.period || (t.timeout == t.period && t.period > 1) {
                 out.push(self.raw(
                     "probe-timeout-exceeds-period",
                     self.path.key(field).key("timeoutSeconds"),
