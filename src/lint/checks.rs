@@ -280,8 +280,8 @@ impl Ctx<'_> {
                     "probe-timeout-exceeds-period",
                     self.path.key(field).key("timeoutSeconds"),
                     format!(
-                        "timeoutSeconds {} >= periodSeconds {}: a probe that times out is still running when the next one is due, so the probe runs back to back and fails once every {} s at best",
-                        t.timeout, t.period, t.timeout.max(t.period)
+                        "timeoutSeconds {} >= periodSeconds {}: a probe that takes its whole timeout is still running when the next one is due, so a slow endpoint is probed back to back and the {} s period no longer holds",
+                        t.timeout, t.period, t.period
                     ),
                     format!("use a timeoutSeconds below periodSeconds (e.g. {}), or a longer periodSeconds", (t.period - 1).max(1)),
                 ));

@@ -31,34 +31,30 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
             }
             continue;
         }
-        match std::fs::read(path) {
-            Err(e) => report
-                .unreadable
-                .push((path.clone(), format!("{}: cannot read: {e}", path.display()))),
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(source) => report.files.extend(lint_spec_source(path, &source, opts)),
-                Err(e) => {
-                    let at = e.utf8_error().valid_up_to();
-                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                    let (line, column) = line_col(&text, at);
-                    report.files.push(FileReport {
+        match std::fs::read(path).ok().and_then(|b| String::from_utf8(b).ok()) {
+            Some(source) => report.files.extend(lint_spec_source(path, &source, opts)),
+            // The loader words these (a missing file, the first byte that is not UTF-8).
+            None => {
+                let fd = match crate::spec::load_spec(path) {
+                    Err(fd) => fd,
+                    Ok(_) => crate::diag::FileDiagnostics {
                         path: path.clone(),
-                        findings: vec![Finding {
-                            id: "invalid-input",
-                            severity: Severity::Error,
-                            file: path.clone(),
-                            line,
-                            column,
-                            field: String::new(),
-                            message: format!("the spec is not valid UTF-8 (byte {at})"),
-                            fix: "save the file as UTF-8".into(),
-                            span: None,
-                        }],
-                        source: text,
-                        invalid: true,
-                    });
-                }
-            },
+                        source: String::new(),
+                        diagnostics: vec![Diagnostic::error(FieldPath::root(), "the file changed while it was read")],
+                    },
+                };
+                let findings = fd
+                    .diagnostics
+                    .iter()
+                    .map(|d| finding(path, &fd.source, "invalid-input", Severity::Error, d, None))
+                    .collect();
+                report.files.push(FileReport {
+                    path: path.clone(),
+                    source: fd.source.clone(),
+                    findings,
+                    invalid: true,
+                });
+            }
         }
     }
     report
@@ -126,13 +122,11 @@ fn lint_manifest_file(file: &ManifestFile, opts: &LintOptions, extra_ignore: &[S
         .filter(|d| core_api(d))
         .flat_map(|d| super::yaml11::find(src, d))
         .collect();
+    if !booleans.is_empty() {
+        return with_booleans_quoted(file, &booleans, opts, extra_ignore);
+    }
     for d in &file.diagnostics {
-        let on_boolean = d
-            .span
-            .as_ref()
-            .is_some_and(|s| booleans.iter().any(|b| b.span.start == s.start));
         match d.severity {
-            crate::diag::Severity::Error if on_boolean => {}
             crate::diag::Severity::Error if d.message.starts_with("Unsupported value") => {
                 let id = pod_rule(d);
                 findings.push(finding(&file.path, src, id, Severity::Error, d, None));
@@ -153,7 +147,57 @@ fn lint_manifest_file(file: &ManifestFile, opts: &LintOptions, extra_ignore: &[S
             crate::diag::Severity::Note => {}
         }
     }
-    for b in &booleans {
+    for pod in &file.pods {
+        findings.extend(lint_pod(file, pod, extra_ignore));
+    }
+    finish(file.path.clone(), file.source.clone(), findings, invalid, opts)
+}
+
+/// A file with YAML 1.1 booleans: they are reported, and the rest of the file is linted as
+/// if they were quoted (as the user surely meant), so one `value: yes` does not hide the
+/// other findings of its object. Spans are mapped back to the file as written.
+fn with_booleans_quoted(
+    file: &ManifestFile,
+    booleans: &[super::yaml11::Yaml11Bool],
+    opts: &LintOptions,
+    extra_ignore: &[String],
+) -> FileReport {
+    let src = file.source.as_str();
+    let mut spans: Vec<_> = booleans.iter().map(|b| b.span.clone()).collect();
+    spans.sort_by_key(|s| s.start);
+    spans.dedup();
+    let mut patched = String::with_capacity(src.len() + 2 * spans.len());
+    let mut last = 0;
+    // Where the added quotes are in the patched text.
+    let mut quotes = Vec::new();
+    for s in &spans {
+        let (Some(before), Some(word)) = (src.get(last..s.start), src.get(s.clone())) else {
+            continue;
+        };
+        patched.push_str(before);
+        quotes.push(patched.len());
+        patched.push('"');
+        patched.push_str(word);
+        quotes.push(patched.len());
+        patched.push('"');
+        last = s.end;
+    }
+    patched.push_str(src.get(last..).unwrap_or(""));
+    let inner = lint_manifest_file(&crate::manifest::parse_source(&file.path, patched), opts, extra_ignore);
+    let back = |p: usize| p.saturating_sub(quotes.iter().filter(|q| **q < p).count());
+    let mut findings: Vec<Finding> = inner
+        .findings
+        .into_iter()
+        .map(|mut f| {
+            if let Some(s) = &f.span {
+                let span = back(s.start)..back(s.end).max(back(s.start));
+                (f.line, f.column) = line_col(src, span.start);
+                f.span = Some(span);
+            }
+            f
+        })
+        .collect();
+    for b in booleans {
         let mut d = Diagnostic::error(
             b.path.clone(),
             format!(
@@ -165,10 +209,7 @@ fn lint_manifest_file(file: &ManifestFile, opts: &LintOptions, extra_ignore: &[S
         let fix = format!("quote it: \"{}\"", b.text);
         findings.push(finding(&file.path, src, "yaml11-boolean", Severity::Error, &d, Some(fix)));
     }
-    for pod in &file.pods {
-        findings.extend(lint_pod(file, pod, extra_ignore));
-    }
-    finish(file.path.clone(), file.source.clone(), findings, invalid, opts)
+    finish(file.path.clone(), file.source.clone(), findings, inner.invalid, opts)
 }
 
 /// Sorts, applies `--ignore`, and wraps up a file.
