@@ -136,7 +136,13 @@ impl Ctx<'_> {
         ]
     }
 
-    fn raw(&self, id: &'static str, path: FieldPath, message: String, fix: impl Into<String>) -> Raw {
+    fn raw(
+        &self,
+        id: &'static str,
+        path: FieldPath,
+        message: String,
+        fix: impl Into<String>,
+    ) -> Raw {
         Raw {
             id,
             path,
@@ -180,7 +186,11 @@ impl Ctx<'_> {
     }
 
     fn drop_window(&self, out: &mut Vec<Raw>) {
-        let has_pre_stop = self.c.lifecycle.as_ref().is_some_and(|l| l.pre_stop.is_some());
+        let has_pre_stop = self
+            .c
+            .lifecycle
+            .as_ref()
+            .is_some_and(|l| l.pre_stop.is_some());
         // Request/response servers (an HTTP or gRPC readiness check) are the ones whose
         // in-flight requests are cut; a database's clients reconnect.
         let request_server = self
@@ -214,7 +224,11 @@ impl Ctx<'_> {
                 (_, Some(t), _) => (&t.port, self.path.key(field).key("tcpSocket").key("port")),
                 (_, _, Some(g)) => {
                     if !self.declared.contains(&g.port) && (1..=65535).contains(&g.port) {
-                        out.push(self.undeclared(field, g.port, self.path.key(field).key("grpc").key("port")));
+                        out.push(self.undeclared(
+                            field,
+                            g.port,
+                            self.path.key(field).key("grpc").key("port"),
+                        ));
                     }
                     continue;
                 }
@@ -380,9 +394,9 @@ fn known_duration(h: &LifecycleHandler) -> Option<(i64, HookDelay)> {
     let argv = &h.exec.as_ref()?.command;
     let is = |a: &String, name: &str| a == name || a.ends_with(&format!("/{name}"));
     let words: Vec<&str> = match argv.as_slice() {
-        [prog, rest @ ..] if is(prog, "sleep") => {
-            std::iter::once("sleep").chain(rest.iter().map(String::as_str)).collect()
-        }
+        [prog, rest @ ..] if is(prog, "sleep") => std::iter::once("sleep")
+            .chain(rest.iter().map(String::as_str))
+            .collect(),
         [sh, c, script, ..] if (is(sh, "sh") || is(sh, "bash")) && c == "-c" => {
             script.split_whitespace().collect()
         }
@@ -404,7 +418,10 @@ mod tests {
     #[test]
     fn timing_defaults_are_the_kubelets() {
         let t = Timing::of(&Probe::default());
-        assert_eq!((t.initial_delay, t.period, t.timeout, t.success, t.failure), (0, 10, 1, 1, 3));
+        assert_eq!(
+            (t.initial_delay, t.period, t.timeout, t.success, t.failure),
+            (0, 10, 1, 1, 3)
+        );
         assert_eq!(t.earliest_failure(), 20);
         assert_eq!(t.failure_budget(), 30);
     }
@@ -417,8 +434,17 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(known_duration(&exec(&["sleep", "15"])), Some((15, HookDelay::Exec)));
-        assert_eq!(known_duration(&exec(&["/bin/sh", "-c", "sleep 20; nginx -s quit"])), Some((20, HookDelay::Exec)));
-        assert_eq!(known_duration(&exec(&["/usr/sbin/nginx", "-s", "quit"])), None);
+        assert_eq!(
+            known_duration(&exec(&["sleep", "15"])),
+            Some((15, HookDelay::Exec))
+        );
+        assert_eq!(
+            known_duration(&exec(&["/bin/sh", "-c", "sleep 20; nginx -s quit"])),
+            Some((20, HookDelay::Exec))
+        );
+        assert_eq!(
+            known_duration(&exec(&["/usr/sbin/nginx", "-s", "quit"])),
+            None
+        );
     }
 }

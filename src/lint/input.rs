@@ -31,7 +31,10 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
             }
             continue;
         }
-        match std::fs::read(path).ok().and_then(|b| String::from_utf8(b).ok()) {
+        match std::fs::read(path)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+        {
             Some(source) => report.files.extend(lint_spec_source(path, &source, opts)),
             // The loader words these (a missing file, the first byte that is not UTF-8).
             None => {
@@ -40,7 +43,10 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
                     Ok(_) => crate::diag::FileDiagnostics {
                         path: path.clone(),
                         source: String::new(),
-                        diagnostics: vec![Diagnostic::error(FieldPath::root(), "the file changed while it was read")],
+                        diagnostics: vec![Diagnostic::error(
+                            FieldPath::root(),
+                            "the file changed while it was read",
+                        )],
                     },
                 };
                 let findings = fd
@@ -112,7 +118,11 @@ fn core_api(doc: &crate::manifest::yaml::Node) -> bool {
         .is_some_and(|v| !v.contains('.') || v.ends_with(".k8s.io/v1"))
 }
 
-fn lint_manifest_file(file: &ManifestFile, opts: &LintOptions, extra_ignore: &[String]) -> FileReport {
+fn lint_manifest_file(
+    file: &ManifestFile,
+    opts: &LintOptions,
+    extra_ignore: &[String],
+) -> FileReport {
     let src = file.source.as_str();
     let mut findings = Vec::new();
     let mut invalid = false;
@@ -133,7 +143,14 @@ fn lint_manifest_file(file: &ManifestFile, opts: &LintOptions, extra_ignore: &[S
             }
             crate::diag::Severity::Error => {
                 invalid = true;
-                findings.push(finding(&file.path, src, "invalid-input", Severity::Error, d, None));
+                findings.push(finding(
+                    &file.path,
+                    src,
+                    "invalid-input",
+                    Severity::Error,
+                    d,
+                    None,
+                ));
             }
             crate::diag::Severity::Warning => {
                 let id = if d.message.starts_with("unknown field") {
@@ -150,7 +167,13 @@ fn lint_manifest_file(file: &ManifestFile, opts: &LintOptions, extra_ignore: &[S
     for pod in &file.pods {
         findings.extend(lint_pod(file, pod, extra_ignore));
     }
-    finish(file.path.clone(), file.source.clone(), findings, invalid, opts)
+    finish(
+        file.path.clone(),
+        file.source.clone(),
+        findings,
+        invalid,
+        opts,
+    )
 }
 
 /// A file with YAML 1.1 booleans: they are reported, and the rest of the file is linted as
@@ -183,7 +206,11 @@ fn with_booleans_quoted(
         last = s.end;
     }
     patched.push_str(src.get(last..).unwrap_or(""));
-    let inner = lint_manifest_file(&crate::manifest::parse_source(&file.path, patched), opts, extra_ignore);
+    let inner = lint_manifest_file(
+        &crate::manifest::parse_source(&file.path, patched),
+        opts,
+        extra_ignore,
+    );
     let back = |p: usize| p.saturating_sub(quotes.iter().filter(|q| **q < p).count());
     let mut findings: Vec<Finding> = inner
         .findings
@@ -207,9 +234,22 @@ fn with_booleans_quoted(
         );
         d.span = Some(b.span.clone());
         let fix = format!("quote it: \"{}\"", b.text);
-        findings.push(finding(&file.path, src, "yaml11-boolean", Severity::Error, &d, Some(fix)));
+        findings.push(finding(
+            &file.path,
+            src,
+            "yaml11-boolean",
+            Severity::Error,
+            &d,
+            Some(fix),
+        ));
     }
-    finish(file.path.clone(), file.source.clone(), findings, inner.invalid, opts)
+    finish(
+        file.path.clone(),
+        file.source.clone(),
+        findings,
+        inner.invalid,
+        opts,
+    )
 }
 
 /// Sorts, applies `--ignore`, and wraps up a file.
@@ -250,7 +290,11 @@ fn pod_spec(pod: &crate::spec::model::Pod) -> SpecFile {
 fn lint_pod(file: &ManifestFile, pod: &ManifestPod, extra_ignore: &[String]) -> Vec<Finding> {
     let src = file.source.as_str();
     let mut out = Vec::new();
-    let (_, mapped) = crate::manifest::split(file, pod, crate::spec::validate::validate(&pod_spec(&pod.pod)));
+    let (_, mapped) = crate::manifest::split(
+        file,
+        pod,
+        crate::spec::validate::validate(&pod_spec(&pod.pod)),
+    );
     for d in mapped.iter().filter(|d| !only_for_running(d)) {
         let id = pod_rule(d);
         out.push(finding(&file.path, src, id, rule_severity(id, d), d, None));
@@ -275,7 +319,10 @@ fn lint_pod(file: &ManifestFile, pod: &ManifestPod, extra_ignore: &[String]) -> 
             places.push(template);
         }
         for place in places {
-            let at = place.key("metadata").key("annotations").key(IGNORE_ANNOTATION);
+            let at = place
+                .key("metadata")
+                .key("annotations")
+                .key(IGNORE_ANNOTATION);
             let Some(value) = doc.at(&at).and_then(|n| n.as_str()) else {
                 continue;
             };
@@ -283,7 +330,14 @@ fn lint_pod(file: &ManifestFile, pod: &ManifestPod, extra_ignore: &[String]) -> 
                 if registry::find(id).is_none() {
                     let mut d = Diagnostic::warning(at.clone(), unknown_id_message(id));
                     d.span = Some(doc.span_of(&at));
-                    out.push(finding(&file.path, src, "unknown-ignore-id", Severity::Warning, &d, Some(unknown_id_fix())));
+                    out.push(finding(
+                        &file.path,
+                        src,
+                        "unknown-ignore-id",
+                        Severity::Warning,
+                        &d,
+                        Some(unknown_id_fix()),
+                    ));
                 }
                 ignored.insert(id.to_owned());
             }
@@ -299,7 +353,8 @@ pub fn unknown_id_message(id: &str) -> String {
 }
 
 fn unknown_id_fix() -> String {
-    "use an id listed by the README's check table (e.g. probe-identical), separated by commas".into()
+    "use an id listed by the README's check table (e.g. probe-identical), separated by commas"
+        .into()
 }
 
 fn severity_of(id: &str) -> Severity {
@@ -318,7 +373,14 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
         Err(e) => {
             let mut d = Diagnostic::error(FieldPath::root(), e.message().trim().to_owned());
             d.span = e.span();
-            let f = finding(path, source, "invalid-input", Severity::Error, &d, Some("fix the TOML at this place".into()));
+            let f = finding(
+                path,
+                source,
+                "invalid-input",
+                Severity::Error,
+                &d,
+                Some("fix the TOML at this place".into()),
+            );
             return vec![FileReport {
                 path: path.to_owned(),
                 source: source.to_owned(),
@@ -328,17 +390,31 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
         }
     };
     let mut findings = Vec::new();
-    for d in key_diags.iter().filter(|d| d.severity != crate::diag::Severity::Note) {
-        findings.push(finding(path, source, "unknown-field", Severity::from_diag(d.severity), d, None));
+    for d in key_diags
+        .iter()
+        .filter(|d| d.severity != crate::diag::Severity::Note)
+    {
+        findings.push(finding(
+            path,
+            source,
+            "unknown-field",
+            Severity::from_diag(d.severity),
+            d,
+            None,
+        ));
     }
-    let has_pod_table = toml::de::DeTable::parse(source).is_ok_and(|t| t.get_ref().get("pod").is_some());
+    let has_pod_table =
+        toml::de::DeTable::parse(source).is_ok_and(|t| t.get_ref().get("pod").is_some());
     let mut related = Vec::new();
     let attached = match crate::manifest::attach(path, has_pod_table, &mut spec) {
         Ok(a) => a,
         Err(crate::manifest::AttachError::Spec(d)) => {
             let mut d = vec![d];
             crate::spec::load::locate(source, &mut d);
-            findings.extend(d.iter().map(|d| finding(path, source, "spec-validation", Severity::Error, d, None)));
+            findings.extend(
+                d.iter()
+                    .map(|d| finding(path, source, "spec-validation", Severity::Error, d, None)),
+            );
             None
         }
         Err(crate::manifest::AttachError::Manifest(m)) => {
@@ -349,7 +425,8 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     };
     let mut diags: Vec<(&'static str, Severity, Diagnostic, Option<String>)> = Vec::new();
     for d in crate::spec::validate::validate(&spec) {
-        let about_pod = matches!(d.path.0.first(), Some(crate::diag::PathSeg::Key(k)) if k == "pod");
+        let about_pod =
+            matches!(d.path.0.first(), Some(crate::diag::PathSeg::Key(k)) if k == "pod");
         if about_pod && attached.is_some() {
             // The manifest's own report has these, at the manifest's lines.
             continue;
@@ -376,8 +453,16 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     }
     for (i, id) in spec.lint.ignore.iter().enumerate() {
         if registry::find(id).is_none() {
-            let d = Diagnostic::warning(FieldPath::root().key("lint").key("ignore").index(i), unknown_id_message(id));
-            diags.push(("unknown-ignore-id", Severity::Warning, d, Some(unknown_id_fix())));
+            let d = Diagnostic::warning(
+                FieldPath::root().key("lint").key("ignore").index(i),
+                unknown_id_message(id),
+            );
+            diags.push((
+                "unknown-ignore-id",
+                Severity::Warning,
+                d,
+                Some(unknown_id_fix()),
+            ));
         }
     }
     let mut located: Vec<Diagnostic> = diags.iter().map(|(_, _, d, _)| d.clone()).collect();
@@ -391,7 +476,13 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     if let Some(a) = &attached {
         related.push(lint_manifest_file(&a.file, opts, &spec.lint.ignore));
     }
-    let mut out = vec![finish(path.to_owned(), source.to_owned(), findings, false, opts)];
+    let mut out = vec![finish(
+        path.to_owned(),
+        source.to_owned(),
+        findings,
+        false,
+        opts,
+    )];
     out.extend(related);
     out
 }

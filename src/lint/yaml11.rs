@@ -7,12 +7,32 @@ use crate::manifest::yaml::{Node, Value};
 
 /// Kubernetes fields whose type is boolean: a YAML 1.1 boolean there means what it says.
 const BOOLEAN_FIELDS: &[&str] = &[
-    "readOnly", "stdin", "stdinOnce", "tty", "privileged", "allowPrivilegeEscalation",
-    "readOnlyRootFilesystem", "runAsNonRoot", "hostNetwork", "hostPID", "hostIPC",
-    "hostUsers", "shareProcessNamespace", "automountServiceAccountToken",
-    "enableServiceLinks", "setHostnameAsFQDN", "optional", "suspend", "paused",
-    "publishNotReadyAddresses", "allowVolumeExpansion", "immutable", "manualSelector",
-    "recursiveReadOnly", "allowWatchBookmarks", "required",
+    "readOnly",
+    "stdin",
+    "stdinOnce",
+    "tty",
+    "privileged",
+    "allowPrivilegeEscalation",
+    "readOnlyRootFilesystem",
+    "runAsNonRoot",
+    "hostNetwork",
+    "hostPID",
+    "hostIPC",
+    "hostUsers",
+    "shareProcessNamespace",
+    "automountServiceAccountToken",
+    "enableServiceLinks",
+    "setHostnameAsFQDN",
+    "optional",
+    "suspend",
+    "paused",
+    "publishNotReadyAddresses",
+    "allowVolumeExpansion",
+    "immutable",
+    "manualSelector",
+    "recursiveReadOnly",
+    "allowWatchBookmarks",
+    "required",
 ];
 
 /// One unquoted YAML 1.1 boolean in a field that is not a boolean.
@@ -32,8 +52,21 @@ pub struct Yaml11Bool {
 pub fn is_yaml11_only(s: &str) -> bool {
     matches!(
         s,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "on" | "On" | "ON"
-            | "off" | "Off" | "OFF"
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
     )
 }
 

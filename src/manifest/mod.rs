@@ -18,9 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use objects::ManifestPod;
-pub use read::{
-    ManifestError, ManifestFile, is_manifest_path, parse_source, read_file, read_path,
-};
+pub use read::{ManifestError, ManifestFile, is_manifest_path, parse_source, read_file, read_path};
 
 use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, PathSeg};
 use crate::spec::LoadedSpec;

@@ -9,7 +9,10 @@ use crate::lint::{FileReport, Finding, LintReport, Severity};
 pub fn render(report: &LintReport) -> String {
     let mut out = String::new();
     for (path, why) in &report.unreadable {
-        out.push_str(&format!("error[invalid-input]: {why}\n  --> {}\n", path.display()));
+        out.push_str(&format!(
+            "error[invalid-input]: {why}\n  --> {}\n",
+            path.display()
+        ));
     }
     for file in &report.files {
         for f in &file.findings {
@@ -51,10 +54,9 @@ fn render_one(file: &FileReport, f: &Finding) -> String {
     let path = file.path.display().to_string();
     let source = file.source.as_str();
     let mut group = Group::with_title(level.primary_title(title).id(f.id));
-    let span = f
-        .span
-        .clone()
-        .filter(|s| s.end <= source.len() && source.is_char_boundary(s.start) && source.is_char_boundary(s.end));
+    let span = f.span.clone().filter(|s| {
+        s.end <= source.len() && source.is_char_boundary(s.start) && source.is_char_boundary(s.end)
+    });
     let has_snippet = span.is_some();
     if let Some(span) = span {
         group = group.element(

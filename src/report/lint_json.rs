@@ -29,13 +29,9 @@ pub fn render(report: &LintReport) -> String {
         .iter()
         .map(|(p, m)| json!({"file": p.display().to_string(), "message": m}))
         .collect();
-    invalid.extend(
-        report
-            .files
-            .iter()
-            .filter(|f| f.invalid)
-            .map(|f| json!({"file": f.path.display().to_string(), "message": "the file cannot be parsed"})),
-    );
+    invalid.extend(report.files.iter().filter(|f| f.invalid).map(
+        |f| json!({"file": f.path.display().to_string(), "message": "the file cannot be parsed"}),
+    ));
     let doc = json!({
         "findings": findings,
         "files": report.files.len() + report.unreadable.len(),

@@ -60,7 +60,11 @@ pub fn render(report: &LintReport, fail_on: Option<Severity>) -> Result<String, 
             name: file.path.display().to_string(),
             outcome,
             time: Duration::ZERO,
-            system_out: if failing == 0 { lines.join("\n") } else { String::new() },
+            system_out: if failing == 0 {
+                lines.join("\n")
+            } else {
+                String::new()
+            },
         });
     }
     render_suite("podcheck lint", &cases, SystemTime::now(), Duration::ZERO)

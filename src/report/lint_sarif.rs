@@ -28,7 +28,11 @@ fn level(s: Severity) -> &'static str {
 fn uri(path: &std::path::Path) -> String {
     let rel = std::env::current_dir()
         .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(std::path::Path::to_path_buf))
+        .and_then(|cwd| {
+            path.strip_prefix(cwd)
+                .ok()
+                .map(std::path::Path::to_path_buf)
+        })
         .unwrap_or_else(|| path.to_path_buf());
     let s = rel.display().to_string().replace('\\', "/");
     s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
