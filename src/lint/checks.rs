@@ -160,11 +160,30 @@ impl Ctx<'_> {
             .join(", ")
     }
 
+    /// Whether the container declares a port that serves traffic: a port named for
+    /// metrics or health checks only is scraped or probed, not load-balanced.
+    fn serves(&self) -> bool {
+        const NOT_TRAFFIC: [&str; 7] = [
+            "metrics",
+            "health",
+            "probe",
+            "prometheus",
+            "monitoring",
+            "debug",
+            "pprof",
+        ];
+        self.c.ports.iter().any(|p| {
+            p.name
+                .as_deref()
+                .is_none_or(|n| !NOT_TRAFFIC.iter().any(|w| n.contains(w)))
+        })
+    }
+
     fn missing_probes(&self, out: &mut Vec<Raw>) {
         let name = &self.c.name;
         // A container that serves no port is not behind a Service, so readiness decides
         // nothing for it (kube-score's and Polaris' false positive for workers).
-        if self.c.readiness_probe.is_none() && !self.c.ports.is_empty() {
+        if self.c.readiness_probe.is_none() && self.serves() {
             out.push(self.raw(
                 "readiness-probe-missing",
                 self.path.key("name"),
@@ -198,7 +217,7 @@ impl Ctx<'_> {
             .readiness_probe
             .as_ref()
             .is_some_and(|r| r.http_get.is_some() || r.grpc.is_some());
-        if self.c.ports.is_empty() || !request_server || has_pre_stop {
+        if !self.serves() || !request_server || has_pre_stop {
             return;
         }
         out.push(self.raw(
@@ -294,8 +313,8 @@ impl Ctx<'_> {
                     "probe-timeout-exceeds-period",
                     self.path.key(field).key("timeoutSeconds"),
                     format!(
-                        "timeoutSeconds {} >= periodSeconds {}: a probe that takes its whole timeout is still running when the next one is due, so a slow endpoint is probed back to back and the {} s period no longer holds",
-                        t.timeout, t.period, t.period
+                        "timeoutSeconds {} >= periodSeconds {}: a probe that takes its whole timeout is still running when the next one is due, so a hanging endpoint is detected after failureThreshold × timeoutSeconds = {} × {} = {} s, not failureThreshold × periodSeconds = {} × {} = {} s",
+                        t.timeout, t.period, t.failure, t.timeout, t.failure.saturating_mul(t.timeout), t.failure, t.period, t.failure_budget()
                     ),
                     format!("use a timeoutSeconds below periodSeconds (e.g. {}), or a longer periodSeconds", (t.period - 1).max(1)),
                 ));

@@ -115,7 +115,9 @@ fn rule_severity(id: &'static str, d: &Diagnostic) -> Severity {
 fn core_api(doc: &crate::manifest::yaml::Node) -> bool {
     doc.get("apiVersion")
         .and_then(|v| v.as_str())
-        .is_some_and(|v| !v.contains('.') || v.ends_with(".k8s.io/v1"))
+        .is_some_and(|v| {
+            v == "v1" || v.starts_with("apps/") || v.starts_with("batch/") || v.contains(".k8s.io/")
+        })
 }
 
 fn lint_manifest_file(

@@ -458,3 +458,23 @@ fn the_readme_lists_every_check() {
         assert!(readme.contains(&row), "README has no row {row}");
     }
 }
+
+#[test]
+fn a_container_with_only_a_metrics_port_needs_no_readiness_probe() {
+    let metrics = deployment(
+        "Deployment",
+        "",
+        "        ports:\n        - {name: http-metrics, containerPort: 9402}\n        livenessProbe:\n          httpGet: {path: /livez, port: 9402}\n",
+    );
+    assert!(
+        !yaml_ids(&metrics).contains(&"readiness-probe-missing"),
+        "{:?}",
+        yaml_ids(&metrics)
+    );
+    let unnamed = deployment(
+        "Deployment",
+        "",
+        "        ports:\n        - {containerPort: 8080}\n",
+    );
+    assert!(yaml_ids(&unnamed).contains(&"readiness-probe-missing"));
+}
