@@ -483,6 +483,60 @@ async fn interrupted() -> u8 {
     }
 }
 
+/// `podcheck lint --measure N`: runs each manifest pod N times and prints the patch.
+fn measure(args: &LintArgs, n: usize) -> u8 {
+    let images = match parse_image_args(&args.images) {
+        Ok(i) => i,
+        Err(e) => {
+            eoutln!("error: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eoutln!("error: cannot start the async runtime: {e}");
+            return EXIT_ENV;
+        }
+    };
+    let opts = RunOptions {
+        isolation: None,
+        time_scale: None,
+        images: images.clone(),
+        extra_path: own_dir(),
+    };
+    let mut measured = Vec::new();
+    for path in args
+        .paths
+        .iter()
+        .filter(|p| crate::manifest::is_manifest_path(p))
+    {
+        let Ok(files) = crate::manifest::read_path(path) else {
+            continue;
+        };
+        for file in &files {
+            for pod in &file.pods {
+                match runtime.block_on(crate::lint::measure::measure_pod(
+                    file, pod, &images, n, &opts,
+                )) {
+                    Ok(m) => measured.push(m),
+                    Err(e) => {
+                        eoutln!("error: --measure {}: {e}", pod.object);
+                        return EXIT_ENV;
+                    }
+                }
+            }
+        }
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    out!("{}", crate::report::lint_measure::render(&measured));
+    EXIT_OK
+}
+
 /// Output formats of `podcheck lint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LintFormat {
@@ -527,6 +581,13 @@ pub struct LintArgs {
     /// Do not report this check id (repeatable).
     #[arg(long = "ignore", value_name = "ID")]
     pub ignore: Vec<String>,
+    /// Also start each manifest's pod N times and check the probe budgets against the
+    /// measured p95 time to started and ready; prints a YAML patch on stdout.
+    #[arg(long, value_name = "N")]
+    pub measure: Option<usize>,
+    /// For --measure: map an image to a local command, as for `podcheck run --image`.
+    #[arg(long = "image", value_name = "NAME=CMD")]
+    pub images: Vec<String>,
 }
 
 /// `podcheck lint`: exit 0 clean, 1 findings at or above --fail-on, 2 invalid input.
@@ -580,8 +641,15 @@ pub fn lint(args: LintArgs) -> u8 {
         }
     }
     if report.invalid_input() {
-        EXIT_INVALID
-    } else if fail_on.is_some_and(|s| report.findings().any(|f| f.severity >= s)) {
+        return EXIT_INVALID;
+    }
+    if let Some(n) = args.measure.filter(|n| *n > 0) {
+        let code = measure(&args, n);
+        if code != EXIT_OK {
+            return code;
+        }
+    }
+    if fail_on.is_some_and(|s| report.findings().any(|f| f.severity >= s)) {
         EXIT_FAILED
     } else {
         EXIT_OK

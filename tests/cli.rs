@@ -1334,3 +1334,44 @@ fn lint_junit_has_one_testcase_per_file() {
             .is_some_and(|n| n.ends_with("bad-deployment.yaml"))
     }));
 }
+
+#[test]
+fn lint_measure_runs_the_pod_and_patches_a_short_startup_window() {
+    // The app answers /healthz after 3 s; the startup probe allows 5 s, less than twice that.
+    let image = format!(
+        "registry.example.com/slow:1.0={FIXTURE} --http 18391 --route /healthz=503@0s,200@3s"
+    );
+    let (code, out, err) = lint(&[
+        "fixtures/lint/slow-start.yaml",
+        "--measure",
+        "2",
+        "--image",
+        &image,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("# Deployment/slow: measured"), "{out}");
+    assert!(
+        out.contains("(2 runs, budgets checked at 2 × p95)"),
+        "{out}"
+    );
+    let patch: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        patch[..5],
+        [
+            "spec:",
+            "  template:",
+            "    spec:",
+            "      containers:",
+            "      - name: slow"
+        ],
+        "{out}"
+    );
+    assert_eq!(patch[5], "        startupProbe:", "{out}");
+    let threshold: i64 = patch[6]
+        .trim()
+        .strip_prefix("failureThreshold: ")
+        .and_then(|v| v.parse().ok())
+        .expect("a failureThreshold line");
+    // Twice a 3-4 s start at 1 s a probe, with room for a loaded machine.
+    assert!((6..=40).contains(&threshold), "{out}");
+}

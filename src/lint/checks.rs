@@ -312,10 +312,17 @@ impl Ctx<'_> {
                 out.push(self.raw(
                     "probe-timeout-exceeds-period",
                     self.path.key(field).key("timeoutSeconds"),
-                    format!(
-                        "timeoutSeconds {} >= periodSeconds {}: a probe that takes its whole timeout is still running when the next one is due, so a hanging endpoint is detected after failureThreshold × timeoutSeconds = {} × {} = {} s, not failureThreshold × periodSeconds = {} × {} = {} s",
-                        t.timeout, t.period, t.failure, t.timeout, t.failure.saturating_mul(t.timeout), t.failure, t.period, t.failure_budget()
-                    ),
+                    if t.timeout > t.period {
+                        format!(
+                            "timeoutSeconds {} > periodSeconds {}: a probe that takes its whole timeout is still running when the next one is due, so a hanging endpoint is detected after failureThreshold × timeoutSeconds = {} × {} = {} s, not failureThreshold × periodSeconds = {} × {} = {} s",
+                            t.timeout, t.period, t.failure, t.timeout, t.failure.saturating_mul(t.timeout), t.failure, t.period, t.failure_budget()
+                        )
+                    } else {
+                        format!(
+                            "timeoutSeconds {} = periodSeconds {}: a probe that takes its whole timeout is followed by the next one at once, so a slow endpoint is probed back to back with no pause",
+                            t.timeout, t.period
+                        )
+                    },
                     format!("use a timeoutSeconds below periodSeconds (e.g. {}), or a longer periodSeconds", (t.period - 1).max(1)),
                 ));
             }

@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod classify;
 pub mod input;
+pub mod measure;
 pub mod registry;
 pub mod yaml11;
 

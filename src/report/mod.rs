@@ -11,6 +11,7 @@ pub mod kubectl;
 pub mod lint_human;
 pub mod lint_json;
 pub mod lint_junit;
+pub mod lint_measure;
 pub mod lint_sarif;
 pub mod probes;
 pub mod verdict;
