@@ -1375,3 +1375,21 @@ fn lint_measure_runs_the_pod_and_patches_a_short_startup_window() {
     // Twice a 3-4 s start at 1 s a probe, with room for a loaded machine.
     assert!((6..=40).contains(&threshold), "{out}");
 }
+
+#[test]
+fn lint_takes_folders_of_specs() {
+    let (code, _, err) = lint(&["specs/volumes", "--fail-on", "never"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("warning[podcheck-extension]"), "{err}");
+    let files: usize = err
+        .lines()
+        .last()
+        .and_then(|l| l.rsplit(" in ").next())
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(files > 1, "{err}");
+    let (code, _, err) = lint(&["fixtures/lint/slow-start.yaml", "--measure", "1"]);
+    assert_eq!(code, Some(3), "an unmapped image cannot be measured: {err}");
+    assert!(err.contains("is not mapped to a local command"), "{err}");
+}

@@ -20,6 +20,14 @@ pub const IGNORE_ANNOTATION: &str = "podcheck.dev/ignore";
 pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
     let mut report = LintReport::default();
     for path in paths {
+        let specs = if path.is_dir() {
+            toml_files(path)
+        } else {
+            Vec::new()
+        };
+        for spec in &specs {
+            lint_spec_path(spec, opts, &mut report);
+        }
         if crate::manifest::is_manifest_path(path) {
             match crate::manifest::read_path(path) {
                 Ok(files) => {
@@ -27,10 +35,57 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
                         report.files.push(lint_manifest_file(f, opts, &[]));
                     }
                 }
+                // A folder of specs alone is fine.
+                Err(crate::manifest::ManifestError::Empty(_)) if !specs.is_empty() => {}
+                Err(crate::manifest::ManifestError::Empty(_)) => report.unreadable.push((
+                    path.clone(),
+                    format!(
+                        "{}: no specs (*.toml) or manifests (*.yaml, *.yml) in this folder",
+                        path.display()
+                    ),
+                )),
                 Err(e) => report.unreadable.push((path.clone(), e.to_string())),
             }
             continue;
         }
+        lint_spec_path(path, opts, &mut report);
+    }
+    report
+}
+
+/// Every `*.toml` under a folder, sorted, hidden folders and symlinked folders skipped,
+/// at most [`crate::manifest::read::MAX_FILES`].
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() && !hidden {
+                todo.push(p);
+            } else if !ft.is_dir() && p.extension().is_some_and(|x| x == "toml") {
+                out.push(p);
+            }
+            if out.len() >= crate::manifest::read::MAX_FILES {
+                out.sort();
+                return out;
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Lints one spec file into the report.
+fn lint_spec_path(path: &Path, opts: &LintOptions, report: &mut LintReport) {
+    {
         match std::fs::read(path)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
@@ -41,7 +96,7 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
                 let fd = match crate::spec::load_spec(path) {
                     Err(fd) => fd,
                     Ok(_) => crate::diag::FileDiagnostics {
-                        path: path.clone(),
+                        path: path.to_owned(),
                         source: String::new(),
                         diagnostics: vec![Diagnostic::error(
                             FieldPath::root(),
@@ -55,7 +110,7 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
                     .map(|d| finding(path, &fd.source, "invalid-input", Severity::Error, d, None))
                     .collect();
                 report.files.push(FileReport {
-                    path: path.clone(),
+                    path: path.to_owned(),
                     source: fd.source.clone(),
                     findings,
                     invalid: true,
@@ -63,7 +118,6 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
             }
         }
     }
-    report
 }
 
 /// Lints manifest text (as if read from `path`).

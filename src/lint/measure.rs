@@ -63,6 +63,17 @@ pub async fn measure_pod(
     n: usize,
     opts: &RunOptions,
 ) -> Result<PodMeasure, String> {
+    // An unmapped image never starts, so the run would only end at MAX_RUN.
+    for c in pod.pod.init_containers.iter().chain(&pod.pod.containers) {
+        if let Some(image) = &c.image
+            && !images.iter().any(|(name, _)| name == image)
+        {
+            return Err(format!(
+                "container {:?}: image {image:?} is not mapped to a local command; add --image {image}='./app --port 8080'",
+                c.name
+            ));
+        }
+    }
     let mut table = BTreeMap::new();
     crate::spec::LoadOptions {
         images: images.to_vec(),

@@ -108,9 +108,14 @@ impl LintReport {
         !self.unreadable.is_empty() || self.files.iter().any(|f| f.invalid)
     }
 
-    /// Findings of this severity.
+    /// Findings of this severity (a path that could not be read counts as an error).
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings().filter(|f| f.severity == severity).count()
+        let unreadable = if severity == Severity::Error {
+            self.unreadable.len()
+        } else {
+            0
+        };
+        self.findings().filter(|f| f.severity == severity).count() + unreadable
     }
 }
 
