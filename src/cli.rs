@@ -492,49 +492,16 @@ fn measure(args: &LintArgs, n: usize) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eoutln!("error: cannot start the async runtime: {e}");
-            return EXIT_ENV;
+    match crate::lint::measure::measure_paths(&args.paths, &images, n, own_dir()) {
+        Ok(measured) => {
+            out!("{}", crate::report::lint_measure::render(&measured));
+            EXIT_OK
         }
-    };
-    let opts = RunOptions {
-        isolation: None,
-        time_scale: None,
-        images: images.clone(),
-        extra_path: own_dir(),
-    };
-    let mut measured = Vec::new();
-    for path in args
-        .paths
-        .iter()
-        .filter(|p| crate::manifest::is_manifest_path(p))
-    {
-        let Ok(files) = crate::manifest::read_path(path) else {
-            continue;
-        };
-        for file in &files {
-            for pod in &file.pods {
-                match runtime.block_on(crate::lint::measure::measure_pod(
-                    file, pod, &images, n, &opts,
-                )) {
-                    Ok(m) => measured.push(m),
-                    Err(e) => {
-                        eoutln!("error: --measure {}: {e}", pod.object);
-                        return EXIT_ENV;
-                    }
-                }
-            }
+        Err(e) => {
+            eoutln!("error: --measure {e}");
+            EXIT_ENV
         }
     }
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    out!("{}", crate::report::lint_measure::render(&measured));
-    EXIT_OK
 }
 
 /// Output formats of `podcheck lint`.

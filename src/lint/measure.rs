@@ -55,6 +55,48 @@ pub fn p95(values: &[Duration]) -> Option<Duration> {
     v.get(rank.saturating_sub(1)).copied()
 }
 
+/// Measures every pod of the manifests among `paths` (TOML specs are skipped), each `n`
+/// times, on a runtime of its own; `extra_path` goes in front of the containers' PATH.
+pub fn measure_paths(
+    paths: &[std::path::PathBuf],
+    images: &[(String, Vec<String>)],
+    n: usize,
+    extra_path: Vec<std::path::PathBuf>,
+) -> Result<Vec<PodMeasure>, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let opts = RunOptions {
+        isolation: None,
+        time_scale: None,
+        images: images.to_vec(),
+        extra_path,
+    };
+    let mut measured = Vec::new();
+    let mut result = Ok(());
+    'all: for path in paths
+        .iter()
+        .filter(|p| crate::manifest::is_manifest_path(p))
+    {
+        let files = crate::manifest::read_path(path).map_err(|e| e.to_string())?;
+        for file in &files {
+            for pod in &file.pods {
+                match runtime.block_on(measure_pod(file, pod, images, n, &opts)) {
+                    Ok(m) => measured.push(m),
+                    Err(e) => {
+                        result = Err(format!("{}: {e}", pod.object));
+                        break 'all;
+                    }
+                }
+            }
+        }
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result.map(|()| measured)
+}
+
 /// Runs the pod `n` times and measures it. `images` maps images to local commands.
 pub async fn measure_pod(
     file: &ManifestFile,
