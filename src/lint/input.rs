@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::checks::{Raw, check_pod};
 use super::classify::{only_for_running, pod_rule};
-use super::registry::{self, CHECKS};
+use super::registry;
 use super::{FileReport, Finding, LintOptions, LintReport, Severity};
 use crate::diag::{Diagnostic, FieldPath, line_col};
 use crate::manifest::{ManifestFile, ManifestPod};
@@ -50,6 +50,11 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
         }
         lint_spec_path(path, opts, &mut report);
     }
+    // A file named twice (a folder and a file in it, nested folders) is reported once.
+    let mut seen = BTreeSet::new();
+    report
+        .files
+        .retain(|f| seen.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone())));
     report
 }
 
@@ -541,9 +546,4 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     )];
     out.extend(related);
     out
-}
-
-/// Every check id, for `--ignore` validation and listings.
-pub fn all_ids() -> impl Iterator<Item = &'static str> {
-    CHECKS.iter().map(|c| c.id)
 }
