@@ -1218,8 +1218,14 @@ fn lint_exits_2_on_input_it_cannot_parse() {
         "the other files are still linted: {err}"
     );
     assert_eq!(lint(&["fixtures/invalid/not-toml.toml"]).0, Some(2));
-    let (_, _, err) = lint(&["fixtures/manifests/realistic", "fixtures/manifests/realistic/pi-job.yaml"]);
-    assert!(err.contains("in 8 files"), "a file named twice is linted once: {err}");
+    let (_, _, err) = lint(&[
+        "fixtures/manifests/realistic",
+        "fixtures/manifests/realistic/pi-job.yaml",
+    ]);
+    assert!(
+        err.contains("in 8 files"),
+        "a file named twice is linted once: {err}"
+    );
 }
 
 #[test]
