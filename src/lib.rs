@@ -8,6 +8,7 @@ pub mod events;
 pub mod expect;
 pub mod harness;
 pub mod kubelet;
+pub mod lint;
 pub mod manifest;
 pub mod print_pod;
 pub mod prober;

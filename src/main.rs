@@ -1,6 +1,5 @@
 //! The `podcheck` command line: a thin layer over the library.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -28,12 +27,9 @@ enum Command {
     /// Print the JSON Schema of the spec format (shipped as schema/podcheck-spec.schema.json)
     /// for TOML editors.
     Schema,
-    /// Check spec files without running anything.
-    Lint {
-        /// Spec files (TOML).
-        #[arg(required = true)]
-        specs: Vec<PathBuf>,
-    },
+    /// Check specs and manifests statically (API validation, probes, timing budgets),
+    /// without running anything.
+    Lint(cli::LintArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,7 +39,7 @@ fn main() -> ExitCode {
         Command::Test(test) => cli::test(test),
         Command::Export(export) => cli::export(export),
         Command::Schema => cli::schema(),
-        Command::Lint { specs } => cli::lint(&specs),
+        Command::Lint(lint) => cli::lint(lint),
     };
     ExitCode::from(code)
 }

@@ -1121,3 +1121,283 @@ fn test_and_the_harness_take_the_image_map() {
     let out = run(None, Some("other:1=false\nregistry/app:1.2=sh -c 'exit 0'"));
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// Runs `podcheck lint` with `args`, returning (exit code, stdout, stderr).
+fn lint(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = podcheck(&[&["lint"], args].concat());
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn lint_finds_no_warning_in_realistic_manifests() {
+    for dir in ["fixtures/manifests/realistic", "fixtures/manifests"] {
+        let (code, _, err) = lint(&[dir, "--fail-on", "warning"]);
+        assert_eq!(code, Some(0), "{dir}:\n{err}");
+        assert!(
+            err.contains(" 0 errors, 0 warnings")
+                || err.starts_with("0 errors, 0 warnings")
+                || err.contains("\n0 errors, 0 warnings"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn lint_reports_every_finding_of_a_manifest_rustc_style() {
+    let (code, out, err) = lint(&["fixtures/lint/bad-deployment.yaml"]);
+    assert_eq!(code, Some(1), "errors fail lint by default");
+    assert!(out.is_empty(), "human output goes to stderr");
+    snapshot("lint-bad-deployment", &err);
+}
+
+#[test]
+fn lint_fail_on_and_ignore_decide_the_exit_code() {
+    let bad = "fixtures/lint/bad-deployment.yaml";
+    assert_eq!(lint(&[bad, "--fail-on", "never"]).0, Some(0));
+    let (code, _, err) = lint(&[
+        bad,
+        "--ignore",
+        "yaml11-boolean",
+        "--ignore",
+        "probe-success-threshold",
+    ]);
+    assert_eq!(code, Some(0), "only warnings are left: {err}");
+    assert!(
+        !err.contains("yaml11-boolean") && err.contains("0 errors, 4 warnings in 1 file"),
+        "{err}"
+    );
+    let (code, _, _) = lint(&[
+        bad,
+        "--ignore",
+        "yaml11-boolean",
+        "--ignore",
+        "probe-success-threshold",
+        "--fail-on",
+        "warning",
+    ]);
+    assert_eq!(code, Some(1));
+    let (_, _, err) = lint(&[
+        "fixtures/manifests/realistic/pi-job.yaml",
+        "--ignore",
+        "no-such-id",
+    ]);
+    assert!(
+        err.contains("warning[unknown-ignore-id]: --ignore no-such-id"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lint_annotations_silence_checks_per_object() {
+    let (code, _, err) = lint(&["fixtures/lint/annotated.yaml", "--fail-on", "note"]);
+    assert_eq!(code, Some(1), "the unknown id is a warning: {err}");
+    assert!(
+        !err.contains("[readiness-probe-missing]") && !err.contains("[liveness-probe-missing]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning[unknown-ignore-id]") && err.contains("\"no-such-check\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn lint_exits_2_on_input_it_cannot_parse() {
+    let (code, _, err) = lint(&["fixtures/lint/broken.yaml", "fixtures/manifests/realistic"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("error[invalid-input]") && err.contains("broken.yaml:6:15"),
+        "{err}"
+    );
+    assert!(
+        err.contains("in 9 files"),
+        "the other files are still linted: {err}"
+    );
+    assert_eq!(lint(&["fixtures/invalid/not-toml.toml"]).0, Some(2));
+    let (_, _, err) = lint(&[
+        "fixtures/manifests/realistic",
+        "fixtures/manifests/realistic/pi-job.yaml",
+    ]);
+    assert!(
+        err.contains("in 8 files"),
+        "a file named twice is linted once: {err}"
+    );
+}
+
+#[test]
+fn lint_sarif_is_what_code_scanning_reads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("lint.sarif");
+    let file_arg = file.display().to_string();
+    let (code, out, _) = lint(&[
+        "fixtures/lint/bad-deployment.yaml",
+        "--format",
+        "sarif",
+        "--output",
+        &file_arg,
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(out.is_empty(), "--output takes the document");
+    let text = std::fs::read_to_string(&file).expect("sarif written");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    let ids: Vec<&str> = rules.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert!(
+        ids.contains(&"probe-identical") && ids.contains(&"yaml11-boolean"),
+        "{ids:?}"
+    );
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["help"]["text"].as_str().is_some_and(|t| !t.is_empty()))
+    );
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), 6);
+    for r in results {
+        let id = r["ruleId"].as_str().expect("ruleId");
+        assert!(ids.contains(&id));
+        assert_eq!(
+            rules[r["ruleIndex"].as_u64().expect("ruleIndex") as usize]["id"],
+            id
+        );
+        assert!(["error", "warning", "note"].contains(&r["level"].as_str().expect("level")));
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(
+            loc["artifactLocation"]["uri"],
+            "fixtures/lint/bad-deployment.yaml"
+        );
+        assert!(loc["region"]["startLine"].as_u64().is_some_and(|l| l >= 1));
+        assert!(
+            loc["region"]["startColumn"]
+                .as_u64()
+                .is_some_and(|c| c >= 1)
+        );
+    }
+    let boolean = results
+        .iter()
+        .find(|r| r["ruleId"] == "yaml11-boolean")
+        .expect("yaml11");
+    assert_eq!(
+        boolean["locations"][0]["physicalLocation"]["region"]["startLine"],
+        22
+    );
+    assert_eq!(
+        boolean["locations"][0]["physicalLocation"]["region"]["startColumn"],
+        22
+    );
+}
+
+#[test]
+fn lint_json_lists_findings_with_their_fields() {
+    let (code, out, err) = lint(&["fixtures/lint/bad-deployment.yaml", "--format", "json"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("2 errors, 4 warnings in 1 file"),
+        "the summary stays on stderr: {err}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let f = &doc["findings"][0];
+    for key in [
+        "id", "severity", "file", "line", "column", "field", "message", "fix",
+    ] {
+        assert!(!f[key].is_null(), "{key} in {f}");
+    }
+    assert_eq!(doc["errors"], 2);
+}
+
+#[test]
+fn lint_junit_has_one_testcase_per_file() {
+    let (code, out, _) = lint(&[
+        "fixtures/lint/bad-deployment.yaml",
+        "fixtures/manifests/realistic",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(code, Some(1));
+    let xml = parse_xml(&out);
+    let cases: Vec<_> = xml
+        .iter()
+        .filter(|e| e.path == "testsuites/testsuite/testcase")
+        .collect();
+    assert_eq!(cases.len(), 9, "one per file");
+    let failures: Vec<_> = xml
+        .iter()
+        .filter(|e| e.path == "testsuites/testsuite/testcase/failure")
+        .collect();
+    assert_eq!(failures.len(), 1, "only the bad file fails");
+    assert!(
+        failures[0].text.contains("error[yaml11-boolean]"),
+        "{}",
+        failures[0].text
+    );
+    assert!(cases.iter().any(|c| {
+        c.attrs
+            .get("name")
+            .is_some_and(|n| n.ends_with("bad-deployment.yaml"))
+    }));
+}
+
+#[test]
+fn lint_measure_runs_the_pod_and_patches_a_short_startup_window() {
+    // The app answers /healthz after 3 s; the startup probe allows 5 s, less than twice that.
+    let image = format!(
+        "registry.example.com/slow:1.0={FIXTURE} --http 18391 --route /healthz=503@0s,200@3s"
+    );
+    let (code, out, err) = lint(&[
+        "fixtures/lint/slow-start.yaml",
+        "--measure",
+        "2",
+        "--image",
+        &image,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("# Deployment/slow: measured"), "{out}");
+    assert!(
+        out.contains("(2 runs, budgets checked at 2 × p95)"),
+        "{out}"
+    );
+    let patch: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        patch[..5],
+        [
+            "spec:",
+            "  template:",
+            "    spec:",
+            "      containers:",
+            "      - name: slow"
+        ],
+        "{out}"
+    );
+    assert_eq!(patch[5], "        startupProbe:", "{out}");
+    let threshold: i64 = patch[6]
+        .trim()
+        .strip_prefix("failureThreshold: ")
+        .and_then(|v| v.parse().ok())
+        .expect("a failureThreshold line");
+    // Twice a 3-4 s start at 1 s a probe, with room for a loaded machine.
+    assert!((6..=40).contains(&threshold), "{out}");
+}
+
+#[test]
+fn lint_takes_folders_of_specs() {
+    let (code, _, err) = lint(&["specs/volumes", "--fail-on", "never"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("warning[podcheck-extension]"), "{err}");
+    let files: usize = err
+        .lines()
+        .last()
+        .and_then(|l| l.rsplit(" in ").next())
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(files > 1, "{err}");
+    let (code, _, err) = lint(&["fixtures/lint/slow-start.yaml", "--measure", "1"]);
+    assert_eq!(code, Some(3), "an unmapped image cannot be measured: {err}");
+    assert!(err.contains("is not mapped to a local command"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! The spec fuzzer: mutated copies of the shipped specs go through everything a user's file
-//! goes through (load, validation, the lint extensions, error rendering) and, for the ones
-//! that load, a short real run; no input may panic or hang.
+//! goes through (load, validation, `podcheck lint` and its four output formats, error
+//! rendering) and, for the ones that load, a short real run; mutated copies of the
+//! manifests in fixtures/ go through lint. No input may panic or hang.
 //!
 //! Mutations: byte flips, insertions and deletions; numbers swapped for extremes
 //! (9223372036854775807, -1, 1e-300, nan, ...); duration strings swapped for huge or odd
@@ -72,6 +73,11 @@ fn env_usize(name: &str) -> Option<usize> {
 
 /// Every `*.toml` under `dir`, sorted, so a seed always means the same cases.
 fn specs(dir: &Path) -> Vec<(PathBuf, String)> {
+    files_ending(dir, "toml")
+}
+
+/// Every file with extension `ext` under `dir`, sorted.
+fn files_ending(dir: &Path, ext: &str) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     // Bounded by the tree: each directory is visited once.
@@ -83,7 +89,7 @@ fn specs(dir: &Path) -> Vec<(PathBuf, String)> {
             let p = e.path();
             if p.is_dir() {
                 todo.push(p);
-            } else if p.extension().is_some_and(|x| x == "toml")
+            } else if p.extension().is_some_and(|x| x == ext)
                 && let Ok(text) = std::fs::read_to_string(&p)
             {
                 out.push((p, text));
@@ -188,8 +194,22 @@ fn swap(
     format!("{}{}{}", &text[..m.start()], with(rng), &text[m.end()..])
 }
 
+/// Every output format of a lint report, rendered (the human text, JSON, SARIF, JUnit).
+fn render_lint(files: Vec<podcheck::lint::FileReport>) {
+    let report = podcheck::lint::LintReport {
+        files,
+        unreadable: Vec::new(),
+    };
+    let _ = podcheck::report::lint_human::render(&report);
+    let _ = podcheck::report::lint_json::render(&report);
+    let _ = podcheck::report::lint_sarif::render(&report);
+    let _ = podcheck::report::lint_junit::render(&report, Some(podcheck::lint::Severity::Note));
+}
+
 /// Load, validate, lint and render one mutated spec; the loaded spec if it is valid.
 fn check_load(path: &Path, text: &str) -> Option<podcheck::spec::LoadedSpec> {
+    let opts = podcheck::lint::LintOptions::default();
+    render_lint(podcheck::lint::lint_spec_source(path, text, &opts));
     match podcheck::spec::parse_spec(path, text) {
         Ok(mut l) => {
             let mut ext = podcheck::spec::extensions::extensions(&l.spec);
@@ -338,4 +358,47 @@ fn mutated_specs_never_panic_or_hang() {
     }
     rt.shutdown_timeout(Duration::from_secs(2));
     let _ = std::panic::take_hook();
+}
+
+#[test]
+fn mutated_manifests_never_panic_in_lint() {
+    let cases = env_usize("PODCHECK_FUZZ_CASES").unwrap_or(QUICK_CASES);
+    let seed = env_usize("PODCHECK_FUZZ_SEED").map_or_else(
+        || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        },
+        |s| s as u64,
+    );
+    eprintln!("fuzz manifests: seed {seed} (PODCHECK_FUZZ_SEED={seed} replays it), {cases} cases");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut corpus = files_ending(&fixtures.join("manifests"), "yaml");
+    corpus.extend(files_ending(&fixtures.join("lint"), "yaml"));
+    assert!(!corpus.is_empty(), "no manifests to mutate");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let opts = podcheck::lint::LintOptions::default();
+    for case in 0..cases {
+        let Some((path, text)) = rng.choice(&corpus) else {
+            break;
+        };
+        let structural = rng.bool();
+        let mut mutated = mutate(&mut rng, text, structural);
+        if rng.bool() {
+            mutated = mutate(&mut rng, &mutated, structural);
+        }
+        // Words YAML 1.1 reads as booleans, so the quoting path is exercised too.
+        if rng.u8(..4) == 0 {
+            mutated = mutated.replacen("\"", if rng.bool() { "yes " } else { "on\n" }, 1);
+        }
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let file = podcheck::lint::lint_manifest_source(path, mutated.clone(), &opts);
+            render_lint(vec![file]);
+        }));
+        assert!(
+            outcome.is_ok(),
+            "case {case} (seed {seed}) panicked linting a mutation of {}:\n{mutated}",
+            path.display()
+        );
+    }
 }

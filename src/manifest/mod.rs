@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use objects::ManifestPod;
-pub use read::{ManifestError, ManifestFile, is_manifest_path, read_file, read_path};
+pub use read::{ManifestError, ManifestFile, is_manifest_path, parse_source, read_file, read_path};
 
 use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, PathSeg};
 use crate::spec::LoadedSpec;
@@ -50,6 +50,7 @@ pub fn spec_for(
         object: None,
         document: None,
         expect: Default::default(),
+        lint: Default::default(),
     };
     let diags = crate::spec::validate::validate(&spec);
     let (_, mut mapped) = split(file, pod, diags);

@@ -199,6 +199,12 @@ pub fn read_file(path: &Path) -> ManifestFile {
             return ManifestFile::failed(path, text, d);
         }
     };
+    parse_source(path, source)
+}
+
+/// Parses manifest text already read (and checked for size and encoding); `path` names it
+/// in diagnostics.
+pub fn parse_source(path: &Path, source: String) -> ManifestFile {
     let parsed = parse_documents(&source);
     if let Some(d) = helm_template(&source, parsed.is_err()) {
         return ManifestFile::failed(path, source, d);

@@ -36,6 +36,18 @@ pub struct SpecFile {
     /// What the run must show.
     #[serde(default)]
     pub expect: Expectations,
+    /// What `podcheck lint` leaves out for this spec.
+    #[serde(default)]
+    pub lint: LintSettings,
+}
+
+/// The spec's `[lint]` table: the TOML equivalent of a manifest's `podcheck.dev/ignore`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LintSettings {
+    /// Check ids not reported for this spec, e.g. `["probe-identical"]`.
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 /// How a run is driven.
@@ -436,7 +448,7 @@ pub struct Resources {
 }
 
 /// A probe: one handler plus timing.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Probe {
     /// Run a command in the container.
@@ -462,7 +474,7 @@ pub struct Probe {
 }
 
 /// A command handler.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ExecAction {
     /// The command, not run in a shell.
     #[serde(default)]
@@ -504,7 +516,7 @@ impl<'de> Deserialize<'de> for IntOrString {
 }
 
 /// An HTTP GET handler.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpGetAction {
     /// Request path; default `/`.
@@ -521,7 +533,7 @@ pub struct HttpGetAction {
 }
 
 /// One HTTP header.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct HttpHeader {
     /// Header name.
     pub name: String,
@@ -530,7 +542,7 @@ pub struct HttpHeader {
 }
 
 /// A TCP connect handler.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TcpSocketAction {
     /// Port number or name.
     pub port: IntOrString,
@@ -539,7 +551,7 @@ pub struct TcpSocketAction {
 }
 
 /// A gRPC health handler.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct GrpcAction {
     /// Port number (names are not allowed).
     pub port: i64,
@@ -561,7 +573,7 @@ pub struct Lifecycle {
 }
 
 /// A lifecycle hook handler.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LifecycleHandler {
     /// Run a command in the container.
@@ -575,7 +587,7 @@ pub struct LifecycleHandler {
 }
 
 /// The sleep handler.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SleepAction {
     /// Seconds to sleep.
     pub seconds: i64,
