@@ -22,6 +22,9 @@ enum Command {
     /// Run every spec under a directory as a test suite: in parallel, with libtest's output
     /// and must-fail/ semantics, as `cargo test` runs it.
     Test(cli::TestArgs),
+    /// Run a spec and write what it showed into it as expectations (events, statuses, the
+    /// final state), with windows from the spec's own periods, for review.
+    Bless(cli::BlessArgs),
     /// Check spec files without running anything.
     Lint {
         /// Spec files (TOML).
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
     let code = match args.command {
         Command::Run(run) => cli::run(run),
         Command::Test(test) => cli::test(test),
+        Command::Bless(bless) => cli::bless(bless),
         Command::Lint { specs } => cli::lint(&specs),
     };
     ExitCode::from(code)
