@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::Entry;
-use crate::report::{color, describe, json, junit, kubectl, probes, verdict};
+use crate::report::{color, describe, json, junit, kubectl, probes, progress, verdict, watch};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::{LoadOptions, LoadedSpec, load_spec, load_spec_with};
 
@@ -76,6 +76,11 @@ pub struct RunArgs {
     /// Print only the verdicts, not the live watch lines and describe output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// `-v` adds a line per probe attempt to the watch lines (and keeps them with several
+    /// specs on a terminal, instead of the progress line); `-vv` also logs what the runner
+    /// does to stderr (as `RUST_LOG=podcheck=debug`).
+    #[arg(long, short, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
     /// Pod isolation: auto (a network namespace per pod where possible), pod, or none.
     #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
     pub isolation: Option<crate::runtime::isolation::Isolation>,
@@ -351,9 +356,17 @@ pub fn run(args: RunArgs) -> u8 {
         let coloured = color::enabled(args.color);
         let mut worst = EXIT_OK;
         let mut cases = Vec::new();
+        // Several specs on a terminal: one progress line instead of every spec's watch lines.
+        let mut progress = (loaded.len() > 1 && args.verbose == 0)
+            .then(|| progress::Progress::new(loaded.len()))
+            .filter(progress::Progress::visible);
+        let verbose = args.verbose > 0;
         for (path, spec) in &loaded {
-            let quiet = args.quiet;
+            let quiet = args.quiet || progress.is_some();
             let label = path.display().to_string();
+            if let Some(p) = &progress {
+                p.running(&label);
+            }
             let pod_name = spec
                 .spec
                 .pod
@@ -382,6 +395,12 @@ pub fn run(args: RunArgs) -> u8 {
                         outln!("{line}");
                     }
                 }
+                if verbose
+                    && let Entry::Execution(x) = e
+                    && let Some(line) = watch::probe_line(x)
+                {
+                    outln!("{line}");
+                }
             };
             if !quiet {
                 outln!("==> {}", path.display());
@@ -397,7 +416,13 @@ pub fn run(args: RunArgs) -> u8 {
             .await
             {
                 Err(e) => {
-                    eoutln!("error: {}: {e}", path.display());
+                    match &mut progress {
+                        Some(p) => {
+                            p.suspend(|| eoutln!("error: {}: {e}", path.display()));
+                            p.done(true);
+                        }
+                        None => eoutln!("error: {}: {e}", path.display()),
+                    }
                     cases.push(junit::Case {
                         name: label.clone(),
                         outcome: junit::CaseOutcome::Error {
@@ -427,7 +452,14 @@ pub fn run(args: RunArgs) -> u8 {
                     if let Some(out) = json_out.as_mut() {
                         out.verdict(&label, &report);
                     }
-                    out!("{}", verdict::render(&label, &report));
+                    let text = verdict::render(&label, &report);
+                    match &mut progress {
+                        Some(p) => {
+                            p.suspend(|| out!("{text}"));
+                            p.done(!report.passed());
+                        }
+                        None => out!("{text}"),
+                    }
                     cases.push(junit::Case::from_report(
                         &label,
                         &report,
@@ -441,6 +473,9 @@ pub fn run(args: RunArgs) -> u8 {
             if *cancel_rx.borrow() {
                 break;
             }
+        }
+        if let Some(p) = &progress {
+            p.finish();
         }
         (worst, cases)
     });
@@ -637,6 +672,22 @@ pub fn bless(args: BlessArgs) -> u8 {
         eoutln!("{label}: {} (not written)", bless::summary(&blessed));
     }
     EXIT_OK
+}
+
+/// Logs what the runner does to stderr: as `RUST_LOG` says (`RUST_LOG=podcheck=debug`), or
+/// at debug level for `-vv`; nothing otherwise.
+pub fn init_tracing(debug: bool) {
+    use std::io::IsTerminal;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => tracing_subscriber::EnvFilter::new(v),
+        _ if debug => tracing_subscriber::EnvFilter::new("podcheck=debug"),
+        _ => return,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 /// `podcheck lint`.

@@ -35,6 +35,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    cli::init_tracing(matches!(&args.command, Command::Run(r) if r.verbose >= 2));
     let code = match args.command {
         Command::Run(run) => cli::run(run),
         Command::Test(test) => cli::test(test),

@@ -179,7 +179,12 @@ pub async fn run_spec(
         decided: &mut decided,
         cancel,
     };
-    let outcome = run_pod(cfg, observer).await?;
+    let span = tracing::info_span!("spec", pod = %pod_name);
+    let outcome = {
+        use tracing::Instrument;
+        run_pod(cfg, observer).instrument(span).await?
+    };
+    tracing::info!(pod = %pod_name, end = ?outcome.end, at = ?outcome.ended_at, "run ended");
     let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
     let mut verdict = expect::check(&spec.expect, &outcome.timeline, &outcome.logs, &column);
     notes.extend(expect::reliability::compression_notes(

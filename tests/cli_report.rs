@@ -171,3 +171,133 @@ fn bless_refuses_a_run_that_only_ends_at_the_timeout() {
     );
     assert_eq!(std::fs::read_to_string(&path).expect("read"), spec);
 }
+
+#[test]
+fn run_v_adds_a_line_per_probe_attempt() {
+    let spec = "specs/probes/liveness-http-restarts.toml";
+    let out = podcheck_in(repo(), &["run", "-v", spec]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let probes: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("  probe "))
+        .collect();
+    // periodSeconds 1 for 7 s: several attempts, the failing ones with the prober's output.
+    assert!(probes.len() >= 4, "{stdout}");
+    assert!(
+        probes
+            .iter()
+            .any(|l| l.contains(" app#0 liveness httpGet success (")),
+        "{stdout}"
+    );
+    assert!(
+        probes
+            .iter()
+            .any(|l| l.contains(" app#0 liveness httpGet failure (")
+                && l.ends_with("): HTTP probe failed with statuscode: 500")),
+        "{stdout}"
+    );
+    // The restarted instance's attempts name it.
+    assert!(probes.iter().any(|l| l.contains(" app#1 ")), "{stdout}");
+    let plain = podcheck_in(repo(), &["run", spec]);
+    assert!(
+        !text(&plain.stdout)
+            .lines()
+            .any(|l| l.starts_with("  probe ")),
+        "probe lines only with -v"
+    );
+}
+
+#[test]
+fn several_specs_into_a_pipe_print_plain_watch_lines_and_no_progress_codes() {
+    let out = podcheck_in(
+        repo(),
+        &[
+            "run",
+            "specs/basics/single-container-completes.toml",
+            "specs/basics/onfailure-exit0-succeeds.toml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for (name, s) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(!s.contains(&0x1b), "{name} has escape codes: {:?}", text(s));
+    }
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches("==> specs/basics/").count(), 2, "{stdout}");
+    assert!(!stdout.contains("done"), "no progress text: {stdout}");
+}
+
+#[test]
+fn several_specs_on_a_terminal_show_one_progress_line_instead_of_watch_lines() {
+    // util-linux `script` gives the run a pseudo-terminal: the only way to be a TTY here.
+    let Ok(script) = which("script") else {
+        eprintln!("skipping: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    };
+    let cmd = format!(
+        "{BIN} run specs/basics/single-container-completes.toml specs/must-fail/wrong-final-phase.toml"
+    );
+    let out = Command::new(script)
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(repo())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("script runs");
+    let all = text(&out.stdout);
+    assert!(all.contains("2/2 done"), "{all:?}");
+    assert!(all.contains("1 failed"), "{all:?}");
+    assert!(
+        all.contains("PASS specs/basics/single-container-completes.toml"),
+        "{all:?}"
+    );
+    assert!(
+        all.contains("FAIL specs/must-fail/wrong-final-phase.toml"),
+        "{all:?}"
+    );
+    assert!(
+        !all.contains("==> "),
+        "no watch lines under the progress line: {all:?}"
+    );
+}
+
+fn which(name: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
+
+#[test]
+fn rust_log_and_vv_show_what_the_runner_does_on_stderr() {
+    let spec = "specs/basics/single-container-completes.toml";
+    let out = Command::new(BIN)
+        .args(["run", "-q", spec])
+        .current_dir(repo())
+        .env("RUST_LOG", "podcheck=info")
+        .output()
+        .expect("podcheck runs");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("pod admitted"), "{stderr}");
+    assert!(stderr.contains("execution=\"start\""), "{stderr}");
+    assert!(stderr.contains("teardown"), "{stderr}");
+    assert!(stderr.contains("run ended"), "{stderr}");
+    assert!(!stderr.contains("DEBUG"), "info filter: {stderr}");
+    assert!(
+        !text(&out.stdout).contains("pod admitted"),
+        "tracing goes to stderr"
+    );
+    let out = podcheck_in(repo(), &["run", "-vv", spec]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("DEBUG") && stderr.contains("reason=Started"),
+        "{stderr}"
+    );
+    let quiet = podcheck_in(repo(), &["run", spec]);
+    assert!(
+        !text(&quiet.stderr).contains("pod admitted"),
+        "nothing without RUST_LOG"
+    );
+}

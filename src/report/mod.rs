@@ -10,4 +10,6 @@ pub mod json;
 pub mod junit;
 pub mod kubectl;
 pub mod probes;
+pub mod progress;
 pub mod verdict;
+pub mod watch;
