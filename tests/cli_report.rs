@@ -301,3 +301,43 @@ fn rust_log_and_vv_show_what_the_runner_does_on_stderr() {
         "nothing without RUST_LOG"
     );
 }
+
+#[test]
+fn a_refused_probe_with_a_host_listener_on_that_port_gets_the_isolation_hint() {
+    if let Err(e) = podcheck::runtime::isolation::pod_mode_available() {
+        eprintln!("skipped: pod isolation (network namespaces) unavailable here: {e}");
+        return;
+    }
+    // A listener on the host's loopback: the pod's own loopback does not have it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("host-server.toml");
+    let spec = format!(
+        "name = \"the server runs on the host\"\n\n[run]\nduration = \"4s\"\n\n[[pod.containers]]\nname = \"app\"\ncommand = [\"sleep\", \"30\"]\nreadinessProbe = {{ tcpSocket = {{ port = {port} }}, periodSeconds = 1 }}\n\n[expect.final]\nconditions.Ready = true\n"
+    );
+    std::fs::write(&path, spec).expect("write");
+    let p = path.to_str().expect("utf-8");
+    let out = podcheck_in(repo(), &["run", "-q", "--isolation", "pod", p]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let why = stdout.split("expectations:").next().unwrap_or_default();
+    assert!(
+        why.contains(&format!(
+            "connection refused\" on 127.0.0.1:{port} inside the pod"
+        )) && why.contains("its own network namespace")
+            && why.contains("--isolation none"),
+        "{stdout}"
+    );
+    // Sharing the host's loopback, the same spec passes.
+    let out = podcheck_in(repo(), &["run", "-q", "--isolation", "none", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // Without a host listener there is no hint.
+    drop(listener);
+    let out = podcheck_in(repo(), &["run", "-q", "--isolation", "pod", p]);
+    assert!(
+        !text(&out.stdout).contains("own network namespace"),
+        "{}",
+        text(&out.stdout)
+    );
+}
