@@ -446,7 +446,10 @@ pub fn run(args: RunArgs) -> u8 {
                         );
                         if let Some(st) = report.outcome.timeline.last_status() {
                             let probes = probes::summarize(&report.outcome.timeline);
-                            out!("{}", describe::describe_containers_with_probes(st, &probes));
+                            out!(
+                                "{}",
+                                describe::describe_containers_at(st, &probes, Some(&report.wall))
+                            );
                         }
                     }
                     if let Some(out) = json_out.as_mut() {
@@ -622,12 +625,7 @@ pub fn bless(args: BlessArgs) -> u8 {
             return EXIT_ENV;
         }
     };
-    let scale = match args.time_scale.or(loaded.spec.run.time_scale) {
-        Some(crate::clock::TimeScale::Fixed(s)) => s,
-        // auto picks at least 0.05: the widest tolerance it can need.
-        Some(crate::clock::TimeScale::Auto) => 0.05,
-        None => 1.0,
-    };
+    let scale = report.wall.scale;
     let run = bless::Run {
         timeline: &report.outcome.timeline,
         end: report.outcome.end,

@@ -48,6 +48,8 @@ pub struct SpecReport {
     pub pod: crate::spec::model::Pod,
     /// The spec's expectations (reports list which were met).
     pub expect: expect::model::Expectations,
+    /// Wall-clock time and time scale of the run, to turn spec times into dates.
+    pub wall: crate::report::describe::WallClock,
 }
 
 impl SpecReport {
@@ -179,6 +181,10 @@ pub async fn run_spec(
         decided: &mut decided,
         cancel,
     };
+    let wall = crate::report::describe::WallClock {
+        created: std::time::SystemTime::now(),
+        scale: time_scale,
+    };
     let span = tracing::info_span!("spec", pod = %pod_name);
     let outcome = {
         use tracing::Instrument;
@@ -215,6 +221,7 @@ pub async fn run_spec(
         notes,
         pod: spec.pod.clone(),
         expect: spec.expect.clone(),
+        wall,
     })
 }
 

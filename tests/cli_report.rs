@@ -341,3 +341,28 @@ fn a_refused_probe_with_a_host_listener_on_that_port_gets_the_isolation_hint() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn describe_shows_container_state_times_as_dates_and_spec_time() {
+    let out = podcheck_in(
+        repo(),
+        &["run", "specs/basics/onfailure-restarts-nonzero.toml"],
+    );
+    let stdout = text(&out.stdout);
+    let start = stdout.find("Containers:\n").expect("a describe block");
+    let end = stdout[start..]
+        .find("Conditions:")
+        .map_or(stdout.len(), |i| start + i);
+    let block = &stdout[start..end];
+    // The date is the run's: today's year, in kubectl's RFC 1123 form.
+    let date =
+        regex::Regex::new(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000")
+            .expect("regex");
+    assert!(date.is_match(block), "{block}");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots");
+    settings.add_filter(date.as_str(), "[DATE]");
+    settings.add_filter(r"\b\d+(\.\d+)?(ms|s)\b", "[T]");
+    settings.bind(|| insta::assert_snapshot!("describe-containers-dates", block));
+}
