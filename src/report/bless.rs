@@ -129,13 +129,14 @@ pub struct Run<'a> {
     pub scale: f64,
 }
 
-/// The tolerance of an observed time: max(1 s, the container's longest probe period, 100 ms
-/// of real time in spec time). Probe workers start at a random offset within their period,
-/// so what a probe causes moves by up to one period between runs; a process start or exit
-/// moves by real milliseconds, which a time scale below 1 magnifies.
+/// The tolerance of an observed time: max(1 s, the container's longest probe period, 250 ms
+/// of real time in spec time). A probe sees a change only on its worker's next tick, so what
+/// a probe causes (Ready, an Unhealthy streak, a kill) moves by up to one period when the
+/// app's own timing moves a little; a process start or exit moves by real milliseconds
+/// (more on a loaded machine), which a time scale below 1 magnifies.
 pub fn tolerance(pod: &Pod, container: Option<&str>, scale: f64) -> Duration {
     let real = if scale > 0.0 {
-        crate::clock::secs_f64(0.1 / scale)
+        crate::clock::secs_f64(0.25 / scale)
     } else {
         Duration::ZERO
     };
