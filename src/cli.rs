@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::Entry;
-use crate::report::{color, describe, json, junit, kubectl, probes, timeline, verdict};
+use crate::report::{
+    color, describe, json, junit, kubectl, probes, progress, timeline, verdict, watch,
+};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::{LoadOptions, LoadedSpec, load_spec, load_spec_with};
 
@@ -82,6 +84,11 @@ pub struct RunArgs {
     /// Print only the verdicts, not the live watch lines and describe output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// `-v` adds a line per probe attempt to the watch lines (and keeps them with several
+    /// specs on a terminal, instead of the progress line); `-vv` also logs what the runner
+    /// does to stderr (as `RUST_LOG=podcheck=debug`).
+    #[arg(long, short, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
     /// Pod isolation: auto (a network namespace per pod where possible), pod, or none.
     #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
     pub isolation: Option<crate::runtime::isolation::Isolation>,
@@ -384,9 +391,17 @@ pub fn run(args: RunArgs) -> u8 {
         let coloured = color::enabled(args.color);
         let mut worst = EXIT_OK;
         let mut cases = Vec::new();
+        // Several specs on a terminal: one progress line instead of every spec's watch lines.
+        let mut progress = (loaded.len() > 1 && args.verbose == 0)
+            .then(|| progress::Progress::new(loaded.len()))
+            .filter(progress::Progress::visible);
+        let verbose = args.verbose > 0;
         for (i, (path, spec)) in loaded.iter().enumerate() {
-            let quiet = args.quiet;
+            let quiet = args.quiet || progress.is_some();
             let label = path.display().to_string();
+            if let Some(p) = &progress {
+                p.running(&label);
+            }
             let pod_name = spec
                 .spec
                 .pod
@@ -415,6 +430,12 @@ pub fn run(args: RunArgs) -> u8 {
                         outln!("{line}");
                     }
                 }
+                if verbose
+                    && let Entry::Execution(x) = e
+                    && let Some(line) = watch::probe_line(x)
+                {
+                    outln!("{line}");
+                }
             };
             if !quiet {
                 outln!("==> {}", path.display());
@@ -430,7 +451,13 @@ pub fn run(args: RunArgs) -> u8 {
             .await
             {
                 Err(e) => {
-                    eoutln!("error: {}: {e}", path.display());
+                    match &mut progress {
+                        Some(p) => {
+                            p.suspend(|| eoutln!("error: {}: {e}", path.display()));
+                            p.done(true);
+                        }
+                        None => eoutln!("error: {}: {e}", path.display()),
+                    }
                     cases.push(junit::Case {
                         name: label.clone(),
                         outcome: junit::CaseOutcome::Error {
@@ -454,13 +481,23 @@ pub fn run(args: RunArgs) -> u8 {
                         );
                         if let Some(st) = report.outcome.timeline.last_status() {
                             let probes = probes::summarize(&report.outcome.timeline);
-                            out!("{}", describe::describe_containers_with_probes(st, &probes));
+                            out!(
+                                "{}",
+                                describe::describe_containers_at(st, &probes, Some(&report.wall))
+                            );
                         }
                     }
                     if let Some(out) = json_out.as_mut() {
                         out.verdict(&label, &report);
                     }
-                    out!("{}", verdict::render(&label, &report));
+                    let text = verdict::render(&label, &report);
+                    match &mut progress {
+                        Some(p) => {
+                            p.suspend(|| out!("{text}"));
+                            p.done(!report.passed());
+                        }
+                        None => out!("{text}"),
+                    }
                     if let Some(p) = pictures.get(i)
                         && let Err(e) = timeline::write(p, &label, &report)
                     {
@@ -480,6 +517,9 @@ pub fn run(args: RunArgs) -> u8 {
             if *cancel_rx.borrow() {
                 break;
             }
+        }
+        if let Some(p) = &progress {
+            p.finish();
         }
         (worst, cases)
     });
@@ -520,6 +560,173 @@ async fn interrupted() -> u8 {
         _ = tokio::signal::ctrl_c() => EXIT_SIGINT,
         _ = term => EXIT_SIGTERM,
     }
+}
+
+/// Arguments of `podcheck bless`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BlessArgs {
+    /// The spec file (TOML) to run and write the observed expectations into.
+    pub spec: PathBuf,
+    /// Print the blessed spec instead of writing it.
+    #[arg(long, conflicts_with = "diff")]
+    pub dry_run: bool,
+    /// Print a unified diff of the spec instead of writing it.
+    #[arg(long)]
+    pub diff: bool,
+    /// As for `podcheck run --time-scale`.
+    #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
+    pub time_scale: Option<crate::clock::TimeScale>,
+    /// As for `podcheck run --image`.
+    #[arg(long = "image", value_name = "NAME=CMD")]
+    pub images: Vec<String>,
+    /// Pod isolation: auto, pod, or none.
+    #[arg(long, env = "PODCHECK_ISOLATION", value_name = "MODE")]
+    pub isolation: Option<crate::runtime::isolation::Isolation>,
+}
+
+/// `podcheck bless`: run the spec (without what an earlier bless wrote) and write what it
+/// showed into it as expectations. Exit 0 when written (or printed), 2 when the spec is
+/// invalid, 1 when the run gives nothing reliable to write, 3 when it could not run.
+pub fn bless(args: BlessArgs) -> u8 {
+    use crate::report::bless;
+    if crate::manifest::is_manifest_path(&args.spec) {
+        eoutln!(
+            "error: {}: bless writes into TOML specs; make a spec with `manifest = \"{}\"` and bless that",
+            args.spec.display(),
+            args.spec.display()
+        );
+        return EXIT_INVALID;
+    }
+    let images = match parse_image_args(&args.images) {
+        Ok(i) => i,
+        Err(e) => {
+            eoutln!("error: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let source = match std::fs::read_to_string(&args.spec) {
+        Ok(s) => s,
+        Err(e) => {
+            eoutln!("error: cannot read {}: {e}", args.spec.display());
+            return EXIT_INVALID;
+        }
+    };
+    let doc = match bless::strip(&source) {
+        Ok(d) => d,
+        Err(e) => {
+            eoutln!("error: {}: {e}", args.spec.display());
+            return EXIT_INVALID;
+        }
+    };
+    let load_opts = LoadOptions {
+        images: images.clone(),
+    };
+    let mut loaded = match crate::spec::parse_spec_with(&args.spec, &doc.to_string(), &load_opts) {
+        Ok(l) => l,
+        Err(d) => {
+            eoutln!("{}", d.render());
+            return EXIT_INVALID;
+        }
+    };
+    // The run observes the whole lifecycle: hand-written eventual expectations must not end
+    // it early (the blessed spec waits for its end). They are checked afterwards.
+    let hand_written = std::mem::take(&mut loaded.spec.expect);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eoutln!("error: cannot start the async runtime: {e}");
+            return EXIT_ENV;
+        }
+    };
+    let opts = RunOptions {
+        isolation: args.isolation,
+        time_scale: args.time_scale,
+        images,
+        extra_path: own_dir(),
+    };
+    let guard = RunGuard::new();
+    let result = runtime.block_on(async {
+        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            interrupted().await;
+            let _ = cancel_tx.send(true);
+        });
+        run_spec(&loaded, &opts, guard.run_id(), &mut |_| {}, Some(cancel_rx)).await
+    });
+    drop(guard);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eoutln!("error: {}: {e}", args.spec.display());
+            return EXIT_ENV;
+        }
+    };
+    let scale = report.wall.scale;
+    let run = bless::Run {
+        timeline: &report.outcome.timeline,
+        end: report.outcome.end,
+        ended_at: report.outcome.ended_at,
+        pod: &report.pod,
+        scale,
+    };
+    let blessed = match bless::bless(doc, &run) {
+        Ok(b) => b,
+        Err(e) => {
+            eoutln!("error: {}: {e}", args.spec.display());
+            return EXIT_FAILED;
+        }
+    };
+    let column =
+        |st: &crate::events::PodStatus| crate::print_pod::pod_row(st, Duration::ZERO).status;
+    let verdict = crate::expect::check(
+        &hand_written,
+        &report.outcome.timeline,
+        &report.outcome.logs,
+        &column,
+    );
+    if !verdict.failures.is_empty() {
+        eoutln!(
+            "warning: {}: the hand-written expectations did not hold in this run: {}",
+            args.spec.display(),
+            verdict.failures.join("; ")
+        );
+    }
+    let label = args.spec.display().to_string();
+    if args.dry_run {
+        out!("{}", blessed.text);
+    } else if args.diff {
+        out!("{}", bless::diff(&label, &source, &blessed.text));
+    } else if let Err(e) = std::fs::write(&args.spec, &blessed.text) {
+        eoutln!("error: cannot write {label}: {e}");
+        return EXIT_ENV;
+    } else {
+        outln!("blessed {label}: {}", bless::summary(&blessed));
+    }
+    if args.dry_run || args.diff {
+        eoutln!("{label}: {} (not written)", bless::summary(&blessed));
+    }
+    EXIT_OK
+}
+
+/// Logs what the runner does to stderr: as `RUST_LOG` says (`RUST_LOG=podcheck=debug`), or
+/// at debug level for `-vv`; nothing otherwise.
+pub fn init_tracing(debug: bool) {
+    use std::io::IsTerminal;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => tracing_subscriber::EnvFilter::new(v),
+        _ if debug => tracing_subscriber::EnvFilter::new("podcheck=debug"),
+        _ => return,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 /// Arguments of `podcheck export`.

@@ -328,6 +328,16 @@ pub enum Entry {
         /// Whether traffic would now reach the pod.
         ready: bool,
     },
+    /// Found by the runner after the run: a probe in the pod's own network namespace got
+    /// "connection refused" on this loopback port while something listens on it on the
+    /// host's loopback (`pod` isolation only).
+    HostListener {
+        /// Spec time of the check (the end of the run).
+        #[serde(serialize_with = "secs")]
+        at: Duration,
+        /// The port.
+        port: u16,
+    },
     /// The pod status changed.
     Status {
         /// Spec time since pod creation.

@@ -48,6 +48,8 @@ pub struct SpecReport {
     pub pod: crate::spec::model::Pod,
     /// The spec's expectations (reports list which were met).
     pub expect: expect::model::Expectations,
+    /// Wall-clock time and time scale of the run, to turn spec times into dates.
+    pub wall: crate::report::describe::WallClock,
 }
 
 impl SpecReport {
@@ -182,7 +184,20 @@ pub async fn run_spec(
         decided: &mut decided,
         cancel,
     };
-    let outcome = run_pod(cfg, observer).await?;
+    let wall = crate::report::describe::WallClock {
+        created: std::time::SystemTime::now(),
+        scale: time_scale,
+    };
+    let span = tracing::info_span!("spec", pod = %pod_name);
+    let outcome = {
+        use tracing::Instrument;
+        run_pod(cfg, observer).instrument(span).await?
+    };
+    tracing::info!(pod = %pod_name, end = ?outcome.end, at = ?outcome.ended_at, "run ended");
+    let mut outcome = outcome;
+    if pod_mode {
+        record_host_listeners(&mut outcome);
+    }
     let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
     let mut verdict = expect::check(&spec.expect, &outcome.timeline, &outcome.logs, &column);
     notes.extend(expect::reliability::compression_notes(
@@ -209,6 +224,7 @@ pub async fn run_spec(
         notes,
         pod: spec.pod.clone(),
         expect: spec.expect.clone(),
+        wall,
     })
 }
 
@@ -235,6 +251,37 @@ fn resolve_scale(
 }
 
 /// Says so when volumes cannot appear at their `mountPath`.
+/// In `pod` isolation, a probe's "connection refused" on a loopback port where the host
+/// has a listener usually means the server runs on the host, not in the pod: the fact goes
+/// on the timeline for the report's hint. One bounded connect per distinct port.
+fn record_host_listeners(outcome: &mut RunOutcome) {
+    static PORT: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?:127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})\b").ok()
+    });
+    let Some(re) = PORT.as_ref() else { return };
+    let mut ports = std::collections::BTreeSet::new();
+    for x in outcome.timeline.executions() {
+        if let crate::events::ExecutionKind::Probe { output, .. } = &x.what
+            && output.contains("connection refused")
+            && let Some(p) = re.captures(output).and_then(|c| c[1].parse::<u16>().ok())
+        {
+            ports.insert(p);
+        }
+    }
+    for port in ports.into_iter().take(8) {
+        if crate::runtime::host_port::host_loopback_listens(port) {
+            tracing::info!(
+                port,
+                "a host loopback listener on a port the pod's probes found closed"
+            );
+            outcome.timeline.entries.push(Entry::HostListener {
+                at: outcome.ended_at,
+                port,
+            });
+        }
+    }
+}
+
 fn volume_note(pod: &crate::spec::model::Pod, pod_mode: bool) -> Option<String> {
     let mounts = pod
         .init_containers

@@ -274,6 +274,7 @@ impl Worker<'_> {
             self.schedule_at(at, Timer::Update(i));
         }
         self.schedule_active_deadline();
+        tracing::info!("pod admitted, first sync");
         self.sync();
         let mut cancel = self.observer.cancel.clone();
         loop {
@@ -515,6 +516,7 @@ impl Worker<'_> {
             .values()
             .filter_map(|t| t.live.as_ref().map(|l| l.handle.clone()))
             .collect();
+        tracing::info!(at = ?ended_at, ?end, live = live.len(), "teardown: killing what still runs");
         for h in &live {
             h.kill();
         }
@@ -527,6 +529,9 @@ impl Worker<'_> {
                 Ok(Some(Msg::Exited { .. })) => remaining -= 1,
                 _ => break,
             }
+        }
+        if remaining > 0 {
+            tracing::warn!(remaining, "teardown: processes not reaped within 5 s");
         }
         let logs = self
             .logs

@@ -32,6 +32,7 @@ impl Worker<'_> {
             field_path,
             source,
         };
+        tracing::debug!(at = ?ev.at, reason = %ev.reason, container = ev.container.as_deref(), message = %ev.message, "event");
         self.push_entry(Entry::Event(ev));
     }
 
@@ -43,6 +44,20 @@ impl Worker<'_> {
             instance,
             what,
         };
+        match &x.what {
+            // One per attempt: debug, so `info` stays about what the runtime did.
+            ExecutionKind::Probe {
+                probe,
+                result,
+                output,
+                ..
+            } => {
+                tracing::debug!(at = ?x.at, container = %x.container, instance, probe, result, output = %output, "probe result")
+            }
+            what => {
+                tracing::info!(at = ?x.at, container = %x.container, instance, execution = what.name(), detail = ?what, "runtime")
+            }
+        }
         self.push_entry(Entry::Execution(x));
     }
 

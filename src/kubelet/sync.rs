@@ -31,6 +31,7 @@ enum Image {
 impl Worker<'_> {
     /// A pod sync.
     pub(super) fn sync(&mut self) {
+        tracing::trace!(at = ?self.now(), "sync");
         if self.sync_block.is_some() {
             // The pod worker is still inside an earlier sync (waiting for a postStart hook
             // or a kill); this one runs when that sync returns.

@@ -244,6 +244,42 @@ pub fn describe_events(events: &[Event], now: Duration) -> String {
     tabwrite(&text, 0, 2, None)
 }
 
+/// When the run happened: the wall-clock time of pod creation and the time scale (real
+/// seconds per spec second), so a spec time becomes the date kubectl would print.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WallClock {
+    /// Wall-clock time of pod creation (spec time 0).
+    pub created: std::time::SystemTime,
+    /// Real seconds per spec second.
+    pub scale: f64,
+}
+
+impl Default for WallClock {
+    /// The Unix epoch at real time: for tests and reports built without a run.
+    fn default() -> Self {
+        WallClock {
+            created: std::time::SystemTime::UNIX_EPOCH,
+            scale: 1.0,
+        }
+    }
+}
+
+impl WallClock {
+    /// The wall-clock time of spec time `t`.
+    pub fn at(&self, t: Duration) -> std::time::SystemTime {
+        let real = crate::clock::mul(t, self.scale);
+        self.created.checked_add(real).unwrap_or(self.created)
+    }
+
+    /// kubectl describe's date (Go's RFC 1123 with a numeric zone, in UTC as podcheck has no
+    /// time-zone database): `Wed, 02 Dec 2026 00:12:03 +0000`.
+    pub fn date(&self, t: Duration) -> String {
+        chrono::DateTime::<chrono::Utc>::from(self.at(t))
+            .format("%a, %d %b %Y %H:%M:%S +0000")
+            .to_string()
+    }
+}
+
 /// The `Init Containers:` / `Containers:` / `Conditions:` sections, ending in a newline.
 ///
 /// Times are spec time (seconds since pod creation) where kubectl prints RFC 1123 dates;
@@ -255,17 +291,28 @@ pub fn describe_containers(status: &PodStatus) -> String {
 /// [`describe_containers`] with a `Probes:` summary under each container that ran probes
 /// (podcheck's addition: kubectl shows only the probes' settings).
 pub fn describe_containers_with_probes(status: &PodStatus, probes: &[ProbeSummary]) -> String {
+    describe_containers_at(status, probes, None)
+}
+
+/// [`describe_containers_with_probes`] with the container states' times as kubectl prints
+/// them, a date, followed by the spec time in parentheses:
+/// `Started:  Wed, 02 Dec 2026 00:12:03 +0000 (1.5s)`.
+pub fn describe_containers_at(
+    status: &PodStatus,
+    probes: &[ProbeSummary],
+    wall: Option<&WallClock>,
+) -> String {
     let mut text = String::new();
     if !status.init_container_statuses.is_empty() {
         text.push_str("Init Containers:\n");
         for c in &status.init_container_statuses {
-            container_block(&mut text, c);
+            container_block(&mut text, c, wall);
             super::probes::describe_block(&mut text, &c.name, probes);
         }
     }
     text.push_str("Containers:\n");
     for c in &status.container_statuses {
-        container_block(&mut text, c);
+        container_block(&mut text, c, wall);
         super::probes::describe_block(&mut text, &c.name, probes);
     }
     if !status.conditions.is_empty() {
@@ -279,22 +326,26 @@ pub fn describe_containers_with_probes(status: &PodStatus, probes: &[ProbeSummar
     tabwrite(&text, 0, 2, None)
 }
 
-fn container_block(text: &mut String, c: &ContainerStatus) {
+fn container_block(text: &mut String, c: &ContainerStatus, wall: Option<&WallClock>) {
     text.push_str(&format!("  {}:\n", c.name));
-    state_lines(text, "State", &c.state);
+    state_lines(text, "State", &c.state, wall);
     // Like kubectl, a previous state is shown only when it is a termination.
     if let Some(last @ ContainerState::Terminated { .. }) = &c.last_state {
-        state_lines(text, "Last State", last);
+        state_lines(text, "Last State", last, wall);
     }
     text.push_str(&format!("    Ready:\t{}\n", api_bool(c.ready)));
     text.push_str(&format!("    Restart Count:\t{}\n", c.restart_count));
 }
 
-fn state_lines(text: &mut String, label: &str, state: &ContainerState) {
+fn state_lines(text: &mut String, label: &str, state: &ContainerState, wall: Option<&WallClock>) {
+    let when = |d: Duration| match wall {
+        Some(w) => format!("{} ({})", w.date(d), spec_time(d)),
+        None => spec_time(d),
+    };
     match state {
         ContainerState::Running { started_at } => {
             text.push_str(&format!("    {label}:\tRunning\n"));
-            text.push_str(&format!("      Started:\t{}\n", spec_time(*started_at)));
+            text.push_str(&format!("      Started:\t{}\n", when(*started_at)));
         }
         ContainerState::Waiting { reason, .. } => {
             text.push_str(&format!("    {label}:\tWaiting\n"));
@@ -321,8 +372,8 @@ fn state_lines(text: &mut String, label: &str, state: &ContainerState) {
             if let Some(sig) = signal.filter(|s| *s > 0) {
                 text.push_str(&format!("      Signal:\t{sig}\n"));
             }
-            text.push_str(&format!("      Started:\t{}\n", spec_time(*started_at)));
-            text.push_str(&format!("      Finished:\t{}\n", spec_time(*finished_at)));
+            text.push_str(&format!("      Started:\t{}\n", when(*started_at)));
+            text.push_str(&format!("      Finished:\t{}\n", when(*finished_at)));
         }
     }
 }
@@ -579,5 +630,45 @@ Conditions:
   Ready                       False 
 ";
         assert_eq!(describe_containers(&status), want);
+    }
+
+    #[test]
+    fn state_times_are_dates_as_kubectl_prints_them_then_spec_time() {
+        // 2026-12-02 00:12:03 UTC is a Wednesday.
+        let wall = WallClock {
+            created: std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_170_323),
+            scale: 0.1,
+        };
+        assert_eq!(wall.date(Duration::ZERO), "Wed, 02 Dec 2026 00:12:03 +0000");
+        // At scale 0.1, 20 s of spec time are 2 s of real time.
+        assert_eq!(
+            wall.date(Duration::from_secs(20)),
+            "Wed, 02 Dec 2026 00:12:05 +0000"
+        );
+        let status = PodStatus {
+            phase: crate::events::Phase::Running,
+            reason: None,
+            message: None,
+            conditions: Vec::new(),
+            init_container_statuses: Vec::new(),
+            container_statuses: vec![ContainerStatus {
+                name: "app".into(),
+                state: ContainerState::Running {
+                    started_at: Duration::from_millis(1_500),
+                },
+                last_state: None,
+                ready: true,
+                started: Some(true),
+                restart_count: 0,
+                sidecar: false,
+            }],
+            deleting: false,
+        };
+        let text = describe_containers_at(&status, &[], Some(&wall));
+        assert!(
+            text.contains("      Started:      Wed, 02 Dec 2026 00:12:03 +0000 (1.5s)\n"),
+            "{text}"
+        );
+        assert!(describe_containers(&status).contains("      Started:      1.5s\n"));
     }
 }

@@ -38,11 +38,25 @@ pub fn causes(r: &SpecReport) -> Vec<String> {
         container_causes(r, c, &mut decisive, &mut exits);
     }
     let mut out = decisive;
+    out.extend(host_listener_hints(tl));
     out.extend(exits);
     out.extend(pod_lines(tl, cares_about_ready(r)));
     out.extend(candidates(r));
     out.extend(end_line(r));
     out
+}
+
+/// The hint for a server that runs on the host while the pod has a loopback of its own.
+fn host_listener_hints(tl: &Timeline) -> Vec<String> {
+    tl.entries
+        .iter()
+        .filter_map(|e| match e {
+            crate::events::Entry::HostListener { port, .. } => Some(format!(
+                "probes got \"connection refused\" on 127.0.0.1:{port} inside the pod, while something listens on 127.0.0.1:{port} on the host: in `pod` isolation the pod has its own network namespace, so its loopback is not the host's; run the server as a container of the pod, or use `--isolation none` (or `run.isolation = \"none\"`) to share the host's loopback"
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 fn events_of<'a>(tl: &'a Timeline, container: &'a str) -> impl Iterator<Item = &'a Event> {

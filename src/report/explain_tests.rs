@@ -122,6 +122,7 @@ pub(crate) fn startup_404_report() -> SpecReport {
             end: EndReason::DurationReached,
             ended_at: secs(5.0),
         },
+        wall: crate::report::describe::WallClock::default(),
         verdict: Verdict {
             sequence: vec![crate::expect::check::ItemResult {
                 label: "Started".into(),

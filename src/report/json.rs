@@ -60,6 +60,11 @@ pub fn entry_record(spec: &str, e: &Entry, now: SystemTime) -> Value {
             "at": secs(*at),
             "ready": ready,
         }),
+        Entry::HostListener { at, port } => json!({
+            "kind": "hostListener",
+            "at": secs(*at),
+            "port": port,
+        }),
         Entry::Execution(x) => {
             let mut v = json!({
                 "kind": "execution",

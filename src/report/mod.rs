@@ -1,6 +1,7 @@
 //! Human and machine output: kubectl-style watch lines and describe blocks, verdicts with
 //! their explanations, JSON lines and JUnit XML. Every one reads the recorded timeline.
 
+pub mod bless;
 pub mod checklist;
 pub mod color;
 pub mod describe;
@@ -14,5 +15,7 @@ pub mod lint_junit;
 pub mod lint_measure;
 pub mod lint_sarif;
 pub mod probes;
+pub mod progress;
 pub mod timeline;
 pub mod verdict;
+pub mod watch;

@@ -176,7 +176,7 @@ pub fn timeline_text(r: &SpecReport) -> String {
                 flush(&mut s, &mut pending);
                 let _ = writeln!(s, "    {:>7}  ({line})", format_secs(x.at.as_secs_f64()));
             }
-            Entry::Status { .. } => {}
+            Entry::Status { .. } | Entry::HostListener { .. } => {}
         }
     }
     flush(&mut s, &mut pending);

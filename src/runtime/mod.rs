@@ -2,6 +2,7 @@
 //! (scratch directories and volumes) they share.
 
 pub mod cgroup;
+pub mod host_port;
 pub mod identity;
 pub mod isolation;
 pub mod latency;

@@ -256,7 +256,8 @@ pub fn lanes(r: &SpecReport) -> (Lane, Vec<Lane>, Duration) {
                     text: format!("{}: {text}", format_secs(at.as_secs_f64())),
                 });
             }
-            Entry::Status { .. } => {}
+            // A fact for the failure explanation, not a moment of the lifecycle.
+            Entry::Status { .. } | Entry::HostListener { .. } => {}
         }
     }
     (pod, lanes, end)
@@ -272,7 +273,9 @@ pub fn end_of(r: &SpecReport) -> Duration {
         .map(|e| match e {
             Entry::Event(ev) => ev.at,
             Entry::Execution(x) => x.at,
-            Entry::Endpoint { at, .. } | Entry::Status { at, .. } => *at,
+            Entry::Endpoint { at, .. }
+            | Entry::Status { at, .. }
+            | Entry::HostListener { at, .. } => *at,
         })
         .max()
         .unwrap_or_default();
