@@ -181,8 +181,9 @@ pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
     if (exp.events.is_empty() && exp.executions.is_empty() && exp.states.is_empty())
         || !exp.never.is_empty()
         || !exp.counts.is_empty()
-        || exp.final_state.is_some()
+        || !exp.finals.is_empty()
         || !exp.statuses.is_empty()
+        || !exp.pod_statuses.is_empty()
         || !exp.endpoints.is_empty()
         || exp.states.iter().any(|s| s.within.is_none())
         || !exp.logs.is_empty()
@@ -280,7 +281,7 @@ pub fn check(
     check_endpoints(exp, timeline, &mut failures);
     check_states(exp, timeline, &events, &mut failures);
     super::logs::check_logs(exp, timeline, logs, &mut failures);
-    if let Some(f) = &exp.final_state {
+    for f in &exp.finals {
         match timeline.last_status() {
             None => failures.push("final: no pod status was recorded".into()),
             Some(st) => check_final(f, st, endpoint_at(timeline, Duration::MAX), &mut failures),

@@ -45,6 +45,7 @@ pub fn spec_for(
         run,
         images: images.clone(),
         pod: pod.pod.clone(),
+        pods: Default::default(),
         manifest: None,
         object: None,
         document: None,

@@ -360,9 +360,7 @@ fn cares_about_ready(r: &SpecReport) -> bool {
         .chain(&r.pod.containers)
         .any(|c| c.readiness_probe.is_some())
         || !e.endpoints.is_empty()
-        || e.final_state
-            .as_ref()
-            .is_some_and(|f| ready_key(&f.conditions))
+        || e.finals.iter().any(|f| ready_key(&f.conditions))
         || e.states.iter().any(|s| ready_key(&s.conditions))
 }
 

@@ -12,6 +12,7 @@ pub mod run_end;
 pub mod validate;
 pub mod validate_expect;
 pub mod validate_features;
+pub mod validate_pods;
 pub mod validate_probe;
 pub mod validate_restart;
 pub mod validate_updates;
