@@ -449,7 +449,13 @@ fn run_trial(
         extra_path: extra_path.to_vec(),
     };
     let report = rt
-        .block_on(run_spec(loaded, &opts, guard.run_id(), &mut |_| {}, None))
+        .block_on(run_spec(
+            loaded,
+            &opts,
+            guard.run_id(),
+            &mut |_, _| {},
+            None,
+        ))
         .map_err(|e| Failed::from(e.to_string()))?;
     drop(guard);
     *logs = verdict::logs_text(&report);

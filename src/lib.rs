@@ -9,6 +9,7 @@ pub mod expect;
 pub mod harness;
 pub mod kubelet;
 pub mod manifest;
+pub mod node;
 pub mod print_pod;
 pub mod prober;
 pub mod report;

@@ -477,7 +477,7 @@ fn end_line(r: &SpecReport) -> Option<String> {
         })
         .map(|c| format!("{} ({})", c.key, c.label))
         .collect();
-    let how = match r.outcome.end {
+    let how = match r.end {
         EndReason::TimedOut => "the run timed out",
         EndReason::Interrupted => "the run was interrupted",
         EndReason::PodFinished if !waiting.is_empty() => "the pod finished",
@@ -485,11 +485,11 @@ fn end_line(r: &SpecReport) -> Option<String> {
         _ => return None,
     };
     if waiting.is_empty() {
-        return Some(format!("{how} at {}", t(r.outcome.ended_at)));
+        return Some(format!("{how} at {}", t(r.ended_at)));
     }
     Some(format!(
         "{how} at {} while still waiting for {}",
-        t(r.outcome.ended_at),
+        t(r.ended_at),
         waiting.join(", ")
     ))
 }
