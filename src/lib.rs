@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod diag;
 pub mod events;
 pub mod expect;

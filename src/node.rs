@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
+use crate::cluster::endpoints::{EndpointsController, PodMeta};
 use crate::events::{Entry, Timeline};
 use crate::expect::{self, Expectations};
 use crate::kubelet::pod_worker::RunError;
@@ -27,6 +28,7 @@ pub struct NodePod {
 /// path (each pod worker kills and reaps its own processes when it ends).
 pub async fn run_pods(
     pods: Vec<NodePod>,
+    services: &std::collections::BTreeMap<String, crate::spec::model::Service>,
     time_scale: f64,
     on_entry: &mut dyn FnMut(&str, &Entry),
     cancel: Option<watch::Receiver<bool>>,
@@ -45,6 +47,18 @@ pub async fn run_pods(
     let decided_all = Cell::new(false);
     let interrupted = Cell::new(false);
     let names: Vec<String> = pods.iter().map(|p| p.cfg.name.clone()).collect();
+    let metas: Vec<PodMeta> = pods
+        .iter()
+        .map(|p| PodMeta {
+            name: p.cfg.name.clone(),
+            namespace: p.cfg.namespace.clone(),
+            labels: p.cfg.pod.labels.clone(),
+        })
+        .collect();
+    let controller = RefCell::new(EndpointsController::new(services));
+    // Each pod's endpoint entries with the index of the pod's timeline entry they follow.
+    let endpoint_entries: RefCell<Vec<Vec<(usize, Entry)>>> =
+        RefCell::new(vec![Vec::new(); names.len()]);
     let futs = pods.into_iter().enumerate().map(|(i, p)| {
         let on_entry = &on_entry;
         let decided_flags = &decided_flags;
@@ -52,6 +66,9 @@ pub async fn run_pods(
         let stop_tx = &stop_tx;
         let mut stop_rx = stop_rx.clone();
         let name = names[i].clone();
+        let meta = &metas[i];
+        let controller = &controller;
+        let endpoint_entries = &endpoint_entries;
         async move {
             let mut cfg = p.cfg;
             cfg.clock = Some(clock);
@@ -84,7 +101,17 @@ pub async fn run_pods(
             // The run's timeout counts from the run's start, not from this pod's.
             cfg.timeout = cfg.timeout.saturating_sub(clock.real_elapsed());
             let exp = p.expect;
-            let mut forward = |e: &Entry| (on_entry.borrow_mut())(&name, e);
+            let mut seen = 0usize;
+            let mut forward = |e: &Entry| {
+                (on_entry.borrow_mut())(&name, e);
+                if let Entry::Status { at, status } = e {
+                    for ep in controller.borrow_mut().on_status(meta, *at, status) {
+                        (on_entry.borrow_mut())(&name, &ep);
+                        endpoint_entries.borrow_mut()[i].push((seen, ep));
+                    }
+                }
+                seen += 1;
+            };
             let mut decided = |t: &Timeline| {
                 if !any_expectations {
                     return false;
@@ -141,13 +168,16 @@ pub async fn run_pods(
     };
     let ended_at = clock.now();
     let mut out = Vec::new();
+    let mut endpoint_entries = endpoint_entries.take().into_iter();
     for r in results {
+        let endpoints = endpoint_entries.next().unwrap_or_default();
         let outcome = match r? {
             Ok(mut o) => {
                 // Pods stopped because the others were decided ended for that reason.
                 if o.end == EndReason::Interrupted && !interrupted.get() && decided_all.get() {
                     o.end = EndReason::Decided;
                 }
+                merge_endpoints(&mut o.timeline, endpoints);
                 o
             }
             // A pod never created: the run ended before its start_at.
@@ -168,6 +198,22 @@ pub async fn run_pods(
         out.push(outcome);
     }
     Ok(out)
+}
+
+/// Puts each endpoint entry right after the timeline entry (a status) that caused it.
+fn merge_endpoints(timeline: &mut Timeline, endpoints: Vec<(usize, Entry)>) {
+    if endpoints.is_empty() {
+        return;
+    }
+    let mut pending = endpoints.into_iter().peekable();
+    let old = std::mem::take(&mut timeline.entries);
+    for (j, e) in old.into_iter().enumerate() {
+        timeline.entries.push(e);
+        while let Some((_, ep)) = pending.next_if(|(after, _)| *after == j) {
+            timeline.entries.push(ep);
+        }
+    }
+    timeline.entries.extend(pending.map(|(_, ep)| ep));
 }
 
 /// How long after the run began a pod was created, for its AGE column.

@@ -212,7 +212,7 @@ pub async fn run_spec(
             start_at: inst.start_at,
         });
     }
-    let mut outcomes = if several || !instances[0].start_at.is_zero() {
+    let mut outcomes = if several || !instances[0].start_at.is_zero() || !spec.services.is_empty() {
         let pods = cfgs
             .into_iter()
             .map(|cfg| crate::node::NodePod {
@@ -220,7 +220,7 @@ pub async fn run_spec(
                 cfg,
             })
             .collect();
-        crate::node::run_pods(pods, time_scale, on_entry, cancel).await?
+        crate::node::run_pods(pods, &spec.services, time_scale, on_entry, cancel).await?
     } else {
         // One pod: its own worker and clock, as before there were several.
         let Some(cfg) = cfgs.pop() else {

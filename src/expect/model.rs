@@ -286,8 +286,19 @@ pub struct EndpointExpectation {
     /// The pod this is about (`pod = "web-0"`): optional with one pod, required with several.
     pub pod: Option<String>,
 
-    /// true: the pod joins the ready endpoints (traffic starts); false: it leaves them.
+    /// The Service whose EndpointSlice is meant (`[services.NAME]`); without it, the pod's
+    /// membership in "its Service's" ready endpoints, which follows its Ready condition.
+    pub service: Option<String>,
+    /// true: the pod joins the ready endpoints (traffic starts); false: it leaves them
+    /// (with `service`: its endpoint turns not ready, or is removed from the slice).
     pub ready: bool,
+    /// With `service`: the endpoint's `serving` condition.
+    pub serving: Option<bool>,
+    /// With `service`: the endpoint's `terminating` condition.
+    pub terminating: Option<bool>,
+    /// With `service`: false matches only the endpoint's removal from the slice, true only
+    /// an endpoint present in it.
+    pub present: Option<bool>,
     /// Window of spec time since pod creation.
     pub at: Option<TimeWindow>,
     /// Window of spec time since the previous endpoint change matched.

@@ -46,6 +46,7 @@ pub fn spec_for(
         images: images.clone(),
         pod: pod.pod.clone(),
         pods: Default::default(),
+        services: Default::default(),
         manifest: None,
         object: None,
         document: None,

@@ -61,6 +61,19 @@ pub fn entry_record(spec: &str, pod: &str, e: &Entry, now: SystemTime) -> Value 
             "at": secs(*at),
             "ready": ready,
         }),
+        Entry::ServiceEndpoint {
+            at,
+            service,
+            endpoint,
+        } => json!({
+            "kind": "serviceEndpoint",
+            "at": secs(*at),
+            "service": service,
+            "present": endpoint.is_some(),
+            "conditions": endpoint.map(|c| json!({
+                "ready": c.ready, "serving": c.serving, "terminating": c.terminating,
+            })),
+        }),
         Entry::Execution(x) => {
             let mut v = json!({
                 "kind": "execution",

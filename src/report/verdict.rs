@@ -165,6 +165,25 @@ fn pod_timeline_text(header: &str, timeline: &crate::events::Timeline) -> String
                     format_secs(at.as_secs_f64())
                 );
             }
+            Entry::ServiceEndpoint {
+                at,
+                service,
+                endpoint,
+            } => {
+                flush(&mut s, &mut pending);
+                let what = match endpoint {
+                    None => "removed".to_owned(),
+                    Some(c) => format!(
+                        "ready={} serving={} terminating={}",
+                        c.ready, c.serving, c.terminating
+                    ),
+                };
+                let _ = writeln!(
+                    s,
+                    "    {:>7}  (service {service}: endpoint {what})",
+                    format_secs(at.as_secs_f64())
+                );
+            }
             Entry::Execution(x) => {
                 // Probe attempts are many and their failures already have events.
                 let line = match &x.what {

@@ -30,6 +30,9 @@ pub struct SpecFile {
     /// one-pod shorthand and the two do not mix.
     #[serde(default)]
     pub pods: BTreeMap<String, Pod>,
+    /// Services by name (`[services.NAME]`), selecting pods by their labels.
+    #[serde(default)]
+    pub services: BTreeMap<String, Service>,
     /// A Kubernetes manifest (YAML, relative to the spec file) whose pod is the pod under
     /// test, so a spec checks the manifest that ships rather than a copy of it.
     pub manifest: Option<String>,
@@ -140,6 +143,37 @@ pub struct Pod {
     pub readiness_gates: Vec<PodReadinessGate>,
 }
 
+/// A Service: a selector over pod labels and its ports, in Kubernetes field names.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Service {
+    /// metadata.namespace; defaults to `default`.
+    pub namespace: Option<String>,
+    /// Pods whose labels contain every pair are the Service's endpoints.
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
+    /// The Service's ports.
+    #[serde(default)]
+    pub ports: Vec<ServicePort>,
+    /// Pods are `ready` endpoints whether or not they are Ready.
+    #[serde(default)]
+    pub publish_not_ready_addresses: bool,
+}
+
+/// One port of a Service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServicePort {
+    /// Required when the Service has more than one port.
+    pub name: Option<String>,
+    /// The Service's port.
+    pub port: i64,
+    /// The pods' port: a number or the name of a container port; default `port`.
+    pub target_port: Option<IntOrString>,
+    /// TCP (default); UDP and SCTP are not emulated.
+    pub protocol: Option<String>,
+}
+
 /// One pod of a run, after `[pod]` or `[pods.NAME]` (with its replicas) was expanded.
 #[derive(Debug, Clone)]
 pub struct PodInstance {
@@ -161,7 +195,11 @@ pub const MAX_PODS: usize = 200;
 impl SpecFile {
     /// Whether the spec uses `[pods.NAME]` rather than the one-pod `[pod]`.
     pub fn several_pods(&self) -> bool {
-        !self.pods.is_empty()
+        self.pods
+            .values()
+            .map(|p| p.replicas.map_or(1, |n| n as usize))
+            .sum::<usize>()
+            > 1
     }
 
     /// The pods of the run in name order; `[pod]` gives one named after `pod.name` or

@@ -33,6 +33,7 @@ pub fn validate(spec: &SpecFile) -> Vec<Diagnostic> {
             check_pod(spec, pod, &root.key("pods").key(name), &mut out);
         }
     }
+    super::validate_pods::check_services(spec, &root.key("services"), &mut out);
     check_expect(spec, &root.key("expect"), &mut out);
     super::validate_updates::check_updates(spec, &mut out);
     super::validate_features::check_features(spec, &mut out);

@@ -80,7 +80,35 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
         }
     }
     for (i, x) in e.endpoints.iter().enumerate() {
-        pod_of(&path.key("endpoints").index(i), x.pod.as_deref(), out);
+        let epath = path.key("endpoints").index(i);
+        pod_of(&epath, x.pod.as_deref(), out);
+        match &x.service {
+            Some(svc) if !spec.services.contains_key(svc) => out.push(err(
+                epath.key("service"),
+                format!("no service named {svc:?} in the spec"),
+                format!(
+                    "use one of the spec's [services.NAME]: {}",
+                    list_or_none(spec.services.keys())
+                ),
+            )),
+            Some(_) => {}
+            None => {
+                let only_service = [
+                    ("serving", x.serving.is_some()),
+                    ("terminating", x.terminating.is_some()),
+                    ("present", x.present.is_some()),
+                ];
+                for (key, _) in only_service.iter().filter(|(_, set)| *set) {
+                    out.push(err(
+                        epath.key(key),
+                        format!(
+                            "`{key}` is a condition of an endpoint in a Service's EndpointSlice"
+                        ),
+                        "add `service = \"NAME\"` naming one of the spec's [services.NAME]",
+                    ));
+                }
+            }
+        }
     }
     for (i, st) in e.states.iter().enumerate() {
         let spath = path.key("states").index(i);

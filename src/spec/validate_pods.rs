@@ -226,6 +226,83 @@ pub(crate) fn check_labels(
     }
 }
 
+/// Checks every `[services.NAME]` as the API server would (names, ports, selector).
+pub(super) fn check_services(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    for (name, svc) in &spec.services {
+        let spath = path.key(name);
+        let dns1035 = name.len() <= 63
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && is_label_like(name);
+        if !dns1035 {
+            out.push(err(
+                spath.clone(),
+                format!("service name {name:?} is not a DNS-1035 label"),
+                "use at most 63 lower-case letters, digits or '-', starting with a letter and ending with a letter or digit, e.g. [services.mydb]",
+            ));
+        }
+        check_labels(&svc.selector, &spath.key("selector"), out);
+        if svc.ports.is_empty() {
+            out.push(err(
+                spath.key("ports"),
+                "the service has no ports",
+                "add `ports = [{ port = 80, targetPort = 8080 }]`",
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, p) in svc.ports.iter().enumerate() {
+            let ppath = spath.key("ports").index(i);
+            if !(1..=65535).contains(&p.port) {
+                out.push(err(
+                    ppath.key("port"),
+                    format!("port {} is not between 1 and 65535", p.port),
+                    "use a port number from 1 to 65535",
+                ));
+            }
+            match &p.target_port {
+                Some(super::model::IntOrString::Int(n)) if !(1..=65535).contains(n) => {
+                    out.push(err(
+                        ppath.key("targetPort"),
+                        format!("targetPort {n} is not between 1 and 65535"),
+                        "use a port number from 1 to 65535, or the name of a container port",
+                    ))
+                }
+                Some(super::model::IntOrString::String(n)) => {
+                    if let Some(why) = super::validate::port_name_problem(n) {
+                        out.push(err(
+                            ppath.key("targetPort"),
+                            format!("targetPort {n:?} {why}"),
+                            "name a container port (an IANA service name such as \"http\"), or give a number",
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            if let Some(proto) = p.protocol.as_deref().filter(|p| *p != "TCP") {
+                out.push(err(
+                    ppath.key("protocol"),
+                    format!(
+                        "protocol {proto:?} is not emulated: podcheck's Services carry TCP only"
+                    ),
+                    "use protocol = \"TCP\" (the default), or remove it",
+                ));
+            }
+            match &p.name {
+                None if svc.ports.len() > 1 => out.push(err(
+                    ppath.clone(),
+                    "a service with several ports must name each of them",
+                    "add `name = \"http\"` (unique within the service)",
+                )),
+                Some(n) if !names.insert(n.clone()) => out.push(err(
+                    ppath.key("name"),
+                    format!("port name {n:?} is used twice"),
+                    "give every port of the service a different name",
+                )),
+                _ => {}
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -289,6 +366,25 @@ mod tests {
             "[pod]\n[[pod.containers]]\nname = \"a\"\ncommand = [\"true\"]\n[pods.web]\n{C}"
         ));
         assert!(r.contains("both a [pod] table and [pods.NAME]"), "{r}");
+    }
+
+    #[test]
+    fn services_are_validated_with_their_line() {
+        let r = errors(&format!(
+            "{C}[services.Web]\nselector = {{ app = \"web\" }}\nports = [{{ port = 0 }}, {{ port = 80, protocol = \"UDP\" }}]\n"
+        ));
+        assert!(r.contains("not a DNS-1035 label"), "{r}");
+        assert!(r.contains("port 0 is not between 1 and 65535"), "{r}");
+        assert!(r.contains("protocol \"UDP\" is not emulated"), "{r}");
+        assert!(r.contains("must name each of them"), "{r}");
+        let r = errors(&format!(
+            "{C}[services.web]\nselector = {{ app = \"web\" }}\nports = [{{ port = 80 }}]\n[[expect.endpoints]]\nservice = \"nope\"\nready = true\n"
+        ));
+        assert!(r.contains("no service named \"nope\""), "{r}");
+        let r = errors(&format!(
+            "{C}[[expect.endpoints]]\nready = true\nserving = true\n"
+        ));
+        assert!(r.contains("add `service"), "{r}");
     }
 
     #[test]
