@@ -433,7 +433,13 @@ fn run_trial(
     let ports = if own_network {
         BTreeSet::new()
     } else {
-        crate::spec::ports::pod_ports(&loaded.spec.pod)
+        let stem = crate::runner::sanitize(&loaded.stem);
+        loaded
+            .spec
+            .pod_instances(&stem)
+            .iter()
+            .flat_map(|p| crate::spec::ports::pod_ports(&p.pod))
+            .collect()
     };
     let _ports = PortClaim::acquire(ports);
     let seq = TRIAL_SEQ.fetch_add(1, Ordering::Relaxed);
