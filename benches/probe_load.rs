@@ -197,7 +197,7 @@ fn main() {
         let (guard, opts) = (guard.clone(), opts.clone());
         local.spawn_local(async move {
             let id = format!("{}-{i}", guard.run_id());
-            let _ = run_spec(&loaded, &opts, &id, &mut |_| {}, None).await;
+            let _ = run_spec(&loaded, &opts, &id, &mut |_, _| {}, None).await;
         });
     }
     let measure = async {

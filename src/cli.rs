@@ -402,28 +402,30 @@ pub fn run(args: RunArgs) -> u8 {
             if let Some(p) = &progress {
                 p.running(&label);
             }
-            let pod_name = spec
+            // READY's total and AGE's start, per pod (one pod: its name and start 0).
+            let pods: std::collections::HashMap<String, (usize, Duration)> = spec
                 .spec
-                .pod
-                .name
-                .clone()
-                .unwrap_or_else(|| spec.stem.clone());
-            let total = spec.spec.pod.containers.len()
-                + spec
-                    .spec
-                    .pod
-                    .init_containers
-                    .iter()
-                    .filter(|c| c.is_sidecar())
-                    .count();
+                .pod_instances(&crate::runner::sanitize(&spec.stem))
+                .into_iter()
+                .map(|p| {
+                    let total = p.pod.containers.len()
+                        + p.pod
+                            .init_containers
+                            .iter()
+                            .filter(|c| c.is_sidecar())
+                            .count();
+                    (p.name, (total, p.start_at))
+                })
+                .collect();
             let mut table = kubectl::WatchTable::new();
-            let mut on_entry = |e: &Entry| {
+            let mut on_entry = |pod: &str, e: &Entry| {
                 if let Some(out) = json_out.as_mut() {
-                    out.entry(&label, e);
+                    out.entry(&label, pod, e);
                 }
                 if !quiet && let Entry::Status { at, status } = e {
+                    let (total, start) = pods.get(pod).copied().unwrap_or_default();
                     let row = kubectl::pod_row_with_total(status, *at, total);
-                    let line = table.row(&pod_name, &row, *at);
+                    let line = table.row(pod, &row, crate::node::age(*at, start));
                     if coloured {
                         outln!("{}", color::paint_status(&line, &row.status));
                     } else {
@@ -473,18 +475,25 @@ pub fn run(args: RunArgs) -> u8 {
                         for n in &report.notes {
                             outln!("{n}");
                         }
-                        let events: Vec<_> = report.outcome.timeline.events().cloned().collect();
-                        outln!();
-                        out!(
-                            "{}",
-                            describe::describe_events(&events, report.outcome.ended_at)
-                        );
-                        if let Some(st) = report.outcome.timeline.last_status() {
-                            let probes = probes::summarize(&report.outcome.timeline);
-                            out!(
-                                "{}",
-                                describe::describe_containers_at(st, &probes, Some(&report.wall))
-                            );
+                        let several = !report.other_pods.is_empty();
+                        for (name, _, outcome) in report.pods() {
+                            outln!();
+                            if several {
+                                outln!("Pod {name}:");
+                            }
+                            let events: Vec<_> = outcome.timeline.events().cloned().collect();
+                            out!("{}", describe::describe_events(&events, outcome.ended_at));
+                            if let Some(st) = outcome.timeline.last_status() {
+                                let probes = probes::summarize(&outcome.timeline);
+                                out!(
+                                    "{}",
+                                    describe::describe_containers_at(
+                                        st,
+                                        &probes,
+                                        Some(&report.wall)
+                                    )
+                                );
+                            }
                         }
                     }
                     if let Some(out) = json_out.as_mut() {
@@ -655,7 +664,14 @@ pub fn bless(args: BlessArgs) -> u8 {
             interrupted().await;
             let _ = cancel_tx.send(true);
         });
-        run_spec(&loaded, &opts, guard.run_id(), &mut |_| {}, Some(cancel_rx)).await
+        run_spec(
+            &loaded,
+            &opts,
+            guard.run_id(),
+            &mut |_, _| {},
+            Some(cancel_rx),
+        )
+        .await
     });
     drop(guard);
     runtime.shutdown_timeout(Duration::from_secs(1));

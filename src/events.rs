@@ -338,6 +338,17 @@ pub enum Entry {
         /// The port.
         port: u16,
     },
+    /// The pod's endpoint in a Service's EndpointSlice changed (the endpoints controller
+    /// following its Ready condition and deletion); `endpoint: None` is its removal.
+    ServiceEndpoint {
+        /// Spec time.
+        #[serde(serialize_with = "secs")]
+        at: Duration,
+        /// The Service's name.
+        service: String,
+        /// The endpoint's conditions, or None once the pod is no longer in the slice.
+        endpoint: Option<EndpointConditions>,
+    },
     /// The pod status changed.
     Status {
         /// Spec time since pod creation.
@@ -346,6 +357,17 @@ pub enum Entry {
         /// The new status.
         status: Box<PodStatus>,
     },
+}
+
+/// An EndpointSlice endpoint's conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EndpointConditions {
+    /// Traffic may be sent to it.
+    pub ready: bool,
+    /// It is Ready (also while terminating).
+    pub serving: bool,
+    /// The pod is being deleted.
+    pub terminating: bool,
 }
 
 /// The full record of one pod's run.
@@ -376,6 +398,21 @@ impl Timeline {
     pub fn endpoint_changes(&self) -> impl Iterator<Item = (Duration, bool)> + '_ {
         self.entries.iter().filter_map(|e| match e {
             Entry::Endpoint { at, ready } => Some((*at, *ready)),
+            _ => None,
+        })
+    }
+
+    /// The pod's endpoint changes in Service `service`, in order.
+    pub fn service_endpoints<'a>(
+        &'a self,
+        service: &'a str,
+    ) -> impl Iterator<Item = (Duration, Option<EndpointConditions>)> + 'a {
+        self.entries.iter().filter_map(move |e| match e {
+            Entry::ServiceEndpoint {
+                at,
+                service: s,
+                endpoint,
+            } if s == service => Some((*at, *endpoint)),
             _ => None,
         })
     }

@@ -464,7 +464,13 @@ fn run_trial(
     let ports = if own_network {
         BTreeSet::new()
     } else {
-        crate::spec::ports::pod_ports(&loaded.spec.pod)
+        let stem = crate::runner::sanitize(&loaded.stem);
+        loaded
+            .spec
+            .pod_instances(&stem)
+            .iter()
+            .flat_map(|p| crate::spec::ports::pod_ports(&p.pod))
+            .collect()
     };
     let _ports = PortClaim::acquire(ports);
     let seq = TRIAL_SEQ.fetch_add(1, Ordering::Relaxed);
@@ -480,7 +486,13 @@ fn run_trial(
         extra_path: extra_path.to_vec(),
     };
     let report = rt
-        .block_on(run_spec(loaded, &opts, guard.run_id(), &mut |_| {}, None))
+        .block_on(run_spec(
+            loaded,
+            &opts,
+            guard.run_id(),
+            &mut |_, _| {},
+            None,
+        ))
         .map_err(|e| Failed::from(e.to_string()))?;
     drop(guard);
     *logs = verdict::logs_text(&report);

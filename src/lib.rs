@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod diag;
 pub mod events;
 pub mod expect;
@@ -10,6 +11,7 @@ pub mod harness;
 pub mod kubelet;
 pub mod lint;
 pub mod manifest;
+pub mod node;
 pub mod print_pod;
 pub mod prober;
 pub mod report;

@@ -13,6 +13,7 @@ use crate::kubelet::{EndReason, Observer, PodConfig, RunOutcome, run_pod};
 use crate::print_pod;
 use crate::runtime::process;
 use crate::spec::LoadedSpec;
+use crate::spec::model::Pod;
 
 /// Default real-time bound on a run when the spec sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -50,9 +51,40 @@ pub struct SpecReport {
     pub expect: expect::model::Expectations,
     /// Wall-clock time and time scale of the run, to turn spec times into dates.
     pub wall: crate::report::describe::WallClock,
+    /// With `[pods.NAME]`: every pod after the first (`pod_name`, `pod` and `outcome`), in
+    /// name order.
+    pub other_pods: Vec<PodRun>,
+    /// Why the run ended (with several pods: the weightiest of their ends).
+    pub end: EndReason,
+    /// Spec time at the end of the run.
+    pub ended_at: Duration,
+}
+
+/// One pod of a run with several pods, and what happened to it.
+#[derive(Debug, Clone)]
+pub struct PodRun {
+    /// metadata.name.
+    pub name: String,
+    /// The pod as the spec declared it.
+    pub pod: Pod,
+    /// When it was created (spec time since the run began).
+    pub start_at: Duration,
+    /// What happened.
+    pub outcome: RunOutcome,
 }
 
 impl SpecReport {
+    /// Every pod of the run with its outcome: the first, then `other_pods`.
+    pub fn pods(&self) -> Vec<(&str, &Pod, &RunOutcome)> {
+        std::iter::once((self.pod_name.as_str(), &self.pod, &self.outcome))
+            .chain(
+                self.other_pods
+                    .iter()
+                    .map(|p| (p.name.as_str(), &p.pod, &p.outcome)),
+            )
+            .collect()
+    }
+
     /// Passed: expectations held and the run did not time out or get interrupted.
     pub fn passed(&self) -> bool {
         self.verdict.passed()
@@ -99,20 +131,18 @@ impl Drop for RunGuard {
     }
 }
 
-/// Runs one spec and checks it. `on_entry` sees every timeline entry as it happens.
+/// Runs one spec and checks it. `on_entry` sees every timeline entry, with its pod's name,
+/// as it happens.
 pub async fn run_spec(
     loaded: &LoadedSpec,
     opts: &RunOptions,
     run_id: &str,
-    on_entry: &mut dyn FnMut(&Entry),
+    on_entry: &mut dyn FnMut(&str, &Entry),
     cancel: Option<watch::Receiver<bool>>,
 ) -> Result<SpecReport, RunError> {
     let spec = &loaded.spec;
-    let pod_name = spec
-        .pod
-        .name
-        .clone()
-        .unwrap_or_else(|| sanitize(&loaded.stem));
+    let instances = spec.pod_instances(&sanitize(&loaded.stem));
+    let several = instances.len() > 1;
     let mut images = spec.images.clone();
     for (name, argv) in &opts.images {
         images.insert(
@@ -128,16 +158,21 @@ pub async fn run_spec(
         .time_scale
         .or(spec.run.time_scale)
         .unwrap_or(crate::clock::TimeScale::Fixed(1.0));
-    let (time_scale, scale_note) = resolve_scale(requested_scale, &spec.pod);
+    let all_pods: Vec<&Pod> = instances.iter().map(|p| &p.pod).collect();
+    let (time_scale, scale_note) = resolve_scale(requested_scale, &all_pods);
     let timeout = spec.run.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
-    let uid = pod_uid(run_id, &pod_name);
     let requested = opts.isolation.or(spec.run.isolation).unwrap_or_default();
     let (pod_mode, isolation) =
         crate::runtime::isolation::decide(requested).map_err(RunError::Isolation)?;
     let mut notes = vec![isolation];
     notes.extend(scale_note);
-    notes.extend(volume_note(&spec.pod, pod_mode));
-    notes.extend(memory_note(&spec.pod));
+    for p in &all_pods {
+        for n in volume_note(p, pod_mode).into_iter().chain(memory_note(p)) {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+    }
     for f in &spec.run.requires {
         f.check(pod_mode).map_err(|e| {
             RunError::Isolation(format!(
@@ -145,67 +180,131 @@ pub async fn run_spec(
             ))
         })?;
     }
-    if let Some(why) = identity_unavailable(&spec.pod) {
-        return Err(RunError::Isolation(why));
+    for p in &all_pods {
+        if let Some(why) = identity_unavailable(p) {
+            return Err(RunError::Isolation(why));
+        }
     }
-    let network = if pod_mode {
-        Some(std::sync::Arc::new(
-            crate::runtime::netns::PodNetwork::create()
-                .map_err(|e| RunError::Isolation(e.to_string()))?,
-        ))
-    } else {
-        None
-    };
-    let cfg = PodConfig {
-        pod: spec.pod.clone(),
-        name: pod_name.clone(),
-        namespace: spec
-            .pod
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into()),
-        uid,
-        images,
-        time_scale,
-        delete_at: spec.run.delete_pod_at.map(|d| d.0),
-        delete_grace: spec.run.delete_grace_period,
-        updates: spec.run.updates.clone(),
-        feature_gates: crate::spec::features::FeatureGates::from_spec(&spec.run.feature_gates),
-        duration: spec.run.duration.map(|d| d.0),
-        timeout,
-        run_id: run_id.to_owned(),
-        extra_path: opts.extra_path.clone(),
-        network,
-    };
-    let exp = spec.expect.clone();
-    let mut decided = |t: &crate::events::Timeline| expect::decided(&exp, t);
-    let observer = Observer {
-        on_entry,
-        decided: &mut decided,
-        cancel,
-    };
     let wall = crate::report::describe::WallClock {
         created: std::time::SystemTime::now(),
         scale: time_scale,
     };
-    let span = tracing::info_span!("spec", pod = %pod_name);
-    let outcome = {
-        use tracing::Instrument;
-        run_pod(cfg, observer).instrument(span).await?
+    let mut cfgs = Vec::new();
+    for inst in &instances {
+        let network = if pod_mode {
+            Some(std::sync::Arc::new(
+                crate::runtime::netns::PodNetwork::create()
+                    .map_err(|e| RunError::Isolation(e.to_string()))?,
+            ))
+        } else {
+            None
+        };
+        cfgs.push(PodConfig {
+            pod: inst.pod.clone(),
+            name: inst.name.clone(),
+            namespace: inst
+                .pod
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            uid: pod_uid(run_id, &inst.name),
+            images: images.clone(),
+            time_scale,
+            delete_at: inst.delete_at,
+            delete_grace: inst.delete_grace,
+            updates: spec.run.updates.clone(),
+            feature_gates: crate::spec::features::FeatureGates::from_spec(&spec.run.feature_gates),
+            duration: spec.run.duration.map(|d| d.0),
+            timeout,
+            run_id: run_id.to_owned(),
+            extra_path: opts.extra_path.clone(),
+            network,
+            clock: None,
+            start_at: inst.start_at,
+        });
+    }
+    let mut outcomes = if several || !instances[0].start_at.is_zero() || !spec.services.is_empty() {
+        let pods = cfgs
+            .into_iter()
+            .map(|cfg| crate::node::NodePod {
+                expect: spec.expect.for_pod(&cfg.name, !several),
+                cfg,
+            })
+            .collect();
+        crate::node::run_pods(pods, &spec.services, time_scale, on_entry, cancel).await?
+    } else {
+        // One pod: its own worker and clock, as before there were several.
+        let Some(cfg) = cfgs.pop() else {
+            return Err(RunError::Isolation("the spec has no pod".into()));
+        };
+        let name = cfg.name.clone();
+        let exp = spec.expect.clone();
+        let mut decided = |t: &crate::events::Timeline| expect::decided(&exp, t);
+        let mut forward = |e: &Entry| on_entry(&name, e);
+        let observer = Observer {
+            on_entry: &mut forward,
+            decided: &mut decided,
+            cancel,
+        };
+        let span = tracing::info_span!("spec", pod = %name);
+        let outcome = {
+            use tracing::Instrument;
+            run_pod(cfg, observer).instrument(span).await?
+        };
+        tracing::info!(pod = %name, end = ?outcome.end, at = ?outcome.ended_at, "run ended");
+        vec![outcome]
     };
-    tracing::info!(pod = %pod_name, end = ?outcome.end, at = ?outcome.ended_at, "run ended");
-    let mut outcome = outcome;
     if pod_mode {
-        record_host_listeners(&mut outcome);
+        for outcome in &mut outcomes {
+            record_host_listeners(outcome);
+        }
     }
     let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
-    let mut verdict = expect::check(&spec.expect, &outcome.timeline, &outcome.logs, &column);
-    notes.extend(expect::reliability::compression_notes(
-        &spec.pod,
-        &outcome.timeline,
-        time_scale,
-    ));
-    match outcome.end {
+    let mut verdict = Verdict::default();
+    for (inst, outcome) in instances.iter().zip(&outcomes) {
+        let sub = spec.expect.for_pod(&inst.name, !several);
+        let v = expect::check(&sub, &outcome.timeline, &outcome.logs, &column);
+        let compression =
+            expect::reliability::compression_notes(&inst.pod, &outcome.timeline, time_scale);
+        if several {
+            verdict.sequence.extend(v.sequence.into_iter().map(|mut r| {
+                r.label = format!("pod {}: {}", inst.name, r.label);
+                r
+            }));
+            verdict.failures.extend(
+                v.failures
+                    .into_iter()
+                    .map(|f| format!("pod {}: {f}", inst.name)),
+            );
+            notes.extend(
+                compression
+                    .into_iter()
+                    .map(|n| format!("pod {}: {n}", inst.name)),
+            );
+        } else {
+            verdict = v;
+            notes.extend(compression);
+        }
+    }
+    // The run's end: the weightiest of its pods' ends, at the last pod's end.
+    let weight = |e: EndReason| match e {
+        EndReason::PodFinished => 0,
+        EndReason::DurationReached => 1,
+        EndReason::Decided => 2,
+        EndReason::Interrupted => 3,
+        EndReason::TimedOut => 4,
+    };
+    let end = outcomes
+        .iter()
+        .map(|o| o.end)
+        .max_by_key(|e| weight(*e))
+        .unwrap_or(EndReason::PodFinished);
+    let ended_at = outcomes
+        .iter()
+        .map(|o| o.ended_at)
+        .max()
+        .unwrap_or_default();
+    match end {
         EndReason::TimedOut => verdict.failures.insert(
             0,
             format!(
@@ -216,28 +315,44 @@ pub async fn run_spec(
         EndReason::Interrupted => verdict.failures.insert(0, "the run was interrupted".into()),
         _ => {}
     }
+    let mut runs = instances
+        .into_iter()
+        .zip(outcomes.drain(..))
+        .map(|(inst, outcome)| PodRun {
+            name: inst.name,
+            pod: inst.pod,
+            start_at: inst.start_at,
+            outcome,
+        });
+    let Some(first) = runs.next() else {
+        return Err(RunError::Isolation("the spec has no pod".into()));
+    };
     Ok(SpecReport {
         title: spec.name.clone().unwrap_or_else(|| loaded.stem.clone()),
-        pod_name,
-        outcome,
+        pod_name: first.name,
+        outcome: first.outcome,
         verdict,
         notes,
-        pod: spec.pod.clone(),
+        pod: first.pod,
         expect: spec.expect.clone(),
         wall,
+        other_pods: runs.collect(),
+        end,
+        ended_at,
     })
 }
 
 /// The scale to run at, and for `auto` a note saying what was measured and chosen.
-fn resolve_scale(
-    requested: crate::clock::TimeScale,
-    pod: &crate::spec::model::Pod,
-) -> (f64, Option<String>) {
+fn resolve_scale(requested: crate::clock::TimeScale, pods: &[&Pod]) -> (f64, Option<String>) {
     match requested {
         crate::clock::TimeScale::Fixed(s) => (s, None),
         crate::clock::TimeScale::Auto => {
             let latency = crate::runtime::latency::process_start();
-            let shortest = expect::reliability::shortest_timer(pod);
+            let shortest = pods
+                .iter()
+                .map(|p| expect::reliability::shortest_timer(p))
+                .min()
+                .unwrap_or(Duration::from_secs(1));
             let scale = crate::clock::auto_scale(latency, shortest);
             let real_ms = shortest.as_secs_f64() * scale * 1000.0;
             let note = format!(
@@ -250,7 +365,6 @@ fn resolve_scale(
     }
 }
 
-/// Says so when volumes cannot appear at their `mountPath`.
 /// In `pod` isolation, a probe's "connection refused" on a loopback port where the host
 /// has a listener usually means the server runs on the host, not in the pod: the fact goes
 /// on the timeline for the report's hint. One bounded connect per distinct port.
@@ -282,7 +396,8 @@ fn record_host_listeners(outcome: &mut RunOutcome) {
     }
 }
 
-fn volume_note(pod: &crate::spec::model::Pod, pod_mode: bool) -> Option<String> {
+/// Says so when volumes cannot appear at their `mountPath`.
+fn volume_note(pod: &Pod, pod_mode: bool) -> Option<String> {
     let mounts = pod
         .init_containers
         .iter()
@@ -301,7 +416,7 @@ fn volume_note(pod: &crate::spec::model::Pod, pod_mode: bool) -> Option<String> 
 }
 
 /// Says so when a container has a memory limit this machine cannot enforce.
-fn memory_note(pod: &crate::spec::model::Pod) -> Option<String> {
+fn memory_note(pod: &Pod) -> Option<String> {
     let limited: Vec<&str> = pod
         .init_containers
         .iter()
@@ -346,7 +461,7 @@ fn pod_uid(run_id: &str, pod_name: &str) -> String {
 }
 
 /// A DNS-1123 label made from a file stem.
-fn sanitize(stem: &str) -> String {
+pub fn sanitize(stem: &str) -> String {
     let s: String = stem
         .to_ascii_lowercase()
         .chars()

@@ -509,7 +509,7 @@ fn nothing_survives_a_panic_during_a_run() {
             .expect("runtime");
         rt.block_on(async {
             let opts = podcheck::runner::RunOptions::default();
-            let mut ignore = |_: &podcheck::events::Entry| {};
+            let mut ignore = |_: &str, _: &podcheck::events::Entry| {};
             let run = podcheck::runner::run_spec(&loaded, &opts, guard.run_id(), &mut ignore, None);
             let bomb = async {
                 let until = Instant::now() + Duration::from_secs(20);
@@ -1400,4 +1400,121 @@ fn lint_takes_folders_of_specs() {
     let (code, _, err) = lint(&["fixtures/lint/slow-start.yaml", "--measure", "1"]);
     assert_eq!(code, Some(3), "an unmapped image cannot be measured: {err}");
     assert!(err.contains("is not mapped to a local command"), "{err}");
+}
+
+#[test]
+fn several_pods_show_their_names_in_watch_lines_and_json_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("p.jsonl");
+    let out = podcheck(&[
+        "run",
+        "--json",
+        json.to_str().expect("utf8"),
+        "specs/pods/replicas-start-and-delete.toml",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for name in ["web-0", "web-1", "late"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(name) && l.contains("Running")),
+            "{stdout}"
+        );
+        assert!(stdout.contains(&format!("Pod {name}:")), "{stdout}");
+    }
+    let text = std::fs::read_to_string(&json).expect("json written");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("valid json"))
+        .collect();
+    let scheduled: Vec<(&str, f64)> = lines
+        .iter()
+        .filter(|v| v["kind"] == "event" && v["reason"] == "Scheduled")
+        .map(|v| {
+            (
+                v["pod"].as_str().unwrap_or(""),
+                v["at"].as_f64().unwrap_or(-1.0),
+            )
+        })
+        .collect();
+    assert_eq!(scheduled.len(), 3, "{scheduled:?}");
+    // One clock: the late pod is created at its start_at, the replicas at once.
+    for (pod, at) in scheduled {
+        match pod {
+            "late" => assert!((4.0..5.0).contains(&at), "{pod} {at}"),
+            "web-0" | "web-1" => assert!(at < 1.0, "{pod} {at}"),
+            other => panic!("unexpected pod {other:?}"),
+        }
+    }
+    assert!(
+        lines
+            .iter()
+            .filter(|v| v["kind"] != "verdict")
+            .all(|v| v["pod"].is_string())
+    );
+}
+
+/// A spec of several pods of the leaky fixture: two at once, one `start_at` later.
+fn leaky_pods_spec(dir: &Path, mark: &str, run: &str, expect: &str) -> PathBuf {
+    let fixture_dir = Path::new(FIXTURE)
+        .parent()
+        .expect("fixture dir")
+        .display()
+        .to_string();
+    let pod = |name: &str, extra: &str| {
+        format!(
+            r#"
+[pods.{name}]
+restartPolicy = "Never"
+terminationGracePeriodSeconds = 2
+{extra}
+
+[[pods.{name}.containers]]
+name = "app"
+command = ["{fixture_dir}/podcheck-fixture", "--spawn-child", "10m", "--spawn-daemon", "10m", "--on-sigterm", "ignore"]
+env = [{{ name = "LEAK_MARK", value = "{mark}" }}]
+"#
+        )
+    };
+    let spec = format!(
+        "[run]\n{run}\n{}{}{}\n{expect}\n",
+        pod("a", "replicas = 2"),
+        pod("b", ""),
+        pod("later", "start_at = \"60s\""),
+    );
+    let path = dir.join("leaky-pods.toml");
+    std::fs::write(&path, spec).expect("write spec");
+    path
+}
+
+#[test]
+fn nothing_of_several_pods_survives_an_early_end_or_a_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mark = unique_mark("pods-decided");
+    // Decided as soon as every running pod started; `later` is never created.
+    let started = "[[expect.events]]\npod = \"a-0\"\nreason = \"Started\"\n[[expect.events]]\npod = \"a-1\"\nreason = \"Started\"\n[[expect.events]]\npod = \"b\"\nreason = \"Started\"\n";
+    let spec = leaky_pods_spec(dir.path(), &mark, "", started);
+    let out = Command::new(BIN)
+        .args(["run", "-q"])
+        .arg(&spec)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("expectations decided"), "{stdout}");
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
+
+    let mark = unique_mark("pods-timeout");
+    let never = "[[expect.events]]\npod = \"b\"\nreason = \"NeverHappens\"\n";
+    let spec = leaky_pods_spec(dir.path(), &mark, "timeout = \"2s\"", never);
+    let out = Command::new(BIN)
+        .args(["run", "-q"])
+        .arg(&spec)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("timed out"), "{stdout}");
+    assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
 }

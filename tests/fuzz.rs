@@ -259,7 +259,7 @@ fn check_run(rt: &tokio::runtime::Runtime, mut loaded: podcheck::spec::LoadedSpe
         ..Default::default()
     };
     rt.block_on(async {
-        let mut ignore = |_: &podcheck::events::Entry| {};
+        let mut ignore = |_: &str, _: &podcheck::events::Entry| {};
         let run = podcheck::runner::run_spec(&loaded, &opts, guard.run_id(), &mut ignore, None);
         match tokio::time::timeout(HANG, run).await {
             Err(_) => {

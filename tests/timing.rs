@@ -23,8 +23,14 @@ fn run(src: &str) -> SpecReport {
         extra_path: fixture_dir(),
         ..RunOptions::default()
     };
-    rt.block_on(run_spec(&loaded, &opts, guard.run_id(), &mut |_| {}, None))
-        .expect("run")
+    rt.block_on(run_spec(
+        &loaded,
+        &opts,
+        guard.run_id(),
+        &mut |_, _| {},
+        None,
+    ))
+    .expect("run")
 }
 
 /// The terminated state of `name` in the last status.

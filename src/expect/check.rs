@@ -181,8 +181,9 @@ pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
     if (exp.events.is_empty() && exp.executions.is_empty() && exp.states.is_empty())
         || !exp.never.is_empty()
         || !exp.counts.is_empty()
-        || exp.final_state.is_some()
+        || !exp.finals.is_empty()
         || !exp.statuses.is_empty()
+        || !exp.pod_statuses.is_empty()
         || !exp.endpoints.is_empty()
         || exp.states.iter().any(|s| s.within.is_none())
         || !exp.logs.is_empty()
@@ -280,7 +281,7 @@ pub fn check(
     check_endpoints(exp, timeline, &mut failures);
     check_states(exp, timeline, &events, &mut failures);
     super::logs::check_logs(exp, timeline, logs, &mut failures);
-    if let Some(f) = &exp.final_state {
+    for f in &exp.finals {
         match timeline.last_status() {
             None => failures.push("final: no pod status was recorded".into()),
             Some(st) => check_final(f, st, endpoint_at(timeline, Duration::MAX), &mut failures),
@@ -289,14 +290,66 @@ pub fn check(
     Verdict { sequence, failures }
 }
 
-/// Endpoint membership changes, in order, with their windows.
+/// Endpoint membership changes, in order, with their windows: the pod's own membership
+/// (items without `service`) and, per Service, its EndpointSlice endpoint, each in order.
 fn check_endpoints(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<String>) {
-    let changes: Vec<(Duration, bool)> = timeline.endpoint_changes().collect();
+    let own: Vec<usize> = (0..exp.endpoints.len())
+        .filter(|i| exp.endpoints[*i].service.is_none())
+        .collect();
+    check_endpoint_items(exp, &own, None, timeline, failures);
+    let mut services: Vec<&str> = exp
+        .endpoints
+        .iter()
+        .filter_map(|e| e.service.as_deref())
+        .collect();
+    services.sort_unstable();
+    services.dedup();
+    for svc in services {
+        let items: Vec<usize> = (0..exp.endpoints.len())
+            .filter(|i| exp.endpoints[*i].service.as_deref() == Some(svc))
+            .collect();
+        check_endpoint_items(exp, &items, Some(svc), timeline, failures);
+    }
+}
+
+/// The items `items` of `exp.endpoints` in order against the pod's own endpoint changes or
+/// those in Service `service`.
+fn check_endpoint_items(
+    exp: &Expectations,
+    items: &[usize],
+    service: Option<&str>,
+    timeline: &Timeline,
+    failures: &mut Vec<String>,
+) {
+    type Change = (Duration, Option<crate::events::EndpointConditions>);
+    let changes: Vec<Change> = match service {
+        None => timeline
+            .endpoint_changes()
+            .map(|(at, ready)| {
+                let c = crate::events::EndpointConditions {
+                    ready,
+                    serving: ready,
+                    terminating: false,
+                };
+                (at, Some(c))
+            })
+            .collect(),
+        Some(s) => timeline.service_endpoints(s).collect(),
+    };
     let mut pos = 0;
     let mut prev = Duration::ZERO;
-    for (i, want) in exp.endpoints.iter().enumerate() {
-        let fits = |(at, ready): &(Duration, bool)| {
-            *ready == want.ready
+    for &i in items {
+        let want = &exp.endpoints[i];
+        let fits = |(at, ep): &Change| {
+            let ready = ep.is_some_and(|c| c.ready);
+            ready == want.ready
+                && want.present.is_none_or(|p| p == ep.is_some())
+                && want
+                    .serving
+                    .is_none_or(|v| ep.is_some_and(|c| c.serving == v))
+                && want
+                    .terminating
+                    .is_none_or(|v| ep.is_some_and(|c| c.terminating == v))
                 && want.at.is_none_or(|w| w.contains(*at))
                 && want
                     .after_previous
@@ -308,15 +361,19 @@ fn check_endpoints(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<S
                 pos += off + 1;
             }
             None => {
-                let word = if want.ready { "joining" } else { "leaving" };
                 let observed: Vec<String> = changes
                     .iter()
-                    .map(|(t, r)| {
-                        format!(
-                            "{} at {}",
-                            if *r { "joined" } else { "left" },
-                            format_secs(t.as_secs_f64())
-                        )
+                    .map(|(t, ep)| {
+                        let what = match (service, ep) {
+                            (None, Some(c)) if c.ready => "joined".to_owned(),
+                            (None, _) => "left".to_owned(),
+                            (Some(_), None) => "removed".to_owned(),
+                            (Some(_), Some(c)) => format!(
+                                "ready={} serving={} terminating={}",
+                                c.ready, c.serving, c.terminating
+                            ),
+                        };
+                        format!("{what} at {}", format_secs(t.as_secs_f64()))
                     })
                     .collect();
                 let window = describe_windows(want.at, want.after_previous, prev);
@@ -325,8 +382,30 @@ fn check_endpoints(exp: &Expectations, timeline: &Timeline, failures: &mut Vec<S
                 } else {
                     format!(" {window}")
                 };
+                let expected = match service {
+                    None => format!(
+                        "the pod {} the ready endpoints",
+                        if want.ready { "joining" } else { "leaving" }
+                    ),
+                    Some(s) => {
+                        let mut parts = vec![format!("ready={}", want.ready)];
+                        if let Some(v) = want.serving {
+                            parts.push(format!("serving={v}"));
+                        }
+                        if let Some(v) = want.terminating {
+                            parts.push(format!("terminating={v}"));
+                        }
+                        if want.present == Some(false) {
+                            parts = vec!["removed".into()];
+                        }
+                        format!(
+                            "the pod's endpoint in service {s} to become {}",
+                            parts.join(" ")
+                        )
+                    }
+                };
                 failures.push(format!(
-                    "endpoints[{i}]: expected the pod {word} the ready endpoints{window}; observed [{}]",
+                    "endpoints[{i}]: expected {expected}{window}; observed [{}]",
                     observed.join(", ")
                 ));
                 return;

@@ -33,6 +33,9 @@ pub const RESULTS: [&str; 7] = [
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionExpectation {
+    /// The pod this is about (`pod = "web-0"`): optional with one pod, required with several.
+    pub pod: Option<String>,
+
     /// start, exit, signal, hook or probe.
     pub execution: String,
     /// The container.

@@ -38,9 +38,15 @@ pub struct Expectations {
     /// The ordered `events` must follow each other with no other event in between.
     #[serde(default)]
     pub strict_order: bool,
-    /// The state when the run ends.
-    #[serde(rename = "final")]
-    pub final_state: Option<FinalState>,
+    /// The state when the run ends: one `[expect.final]` table, or with several pods one
+    /// `[[expect.final]]` per pod.
+    #[serde(rename = "final", default, deserialize_with = "one_or_many")]
+    #[schemars(with = "OneOrManyFinals")]
+    pub finals: Vec<FinalState>,
+    /// With several pods, the STATUS column sequence of each pod by name (`statuses` is
+    /// the one pod's).
+    #[serde(default)]
+    pub pod_statuses: BTreeMap<String, Vec<String>>,
     /// Lines a container's output must (or must not) contain.
     #[serde(default)]
     pub logs: Vec<LogExpectation>,
@@ -56,9 +62,110 @@ impl Expectations {
             && self.statuses.is_empty()
             && self.endpoints.is_empty()
             && self.states.is_empty()
-            && self.final_state.is_none()
+            && self.finals.is_empty()
+            && self.pod_statuses.is_empty()
             && self.logs.is_empty()
     }
+
+    /// The items about pod `name`: those that name it, and with `only_pod` (the spec has
+    /// one pod) those that name no pod.
+    pub fn for_pod(&self, name: &str, only_pod: bool) -> Expectations {
+        let mine = |p: &Option<String>| match p {
+            Some(p) => p == name,
+            None => only_pod,
+        };
+        let mut statuses = if only_pod {
+            self.statuses.clone()
+        } else {
+            Vec::new()
+        };
+        if let Some(s) = self.pod_statuses.get(name) {
+            statuses.extend(s.iter().cloned());
+        }
+        Expectations {
+            events: self
+                .events
+                .iter()
+                .filter(|x| mine(&x.pod))
+                .cloned()
+                .collect(),
+            never: self
+                .never
+                .iter()
+                .filter(|x| mine(&x.pod))
+                .cloned()
+                .collect(),
+            counts: self
+                .counts
+                .iter()
+                .filter(|x| mine(&x.pod))
+                .cloned()
+                .collect(),
+            statuses,
+            endpoints: self
+                .endpoints
+                .iter()
+                .filter(|x| mine(&x.pod))
+                .cloned()
+                .collect(),
+            states: self
+                .states
+                .iter()
+                .filter(|x| mine(&x.pod))
+                .cloned()
+                .collect(),
+            executions: self
+                .executions
+                .iter()
+                .filter(|x| mine(&x.pod))
+                .cloned()
+                .collect(),
+            strict_order: self.strict_order,
+            finals: self
+                .finals
+                .iter()
+                .filter(|x| mine(&x.pod))
+                .cloned()
+                .collect(),
+            pod_statuses: BTreeMap::new(),
+            logs: self.logs.iter().filter(|x| mine(&x.pod)).cloned().collect(),
+        }
+    }
+
+    /// The one `final` state (of a one-pod subset, see [`Expectations::for_pod`]).
+    pub fn final_state(&self) -> Option<&FinalState> {
+        self.finals.first()
+    }
+}
+
+/// The schema of `final`: one table or a list of them (as [`one_or_many`] reads it).
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum OneOrManyFinals {
+    /// `[expect.final]`.
+    One(FinalState),
+    /// `[[expect.final]]`, one per pod.
+    Many(Vec<FinalState>),
+}
+
+/// `[expect.final]` (one table) or `[[expect.final]]` (one per pod).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<FinalState>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<FinalState>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a table [expect.final], or tables [[expect.final]] (one per pod)")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            FinalState::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                .map(|f| vec![f])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::<FinalState>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// Which events an expectation talks about.
@@ -120,6 +227,9 @@ impl_matcher!(
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventExpectation {
+    /// The pod this is about (`pod = "web-0"`): optional with one pod, required with several.
+    pub pod: Option<String>,
+
     /// Event reason.
     pub reason: Option<String>,
     /// `Normal` or `Warning`.
@@ -139,6 +249,9 @@ pub struct EventExpectation {
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NeverExpectation {
+    /// The pod this is about (`pod = "web-0"`): optional with one pod, required with several.
+    pub pod: Option<String>,
+
     /// Event reason.
     pub reason: Option<String>,
     /// `Normal` or `Warning`.
@@ -156,6 +269,9 @@ pub struct NeverExpectation {
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountExpectation {
+    /// The pod this is about (`pod = "web-0"`): optional with one pod, required with several.
+    pub pod: Option<String>,
+
     /// Event reason.
     pub reason: Option<String>,
     /// `Normal` or `Warning`.
@@ -179,8 +295,22 @@ pub struct CountExpectation {
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointExpectation {
-    /// true: the pod joins the ready endpoints (traffic starts); false: it leaves them.
+    /// The pod this is about (`pod = "web-0"`): optional with one pod, required with several.
+    pub pod: Option<String>,
+
+    /// The Service whose EndpointSlice is meant (`[services.NAME]`); without it, the pod's
+    /// membership in "its Service's" ready endpoints, which follows its Ready condition.
+    pub service: Option<String>,
+    /// true: the pod joins the ready endpoints (traffic starts); false: it leaves them
+    /// (with `service`: its endpoint turns not ready, or is removed from the slice).
     pub ready: bool,
+    /// With `service`: the endpoint's `serving` condition.
+    pub serving: Option<bool>,
+    /// With `service`: the endpoint's `terminating` condition.
+    pub terminating: Option<bool>,
+    /// With `service`: false matches only the endpoint's removal from the slice, true only
+    /// an endpoint present in it.
+    pub present: Option<bool>,
     /// Window of spec time since pod creation.
     pub at: Option<TimeWindow>,
     /// Window of spec time since the previous endpoint change matched.
@@ -192,6 +322,9 @@ pub struct EndpointExpectation {
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateExpectation {
+    /// The pod this is about (`pod = "web-0"`): optional with one pod, required with several.
+    pub pod: Option<String>,
+
     /// The instant (spec time since pod creation, or since `after_event`).
     pub at: Option<crate::spec::duration::SpecDuration>,
     /// Every status in effect during this window must match.
@@ -218,6 +351,7 @@ impl StateExpectation {
     /// The state fields, in the shape the final-state check takes.
     pub fn as_state(&self) -> FinalState {
         FinalState {
+            pod: self.pod.clone(),
             phase: self.phase.clone(),
             reason: self.reason.clone(),
             endpoint: self.endpoint,
@@ -248,6 +382,9 @@ pub struct EventRef {
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogExpectation {
+    /// The pod this is about (`pod = "web-0"`): optional with one pod, required with several.
+    pub pod: Option<String>,
+
     /// The container whose output is searched.
     pub container: String,
     /// A line containing this text.
@@ -278,6 +415,9 @@ impl LogExpectation {
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FinalState {
+    /// The pod this is about (`pod = "web-0"`): optional with one pod, required with several.
+    pub pod: Option<String>,
+
     /// Pod phase.
     pub phase: Option<String>,
     /// Pod status reason (e.g. DeadlineExceeded).

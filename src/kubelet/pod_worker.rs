@@ -186,7 +186,7 @@ pub(super) struct Worker<'a> {
 /// Runs one pod to its end and returns what happened.
 pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcome, RunError> {
     let sandbox = PodSandbox::create(&cfg.name).map_err(RunError::Sandbox)?;
-    let clock = Clock::start(cfg.time_scale);
+    let clock = cfg.clock.unwrap_or_else(|| Clock::start(cfg.time_scale));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let kind_of = |c: &crate::spec::model::Container| {
         if c.is_sidecar() {

@@ -43,6 +43,12 @@ pub struct PodConfig {
     pub extra_path: Vec<std::path::PathBuf>,
     /// The pod's own network namespace (isolation mode `pod`), or None for the host's.
     pub network: Option<std::sync::Arc<crate::runtime::netns::PodNetwork>>,
+    /// The run's clock, shared by every pod of a spec (None: a clock of its own that starts
+    /// now). All of the pod's times are on it.
+    pub clock: Option<crate::clock::Clock>,
+    /// Spec time on that clock at which the pod was created (activeDeadlineSeconds counts
+    /// from here).
+    pub start_at: Duration,
 }
 
 /// Why a run ended.

@@ -18,7 +18,8 @@ impl Worker<'_> {
     pub(super) fn schedule_active_deadline(&mut self) {
         self.timers.retain(|_, t| *t != Timer::ActiveDeadline);
         if let Some(secs) = self.cfg.pod.active_deadline_seconds {
-            let deadline = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+            let deadline = Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+                .saturating_add(self.cfg.start_at);
             let at = self
                 .next_tick_after(deadline.saturating_sub(Duration::from_millis(1)))
                 .max(self.next_tick_after(self.now()));

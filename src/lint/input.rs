@@ -339,6 +339,8 @@ fn pod_spec(pod: &crate::spec::model::Pod) -> SpecFile {
         run: Default::default(),
         images: Default::default(),
         pod: pod.clone(),
+        pods: Default::default(),
+        services: Default::default(),
         manifest: None,
         object: None,
         document: None,

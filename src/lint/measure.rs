@@ -144,7 +144,7 @@ pub async fn measure_pod(
         .collect();
     for _ in 0..n {
         let guard = RunGuard::new();
-        let report = run_spec(&loaded, opts, guard.run_id(), &mut |_| {}, None)
+        let report = run_spec(&loaded, opts, guard.run_id(), &mut |_, _| {}, None)
             .await
             .map_err(|e| format!("{}: {e}", pod.object))?;
         drop(guard);

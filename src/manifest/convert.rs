@@ -73,6 +73,11 @@ impl<'a> Converter<'a> {
         m::Pod {
             name: None,
             namespace: None,
+            labels: Default::default(),
+            start_at: None,
+            delete_at: None,
+            delete_grace: None,
+            replicas: None,
             restart_policy,
             termination_grace_period_seconds: spec.termination_grace_period_seconds,
             active_deadline_seconds: spec.active_deadline_seconds,

@@ -46,6 +46,8 @@ pub fn spec_for(
         run,
         images: images.clone(),
         pod: pod.pod.clone(),
+        pods: Default::default(),
+        services: Default::default(),
         manifest: None,
         object: None,
         document: None,

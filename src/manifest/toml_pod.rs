@@ -107,8 +107,13 @@ fn judge(path: &FieldPath) -> Diagnostic {
 /// The Kubernetes type that holds the last key of `path` (inside `pod`), and that key.
 fn owner(path: &FieldPath) -> (Option<&'static str>, Option<String>) {
     let mut segs = path.0.iter();
-    if segs.next() != Some(&PathSeg::Key("pod".into())) {
-        return (None, last_key(path));
+    match segs.next() {
+        Some(PathSeg::Key(k)) if k == "pod" => {}
+        // `[pods.NAME]` holds a pod as `[pod]` does.
+        Some(PathSeg::Key(k)) if k == "pods" => {
+            segs.next();
+        }
+        _ => return (None, last_key(path)),
     }
     let keys: Vec<&str> = segs
         .filter_map(|s| match s {

@@ -93,7 +93,7 @@ pub fn checklist(r: &SpecReport) -> (Vec<Checked>, Vec<String>) {
         let label = format!("{when}: {}", state_fields(&st.as_state()).join(", "));
         items.push(plain(format!("states[{i}]"), label));
     }
-    if let Some(f) = &exp.final_state {
+    if let Some(f) = exp.final_state() {
         items.push(plain("final".into(), state_fields(f).join(", ")));
     }
 

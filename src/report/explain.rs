@@ -374,9 +374,7 @@ fn cares_about_ready(r: &SpecReport) -> bool {
         .chain(&r.pod.containers)
         .any(|c| c.readiness_probe.is_some())
         || !e.endpoints.is_empty()
-        || e.final_state
-            .as_ref()
-            .is_some_and(|f| ready_key(&f.conditions))
+        || e.finals.iter().any(|f| ready_key(&f.conditions))
         || e.states.iter().any(|s| ready_key(&s.conditions))
 }
 
@@ -493,7 +491,7 @@ fn end_line(r: &SpecReport) -> Option<String> {
         })
         .map(|c| format!("{} ({})", c.key, c.label))
         .collect();
-    let how = match r.outcome.end {
+    let how = match r.end {
         EndReason::TimedOut => "the run timed out",
         EndReason::Interrupted => "the run was interrupted",
         EndReason::PodFinished if !waiting.is_empty() => "the pod finished",
@@ -501,11 +499,11 @@ fn end_line(r: &SpecReport) -> Option<String> {
         _ => return None,
     };
     if waiting.is_empty() {
-        return Some(format!("{how} at {}", t(r.outcome.ended_at)));
+        return Some(format!("{how} at {}", t(r.ended_at)));
     }
     Some(format!(
         "{how} at {} while still waiting for {}",
-        t(r.outcome.ended_at),
+        t(r.ended_at),
         waiting.join(", ")
     ))
 }

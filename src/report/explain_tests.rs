@@ -133,6 +133,9 @@ pub(crate) fn startup_404_report() -> SpecReport {
         notes: vec!["isolation: none (requested)".into()],
         pod: toml::from_str(pod).expect("pod"),
         expect: toml::from_str(expect).expect("expectations"),
+        other_pods: Vec::new(),
+        end: crate::kubelet::EndReason::DurationReached,
+        ended_at: Duration::from_secs(5),
     }
 }
 
@@ -177,7 +180,7 @@ FAIL web.toml: the pod becomes Ready (run.duration reached at 5s)
 #[test]
 fn a_timeout_names_what_it_still_waited_for() {
     let mut r = startup_404_report();
-    r.outcome.end = EndReason::TimedOut;
+    r.end = EndReason::TimedOut;
     r.expect = toml::from_str("[[events]]\nreason = \"Started\"\n\n[[events]]\nreason = \"Killing\"\nmessage = { contains = \"liveness\" }\n")
         .expect("expectations");
     r.verdict.sequence.push(crate::expect::check::ItemResult {

@@ -36,8 +36,9 @@ fn api_bool(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 
-/// The record of one timeline entry of spec `spec`, seen at wall-clock time `now`.
-pub fn entry_record(spec: &str, e: &Entry, now: SystemTime) -> Value {
+/// The record of one timeline entry of pod `pod` of spec `spec`, seen at wall-clock time
+/// `now`.
+pub fn entry_record(spec: &str, pod: &str, e: &Entry, now: SystemTime) -> Value {
     let mut v = match e {
         Entry::Event(ev) => json!({
             "kind": "event",
@@ -65,6 +66,19 @@ pub fn entry_record(spec: &str, e: &Entry, now: SystemTime) -> Value {
             "at": secs(*at),
             "port": port,
         }),
+        Entry::ServiceEndpoint {
+            at,
+            service,
+            endpoint,
+        } => json!({
+            "kind": "serviceEndpoint",
+            "at": secs(*at),
+            "service": service,
+            "present": endpoint.is_some(),
+            "conditions": endpoint.map(|c| json!({
+                "ready": c.ready, "serving": c.serving, "terminating": c.terminating,
+            })),
+        }),
         Entry::Execution(x) => {
             let mut v = json!({
                 "kind": "execution",
@@ -78,11 +92,12 @@ pub fn entry_record(spec: &str, e: &Entry, now: SystemTime) -> Value {
         }
     };
     v["spec"] = json!(spec);
+    v["pod"] = json!(pod);
     v["time"] = json!(wall(now));
     header_first(v)
 }
 
-/// The record with `v`, `kind`, `spec`, `at` and `time` first, so a person reading the file
+/// The record with `v`, `kind`, `spec`, `pod`, `at` and `time` first, so a person reading the file
 /// (or `grep`/`cut`) sees the same leading fields on every line.
 fn header_first(v: Value) -> Value {
     let Value::Object(mut fields) = v else {
@@ -90,7 +105,7 @@ fn header_first(v: Value) -> Value {
     };
     let mut out = serde_json::Map::new();
     out.insert("v".into(), json!(FORMAT_VERSION));
-    for key in ["kind", "spec", "at", "time"] {
+    for key in ["kind", "spec", "pod", "at", "time"] {
         if let Some(x) = fields.shift_remove(key) {
             out.insert(key.into(), x);
         }
@@ -243,8 +258,8 @@ pub fn verdict_record(spec: &str, r: &SpecReport, now: SystemTime) -> Value {
         "title": r.title,
         "pod": r.pod_name,
         "passed": r.passed(),
-        "end": end_name(r.outcome.end),
-        "at": secs(r.outcome.ended_at),
+        "end": end_name(r.end),
+        "at": secs(r.ended_at),
         "time": wall(now),
         "failures": r.verdict.failures,
         "expectations": expectations,
@@ -266,9 +281,9 @@ impl<W: Write> JsonLines<W> {
         JsonLines { out, error: None }
     }
 
-    /// Writes the record of a timeline entry, timestamped now.
-    pub fn entry(&mut self, spec: &str, e: &Entry) {
-        let v = entry_record(spec, e, SystemTime::now());
+    /// Writes the record of a timeline entry of pod `pod`, timestamped now.
+    pub fn entry(&mut self, spec: &str, pod: &str, e: &Entry) {
+        let v = entry_record(spec, pod, e, SystemTime::now());
         self.line(&v);
     }
 
@@ -313,7 +328,7 @@ mod tests {
             .timeline
             .entries
             .iter()
-            .map(|e| entry_record("web.toml", e, at_epoch()))
+            .map(|e| entry_record("web.toml", "web", e, at_epoch()))
             .collect();
         let status = lines
             .iter()
@@ -334,7 +349,7 @@ mod tests {
             .find(|v| v["execution"] == "probe")
             .expect("a probe record");
         let want = json!({
-            "v": 1, "kind": "execution", "spec": "web.toml", "time": "2026-01-01T00:00:00.250Z",
+            "v": 1, "kind": "execution", "spec": "web.toml", "pod": "web", "time": "2026-01-01T00:00:00.250Z",
             "at": 1.0, "container": "app", "instance": 0, "execution": "probe",
             "probe": "startup", "handler": "httpGet", "result": "failure",
             "output": "HTTP probe failed with statuscode: 404", "duration": 0.002,

@@ -16,14 +16,15 @@ const LOG_TAIL_LINES: usize = 20;
 
 /// The end of the header line: `pod finished at 1.0s`.
 pub fn end_text(r: &SpecReport) -> String {
-    let end = match r.outcome.end {
+    let end = match r.end {
+        EndReason::PodFinished if !r.other_pods.is_empty() => "every pod finished",
         EndReason::PodFinished => "pod finished",
         EndReason::DurationReached => "run.duration reached",
         EndReason::Decided => "expectations decided",
         EndReason::TimedOut => "timed out",
         EndReason::Interrupted => "interrupted",
     };
-    format!("{end} at {}", format_secs(r.outcome.ended_at.as_secs_f64()))
+    format!("{end} at {}", format_secs(r.ended_at.as_secs_f64()))
 }
 
 /// Renders the verdict block for one spec: one line on a pass; on a failure the cause
@@ -71,12 +72,25 @@ pub fn why_section(text: &str) -> &str {
 /// Each container instance's log tail.
 pub fn logs_text(r: &SpecReport) -> String {
     let mut s = String::new();
-    for log in &r.outcome.logs {
+    let several = !r.other_pods.is_empty();
+    let logs = r.pods().into_iter().flat_map(|(pod, _, o)| {
+        o.logs.iter().map(move |l| {
+            (
+                if several {
+                    format!("pod {pod}, ")
+                } else {
+                    String::new()
+                },
+                l,
+            )
+        })
+    });
+    for (pod, log) in logs {
         let lines: Vec<&str> = log.text.lines().collect();
         let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
         let _ = writeln!(
             s,
-            "  log of {} (restart {}), last {} line(s):",
+            "  log of {pod}{} (restart {}), last {} line(s):",
             log.container,
             log.restart_count,
             tail.len()
@@ -91,7 +105,20 @@ pub fn logs_text(r: &SpecReport) -> String {
 /// The observed events, one per line with spec times; an event repeated with nothing shown
 /// in between is folded into one line with its count, as kubectl counts repeats.
 pub fn timeline_text(r: &SpecReport) -> String {
-    let mut s = String::from("  observed events:\n");
+    if r.other_pods.is_empty() {
+        return pod_timeline_text("  observed events:\n", &r.outcome.timeline);
+    }
+    r.pods()
+        .into_iter()
+        .map(|(name, _, o)| {
+            pod_timeline_text(&format!("  observed events of pod {name}:\n"), &o.timeline)
+        })
+        .collect()
+}
+
+/// [`timeline_text`] of one pod's timeline under `header`.
+fn pod_timeline_text(header: &str, timeline: &crate::events::Timeline) -> String {
+    let mut s = String::from(header);
     // The event line being folded: its text, first time, last time and count.
     let mut pending: Option<(String, Duration, Duration, u32)> = None;
     let flush = |s: &mut String, p: &mut Option<(String, Duration, Duration, u32)>| {
@@ -108,7 +135,7 @@ pub fn timeline_text(r: &SpecReport) -> String {
             );
         }
     };
-    for entry in &r.outcome.timeline.entries {
+    for entry in &timeline.entries {
         match entry {
             Entry::Event(ev) => {
                 let text = format!(
@@ -135,6 +162,25 @@ pub fn timeline_text(r: &SpecReport) -> String {
                 let _ = writeln!(
                     s,
                     "    {:>7}  (endpoints: the pod {what} its Service's ready endpoints)",
+                    format_secs(at.as_secs_f64())
+                );
+            }
+            Entry::ServiceEndpoint {
+                at,
+                service,
+                endpoint,
+            } => {
+                flush(&mut s, &mut pending);
+                let what = match endpoint {
+                    None => "removed".to_owned(),
+                    Some(c) => format!(
+                        "ready={} serving={} terminating={}",
+                        c.ready, c.serving, c.terminating
+                    ),
+                };
+                let _ = writeln!(
+                    s,
+                    "    {:>7}  (service {service}: endpoint {what})",
                     format_secs(at.as_secs_f64())
                 );
             }

@@ -7,10 +7,36 @@ use crate::diag::{Diagnostic, FieldPath};
 /// Warnings for every extension the spec relies on.
 pub fn extensions(spec: &SpecFile) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let pod = FieldPath::root().key("pod");
+    if spec.pods.is_empty() {
+        containers(&spec.pod, &FieldPath::root().key("pod"), &mut out);
+    }
+    for (name, p) in &spec.pods {
+        let path = FieldPath::root().key("pods").key(name);
+        let set = [
+            ("start_at", p.start_at.is_some()),
+            ("delete_at", p.delete_at.is_some()),
+            ("delete_grace", p.delete_grace.is_some()),
+            ("replicas", p.replicas.is_some()),
+        ];
+        for (key, _) in set.iter().filter(|(_, s)| *s) {
+            out.push(
+                Diagnostic::warning(
+                    path.key(key),
+                    format!("`{key}` is a podcheck extension: a Pod has no such field (a controller or kubectl does this in a cluster)"),
+                )
+                .with_help("keep it for the local run; in a cluster use a Deployment/StatefulSet's replicas, or kubectl delete"),
+            );
+        }
+        containers(p, &path, &mut out);
+    }
+    out
+}
+
+/// The extensions of one pod's containers.
+fn containers(p: &crate::spec::model::Pod, pod: &FieldPath, out: &mut Vec<Diagnostic>) {
     let lists = [
-        ("initContainers", &spec.pod.init_containers),
-        ("containers", &spec.pod.containers),
+        ("initContainers", &p.init_containers),
+        ("containers", &p.containers),
     ];
     for (list, containers) in lists {
         for (i, c) in containers.iter().enumerate() {
@@ -37,5 +63,4 @@ pub fn extensions(spec: &SpecFile) -> Vec<Diagnostic> {
             }
         }
     }
-    out
 }

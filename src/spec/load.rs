@@ -143,6 +143,19 @@ pub fn parse_spec_with(
         .unwrap_or_else(|| "pod".to_owned());
     opts.apply(&mut spec.images);
     let has_pod_table = DeTable::parse(source).is_ok_and(|t| t.get_ref().get("pod").is_some());
+    if has_pod_table && !spec.pods.is_empty() {
+        let mut diags = vec![
+            Diagnostic::error(
+                FieldPath::root().key("pods"),
+                "the spec has both a [pod] table and [pods.NAME] tables",
+            )
+            .with_help(
+                "keep one: [pod] is the shorthand for a spec with one pod; move it to [pods.NAME]",
+            ),
+        ];
+        locate(source, &mut diags);
+        return Err(fail(diags));
+    }
     let attached = match crate::manifest::attach(path, has_pod_table, &mut spec) {
         Ok(a) => a,
         Err(crate::manifest::AttachError::Spec(d)) => {

@@ -14,6 +14,7 @@ pub mod security;
 pub mod validate;
 pub mod validate_expect;
 pub mod validate_features;
+pub mod validate_pods;
 pub mod validate_probe;
 pub mod validate_restart;
 pub mod validate_security;

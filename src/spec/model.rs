@@ -26,6 +26,13 @@ pub struct SpecFile {
     /// The pod under test; left out when `manifest` names the pod instead.
     #[serde(default)]
     pub pod: Pod,
+    /// Several pods by name (`[pods.NAME]`), each a pod as `[pod]` is; `[pod]` is the
+    /// one-pod shorthand and the two do not mix.
+    #[serde(default)]
+    pub pods: BTreeMap<String, Pod>,
+    /// Services by name (`[services.NAME]`), selecting pods by their labels.
+    #[serde(default)]
+    pub services: BTreeMap<String, Service>,
     /// A Kubernetes manifest (YAML, relative to the spec file) whose pod is the pod under
     /// test, so a spec checks the manifest that ships rather than a copy of it.
     pub manifest: Option<String>,
@@ -107,6 +114,25 @@ pub struct Pod {
     pub name: Option<String>,
     /// metadata.namespace; defaults to `default`.
     pub namespace: Option<String>,
+    /// metadata.labels, beside `name` and `namespace` (the same metadata shortcut);
+    /// Services select pods by them.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// When the pod is created, in spec time since the run began (a podcheck extension,
+    /// `[pods.NAME]` only; default 0).
+    #[serde(rename = "start_at")]
+    pub start_at: Option<SpecDuration>,
+    /// When the pod is deleted, in spec time since the run began (a podcheck extension,
+    /// `[pods.NAME]` only; `[pod]` uses `run.delete_pod_at`).
+    #[serde(rename = "delete_at")]
+    pub delete_at: Option<SpecDuration>,
+    /// The delete's grace period, as `kubectl delete --grace-period=N` (a podcheck
+    /// extension, `[pods.NAME]` only; needs `delete_at`).
+    #[serde(rename = "delete_grace")]
+    pub delete_grace: Option<i64>,
+    /// Identical pods NAME-0 .. NAME-(N-1) (a podcheck extension, `[pods.NAME]` only).
+    #[serde(rename = "replicas")]
+    pub replicas: Option<u32>,
     /// Always (default), OnFailure or Never.
     pub restart_policy: Option<RestartPolicy>,
     /// Grace period for stopping containers; default 30.
@@ -156,6 +182,100 @@ pub struct SecurityContext {
     pub run_as_group: Option<i64>,
     /// Refuse to start the container if it would run as uid 0.
     pub run_as_non_root: Option<bool>,
+}
+
+/// A Service: a selector over pod labels and its ports, in Kubernetes field names.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Service {
+    /// metadata.namespace; defaults to `default`.
+    pub namespace: Option<String>,
+    /// Pods whose labels contain every pair are the Service's endpoints.
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
+    /// The Service's ports.
+    #[serde(default)]
+    pub ports: Vec<ServicePort>,
+    /// Pods are `ready` endpoints whether or not they are Ready.
+    #[serde(default)]
+    pub publish_not_ready_addresses: bool,
+}
+
+/// One port of a Service.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServicePort {
+    /// Required when the Service has more than one port.
+    pub name: Option<String>,
+    /// The Service's port.
+    pub port: i64,
+    /// The pods' port: a number or the name of a container port; default `port`.
+    pub target_port: Option<IntOrString>,
+    /// TCP (default); UDP and SCTP are not emulated.
+    pub protocol: Option<String>,
+}
+
+/// One pod of a run, after `[pod]` or `[pods.NAME]` (with its replicas) was expanded.
+#[derive(Debug, Clone)]
+pub struct PodInstance {
+    /// metadata.name.
+    pub name: String,
+    /// The pod.
+    pub pod: Pod,
+    /// Spec time since the run began at which the pod is created.
+    pub start_at: std::time::Duration,
+    /// Spec time since the run began at which the pod is deleted.
+    pub delete_at: Option<std::time::Duration>,
+    /// The delete's grace period (`kubectl delete --grace-period`).
+    pub delete_grace: Option<i64>,
+}
+
+/// The most pods one spec may run (replicas included).
+pub const MAX_PODS: usize = 200;
+
+impl SpecFile {
+    /// Whether the spec uses `[pods.NAME]` rather than the one-pod `[pod]`.
+    pub fn several_pods(&self) -> bool {
+        self.pods
+            .values()
+            .map(|p| p.replicas.map_or(1, |n| n as usize))
+            .sum::<usize>()
+            > 1
+    }
+
+    /// The pods of the run in name order; `[pod]` gives one named after `pod.name` or
+    /// `stem`.
+    pub fn pod_instances(&self, stem: &str) -> Vec<PodInstance> {
+        if self.pods.is_empty() {
+            return vec![PodInstance {
+                name: self.pod.name.clone().unwrap_or_else(|| stem.to_owned()),
+                pod: self.pod.clone(),
+                start_at: std::time::Duration::ZERO,
+                delete_at: self.run.delete_pod_at.map(|d| d.0),
+                delete_grace: self.run.delete_grace_period,
+            }];
+        }
+        let mut out = Vec::new();
+        for (key, pod) in &self.pods {
+            let base = pod.name.clone().unwrap_or_else(|| key.clone());
+            let names: Vec<String> = match pod.replicas {
+                Some(n) => (0..n).map(|i| format!("{base}-{i}")).collect(),
+                None => vec![base],
+            };
+            for name in names {
+                let mut p = pod.clone();
+                p.name = Some(name.clone());
+                out.push(PodInstance {
+                    name,
+                    pod: p,
+                    start_at: pod.start_at.map_or(std::time::Duration::ZERO, |d| d.0),
+                    delete_at: pod.delete_at.map(|d| d.0),
+                    delete_grace: pod.delete_grace,
+                });
+            }
+        }
+        out
+    }
 }
 
 /// `spec.os`.

@@ -24,7 +24,16 @@ pub fn validate(spec: &SpecFile) -> Vec<Diagnostic> {
             ));
         }
     }
-    check_pod(spec, &root.key("pod"), &mut out);
+    if spec.pods.is_empty() {
+        check_pod(spec, &spec.pod, &root.key("pod"), &mut out);
+        super::validate_pods::check_one_pod_extensions(&spec.pod, &root.key("pod"), &mut out);
+    } else {
+        super::validate_pods::check_pods(spec, &root.key("pods"), &mut out);
+        for (name, pod) in &spec.pods {
+            check_pod(spec, pod, &root.key("pods").key(name), &mut out);
+        }
+    }
+    super::validate_pods::check_services(spec, &root.key("services"), &mut out);
     check_expect(spec, &root.key("expect"), &mut out);
     super::validate_updates::check_updates(spec, &mut out);
     super::validate_features::check_features(spec, &mut out);
@@ -111,7 +120,7 @@ fn check_run(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
 }
 
 /// Whether `s` is lower-case alphanumerics and '-', starting and ending with an alphanumeric.
-fn is_label_like(s: &str) -> bool {
+pub(super) fn is_label_like(s: &str) -> bool {
     let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     s.starts_with(alnum) && s.ends_with(alnum) && s.chars().all(|c| alnum(c) || c == '-')
 }
@@ -130,7 +139,7 @@ pub(super) fn dns_label_problem(value: &str) -> Option<&'static str> {
     }
 }
 
-const DNS_LABEL_HELP: &str = "use at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit, e.g. \"my-app\"";
+pub(super) const DNS_LABEL_HELP: &str = "use at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit, e.g. \"my-app\"";
 
 /// Why `value` is not an IANA service name (named container ports), if it is not.
 pub(super) fn port_name_problem(value: &str) -> Option<&'static str> {
@@ -155,8 +164,7 @@ pub(super) fn port_name_problem(value: &str) -> Option<&'static str> {
 /// The help for a bad port name: the IANA_SVC_NAME form.
 pub(super) const PORT_NAME_HELP: &str = "a port name has at most 15 lower-case letters, digits or '-', at least one letter, and no leading, trailing or double '-', e.g. \"http\"";
 
-fn check_pod(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
-    let pod = &spec.pod;
+pub(super) fn check_pod(spec: &SpecFile, pod: &Pod, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     if let Some(name) = &pod.name {
         let bad = name.is_empty() || name.len() > 253 || !name.split('.').all(is_label_like);
         if bad {

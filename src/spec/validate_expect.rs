@@ -1,7 +1,7 @@
 //! Validation of the `[expect]` tables: every container, condition and state they name must
 //! exist in the pod, so a typo is an error with a span, not an expectation that never holds.
 
-use super::model::SpecFile;
+use super::model::{Pod, SpecFile};
 use super::validate::{err, list_or_none};
 use crate::diag::{Diagnostic, FieldPath};
 
@@ -16,36 +16,52 @@ const CONDITIONS: [&str; 5] = [
 
 /// Checks that `[expect]` names only containers and conditions the pod has.
 pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
-    let pod = &spec.pod;
-    let all = pod.init_containers.iter().chain(&pod.containers);
-    let names: Vec<&str> = all.map(|c| c.name.as_str()).collect();
-    let container = |at: FieldPath, name: &str, out: &mut Vec<Diagnostic>| {
-        if !names.contains(&name) {
+    let instances = spec.pod_instances("pod");
+    let several = spec.several_pods();
+    let pod_names: Vec<&str> = instances.iter().map(|p| p.name.as_str()).collect();
+    // The pod an item is about: the one pod, or the one its `pod` names (an error when
+    // several pods make it ambiguous or the name is unknown).
+    let pod_of = |at: &FieldPath, named: Option<&str>, out: &mut Vec<Diagnostic>| match named {
+        None if several => {
             out.push(err(
-                at,
-                format!("no container named {name:?} in the pod"),
-                format!("use one of the pod's containers: {}", list_or_none(&names)),
+                at.clone(),
+                "this spec has several pods, so the expectation must name its pod",
+                format!(
+                    "add `pod = \"...\"` with one of: {}",
+                    list_or_none(&pod_names)
+                ),
             ));
+            None
         }
+        None => instances.first().map(|p| &p.pod),
+        Some(n) => match instances.iter().find(|p| p.name == n) {
+            Some(p) => Some(&p.pod),
+            None => {
+                out.push(err(
+                    at.key("pod"),
+                    format!("no pod named {n:?} in the spec"),
+                    format!("use one of the spec's pods: {}", list_or_none(&pod_names)),
+                ));
+                None
+            }
+        },
     };
-    let gates: Vec<&str> = pod
-        .readiness_gates
-        .iter()
-        .map(|g| g.condition_type.as_str())
-        .collect();
     let e = &spec.expect;
-    // Every kind of event expectation names a container and an event type the same way.
-    let matchers = [
-        (
-            "events",
-            e.events.iter().map(|x| x.matcher()).collect::<Vec<_>>(),
-        ),
-        ("never", e.never.iter().map(|x| x.matcher()).collect()),
-        ("counts", e.counts.iter().map(|x| x.matcher()).collect()),
+    let events = e.events.iter().map(|x| (x.matcher(), x.pod.as_deref()));
+    let never = e.never.iter().map(|x| (x.matcher(), x.pod.as_deref()));
+    let counts = e.counts.iter().map(|x| (x.matcher(), x.pod.as_deref()));
+    let matchers: [(&str, Vec<_>); 3] = [
+        ("events", events.collect()),
+        ("never", never.collect()),
+        ("counts", counts.collect()),
     ];
     for (list, items) in &matchers {
-        for (i, m) in items.iter().enumerate() {
-            check_matcher(&path.key(list).index(i), m, &container, out);
+        for (i, (m, pod)) in items.iter().enumerate() {
+            let at = path.key(list).index(i);
+            let Some(pod) = pod_of(&at, *pod, out) else {
+                continue;
+            };
+            check_matcher(&at, m, &container_of(pod), out);
         }
     }
     for (i, x) in e.counts.iter().enumerate() {
@@ -58,7 +74,41 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
         );
     }
     for (i, x) in e.executions.iter().enumerate() {
-        check_execution(x, &path.key("executions").index(i), &container, out);
+        let xpath = path.key("executions").index(i);
+        if let Some(pod) = pod_of(&xpath, x.pod.as_deref(), out) {
+            check_execution(x, &xpath, &container_of(pod), out);
+        }
+    }
+    for (i, x) in e.endpoints.iter().enumerate() {
+        let epath = path.key("endpoints").index(i);
+        pod_of(&epath, x.pod.as_deref(), out);
+        match &x.service {
+            Some(svc) if !spec.services.contains_key(svc) => out.push(err(
+                epath.key("service"),
+                format!("no service named {svc:?} in the spec"),
+                format!(
+                    "use one of the spec's [services.NAME]: {}",
+                    list_or_none(spec.services.keys())
+                ),
+            )),
+            Some(_) => {}
+            None => {
+                let only_service = [
+                    ("serving", x.serving.is_some()),
+                    ("terminating", x.terminating.is_some()),
+                    ("present", x.present.is_some()),
+                ];
+                for (key, _) in only_service.iter().filter(|(_, set)| *set) {
+                    out.push(err(
+                        epath.key(key),
+                        format!(
+                            "`{key}` is a condition of an endpoint in a Service's EndpointSlice"
+                        ),
+                        "add `service = \"NAME\"` naming one of the spec's [services.NAME]",
+                    ));
+                }
+            }
+        }
     }
     for (i, st) in e.states.iter().enumerate() {
         let spath = path.key("states").index(i);
@@ -70,6 +120,10 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
                 "set `at = \"5s\"` for an instant, `during = \"2s..5s\"` for a whole window, or `within = \"2s..5s\"` for some instant of it",
             ));
         }
+        let Some(pod) = pod_of(&spath, st.pod.as_deref(), out) else {
+            continue;
+        };
+        let container = container_of(pod);
         if let Some(r) = &st.after_event {
             let apath = spath.key("after_event");
             check_matcher(&apath, &r.matcher(), &container, out);
@@ -81,14 +135,49 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
                 ));
             }
         }
-        check_state_fields(&st.as_state(), &spath, &container, &gates, out);
+        check_state_fields(&st.as_state(), &spath, &container, &gates_of(pod), out);
     }
-    if let Some(f) = &e.final_state {
-        check_state_fields(f, &path.key("final"), &container, &gates, out);
+    let mut final_pods: Vec<Option<&str>> = Vec::new();
+    for (i, f) in e.finals.iter().enumerate() {
+        let fpath = if e.finals.len() == 1 {
+            path.key("final")
+        } else {
+            path.key("final").index(i)
+        };
+        let resolved = f
+            .pod
+            .as_deref()
+            .or(pod_names.first().copied().filter(|_| !several));
+        if resolved.is_some() && final_pods.contains(&resolved) {
+            out.push(err(
+                fpath.clone(),
+                format!(
+                    "a second final state for pod {:?}",
+                    resolved.unwrap_or_default()
+                ),
+                "give each pod at most one [[expect.final]] table",
+            ));
+        }
+        final_pods.push(resolved);
+        if let Some(pod) = pod_of(&fpath, f.pod.as_deref(), out) {
+            check_state_fields(f, &fpath, &container_of(pod), &gates_of(pod), out);
+        }
+    }
+    if !e.statuses.is_empty() && several {
+        out.push(err(
+            path.key("statuses"),
+            "this spec has several pods, so `statuses` does not say whose STATUS column it is",
+            "use [expect.pod_statuses] with one list per pod, e.g. `app = [\"Init:0/1\", \"Running\"]`",
+        ));
+    }
+    for name in e.pod_statuses.keys() {
+        pod_of(&path.key("pod_statuses"), Some(name), out);
     }
     for (i, l) in e.logs.iter().enumerate() {
         let lpath = path.key("logs").index(i);
-        container(lpath.key("container"), &l.container, out);
+        if let Some(pod) = pod_of(&lpath, l.pod.as_deref(), out) {
+            container_of(pod)(lpath.key("container"), &l.container, out);
+        }
         match (&l.contains, &l.regex) {
             (Some(_), Some(_)) => out.push(err(
                 lpath.key("regex"),
@@ -103,6 +192,33 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
             _ => {}
         }
     }
+}
+
+/// The check that a container name exists in `pod`.
+fn container_of(pod: &Pod) -> impl Fn(FieldPath, &str, &mut Vec<Diagnostic>) + '_ {
+    move |at, name, out| {
+        let names: Vec<&str> = pod
+            .init_containers
+            .iter()
+            .chain(&pod.containers)
+            .map(|c| c.name.as_str())
+            .collect();
+        if !names.contains(&name) {
+            out.push(err(
+                at,
+                format!("no container named {name:?} in the pod"),
+                format!("use one of the pod's containers: {}", list_or_none(&names)),
+            ));
+        }
+    }
+}
+
+/// The readiness gate condition types of `pod`.
+fn gates_of(pod: &Pod) -> Vec<&str> {
+    pod.readiness_gates
+        .iter()
+        .map(|g| g.condition_type.as_str())
+        .collect()
 }
 
 /// The bounds of a count or an integer range: at least one, `exactly` alone, low ≤ high.

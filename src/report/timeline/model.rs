@@ -256,6 +256,34 @@ pub fn lanes(r: &SpecReport) -> (Lane, Vec<Lane>, Duration) {
                     text: format!("{}: {text}", format_secs(at.as_secs_f64())),
                 });
             }
+            Entry::ServiceEndpoint {
+                at,
+                service,
+                endpoint,
+            } => {
+                let (kind, text) = match endpoint {
+                    Some(c) if c.ready => (
+                        MarkKind::EndpointJoined,
+                        format!("ready endpoint of Service {service}"),
+                    ),
+                    Some(c) => (
+                        MarkKind::EndpointLeft,
+                        format!(
+                            "not ready in Service {service} (serving {}, terminating {})",
+                            c.serving, c.terminating
+                        ),
+                    ),
+                    None => (
+                        MarkKind::EndpointLeft,
+                        format!("removed from Service {service}'s EndpointSlice"),
+                    ),
+                };
+                pod.marks.push(Mark {
+                    at: *at,
+                    kind,
+                    text: format!("{}: {text}", format_secs(at.as_secs_f64())),
+                });
+            }
             // A fact for the failure explanation, not a moment of the lifecycle.
             Entry::Status { .. } | Entry::HostListener { .. } => {}
         }
@@ -275,7 +303,8 @@ pub fn end_of(r: &SpecReport) -> Duration {
             Entry::Execution(x) => x.at,
             Entry::Endpoint { at, .. }
             | Entry::Status { at, .. }
-            | Entry::HostListener { at, .. } => *at,
+            | Entry::HostListener { at, .. }
+            | Entry::ServiceEndpoint { at, .. } => *at,
         })
         .max()
         .unwrap_or_default();

@@ -71,7 +71,13 @@ fn real_run() -> SpecReport {
         extra_path: Vec::new(),
     };
     let report = rt
-        .block_on(run_spec(&loaded, &opts, guard.run_id(), &mut |_| {}, None))
+        .block_on(run_spec(
+            &loaded,
+            &opts,
+            guard.run_id(),
+            &mut |_, _| {},
+            None,
+        ))
         .expect("the spec runs");
     drop(guard);
     report

@@ -304,7 +304,7 @@ at_least = 3
             [Some(0.0), None, None],
         );
         let mut r = r;
-        r.expect.final_state = Some(Default::default());
+        r.expect.finals = vec![Default::default()];
         let b = bands(&r, secs(5.0));
         let result = |k: &str| b.iter().find(|b| b.key == k).map(|b| b.result);
         assert_eq!(result("events[0]"), Some(Result::Met));

@@ -1,0 +1,3 @@
+//! The cluster around the pods: what controllers outside the kubelet do with them.
+
+pub mod endpoints;

@@ -1,0 +1,222 @@
+//! The node: every pod of one spec, each with its own pod worker and sandbox, run together
+//! on one clock in one task. The run may stop early once every pod's expectations are
+//! decided; a pod whose `start_at` has not come by then is never created.
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::cluster::endpoints::{EndpointsController, PodMeta};
+use crate::events::{Entry, Timeline};
+use crate::expect::{self, Expectations};
+use crate::kubelet::pod_worker::RunError;
+use crate::kubelet::{EndReason, Observer, PodConfig, RunOutcome, run_pod};
+
+/// One pod to run: its configuration (with `start_at` on the shared clock) and the
+/// expectations about it alone.
+pub struct NodePod {
+    /// The pod worker's configuration; its `clock` is set by [`run_pods`].
+    pub cfg: PodConfig,
+    /// The items of the spec's expectations about this pod.
+    pub expect: Expectations,
+}
+
+/// Runs every pod concurrently on one clock and returns their outcomes in the given order.
+/// `on_entry` sees every timeline entry with its pod's name. Every pod is torn down on every
+/// path (each pod worker kills and reaps its own processes when it ends).
+pub async fn run_pods(
+    pods: Vec<NodePod>,
+    services: &std::collections::BTreeMap<String, crate::spec::model::Service>,
+    time_scale: f64,
+    on_entry: &mut dyn FnMut(&str, &Entry),
+    cancel: Option<watch::Receiver<bool>>,
+) -> Result<Vec<RunOutcome>, RunError> {
+    let clock = Clock::start(time_scale);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let on_entry = RefCell::new(on_entry);
+    // A pod that expects nothing never holds the run up; when no pod expects anything the
+    // run ends as one pod's would (its end, run.duration, or the timeout).
+    let any_expectations = pods.iter().any(|p| !p.expect.is_empty());
+    let decided_flags = RefCell::new(
+        pods.iter()
+            .map(|p| p.expect.is_empty())
+            .collect::<Vec<bool>>(),
+    );
+    let decided_all = Cell::new(false);
+    let interrupted = Cell::new(false);
+    let names: Vec<String> = pods.iter().map(|p| p.cfg.name.clone()).collect();
+    let metas: Vec<PodMeta> = pods
+        .iter()
+        .map(|p| PodMeta {
+            name: p.cfg.name.clone(),
+            namespace: p.cfg.namespace.clone(),
+            labels: p.cfg.pod.labels.clone(),
+        })
+        .collect();
+    let controller = RefCell::new(EndpointsController::new(services));
+    // Each pod's endpoint entries with the index of the pod's timeline entry they follow.
+    let endpoint_entries: RefCell<Vec<Vec<(usize, Entry)>>> =
+        RefCell::new(vec![Vec::new(); names.len()]);
+    let futs = pods.into_iter().enumerate().map(|(i, p)| {
+        let on_entry = &on_entry;
+        let decided_flags = &decided_flags;
+        let decided_all = &decided_all;
+        let stop_tx = &stop_tx;
+        let mut stop_rx = stop_rx.clone();
+        let name = names[i].clone();
+        let meta = &metas[i];
+        let controller = &controller;
+        let endpoint_entries = &endpoint_entries;
+        async move {
+            let mut cfg = p.cfg;
+            cfg.clock = Some(clock);
+            if !cfg.start_at.is_zero() {
+                let at = clock.instant_at(cfg.start_at);
+                // The run's timeout also ends a wait for a pod that is not created yet.
+                let hard_stop = crate::clock::deadline_in(cfg.timeout);
+                let stopped = async {
+                    while !*stop_rx.borrow() {
+                        if stop_rx.changed().await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                };
+                // ... and so does run.duration.
+                let run_end = cfg.duration.map(|d| clock.instant_at(d));
+                let wake = run_end.map_or(at.min(hard_stop), |e| at.min(hard_stop).min(e));
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake) => {
+                        if at > hard_stop {
+                            return Ok(Err(EndReason::TimedOut));
+                        }
+                        if run_end.is_some_and(|e| at >= e) {
+                            return Ok(Err(EndReason::DurationReached));
+                        }
+                    }
+                    _ = stopped => return Ok(Err(EndReason::Interrupted)),
+                }
+            }
+            // The run's timeout counts from the run's start, not from this pod's.
+            cfg.timeout = cfg.timeout.saturating_sub(clock.real_elapsed());
+            let exp = p.expect;
+            let mut seen = 0usize;
+            let mut forward = |e: &Entry| {
+                (on_entry.borrow_mut())(&name, e);
+                if let Entry::Status { at, status } = e {
+                    for ep in controller.borrow_mut().on_status(meta, *at, status) {
+                        (on_entry.borrow_mut())(&name, &ep);
+                        endpoint_entries.borrow_mut()[i].push((seen, ep));
+                    }
+                }
+                seen += 1;
+            };
+            let mut decided = |t: &Timeline| {
+                if !any_expectations {
+                    return false;
+                }
+                let mut flags = decided_flags.borrow_mut();
+                if !flags[i] {
+                    flags[i] = expect::decided(&exp, t);
+                }
+                if flags.iter().all(|f| *f) {
+                    decided_all.set(true);
+                    let _ = stop_tx.send(true);
+                    return true;
+                }
+                false
+            };
+            let observer = Observer {
+                on_entry: &mut forward,
+                decided: &mut decided,
+                cancel: Some(stop_rx.clone()),
+            };
+            let out = run_pod(cfg, observer).await;
+            if out.is_err() {
+                // One pod that cannot run ends the others: the spec cannot be checked.
+                let _ = stop_tx.send(true);
+            }
+            out.map(Ok)
+        }
+    });
+    let all = futures_util::future::join_all(futs);
+    tokio::pin!(all);
+    let user_cancel = async {
+        match cancel {
+            Some(mut c) => {
+                while !*c.borrow() {
+                    if c.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(user_cancel);
+    let mut forwarded = false;
+    let results = loop {
+        tokio::select! {
+            r = &mut all => break r,
+            _ = &mut user_cancel, if !forwarded => {
+                forwarded = true;
+                interrupted.set(true);
+                let _ = stop_tx.send(true);
+            }
+        }
+    };
+    let ended_at = clock.now();
+    let mut out = Vec::new();
+    let mut endpoint_entries = endpoint_entries.take().into_iter();
+    for r in results {
+        let endpoints = endpoint_entries.next().unwrap_or_default();
+        let outcome = match r? {
+            Ok(mut o) => {
+                // Pods stopped because the others were decided ended for that reason.
+                if o.end == EndReason::Interrupted && !interrupted.get() && decided_all.get() {
+                    o.end = EndReason::Decided;
+                }
+                merge_endpoints(&mut o.timeline, endpoints);
+                o
+            }
+            // A pod never created: the run ended before its start_at.
+            Err(why) => RunOutcome {
+                timeline: Timeline::default(),
+                logs: Vec::new(),
+                end: match why {
+                    EndReason::Interrupted if !interrupted.get() && decided_all.get() => {
+                        EndReason::Decided
+                    }
+                    // Stopped because the other pods all ended for their own reasons.
+                    EndReason::Interrupted if !interrupted.get() => EndReason::PodFinished,
+                    other => other,
+                },
+                ended_at,
+            },
+        };
+        out.push(outcome);
+    }
+    Ok(out)
+}
+
+/// Puts each endpoint entry right after the timeline entry (a status) that caused it.
+fn merge_endpoints(timeline: &mut Timeline, endpoints: Vec<(usize, Entry)>) {
+    if endpoints.is_empty() {
+        return;
+    }
+    let mut pending = endpoints.into_iter().peekable();
+    let old = std::mem::take(&mut timeline.entries);
+    for (j, e) in old.into_iter().enumerate() {
+        timeline.entries.push(e);
+        while let Some((_, ep)) = pending.next_if(|(after, _)| *after == j) {
+            timeline.entries.push(ep);
+        }
+    }
+    timeline.entries.extend(pending.map(|(_, ep)| ep));
+}
+
+/// How long after the run began a pod was created, for its AGE column.
+pub fn age(at: Duration, start_at: Duration) -> Duration {
+    at.saturating_sub(start_at)
+}
