@@ -79,8 +79,12 @@ fn run(pods: usize, isolation: Isolation, mode: &str) {
     for i in 0..pods {
         let loaded = parse_spec(Path::new(&format!("teardown-{i}.toml")), &spec(i, mode))
             .expect("the benchmark's spec is valid");
-        let (opts, started, ended, cancel) =
-            (opts.clone(), started.clone(), ended.clone(), cancel_rx.clone());
+        let (opts, started, ended, cancel) = (
+            opts.clone(),
+            started.clone(),
+            ended.clone(),
+            cancel_rx.clone(),
+        );
         let id = format!("{run_id}-{i}");
         local.spawn_local(async move {
             let mut on_entry = |e: &Entry| {
@@ -136,7 +140,10 @@ fn run(pods: usize, isolation: Isolation, mode: &str) {
         &b,
         "end every pod until no process or sandbox is left",
         &format!("{:.3} s", gone.as_secs_f64()),
-        &format!("{:.3} s to kill and reap {pods} plain processes", floor.as_secs_f64()),
+        &format!(
+            "{:.3} s to kill and reap {pods} plain processes",
+            floor.as_secs_f64()
+        ),
         &format!("{:.1}x", gone.as_secs_f64() / floor.as_secs_f64().max(1e-9)),
         "< 2 s at 1,000 pods",
         judged.then_some(left == (0, 0) && gone < Duration::from_secs(2)),
