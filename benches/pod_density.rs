@@ -288,7 +288,7 @@ fn run(pods: usize) {
     );
 }
 
-fn main() {
+pub(crate) fn main() {
     if let Err(why) = common::pod_mode_available() {
         println!("pod_density: skipped: pod isolation is unavailable here: {why}");
         return;

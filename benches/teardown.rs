@@ -163,7 +163,7 @@ fn run(pods: usize, isolation: Isolation, mode: &str) {
     );
 }
 
-fn main() {
+pub(crate) fn main() {
     common::raise_fd_limit();
     let (isolation, mode) = match common::pod_mode_available() {
         Ok(()) => (Isolation::Pod, "pod"),

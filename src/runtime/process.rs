@@ -558,8 +558,8 @@ mod tests {
         )
         .await;
         assert_eq!(counts, vec![1; 5], "each request counts its own kill");
-        for i in 0..5 {
-            let st = children[i].wait().unwrap();
+        for (i, child) in children.iter_mut().take(5).enumerate() {
+            let st = child.wait().unwrap();
             assert_eq!(
                 st.signal(),
                 Some(libc::SIGKILL),
