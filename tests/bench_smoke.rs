@@ -9,6 +9,8 @@
 
 #[path = "../benches/container_start.rs"]
 mod container_start;
+#[path = "../benches/event_timing.rs"]
+mod event_timing;
 #[path = "../benches/pod_density.rs"]
 mod pod_density;
 #[path = "../benches/probe_load.rs"]
@@ -28,6 +30,7 @@ const PROBE_LOAD_SERVER_VAR: &str = "PODCHECK_BENCH_SERVER_OUT";
 /// (benchmark, a text its output must contain besides the result rows).
 const BENCHES: &[(&str, &str)] = &[
     ("container_start", "floor (fork/exec of true)"),
+    ("event_timing", "event_timing"),
     ("pod_density", "pod_density"),
     ("probe_load", "HTTP probes in a"),
     ("teardown", "pods ("),
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
     if let Ok(name) = std::env::var(RUN_VAR) {
         match name.as_str() {
             "container_start" => container_start::main(),
+            "event_timing" => event_timing::main(),
             "pod_density" => pod_density::main(),
             "probe_load" => probe_load::main(),
             "teardown" => teardown::main(),
