@@ -76,6 +76,9 @@ fn run(pods: usize, isolation: Isolation, mode: &str) {
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let started = Rc::new(Cell::new(0usize));
     let ended = Rc::new(Cell::new(0usize));
+    // When each pod's run returned, counted from the cancel (set just before it is sent).
+    let cancel_at: Rc<Cell<Option<Instant>>> = Rc::default();
+    let returns: Rc<std::cell::RefCell<Vec<f64>>> = Rc::default();
     for i in 0..pods {
         let loaded = parse_spec(Path::new(&format!("teardown-{i}.toml")), &spec(i, mode))
             .expect("the benchmark's spec is valid");
@@ -85,6 +88,7 @@ fn run(pods: usize, isolation: Isolation, mode: &str) {
             ended.clone(),
             cancel_rx.clone(),
         );
+        let (cancel_at, returns) = (cancel_at.clone(), returns.clone());
         let id = format!("{run_id}-{i}");
         local.spawn_local(async move {
             let mut on_entry = |e: &Entry| {
@@ -96,6 +100,9 @@ fn run(pods: usize, isolation: Isolation, mode: &str) {
             };
             let _ = run_spec(&loaded, &opts, &id, &mut on_entry, Some(cancel)).await;
             ended.set(ended.get() + 1);
+            if let Some(t) = cancel_at.get() {
+                returns.borrow_mut().push(t.elapsed().as_secs_f64());
+            }
         });
     }
     // Bounded: wait for every container to start, at most two minutes plus 0.1 s a pod.
@@ -112,6 +119,7 @@ fn run(pods: usize, isolation: Isolation, mode: &str) {
     let tagged = process::tagged_pids("PODCHECK_RUN", |v| v.starts_with(&run_id)).len();
     let scan = scan.elapsed();
     let t = Instant::now();
+    cancel_at.set(Some(t));
     let _ = cancel_tx.send(true);
     rt.block_on(local);
     let runs_returned = t.elapsed();
@@ -130,6 +138,16 @@ fn run(pods: usize, isolation: Isolation, mode: &str) {
     }
     let gone = t.elapsed();
     let floor = floor(pods);
+    let mut returns = returns.take();
+    returns.sort_by(f64::total_cmp);
+    println!(
+        "pod runs returned after the cancel: first {:.3} s, p10 {:.3} s, p50 {:.3} s, p90 {:.3} s, last {:.3} s",
+        returns.first().copied().unwrap_or(0.0),
+        common::percentile(&returns, 0.1),
+        common::percentile(&returns, 0.5),
+        common::percentile(&returns, 0.9),
+        returns.last().copied().unwrap_or(0.0)
+    );
     println!(
         "{pods} pods ({mode} isolation): {all_started} started, {tagged} tagged processes and {helpers_before} helpers before the end; all runs returned after {runs_returned:.2?}; left after: {} tagged, {} helpers",
         left.0, left.1
