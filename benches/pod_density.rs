@@ -38,15 +38,17 @@ const FIXTURE: &str = env!("CARGO_BIN_EXE_podcheck-fixture");
 /// The loopback port of the floor's server (the pods' ports are inside their namespaces).
 const FLOOR_PORT: u16 = 18290;
 
-/// Warm-up and measuring window: longer with more pods (they take longer to start).
-fn timing(pods: usize) -> (Duration, Duration) {
+/// The settling time after every pod has probed once, and the measuring window.
+fn timing() -> (Duration, Duration) {
     if common::smoke() {
-        (Duration::from_secs(2), Duration::from_secs(3))
+        (Duration::from_secs(1), Duration::from_secs(3))
     } else {
-        let warmup = 5 + (pods as u64 / 50);
-        (Duration::from_secs(warmup), Duration::from_secs(20))
+        (Duration::from_secs(3), Duration::from_secs(20))
     }
 }
+
+/// How long the pods may take to start (all of them probing) before the window opens anyway.
+const START_LIMIT: Duration = Duration::from_secs(240);
 
 fn spec(i: usize, run_for: Duration) -> String {
     format!(
@@ -127,8 +129,10 @@ fn floor(http: usize, tcp: usize) -> Option<Duration> {
 }
 
 fn run(pods: usize) {
-    let (warmup, window) = timing(pods);
-    let run_for = warmup + window + Duration::from_secs(2);
+    let (settle, window) = timing();
+    // The pods end when the window closes (the cancel); the duration only bounds them.
+    let run_for = START_LIMIT + settle + window + Duration::from_secs(30);
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -155,6 +159,7 @@ fn run(pods: usize) {
             attempts.clone(),
             failed.clone(),
         );
+        let cancel = cancel_rx.clone();
         local.spawn_local(async move {
             let id = format!("{}-{i}", guard.run_id());
             let mut on_entry = |e: &Entry| {
@@ -172,8 +177,8 @@ fn run(pods: usize) {
                         .push((i, probe, handler, start, common::mono_ns()));
                 }
             };
-            match run_spec(&loaded, &opts, &id, &mut on_entry, None).await {
-                Ok(r) if r.outcome.end == podcheck::kubelet::EndReason::DurationReached => {}
+            match run_spec(&loaded, &opts, &id, &mut on_entry, Some(cancel)).await {
+                Ok(r) if r.outcome.end == podcheck::kubelet::EndReason::Interrupted => {}
                 Ok(r) => failed
                     .borrow_mut()
                     .push(format!("pod {i} ended: {:?}", r.outcome.end)),
@@ -181,8 +186,28 @@ fn run(pods: usize) {
             }
         });
     }
+    let probing = attempts.clone();
     let measure = async {
-        tokio::time::sleep(warmup).await;
+        // Bounded: until every pod has made an HTTP probe attempt, at most START_LIMIT.
+        let begun = std::time::Instant::now();
+        loop {
+            let started: std::collections::HashSet<usize> = probing
+                .borrow()
+                .iter()
+                .filter(|a| a.2 == "httpGet")
+                .map(|a| a.0)
+                .collect();
+            if started.len() >= pods || begun.elapsed() > START_LIMIT {
+                println!(
+                    "{} of {pods} pods probing after {:.1?}",
+                    started.len(),
+                    begun.elapsed()
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(settle).await;
         let (cpu0, h0, t0) = (common::self_cpu(), common::helpers(), common::mono_ns());
         tokio::time::sleep(window).await;
         let (cpu1, h1, t1) = (common::self_cpu(), common::helpers(), common::mono_ns());
@@ -198,7 +223,7 @@ fn run(pods: usize) {
     };
     let (runner_cpu, helper_cpu, t0, t1, (pss, rss), helper_count) =
         rt.block_on(local.run_until(measure));
-    // Let every pod reach its duration and end on its own.
+    let _ = cancel_tx.send(true);
     rt.block_on(local);
     drop(guard);
     let attempts = attempts.take();
