@@ -121,6 +121,10 @@ pub struct TestArgs {
     /// Map an image to a local command for every spec, as for `podcheck run --image`.
     #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
+    /// Run one bucket of the suite, as cargo nextest's `--partition`: `count:K/N` (the
+    /// i-th spec by name goes to bucket i mod N + 1) or `hash:K/N` (by a hash of its name).
+    #[arg(long, env = "PODCHECK_PARTITION", value_name = "count:K/N|hash:K/N")]
+    pub partition: Option<crate::harness::Partition>,
     /// Arguments for the test runner after `--`: a name filter, `--test-threads N`,
     /// `--list`, `--format terse`, ... (as for `cargo test -- ...`).
     #[arg(last = true, value_name = "LIBTEST_ARGS")]
@@ -152,6 +156,9 @@ pub fn test(args: TestArgs) -> u8 {
             return EXIT_ENV;
         }
         crate::harness::timelines_to(d);
+    }
+    if let Some(p) = args.partition {
+        crate::harness::partition_to(p);
     }
     let images = match parse_image_args(&args.images) {
         Ok(i) => i,

@@ -31,6 +31,9 @@ use crate::runtime::isolation::Isolation;
 use crate::runtime::process;
 use crate::spec::{LoadOptions, LoadedSpec, load_spec_with};
 
+pub mod partition;
+pub use partition::Partition;
+
 /// Serial specs take this for writing; all others for reading.
 static SERIAL: RwLock<()> = RwLock::new(());
 /// Loopback ports held by running trials; pods whose ports overlap run one after another.
@@ -81,6 +84,8 @@ static FORCED_SCALE: OnceLock<crate::clock::TimeScale> = OnceLock::new();
 static FORCED_JUNIT: OnceLock<PathBuf> = OnceLock::new();
 /// Directory given to `podcheck test --timeline-dir`; otherwise `PODCHECK_TIMELINE_DIR`.
 static TIMELINE_DIR: OnceLock<PathBuf> = OnceLock::new();
+/// Partition given to `podcheck test --partition`; otherwise `PODCHECK_PARTITION`.
+static FORCED_PARTITION: OnceLock<Partition> = OnceLock::new();
 /// The testcases of this suite, when a JUnit file is to be written.
 static CASES: junit::Collector = junit::Collector::new();
 
@@ -104,6 +109,27 @@ fn timeline_dir() -> Option<PathBuf> {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     })
+}
+
+/// Runs only one bucket of the suite (what `podcheck test --partition` does; otherwise the
+/// `PODCHECK_PARTITION` environment variable, e.g. `hash:2/4`, says which).
+pub fn partition_to(p: Partition) {
+    let _ = FORCED_PARTITION.set(p);
+}
+
+/// This suite's partition, if any; an unusable `PODCHECK_PARTITION` is an error.
+fn suite_partition() -> Result<Option<Partition>, String> {
+    if let Some(p) = FORCED_PARTITION.get() {
+        return Ok(Some(*p));
+    }
+    match std::env::var("PODCHECK_PARTITION") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e| format!("PODCHECK_PARTITION: {e}")),
+        _ => Ok(None),
+    }
 }
 
 /// The JUnit file of this suite, if any.
@@ -268,6 +294,31 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
         );
         return false;
     }
+    let partition = match suite_partition() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return false;
+        }
+    };
+    if let Some(p) = partition {
+        let total = files.len();
+        let mut index = 0;
+        files.retain(|path| {
+            let name = trial_name(&dir, path);
+            if !partition::kept_by_filters(&args, &name) {
+                // Filtered out anyway; libtest-mimic reports it as such.
+                return true;
+            }
+            let keep = p.contains(&name, index);
+            index += 1;
+            keep
+        });
+        eprintln!(
+            "podcheck: partition {p}: {} of {total} specs (the others run in the other partitions)",
+            files.len()
+        );
+    }
     let time_scale = match suite_time_scale() {
         Ok(s) => s,
         Err(e) => {
@@ -300,11 +351,7 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
     let trials: Vec<Trial> = files
         .into_iter()
         .map(|path| {
-            let name = path
-                .strip_prefix(&dir)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let name = trial_name(&dir, &path);
             let extra = extra_path.to_vec();
             let session_id = session_id.clone();
             // Loaded once, here: the skip decision and the trial share it.
@@ -415,6 +462,14 @@ fn env_isolation() -> Option<Isolation> {
             None
         }
     }
+}
+
+/// A spec's trial name: its path under the suite's folder, with `/` separators.
+fn trial_name(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

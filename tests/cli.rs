@@ -1518,3 +1518,72 @@ fn nothing_of_several_pods_survives_an_early_end_or_a_timeout() {
     assert!(stdout.contains("timed out"), "{stdout}");
     assert_eq!(survivors(&mark, dir.path()), Vec::<i32>::new());
 }
+
+/// The trial names `podcheck test specs/ … -- --list` prints (no spec runs).
+fn listed_specs(extra: &[&str], env: Option<(&str, &str)>, filter: &[&str]) -> Vec<String> {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("test")
+        .arg("specs/")
+        .args(extra)
+        .args(["--", "--list"])
+        .args(filter)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("PODCHECK_PARTITION");
+    if let Some((k, v)) = env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("podcheck runs");
+    assert!(out.status.success(), "{extra:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(|l| l.split_once("] ").map_or(l, |(_, n)| n).to_owned())
+        .collect()
+}
+
+#[test]
+fn partitions_of_the_suite_are_disjoint_and_cover_it() {
+    let all = listed_specs(&[], None, &[]);
+    assert!(all.len() > 8, "the suite lists its specs: {all:?}");
+    for kind in ["count", "hash"] {
+        for n in 1..=4usize {
+            let mut seen: Vec<String> = Vec::new();
+            let mut sizes = Vec::new();
+            for k in 1..=n {
+                let arg = format!("{kind}:{k}/{n}");
+                // The environment variable is the same option (CI matrices often set it).
+                let part = if k % 2 == 0 {
+                    listed_specs(&[], Some(("PODCHECK_PARTITION", &arg)), &[])
+                } else {
+                    listed_specs(&["--partition", &arg], None, &[])
+                };
+                for name in &part {
+                    assert!(!seen.contains(name), "{name} is in two partitions of {n}");
+                }
+                sizes.push(part.len());
+                seen.extend(part);
+            }
+            seen.sort();
+            let mut expected = all.clone();
+            expected.sort();
+            assert_eq!(seen, expected, "{kind}: the {n} partitions cover the suite");
+            if kind == "count" {
+                let (lo, hi) = (sizes.iter().min(), sizes.iter().max());
+                assert!(
+                    hi.zip(lo).is_some_and(|(h, l)| h - l <= 1),
+                    "count partitions are round-robin: {sizes:?}"
+                );
+            }
+        }
+    }
+    // Count partitioning happens after the name filter, as in nextest.
+    let probes = listed_specs(&["--partition", "count:1/2"], None, &["probes/"]);
+    let all_probes = all.iter().filter(|n| n.contains("probes/")).count();
+    assert_eq!(probes.len(), all_probes.div_ceil(2), "{probes:?}");
+    let bad = podcheck(&["test", "specs/", "--partition", "count:3/2", "--", "--list"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("between 1 and the total 2"),
+        "{bad:?}"
+    );
+}

@@ -520,7 +520,7 @@ impl Worker<'_> {
         for h in &live {
             h.kill();
         }
-        process::kill_tagged("PODCHECK_POD", &self.cfg.uid);
+        process::kill_tagged_shared("PODCHECK_POD", &self.cfg.uid).await;
         // Reap what we killed so nothing is left as a zombie of ours; bounded in time.
         let reap_until = Instant::now() + Duration::from_secs(5);
         let mut remaining = live.len();

@@ -197,6 +197,23 @@ impl ContainerHandle {
     }
 }
 
+impl Drop for ContainerHandle {
+    fn drop(&mut self) {
+        // Closing the last reference to a mount namespace unmounts its tree and waits for an
+        // RCU grace period: milliseconds, far more on a loaded machine. On the runner's
+        // thread that made every pod end wait for the previous one (ending 1,000 pods took
+        // tens of seconds); closed on short-lived threads, pods ending together share the
+        // kernel's grace periods. If no thread can be started they are closed here.
+        let fds = (self.mnt.take(), self.pidns.take());
+        if fds.0.is_none() && fds.1.is_none() {
+            return;
+        }
+        let _ = std::thread::Builder::new()
+            .name("podcheck-close".into())
+            .spawn(move || drop(fds));
+    }
+}
+
 /// A started container process.
 #[derive(Debug)]
 pub struct ContainerProcess {
@@ -360,6 +377,79 @@ pub fn kill_tagged(key: &str, value: &str) -> usize {
     killed
 }
 
+/// One pod's request to the shared sweep: kill everything tagged `key=value`, then say how
+/// many were killed.
+struct SweepRequest {
+    key: String,
+    value: String,
+    done: oneshot::Sender<usize>,
+}
+
+/// Requests waiting for the next /proc scan, and whether a sweeper thread is serving them.
+static SWEEP: Mutex<(Vec<SweepRequest>, bool)> = Mutex::new((Vec::new(), false));
+
+/// As [`kill_tagged`], but pods that end together share one /proc scan: a scan reads every
+/// process's environment, so one per pod end made ending N pods O(N x processes). Every
+/// request is served by a scan that starts after it was made, so when this returns each
+/// process that carried the tag before the call has been sent SIGKILL, as with
+/// [`kill_tagged`].
+pub async fn kill_tagged_shared(key: &str, value: &str) -> usize {
+    let (tx, rx) = oneshot::channel();
+    let start_sweeper = {
+        let mut q = SWEEP.lock().unwrap_or_else(|p| p.into_inner());
+        q.0.push(SweepRequest {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            done: tx,
+        });
+        !std::mem::replace(&mut q.1, true)
+    };
+    if start_sweeper {
+        let spawned = std::thread::Builder::new()
+            .name("podcheck-sweep".into())
+            .spawn(sweeper);
+        if spawned.is_err() {
+            // No thread: serve the queue here, synchronously, as kill_tagged would.
+            sweeper();
+        }
+    }
+    rx.await.unwrap_or(0)
+}
+
+/// Serves sweep requests until none is waiting: each round takes every waiting request and
+/// serves them all with one scan.
+fn sweeper() {
+    loop {
+        let batch = {
+            let mut q = SWEEP.lock().unwrap_or_else(|p| p.into_inner());
+            if q.0.is_empty() {
+                q.1 = false;
+                return;
+            }
+            std::mem::take(&mut q.0)
+        };
+        let me = std::process::id();
+        let mut killed = vec![0usize; batch.len()];
+        for_each_tagged(
+            |kv| {
+                batch.iter().position(|r| {
+                    kv.strip_prefix(r.key.as_bytes())
+                        .and_then(|rest| rest.strip_prefix(b"="))
+                        .is_some_and(|v| v == r.value.as_bytes())
+                })
+            },
+            |pid, i| {
+                if pid as u32 != me && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
+                    killed[i] += 1;
+                }
+            },
+        );
+        for (r, n) in batch.into_iter().zip(killed) {
+            let _ = r.done.send(n);
+        }
+    }
+}
+
 /// SIGKILLs every live process whose `key` value starts with `prefix`.
 pub fn kill_tagged_prefix(key: &str, prefix: &str) -> usize {
     let me = std::process::id();
@@ -373,10 +463,25 @@ pub fn kill_tagged_prefix(key: &str, prefix: &str) -> usize {
 /// satisfies `accept`.
 pub fn tagged_pids(key: &str, accept: impl Fn(&str) -> bool) -> Vec<i32> {
     let prefix = format!("{key}=");
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
+    for_each_tagged(
+        |kv| {
+            kv.strip_prefix(prefix.as_bytes())
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .is_some_and(&accept)
+                .then_some(())
+        },
+        |pid, ()| out.push(pid),
+    );
+    out
+}
+
+/// One /proc scan: for every live (non-zombie) process with an environment entry for which
+/// `matches` gives `Some(m)` (the first such entry), calls `found(pid, m)`.
+fn for_each_tagged<M>(matches: impl Fn(&[u8]) -> Option<M>, mut found: impl FnMut(i32, M)) {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return;
+    };
     for entry in dir.flatten() {
         let Some(pid) = entry
             .file_name()
@@ -388,14 +493,9 @@ pub fn tagged_pids(key: &str, accept: impl Fn(&str) -> bool) -> Vec<i32> {
         let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
-        let tagged = env.split(|b| *b == 0).any(|kv| {
-            kv.strip_prefix(prefix.as_bytes())
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .is_some_and(&accept)
-        });
-        if !tagged {
+        let Some(m) = env.split(|b| *b == 0).find_map(&matches) else {
             continue;
-        }
+        };
         let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
             .and_then(|s| {
@@ -404,10 +504,9 @@ pub fn tagged_pids(key: &str, accept: impl Fn(&str) -> bool) -> Vec<i32> {
             })
             .unwrap_or(true);
         if !zombie {
-            out.push(pid);
+            found(pid, m);
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -468,6 +567,68 @@ mod tests {
         assert_eq!(exit.exit_code, 4, "the shim mirrors the exit code");
         // The shim reports the exit only after its sweep, so nothing may be left.
         assert_eq!(tagged_pids("LEAK_MARK", |v| v == mark), Vec::<i32>::new());
+    }
+
+    #[tokio::test]
+    async fn pods_ending_together_share_sweeps_and_each_gets_its_own_kills() {
+        let base = format!("shared-sweep-{}", std::process::id());
+        let tag = |i: usize| format!("{base}-{i}");
+        let mut children = Vec::new();
+        for i in 0..6 {
+            // Plain children (no shim), so only the sweep can kill them.
+            let c = std::process::Command::new("sleep")
+                .arg("300")
+                .env("LEAK_MARK", tag(i))
+                .spawn()
+                .unwrap();
+            children.push(c);
+        }
+        // Five pods end at once; the sixth's process must survive their sweeps.
+        let counts = futures_join(
+            (0..5)
+                .map(|i| {
+                    let t = tag(i);
+                    async move { kill_tagged_shared("LEAK_MARK", &t).await }
+                })
+                .collect(),
+        )
+        .await;
+        assert_eq!(counts, vec![1; 5], "each request counts its own kill");
+        for (i, child) in children.iter_mut().take(5).enumerate() {
+            let st = child.wait().unwrap();
+            assert_eq!(
+                st.signal(),
+                Some(libc::SIGKILL),
+                "pod {i}'s process was killed"
+            );
+        }
+        assert_eq!(
+            tagged_pids("LEAK_MARK", |v| v == tag(5)).len(),
+            1,
+            "another pod's process is left alone"
+        );
+        assert_eq!(kill_tagged_shared("LEAK_MARK", &tag(5)).await, 1);
+        assert_eq!(children[5].wait().unwrap().signal(), Some(libc::SIGKILL));
+    }
+
+    /// Awaits all futures concurrently on this task (no extra dependency).
+    async fn futures_join<F: std::future::Future<Output = usize> + 'static>(
+        fs: Vec<F>,
+    ) -> Vec<usize> {
+        let local = tokio::task::LocalSet::new();
+        let mut handles = Vec::new();
+        for f in fs {
+            handles.push(local.spawn_local(f));
+        }
+        local
+            .run_until(async {
+                let mut out = Vec::new();
+                for h in handles {
+                    out.push(h.await.unwrap_or(usize::MAX));
+                }
+                out
+            })
+            .await
     }
 
     #[tokio::test]
