@@ -160,7 +160,11 @@ pub async fn run_spec(
         .unwrap_or(crate::clock::TimeScale::Fixed(1.0));
     let all_pods: Vec<&Pod> = instances.iter().map(|p| &p.pod).collect();
     let (time_scale, scale_note) = resolve_scale(requested_scale, &all_pods);
-    let timeout = spec.run.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
+    let timeout = scaled_timeout(
+        spec.run.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
+        spec.run.time_scale,
+        opts.time_scale.map(|_| time_scale),
+    );
     let requested = opts.isolation.or(spec.run.isolation).unwrap_or_default();
     let (pod_mode, isolation) =
         crate::runtime::isolation::decide(requested).map_err(RunError::Isolation)?;
@@ -342,6 +346,26 @@ pub async fn run_spec(
     })
 }
 
+/// `run.timeout` is real time chosen for the spec's own time scale: when a caller runs the
+/// spec slower (`--time-scale`, `PODCHECK_TIME_SCALE`), the same spec time takes longer, so
+/// the timeout grows in proportion (never shrinks), and the spec still ends at its own end.
+fn scaled_timeout(
+    timeout: Duration,
+    own: Option<crate::clock::TimeScale>,
+    overridden: Option<f64>,
+) -> Duration {
+    let own = match own {
+        None => 1.0,
+        Some(crate::clock::TimeScale::Fixed(s)) => s,
+        // An auto scale is measured per run; there is no fixed ratio to keep.
+        Some(crate::clock::TimeScale::Auto) => return timeout,
+    };
+    match overridden {
+        Some(new) if own > 0.0 && new > own => crate::clock::mul(timeout, new / own),
+        _ => timeout,
+    }
+}
+
 /// The scale to run at, and for `auto` a note saying what was measured and chosen.
 fn resolve_scale(requested: crate::clock::TimeScale, pods: &[&Pod]) -> (f64, Option<String>) {
     match requested {
@@ -484,4 +508,23 @@ pub fn identity_unavailable(pod: &crate::spec::model::Pod) -> Option<String> {
         .err()
         .map(|e| format!("container {}: {e}", c.name))
     })
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+    use crate::clock::TimeScale;
+
+    #[test]
+    fn a_slower_override_stretches_the_timeout_and_a_faster_one_keeps_it() {
+        let t = Duration::from_secs(30);
+        assert_eq!(
+            scaled_timeout(t, Some(TimeScale::Fixed(0.1)), Some(1.0)),
+            Duration::from_secs(300)
+        );
+        assert_eq!(scaled_timeout(t, None, Some(0.1)), t);
+        assert_eq!(scaled_timeout(t, Some(TimeScale::Fixed(0.1)), None), t);
+        assert_eq!(scaled_timeout(t, Some(TimeScale::Auto), Some(1.0)), t);
+        assert_eq!(scaled_timeout(t, None, Some(2.0)), Duration::from_secs(60));
+    }
 }
