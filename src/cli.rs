@@ -357,16 +357,8 @@ pub fn run(args: RunArgs) -> u8 {
         }
         return EXIT_INVALID;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eoutln!("error: cannot start the async runtime: {e}");
-            return EXIT_ENV;
-        }
+    let Some(runtime) = async_runtime() else {
+        return EXIT_ENV;
     };
     let opts = RunOptions {
         isolation: args.isolation,
@@ -562,6 +554,22 @@ pub fn run(args: RunArgs) -> u8 {
     }
 }
 
+/// The runtime the pods run on (two workers, as the machines podcheck targets have), or
+/// None after saying why it could not start.
+fn async_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eoutln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 /// Resolves on Ctrl-C or SIGTERM, with the exit code for that signal.
 async fn interrupted() -> u8 {
     let term = async {
@@ -647,16 +655,8 @@ pub fn bless(args: BlessArgs) -> u8 {
     // The run observes the whole lifecycle: hand-written eventual expectations must not end
     // it early (the blessed spec waits for its end). They are checked afterwards.
     let hand_written = std::mem::take(&mut loaded.spec.expect);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eoutln!("error: cannot start the async runtime: {e}");
-            return EXIT_ENV;
-        }
+    let Some(runtime) = async_runtime() else {
+        return EXIT_ENV;
     };
     let opts = RunOptions {
         isolation: args.isolation,

@@ -225,6 +225,7 @@ fn lint_manifest_file(
             crate::diag::Severity::Note => {}
         }
     }
+    silence_by_document(file, &mut findings);
     for pod in &file.pods {
         findings.extend(lint_pod(file, pod, extra_ignore));
     }
@@ -267,13 +268,39 @@ fn with_booleans_quoted(
         last = s.end;
     }
     patched.push_str(src.get(last..).unwrap_or(""));
-    let inner = lint_manifest_file(
-        &crate::manifest::parse_source(&file.path, patched),
-        opts,
-        extra_ignore,
-    );
+    let patched_file = crate::manifest::parse_source(&file.path, patched);
+    let mut inner = lint_manifest_file(&patched_file, opts, extra_ignore);
+    // Where each boolean is in the patched text (after its opening quote), so the objects'
+    // annotations can silence these findings as they do the others.
+    let forward = |p: usize| {
+        // The k-th quoted word moved right by the 2k quotes before it and its own opening one.
+        let k = spans.iter().take_while(|s| s.start < p).count();
+        p + 2 * k + 1
+    };
+    let mut own = Vec::new();
+    for b in booleans {
+        let mut d = Diagnostic::error(
+            b.path.clone(),
+            format!(
+                "`{}` is unquoted: kubectl reads it as the boolean {} (YAML 1.1), not the string {:?}, and rejects it for a string field",
+                b.text, b.value, b.text
+            ),
+        );
+        d.span = Some(forward(b.span.start)..forward(b.span.start) + b.span.len());
+        let fix = format!("quote it: \"{}\"", b.text);
+        own.push(finding(
+            &file.path,
+            &patched_file.source,
+            "yaml11-boolean",
+            Severity::Error,
+            &d,
+            Some(fix),
+        ));
+    }
+    silence_by_document(&patched_file, &mut own);
+    inner.findings.extend(own);
     let back = |p: usize| p.saturating_sub(quotes.iter().filter(|q| **q < p).count());
-    let mut findings: Vec<Finding> = inner
+    let findings: Vec<Finding> = inner
         .findings
         .into_iter()
         .map(|mut f| {
@@ -285,25 +312,6 @@ fn with_booleans_quoted(
             f
         })
         .collect();
-    for b in booleans {
-        let mut d = Diagnostic::error(
-            b.path.clone(),
-            format!(
-                "`{}` is unquoted: kubectl reads it as the boolean {} (YAML 1.1), not the string {:?}, and rejects it for a string field",
-                b.text, b.value, b.text
-            ),
-        );
-        d.span = Some(b.span.clone());
-        let fix = format!("quote it: \"{}\"", b.text);
-        findings.push(finding(
-            &file.path,
-            src,
-            "yaml11-boolean",
-            Severity::Error,
-            &d,
-            Some(fix),
-        ));
-    }
     finish(
         file.path.clone(),
         file.source.clone(),
@@ -370,44 +378,85 @@ fn lint_pod(file: &ManifestFile, pod: &ManifestPod, extra_ignore: &[String]) -> 
             out.push(finding(&file.path, src, id, severity_of(id), &d, Some(fix)));
         }
     }
-    // The object's annotations, and for a workload its pod template's.
     let mut ignored: BTreeSet<String> = extra_ignore.iter().cloned().collect();
-    if let Some(doc) = file.docs.get(pod.document.saturating_sub(1)) {
-        let mut object = pod.name_path.clone();
-        object.0.truncate(object.0.len().saturating_sub(2));
-        let mut template = pod.spec_path.clone();
-        template.0.pop();
-        let mut places = vec![object];
-        if !places.contains(&template) {
-            places.push(template);
+    for (id, at, span) in annotation_ids(file, pod) {
+        if registry::find(&id).is_none() {
+            let mut d = Diagnostic::warning(at, unknown_id_message(&id));
+            d.span = Some(span);
+            out.push(finding(
+                &file.path,
+                src,
+                "unknown-ignore-id",
+                Severity::Warning,
+                &d,
+                Some(unknown_id_fix()),
+            ));
         }
-        for place in places {
-            let at = place
-                .key("metadata")
-                .key("annotations")
-                .key(IGNORE_ANNOTATION);
-            let Some(value) = doc.at(&at).and_then(|n| n.as_str()) else {
-                continue;
-            };
-            for id in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-                if registry::find(id).is_none() {
-                    let mut d = Diagnostic::warning(at.clone(), unknown_id_message(id));
-                    d.span = Some(doc.span_of(&at));
-                    out.push(finding(
-                        &file.path,
-                        src,
-                        "unknown-ignore-id",
-                        Severity::Warning,
-                        &d,
-                        Some(unknown_id_fix()),
-                    ));
-                }
-                ignored.insert(id.to_owned());
-            }
-        }
+        ignored.insert(id);
     }
     out.retain(|f| !ignored.contains(f.id));
     out
+}
+
+/// The ids a pod's object silences with `podcheck.dev/ignore` (on the object, and for a
+/// workload on its pod template), each with where it is written.
+fn annotation_ids(
+    file: &ManifestFile,
+    pod: &ManifestPod,
+) -> Vec<(String, FieldPath, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let Some(doc) = file.docs.get(pod.document.saturating_sub(1)) else {
+        return out;
+    };
+    let mut object = pod.name_path.clone();
+    object.0.truncate(object.0.len().saturating_sub(2));
+    let mut template = pod.spec_path.clone();
+    template.0.pop();
+    let mut places = vec![object];
+    if !places.contains(&template) {
+        places.push(template);
+    }
+    for place in places {
+        let at = place
+            .key("metadata")
+            .key("annotations")
+            .key(IGNORE_ANNOTATION);
+        let Some(value) = doc.at(&at).and_then(|n| n.as_str()) else {
+            continue;
+        };
+        for id in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            out.push((id.to_owned(), at.clone(), doc.span_of(&at)));
+        }
+    }
+    out
+}
+
+/// Drops the file-level findings (unknown fields, API warnings, YAML 1.1 booleans) that
+/// the annotations of the object they sit in silence: the object is the document whose
+/// start is the last one before the finding.
+fn silence_by_document(file: &ManifestFile, findings: &mut Vec<Finding>) {
+    let per_doc: Vec<(usize, BTreeSet<String>)> = file
+        .pods
+        .iter()
+        .map(|p| {
+            let ids = annotation_ids(file, p).into_iter().map(|(id, _, _)| id);
+            (p.document.saturating_sub(1), ids.collect())
+        })
+        .collect();
+    if per_doc.iter().all(|(_, ids)| ids.is_empty()) {
+        return;
+    }
+    findings.retain(|f| {
+        let Some(at) = f.span.as_ref().map(|s| s.start) else {
+            return true;
+        };
+        let Some(doc) = file.docs.iter().rposition(|d| d.span.start <= at) else {
+            return true;
+        };
+        !per_doc
+            .iter()
+            .any(|(d, ids)| *d == doc && ids.contains(f.id))
+    });
 }
 
 /// The message for an ignore id no check has.

@@ -387,6 +387,31 @@ fn a_lint_ignore_in_a_spec_and_an_annotation_silence_their_ids() {
 }
 
 #[test]
+fn an_annotation_also_silences_unknown_fields_and_yaml_1_1_booleans_of_its_object() {
+    let typo =
+        good_with("        imagePullPolicyy: Always\n        env: [{name: DEBUG, value: yes}]\n");
+    let bad = deployment("Deployment", "", &typo);
+    let ids = yaml_ids(&bad);
+    assert!(
+        ids.contains(&"unknown-field") && ids.contains(&"yaml11-boolean"),
+        "{ids:?}"
+    );
+    let silenced = bad.replace(
+        "metadata:\n  name: web\n",
+        "metadata:\n  name: web\n  annotations: {podcheck.dev/ignore: \"unknown-field,yaml11-boolean\"}\n",
+    );
+    assert_ne!(silenced, bad);
+    assert!(yaml_ids(&silenced).is_empty(), "{:?}", yaml_ids(&silenced));
+    // Another object of the same file keeps its findings.
+    let two = format!("{silenced}---\n{bad}");
+    let ids = yaml_ids(&two);
+    assert!(
+        ids.contains(&"unknown-field") && ids.contains(&"yaml11-boolean"),
+        "{ids:?}"
+    );
+}
+
+#[test]
 fn jobs_cronjobs_and_plain_init_containers_need_no_probes() {
     let plain = "        args: [work]\n";
     for kind in ["Job", "CronJob"] {
