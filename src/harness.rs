@@ -584,7 +584,14 @@ fn run_trial(
         ))
     })?;
     // A `why: ` line names the cause: it must be in the explanation's `why:` section, which
-    // comes before the failed expectations.
+    // comes before the failed expectations. Every must-fail spec names one, so the suite
+    // shows that each failure's report starts with its cause.
+    if !expected.lines().any(|l| l.trim().starts_with("why: ")) {
+        return Err(Failed::from(format!(
+            "{} has no `why: ` line: name the cause the report must start with",
+            expected_path.display()
+        )));
+    }
     let why = verdict::why_section(&text);
     let missing: Vec<&str> = expected
         .lines()
