@@ -197,7 +197,7 @@ pub fn main_with_images(
 ) -> ExitCode {
     let mut parsed = Vec::new();
     for (name, cmd) in images {
-        match crate::cli::parse_image_arg(&format!("{name}={cmd}")) {
+        match crate::spec::image_arg::parse_image_arg(&format!("{name}={cmd}")) {
             Ok(p) => parsed.push(p),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -216,7 +216,8 @@ fn suite_images() -> Result<Vec<(String, Vec<String>)>, String> {
     if let Ok(v) = std::env::var("PODCHECK_IMAGES") {
         for line in v.lines().map(str::trim).filter(|l| !l.is_empty()) {
             out.push(
-                crate::cli::parse_image_arg(line).map_err(|e| format!("PODCHECK_IMAGES: {e}"))?,
+                crate::spec::image_arg::parse_image_arg(line)
+                    .map_err(|e| format!("PODCHECK_IMAGES: {e}"))?,
             );
         }
     }

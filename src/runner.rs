@@ -50,7 +50,7 @@ pub struct SpecReport {
     /// The spec's expectations (reports list which were met).
     pub expect: expect::model::Expectations,
     /// Wall-clock time and time scale of the run, to turn spec times into dates.
-    pub wall: crate::report::describe::WallClock,
+    pub wall: crate::clock::WallClock,
     /// With `[pods.NAME]`: every pod after the first (`pod_name`, `pod` and `outcome`), in
     /// name order.
     pub other_pods: Vec<PodRun>,
@@ -189,7 +189,7 @@ pub async fn run_spec(
             return Err(RunError::Isolation(why));
         }
     }
-    let wall = crate::report::describe::WallClock {
+    let wall = crate::clock::WallClock {
         created: std::time::SystemTime::now(),
         scale: time_scale,
     };

@@ -244,41 +244,8 @@ pub fn describe_events(events: &[Event], now: Duration) -> String {
     tabwrite(&text, 0, 2, None)
 }
 
-/// When the run happened: the wall-clock time of pod creation and the time scale (real
-/// seconds per spec second), so a spec time becomes the date kubectl would print.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WallClock {
-    /// Wall-clock time of pod creation (spec time 0).
-    pub created: std::time::SystemTime,
-    /// Real seconds per spec second.
-    pub scale: f64,
-}
-
-impl Default for WallClock {
-    /// The Unix epoch at real time: for tests and reports built without a run.
-    fn default() -> Self {
-        WallClock {
-            created: std::time::SystemTime::UNIX_EPOCH,
-            scale: 1.0,
-        }
-    }
-}
-
-impl WallClock {
-    /// The wall-clock time of spec time `t`.
-    pub fn at(&self, t: Duration) -> std::time::SystemTime {
-        let real = crate::clock::mul(t, self.scale);
-        self.created.checked_add(real).unwrap_or(self.created)
-    }
-
-    /// kubectl describe's date (Go's RFC 1123 with a numeric zone, in UTC as podcheck has no
-    /// time-zone database): `Wed, 02 Dec 2026 00:12:03 +0000`.
-    pub fn date(&self, t: Duration) -> String {
-        chrono::DateTime::<chrono::Utc>::from(self.at(t))
-            .format("%a, %d %b %Y %H:%M:%S +0000")
-            .to_string()
-    }
-}
+/// When the run happened (kept with the clock, which the runner fills in).
+pub use crate::clock::WallClock;
 
 /// The `Init Containers:` / `Containers:` / `Conditions:` sections, ending in a newline.
 ///

@@ -4,6 +4,7 @@ pub mod duration;
 pub mod expansion;
 pub mod extensions;
 pub mod features;
+pub mod image_arg;
 pub mod load;
 pub mod model;
 pub mod ports;
