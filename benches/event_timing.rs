@@ -22,13 +22,12 @@
 mod common;
 
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
 use podcheck::events::{Entry, ExecutionKind};
-use podcheck::runner::{RunGuard, RunOptions, run_spec};
-use podcheck::runtime::isolation::Isolation;
+use podcheck::runner::{RunGuard, run_spec};
 use podcheck::spec::parse_spec;
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_podcheck-fixture");
@@ -131,15 +130,7 @@ fn run(pods: usize) {
         .expect("runtime");
     let local = tokio::task::LocalSet::new();
     let guard = Rc::new(RunGuard::new());
-    let opts = Rc::new(RunOptions {
-        isolation: Some(Isolation::Pod),
-        extra_path: Path::new(FIXTURE)
-            .parent()
-            .map(PathBuf::from)
-            .into_iter()
-            .collect(),
-        ..RunOptions::default()
-    });
+    let opts = Rc::new(common::pod_mode_options(FIXTURE));
     let errs: Rc<RefCell<Errors>> = Rc::default();
     let failed: Rc<RefCell<Vec<String>>> = Rc::default();
     for i in 0..pods {

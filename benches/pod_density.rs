@@ -25,13 +25,12 @@ mod common;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
 use podcheck::events::{Entry, ExecutionKind};
-use podcheck::runner::{RunGuard, RunOptions, run_spec};
-use podcheck::runtime::isolation::Isolation;
+use podcheck::runner::{RunGuard, run_spec};
 use podcheck::spec::parse_spec;
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_podcheck-fixture");
@@ -139,15 +138,7 @@ fn run(pods: usize) {
         .expect("runtime");
     let local = tokio::task::LocalSet::new();
     let guard = Rc::new(RunGuard::new());
-    let opts = Rc::new(RunOptions {
-        isolation: Some(Isolation::Pod),
-        extra_path: Path::new(FIXTURE)
-            .parent()
-            .map(PathBuf::from)
-            .into_iter()
-            .collect(),
-        ..RunOptions::default()
-    });
+    let opts = Rc::new(common::pod_mode_options(FIXTURE));
     let attempts: Rc<RefCell<Vec<Attempt>>> = Rc::default();
     let failed: Rc<RefCell<Vec<String>>> = Rc::default();
     for i in 0..pods {
@@ -268,19 +259,11 @@ fn run(pods: usize) {
     for f in failed.borrow().iter().take(5) {
         println!("warning: {f}");
     }
-    let p99 = common::percentile(&errors_ms, 0.99);
-    common::row(
+    common::timing_error_row(
         &b,
-        "probe timing error p50 / p99 / max",
-        &format!(
-            "{:.2} / {p99:.2} / {:.2} ms",
-            common::percentile(&errors_ms, 0.5),
-            errors_ms.last().copied().unwrap_or(0.0)
-        ),
-        "0 (the kubelet's schedule)",
-        "-",
+        &errors_ms,
         "p99 < 2 ms at 1,000 pods",
-        judge(!errors_ms.is_empty() && p99 < 2.0),
+        judged.then_some((|p99| p99 < 2.0) as fn(f64) -> bool),
     );
     let ratio = own.as_secs_f64() / floor_cpu.as_secs_f64().max(1e-9);
     common::row(

@@ -185,6 +185,37 @@ pub fn row(
     println!("| {bench} | {figure} | {value} | {floor} | {ratio} | {budget} | {verdict} |");
 }
 
+/// The `probe timing error p50 / p99 / max` row of sorted errors in ms; `ok` judges the p99.
+pub fn timing_error_row(bench: &str, errors_ms: &[f64], budget: &str, ok: Option<fn(f64) -> bool>) {
+    let p99 = percentile(errors_ms, 0.99);
+    row(
+        bench,
+        "probe timing error p50 / p99 / max",
+        &format!(
+            "{:.2} / {p99:.2} / {:.2} ms",
+            percentile(errors_ms, 0.5),
+            errors_ms.last().copied().unwrap_or(0.0)
+        ),
+        "0 (the kubelet's schedule)",
+        "-",
+        budget,
+        ok.map(|f| !errors_ms.is_empty() && f(p99)),
+    );
+}
+
+/// Run options for pods in pod isolation, with the fixture app's folder on PATH.
+pub fn pod_mode_options(fixture: &str) -> podcheck::runner::RunOptions {
+    podcheck::runner::RunOptions {
+        isolation: Some(podcheck::runtime::isolation::Isolation::Pod),
+        extra_path: std::path::Path::new(fixture)
+            .parent()
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .collect(),
+        ..podcheck::runner::RunOptions::default()
+    }
+}
+
 /// Whether pod isolation can run here; otherwise the reason, printed by the caller.
 pub fn pod_mode_available() -> Result<(), String> {
     match podcheck::runtime::isolation::decide(podcheck::runtime::isolation::Isolation::Pod) {
