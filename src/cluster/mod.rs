@@ -1,3 +1,4 @@
 //! The cluster around the pods: what controllers outside the kubelet do with them.
 
+pub mod addresses;
 pub mod endpoints;
