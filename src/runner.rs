@@ -54,10 +54,31 @@ pub struct SpecReport {
     /// With `[pods.NAME]`: every pod after the first (`pod_name`, `pod` and `outcome`), in
     /// name order.
     pub other_pods: Vec<PodRun>,
+    /// With several pods: each pod's own verdict, in the order of [`SpecReport::pods`],
+    /// its failures without the `pod NAME: ` prefix `verdict` gives them. Empty with one.
+    pub pod_verdicts: Vec<Verdict>,
     /// Why the run ended (with several pods: the weightiest of their ends).
     pub end: EndReason,
     /// Spec time at the end of the run.
     pub ended_at: Duration,
+}
+
+/// One pod of a report with what the spec expects of it alone, for the reports that
+/// explain a run pod by pod.
+#[derive(Debug)]
+pub struct PodView<'a> {
+    /// metadata.name.
+    pub name: &'a str,
+    /// The pod as the spec declared it.
+    pub pod: &'a Pod,
+    /// What happened to it.
+    pub outcome: &'a RunOutcome,
+    /// The expectations about this pod (all of them with one pod).
+    pub expect: std::borrow::Cow<'a, expect::model::Expectations>,
+    /// Its verdict, failures unprefixed.
+    pub verdict: &'a Verdict,
+    /// `pod NAME: ` with several pods, else empty: what its lines start with.
+    pub prefix: String,
 }
 
 /// One pod of a run with several pods, and what happened to it.
@@ -82,6 +103,35 @@ impl SpecReport {
                     .iter()
                     .map(|p| (p.name.as_str(), &p.pod, &p.outcome)),
             )
+            .collect()
+    }
+
+    /// Every pod of the run as the reports look at it: its own expectations and verdict.
+    pub fn views(&self) -> Vec<PodView<'_>> {
+        let several = !self.other_pods.is_empty();
+        self.pods()
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, pod, outcome))| PodView {
+                name,
+                pod,
+                outcome,
+                expect: if several {
+                    std::borrow::Cow::Owned(self.expect.for_pod(name, false))
+                } else {
+                    std::borrow::Cow::Borrowed(&self.expect)
+                },
+                verdict: if several {
+                    self.pod_verdicts.get(i).unwrap_or(&self.verdict)
+                } else {
+                    &self.verdict
+                },
+                prefix: if several {
+                    format!("pod {name}: ")
+                } else {
+                    String::new()
+                },
+            })
             .collect()
     }
 
@@ -265,12 +315,14 @@ pub async fn run_spec(
     }
     let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
     let mut verdict = Verdict::default();
+    let mut pod_verdicts = Vec::new();
     for (inst, outcome) in instances.iter().zip(&outcomes) {
         let sub = spec.expect.for_pod(&inst.name, !several);
         let v = expect::check(&sub, &outcome.timeline, &outcome.logs, &column);
         let compression =
             expect::reliability::compression_notes(&inst.pod, &outcome.timeline, time_scale);
         if several {
+            pod_verdicts.push(v.clone());
             verdict.sequence.extend(v.sequence.into_iter().map(|mut r| {
                 r.label = format!("pod {}: {}", inst.name, r.label);
                 r
@@ -341,6 +393,7 @@ pub async fn run_spec(
         expect: spec.expect.clone(),
         wall,
         other_pods: runs.collect(),
+        pod_verdicts,
         end,
         ended_at,
     })

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::expect::model::{ContainerFinal, FinalState};
-use crate::runner::SpecReport;
+use crate::runner::{PodView, SpecReport};
 use crate::spec::duration::format_secs;
 
 /// What became of one expectation.
@@ -35,18 +35,54 @@ pub struct Checked {
 }
 
 /// The checklist of a report: every expectation in spec order, then any failure that
-/// belongs to none (a timeout, an interruption).
+/// belongs to none (a timeout, an interruption). With several pods each pod's items come
+/// in turn, their keys and failures starting `pod NAME: `.
 pub fn checklist(r: &SpecReport) -> (Vec<Checked>, Vec<String>) {
-    let exp = &r.expect;
+    let views = r.views();
+    if let [one] = views.as_slice() {
+        return checklist_of(one, &r.verdict.failures);
+    }
     let mut items = Vec::new();
-    for (i, item) in r.verdict.sequence.iter().enumerate() {
+    let mut unclaimed = Vec::new();
+    for v in &views {
+        let (its, un) = checklist_of(v, &v.verdict.failures);
+        items.extend(its.into_iter().map(|mut c| {
+            c.key = format!("{}{}", v.prefix, c.key);
+            c.outcome = match c.outcome {
+                Outcome::Failed(list) => Outcome::Failed(
+                    list.into_iter()
+                        .map(|f| format!("{}{f}", v.prefix))
+                        .collect(),
+                ),
+                other => other,
+            };
+            c
+        }));
+        unclaimed.extend(un.into_iter().map(|f| format!("{}{f}", v.prefix)));
+    }
+    // What belongs to no pod: the run's own failures (a timeout, an interruption).
+    unclaimed.extend(
+        r.verdict
+            .failures
+            .iter()
+            .filter(|f| !views.iter().any(|v| f.starts_with(&v.prefix)))
+            .cloned(),
+    );
+    (items, unclaimed)
+}
+
+/// The checklist of one pod against `failures` (its verdict's, unprefixed).
+fn checklist_of(v: &PodView<'_>, failures: &[String]) -> (Vec<Checked>, Vec<String>) {
+    let exp = &*v.expect;
+    let mut items = Vec::new();
+    for (i, item) in v.verdict.sequence.iter().enumerate() {
         items.push(ordered(
             format!("events[{i}]"),
             &item.label,
             item.matched_at,
         ));
     }
-    let exec_times = crate::expect::executions::check(&exp.executions, &r.outcome.timeline, None);
+    let exec_times = crate::expect::executions::check(&exp.executions, &v.outcome.timeline, None);
     for (i, (item, at)) in exp.executions.iter().zip(exec_times).enumerate() {
         items.push(ordered(format!("executions[{i}]"), &item.to_string(), at));
     }
@@ -98,7 +134,7 @@ pub fn checklist(r: &SpecReport) -> (Vec<Checked>, Vec<String>) {
     }
 
     let mut unclaimed = Vec::new();
-    for f in &r.verdict.failures {
+    for f in failures {
         match items.iter_mut().find(|c| claims(&c.key, f)) {
             Some(c) => match &mut c.outcome {
                 Outcome::Failed(list) => list.push(f.clone()),

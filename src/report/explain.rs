@@ -12,7 +12,7 @@ use crate::events::{Entry, Event, ExecutionKind, Timeline, signal_name};
 use crate::kubelet::EndReason;
 use crate::report::kubectl;
 use crate::report::probes::{self, field_name, plural, short_message};
-use crate::runner::SpecReport;
+use crate::runner::{PodView, SpecReport};
 use crate::spec::duration::format_secs;
 use crate::spec::model::Container;
 
@@ -30,19 +30,37 @@ fn t(d: Duration) -> String {
 
 /// The cause lines of a report, most decisive first, each without indentation; log tails
 /// are indented lines starting with `| ` under their exit line.
+/// With several pods each pod's causes come in turn, each line starting `pod NAME: `.
 pub fn causes(r: &SpecReport) -> Vec<String> {
-    let tl = &r.outcome.timeline;
+    let (items, _) = super::checklist::checklist(r);
+    let mut out = Vec::new();
+    for v in r.views() {
+        for line in pod_causes(&v, &items) {
+            // Quoted log lines stay under the exit line they belong to.
+            if line.starts_with("  ") {
+                out.push(line);
+            } else {
+                out.push(format!("{}{line}", v.prefix));
+            }
+        }
+    }
+    out.extend(end_line(r, &items));
+    out
+}
+
+/// The causes of one pod; `items` is the report's checklist (its keys carry the prefix).
+fn pod_causes(v: &PodView<'_>, items: &[super::checklist::Checked]) -> Vec<String> {
+    let tl = &v.outcome.timeline;
     let mut decisive = Vec::new();
     let mut exits = Vec::new();
-    for c in r.pod.init_containers.iter().chain(&r.pod.containers) {
-        container_causes(r, c, &mut decisive, &mut exits);
+    for c in v.pod.init_containers.iter().chain(&v.pod.containers) {
+        container_causes(v, c, &mut decisive, &mut exits);
     }
     let mut out = decisive;
     out.extend(host_listener_hints(tl));
     out.extend(exits);
-    out.extend(pod_lines(tl, cares_about_ready(r)));
-    out.extend(candidates(r));
-    out.extend(end_line(r));
+    out.extend(pod_lines(tl, cares_about_ready(v)));
+    out.extend(candidates(v, items));
     out
 }
 
@@ -79,7 +97,7 @@ fn folded(times: &[Duration]) -> String {
 }
 
 fn container_causes(
-    r: &SpecReport,
+    r: &PodView<'_>,
     c: &Container,
     decisive: &mut Vec<String>,
     exits: &mut Vec<String>,
@@ -142,7 +160,7 @@ fn container_causes(
 }
 
 /// Kills by a failing liveness or startup probe, with the streak that caused them.
-fn probe_kills(r: &SpecReport, c: &Container, out: &mut Vec<String>) {
+fn probe_kills(r: &PodView<'_>, c: &Container, out: &mut Vec<String>) {
     let tl = &r.outcome.timeline;
     let name = c.name.as_str();
     for probe in ["startup", "liveness"] {
@@ -238,7 +256,7 @@ fn hook_failures(tl: &Timeline, name: &str, out: &mut Vec<String>) {
 }
 
 /// A readiness (or startup) probe whose last instance ended failing: why Ready stayed False.
-fn probes_failing_at_end(r: &SpecReport, c: &Container, out: &mut Vec<String>) {
+fn probes_failing_at_end(r: &PodView<'_>, c: &Container, out: &mut Vec<String>) {
     let tl = &r.outcome.timeline;
     for p in probes::summarize(tl)
         .into_iter()
@@ -278,7 +296,7 @@ fn probes_failing_at_end(r: &SpecReport, c: &Container, out: &mut Vec<String>) {
 
 /// Each container's last exit (how many it had, code, signal, reason, how long it ran) and
 /// that instance's log tail. Unusual exits (OOM, a signal) count as decisive.
-fn exit_lines(r: &SpecReport, name: &str, decisive: &mut Vec<String>, exits: &mut Vec<String>) {
+fn exit_lines(r: &PodView<'_>, name: &str, decisive: &mut Vec<String>, exits: &mut Vec<String>) {
     let tl = &r.outcome.timeline;
     let mut starts: Vec<(u32, Duration)> = Vec::new();
     let mut all = Vec::new();
@@ -362,7 +380,7 @@ fn exit_lines(r: &SpecReport, name: &str, decisive: &mut Vec<String>, exits: &mu
 
 /// Whether readiness is part of what the spec checks or configures, so that "never Ready"
 /// is news and not noise (a run-to-completion pod is never Ready either).
-fn cares_about_ready(r: &SpecReport) -> bool {
+fn cares_about_ready(r: &PodView<'_>) -> bool {
     let ready_key = |m: &std::collections::BTreeMap<
         String,
         crate::expect::values::ConditionMatch,
@@ -436,11 +454,10 @@ fn pod_lines(tl: &Timeline, ready_matters: bool) -> Vec<String> {
 
 /// For each ordered event item that failed: the events with its reason that were seen, so
 /// a wrong message or window shows next to what really happened.
-fn candidates(r: &SpecReport) -> Vec<String> {
-    let (items, _) = super::checklist::checklist(r);
+fn candidates(r: &PodView<'_>, items: &[super::checklist::Checked]) -> Vec<String> {
     let mut out = Vec::new();
     for (i, want) in r.expect.events.iter().enumerate() {
-        let key = format!("events[{i}]");
+        let key = format!("{}events[{i}]", r.prefix);
         let failed = items
             .iter()
             .any(|c| c.key == key && matches!(c.outcome, super::checklist::Outcome::Failed(_)));
@@ -463,10 +480,12 @@ fn candidates(r: &SpecReport) -> Vec<String> {
             })
             .collect();
         if seen.is_empty() {
-            out.push(format!("{key}: no {reason} event was recorded at all"));
+            out.push(format!(
+                "events[{i}]: no {reason} event was recorded at all"
+            ));
         } else {
             out.push(format!(
-                "{key}: the {reason} events seen were {}",
+                "events[{i}]: the {reason} events seen were {}",
                 seen.join(", ")
             ));
         }
@@ -478,22 +497,25 @@ fn candidates(r: &SpecReport) -> Vec<String> {
 const CANDIDATES_MAX: usize = 3;
 
 /// How the run ended, when that is part of the story (a timeout or an interruption).
-fn end_line(r: &SpecReport) -> Option<String> {
-    let (items, _) = super::checklist::checklist(r);
+fn end_line(r: &SpecReport, items: &[super::checklist::Checked]) -> Option<String> {
     let waiting: Vec<String> = items
         .iter()
         .filter(|c| !matches!(c.outcome, super::checklist::Outcome::Met(_)))
         // Only ordered items wait for something to happen; a final state is just wrong.
         .filter(|c| {
+            let key = c.key.rsplit(": ").next().unwrap_or(&c.key);
             ["events[", "executions[", "endpoints["]
                 .iter()
-                .any(|f| c.key.starts_with(f))
+                .any(|f| key.starts_with(f))
         })
         .map(|c| format!("{} ({})", c.key, c.label))
         .collect();
     let how = match r.end {
         EndReason::TimedOut => "the run timed out",
         EndReason::Interrupted => "the run was interrupted",
+        EndReason::PodFinished if !waiting.is_empty() && !r.other_pods.is_empty() => {
+            "every pod finished"
+        }
         EndReason::PodFinished if !waiting.is_empty() => "the pod finished",
         EndReason::DurationReached if !waiting.is_empty() => "run.duration ended the run",
         _ => return None,

@@ -134,9 +134,79 @@ pub(crate) fn startup_404_report() -> SpecReport {
         pod: toml::from_str(pod).expect("pod"),
         expect: toml::from_str(expect).expect("expectations"),
         other_pods: Vec::new(),
+        pod_verdicts: Vec::new(),
         end: crate::kubelet::EndReason::DurationReached,
         ended_at: Duration::from_secs(5),
     }
+}
+
+/// The same failing pod `web` next to a healthy pod `db` that ran alongside it.
+fn two_pod_report() -> SpecReport {
+    let mut r = startup_404_report();
+    for f in &mut r.expect.finals {
+        f.pod = Some("web".into());
+    }
+    let mut db_final = crate::expect::model::FinalState {
+        phase: Some("Running".into()),
+        ..Default::default()
+    };
+    db_final.pod = Some("db".into());
+    r.expect.finals.push(db_final);
+    let web = r.verdict.clone();
+    r.verdict.failures = web
+        .failures
+        .iter()
+        .map(|f| format!("pod web: {f}"))
+        .collect();
+    let db_timeline = Timeline {
+        entries: vec![status(0.5, true, 0)],
+    };
+    r.other_pods.push(crate::runner::PodRun {
+        name: "db".into(),
+        pod: r.pod.clone(),
+        start_at: Duration::ZERO,
+        outcome: RunOutcome {
+            timeline: db_timeline,
+            logs: Vec::new(),
+            end: EndReason::DurationReached,
+            ended_at: secs(5.0),
+        },
+    });
+    r.pod_verdicts = vec![web, Verdict::default()];
+    r
+}
+
+#[test]
+fn with_several_pods_every_cause_and_item_names_its_pod() {
+    let r = two_pod_report();
+    let (items, unclaimed) = crate::report::checklist::checklist(&r);
+    assert!(unclaimed.is_empty(), "{unclaimed:?}");
+    let keys: Vec<(&str, bool)> = items
+        .iter()
+        .map(|c| {
+            (
+                c.key.as_str(),
+                matches!(c.outcome, crate::report::checklist::Outcome::Failed(_)),
+            )
+        })
+        .collect();
+    // web's final failed and says so under its own key; db's final held.
+    assert!(keys.contains(&("pod web: final", true)), "{keys:?}");
+    assert!(keys.contains(&("pod db: final", false)), "{keys:?}");
+    let causes = crate::report::explain::causes(&r);
+    let probe = causes
+        .iter()
+        .find(|l| l.contains("startupProbe httpGet failed 3/3"))
+        .expect("the probe cause");
+    assert!(probe.starts_with("pod web: app: "), "{probe}");
+    // Quoted log lines keep their indentation, unprefixed.
+    assert!(causes.iter().any(|l| l.starts_with("  | ")), "{causes:?}");
+    assert!(
+        causes.iter().all(|l| l.starts_with("pod web: ")
+            || l.starts_with("pod db: ")
+            || l.starts_with("  ")),
+        "{causes:?}"
+    );
 }
 
 #[test]
