@@ -266,7 +266,13 @@ pub async fn run_spec(
             time_scale,
             delete_at: inst.delete_at,
             delete_grace: inst.delete_grace,
-            updates: spec.run.updates.clone(),
+            updates: spec
+                .run
+                .updates
+                .iter()
+                .filter(|u| u.applies_to(&inst.name, inst.table.as_deref()))
+                .cloned()
+                .collect(),
             feature_gates: crate::spec::features::FeatureGates::from_spec(&spec.run.feature_gates),
             duration: spec.run.duration.map(|d| d.0),
             timeout,

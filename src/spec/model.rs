@@ -228,6 +228,17 @@ pub struct PodInstance {
     pub delete_at: Option<std::time::Duration>,
     /// The delete's grace period (`kubectl delete --grace-period`).
     pub delete_grace: Option<i64>,
+    /// The `[pods.NAME]` table it came from (None for `[pod]`).
+    pub table: Option<String>,
+}
+
+impl PodUpdate {
+    /// Whether this update changes `pod` (an instance from table `table`, named `name`).
+    pub fn applies_to(&self, name: &str, table: Option<&str>) -> bool {
+        self.pod
+            .as_deref()
+            .is_none_or(|p| p == name || Some(p) == table)
+    }
 }
 
 /// The most pods one spec may run (replicas included).
@@ -253,6 +264,7 @@ impl SpecFile {
                 start_at: std::time::Duration::ZERO,
                 delete_at: self.run.delete_pod_at.map(|d| d.0),
                 delete_grace: self.run.delete_grace_period,
+                table: None,
             }];
         }
         let mut out = Vec::new();
@@ -271,6 +283,7 @@ impl SpecFile {
                     start_at: pod.start_at.map_or(std::time::Duration::ZERO, |d| d.0),
                     delete_at: pod.delete_at.map(|d| d.0),
                     delete_grace: pod.delete_grace,
+                    table: Some(key.clone()),
                 });
             }
         }
@@ -311,6 +324,9 @@ pub struct PodReadinessGate {
 pub struct PodUpdate {
     /// When (spec time since pod creation).
     pub at: SpecDuration,
+    /// With `[pods.NAME]`: the pod it changes, by its name (`web-0`) or its table's (`web`,
+    /// every replica); unset, every pod.
+    pub pod: Option<String>,
     /// Pod conditions a controller writes, by type: `true` for "True", `false` for "False".
     #[serde(default)]
     pub conditions: BTreeMap<String, bool>,

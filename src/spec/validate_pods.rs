@@ -52,13 +52,6 @@ pub(super) fn check_pods(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagno
             "set `delete_at = \"5s\"` (and `delete_grace`) in the [pods.NAME] table of the pod to delete",
         ));
     }
-    if !spec.run.updates.is_empty() {
-        out.push(err(
-            run.key("updates"),
-            "run.updates changes the one [pod]; with [pods.NAME] tables it is not supported yet",
-            "use a spec with a single [pod] for updates",
-        ));
-    }
     if spec.manifest.is_some() {
         out.push(err(
             FieldPath::root().key("manifest"),
@@ -414,5 +407,36 @@ mod tests {
             "{two}[[expect.final]]\npod = \"db\"\n[[expect.final]]\npod = \"db\"\n"
         ));
         assert!(r.contains("a second final state for pod \"db\""), "{r}");
+    }
+
+    #[test]
+    fn updates_name_the_pods_they_change() {
+        let two = format!(
+            "{C}[pods.db]\nreplicas = 2\n[[pods.db.containers]]\nname = \"db\"\ncommand = [\"true\"]\n"
+        );
+        let ok = format!(
+            "{two}[[run.updates]]\nat = \"1s\"\npod = \"web\"\nimages = {{ app = \"a:2\" }}\n[[run.updates]]\nat = \"2s\"\npod = \"db-1\"\nimages = {{ db = \"b:2\" }}\n"
+        );
+        assert_eq!(errors(&ok), "");
+        let r = errors(&format!(
+            "{two}[[run.updates]]\nat = \"1s\"\npod = \"nope\"\nactiveDeadlineSeconds = 5\n"
+        ));
+        assert!(
+            r.contains("no pod named \"nope\"") && r.contains("\"db-0\""),
+            "{r}"
+        );
+        // Without `pod` an update changes every pod: each must have the container.
+        let r = errors(&format!(
+            "{two}[[run.updates]]\nat = \"1s\"\nimages = {{ app = \"a:2\" }}\n"
+        ));
+        assert_eq!(
+            r.matches("error: run.updates[0].images.app").count(),
+            1,
+            "{r}"
+        );
+        let r = errors(&format!(
+            "{two}[[run.updates]]\nat = \"1s\"\npod = \"db\"\nimages = {{ app = \"a:2\" }}\n"
+        ));
+        assert!(r.contains("no container named \"app\""), "{r}");
     }
 }

@@ -1,7 +1,7 @@
 //! Validation of `pod.readinessGates` and `run.updates`: only changes the API server would
 //! accept on a running pod, naming only what the pod has.
 
-use super::model::SpecFile;
+use super::model::{Pod, SpecFile};
 use super::validate::{err, list_or_none, warn};
 use crate::diag::{Diagnostic, FieldPath};
 
@@ -51,37 +51,108 @@ fn qualified_name_problem(s: &str) -> Option<&'static str> {
     None
 }
 
-/// Checks the readiness gates and the updates.
+/// Checks the readiness gates and the updates, against each pod an update changes.
 pub(super) fn check_updates(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
     let root = FieldPath::root();
-    let gates: Vec<&str> = spec
-        .pod
-        .readiness_gates
-        .iter()
-        .map(|g| g.condition_type.as_str())
-        .collect();
-    for (i, g) in gates.iter().enumerate() {
+    // The pods as tables: (path of the table, table name, replica names, the pod).
+    let tables: Vec<(FieldPath, Option<&str>, Vec<String>, &Pod)> = if spec.pods.is_empty() {
+        vec![(root.key("pod"), None, Vec::new(), &spec.pod)]
+    } else {
+        spec.pods
+            .iter()
+            .map(|(key, pod)| {
+                let base = pod.name.clone().unwrap_or_else(|| key.clone());
+                let names = match pod.replicas {
+                    Some(n) => (0..n).map(|i| format!("{base}-{i}")).collect(),
+                    None => vec![base],
+                };
+                (root.key("pods").key(key), Some(key.as_str()), names, pod)
+            })
+            .collect()
+    };
+    for (path, _, _, pod) in &tables {
+        check_gates(pod, path, out);
+    }
+    for (i, u) in spec.run.updates.iter().enumerate() {
+        let Some(p) = &u.pod else { continue };
+        let known = tables
+            .iter()
+            .any(|(_, table, names, _)| *table == Some(p.as_str()) || names.contains(p));
+        if spec.pods.is_empty() {
+            out.push(err(
+                root.key("run").key("updates").index(i).key("pod"),
+                format!("pod = {p:?} names a pod, but this spec has the one [pod]"),
+                "remove `pod`: an update changes the one pod",
+            ));
+        } else if !known {
+            let all: Vec<String> = tables
+                .iter()
+                .flat_map(|(_, table, names, _)| {
+                    names.iter().cloned().chain(table.map(str::to_owned))
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            out.push(err(
+                root.key("run").key("updates").index(i).key("pod"),
+                format!("no pod named {p:?}"),
+                format!("use one of {}", list_or_none(&all)),
+            ));
+        }
+    }
+    for (_, table, names, pod) in &tables {
+        let mine: Vec<usize> = (0..spec.run.updates.len())
+            .filter(|&i| {
+                let u = &spec.run.updates[i];
+                table.is_none() || names.iter().any(|n| u.applies_to(n, *table))
+            })
+            .collect();
+        let mut found = Vec::new();
+        check_pod_updates(spec, pod, &mine, &mut found);
+        // An update to every pod says a problem the pods share once.
+        for d in found {
+            let seen = out
+                .iter()
+                .any(|o| o.message == d.message && o.path.to_string() == d.path.to_string());
+            if !seen {
+                out.push(d);
+            }
+        }
+    }
+}
+
+/// `pod.readinessGates`: qualified condition types.
+fn check_gates(pod: &Pod, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    for (i, g) in pod.readiness_gates.iter().enumerate() {
+        let g = g.condition_type.as_str();
         if let Some(why) = qualified_name_problem(g) {
             out.push(err(
-                root.key("pod")
-                    .key("readinessGates")
-                    .index(i)
-                    .key("conditionType"),
+                path.key("readinessGates").index(i).key("conditionType"),
                 format!("conditionType {g:?} {why}"),
                 "use a qualified name such as \"example.com/load-balancer-ready\"",
             ));
         }
     }
+}
+
+/// The updates (indices into `run.updates`) that change `pod`, in time order.
+fn check_pod_updates(spec: &SpecFile, pod: &Pod, mine: &[usize], out: &mut Vec<Diagnostic>) {
+    let root = FieldPath::root();
+    let gates: Vec<&str> = pod
+        .readiness_gates
+        .iter()
+        .map(|g| g.condition_type.as_str())
+        .collect();
     // ValidatePodUpdate lets the image of any container change, init containers included.
-    let names: Vec<&str> = spec
-        .pod
+    let names: Vec<&str> = pod
         .init_containers
         .iter()
-        .chain(&spec.pod.containers)
+        .chain(&pod.containers)
         .map(|c| c.name.as_str())
         .collect();
-    let mut deadline = spec.pod.active_deadline_seconds;
-    let mut order: Vec<usize> = (0..spec.run.updates.len()).collect();
+    let mut deadline = pod.active_deadline_seconds;
+    let mut order: Vec<usize> = mine.to_vec();
     order.sort_by_key(|&i| spec.run.updates[i].at.0);
     for i in order {
         let u = &spec.run.updates[i];
