@@ -984,8 +984,17 @@ fn run_takes_a_deployment_manifest_with_an_image_map() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    // The file has a Service in front of the Deployment: both replicas run behind it.
     assert!(
-        stdout.contains("PASS") && stdout.contains("Deployment/webapp"),
+        stdout.contains("PASS") && stdout.contains("webapp.yaml"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Pod webapp-0:") && stdout.contains("Pod webapp-1:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Service webapp: endpoints by pod"),
         "{stdout}"
     );
     // The relative program path resolved, and the quoted argument did not split the
@@ -993,10 +1002,6 @@ fn run_takes_a_deployment_manifest_with_an_image_map() {
     assert!(stdout.contains("Ready:          True"), "{stdout}");
     // One note per field podcheck does not emulate, at the field's line and column.
     for (note, at) in [
-        (
-            "replicas: 2: podcheck runs one pod of this Deployment",
-            "webapp.yaml:19:3",
-        ),
         (
             "`allowPrivilegeEscalation` is a valid Kubernetes field that podcheck does not emulate",
             "webapp.yaml:76:11",
@@ -1021,6 +1026,32 @@ fn run_takes_a_deployment_manifest_with_an_image_map() {
     // A mapped image is pullable: no ErrImagePull warning, no pull failure.
     assert!(!stderr.contains("ErrImagePull"), "{stderr}");
     assert!(!stdout.contains("Failed to pull"), "{stdout}");
+}
+
+#[test]
+fn a_manifest_with_a_service_runs_every_replica_behind_it() {
+    // Readiness fails for the first 2 s, then passes: both replicas join the endpoints.
+    let image = format!("example.com/web:1.0={FIXTURE} --http 8080 --route /ready=503@0s,200@2s");
+    let out = podcheck(&[
+        "run",
+        "fixtures/manifests/services/web-behind-service.yaml",
+        "--image",
+        &image,
+        "--time-scale",
+        "0.1",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for pod in ["web-0", "web-1"] {
+        assert!(stdout.contains(&format!("Pod {pod}:")), "{stdout}");
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(pod) && l.contains("not ready at"))
+            .unwrap_or_else(|| panic!("no endpoint line for {pod}:\n{stdout}"));
+        assert!(line.contains("→ ready at"), "{line}");
+    }
+    assert!(stdout.contains("Service web: endpoints by pod"), "{stdout}");
 }
 
 #[test]

@@ -243,7 +243,26 @@ fn load_inputs(
             // Every problem of a file at once: reading, conversion and each pod's validation.
             let mut all = file.file_diagnostics();
             let mut invalid = file.has_errors();
-            for pod in &file.pods {
+            if crate::manifest::group::runs_together(file) {
+                // Replicas and the Services in front of them run together, on one clock.
+                match crate::manifest::group::spec_for_file(file, &table) {
+                    Ok(mut l) => {
+                        all.diagnostics.append(&mut l.warnings.diagnostics);
+                        loaded.push((file.path.clone(), l));
+                    }
+                    Err(mut d) => {
+                        all.diagnostics.append(&mut d.diagnostics);
+                        invalid = true;
+                    }
+                }
+            }
+            let one_by_one: &[crate::manifest::ManifestPod] =
+                if crate::manifest::group::runs_together(file) {
+                    &[]
+                } else {
+                    &file.pods
+                };
+            for pod in one_by_one {
                 match crate::manifest::spec_for(file, pod, &table) {
                     Ok(mut l) => {
                         all.diagnostics.append(&mut l.warnings.diagnostics);
@@ -477,6 +496,7 @@ pub fn run(args: RunArgs) -> u8 {
                                 );
                             }
                         }
+                        out!("{}", crate::report::services::describe_services(&report));
                     }
                     if let Some(out) = json_out.as_mut() {
                         out.verdict(&label, &report);

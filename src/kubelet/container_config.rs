@@ -117,7 +117,9 @@ impl Worker<'_> {
             Some(limit) if crate::runtime::cgroup::memory_support().is_ok() => Some(
                 ContainerCgroup::create(
                     &self.cfg.run_id,
-                    &format!("{}-{restart_count}", spec.name),
+                    // Pods of one run share the run's tree: the pod's uid keeps two pods'
+                    // containers of the same name apart.
+                    &format!("{}-{}-{restart_count}", self.cfg.uid, spec.name),
                     limit,
                 )
                 .map(Arc::new)

@@ -39,6 +39,7 @@ pub fn to_pod(pod: &m::Pod, stem: &str) -> k::Pod {
         metadata: ObjectMeta {
             name: Some(name),
             namespace: pod.namespace.clone(),
+            labels: (!pod.labels.is_empty()).then(|| pod.labels.clone()),
             ..Default::default()
         },
         spec: Some(pod_spec(pod)),

@@ -10,8 +10,10 @@ pub mod convert;
 pub mod de;
 pub mod export;
 pub mod fields;
+pub mod group;
 pub mod objects;
 pub mod read;
+pub mod services;
 pub mod toml_pod;
 pub mod yaml;
 
@@ -74,6 +76,21 @@ pub fn spec_for(
         }
     }
     mapped.extend(image_notes(file, pod, images));
+    if let Some(n) = pod.replicas.filter(|n| *n > 1) {
+        let path = pod.object_path.key("spec").key("replicas");
+        let mut d = Diagnostic::note(
+            path.clone(),
+            format!(
+                "replicas: {n}: podcheck runs one pod of this {} (a file that also has a Service in front of it runs every replica)",
+                pod.kind
+            ),
+        );
+        d.span = file
+            .docs
+            .get(pod.document.saturating_sub(1))
+            .map(|n| n.span_of(&path));
+        mapped.push(d);
+    }
     mapped.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     let out = FileDiagnostics {
         path: file.path.clone(),
@@ -311,13 +328,8 @@ fn choose(
 pub fn images_used<'a>(specs: impl IntoIterator<Item = &'a LoadedSpec>) -> Vec<String> {
     let mut out: Vec<String> = specs
         .into_iter()
-        .flat_map(|l| {
-            l.spec
-                .pod
-                .init_containers
-                .iter()
-                .chain(&l.spec.pod.containers)
-        })
+        .flat_map(|l| std::iter::once(&l.spec.pod).chain(l.spec.pods.values()))
+        .flat_map(|p| p.init_containers.iter().chain(&p.containers))
         .filter_map(|c| c.image.clone())
         .collect();
     out.sort();

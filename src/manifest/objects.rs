@@ -36,16 +36,28 @@ pub struct ManifestPod {
     pub spec_path: FieldPath,
     /// Where the object's `metadata.name` is.
     pub name_path: FieldPath,
+    /// The object's kind (`Deployment`).
+    pub kind: String,
+    /// The name its pods are named after (the object's name, or its generateName).
+    pub base_name: String,
+    /// `spec.replicas` where the kind has it (unset means 1).
+    pub replicas: Option<i32>,
+    /// Where the object is in its document.
+    pub object_path: FieldPath,
+}
+
+/// Everything runnable found in a manifest file's documents.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// The workloads' pods.
+    pub pods: Vec<ManifestPod>,
+    /// The Services.
+    pub services: Vec<super::services::ManifestService>,
 }
 
 /// Reads every object of one document (a `List` contributes its items).
-pub fn read_document(
-    doc: &Node,
-    document: usize,
-    pods: &mut Vec<ManifestPod>,
-    out: &mut Vec<Diagnostic>,
-) {
-    read_object(doc, doc, &FieldPath::root(), document, pods, out);
+pub fn read_document(doc: &Node, document: usize, found: &mut Found, out: &mut Vec<Diagnostic>) {
+    read_object(doc, doc, &FieldPath::root(), document, found, out);
 }
 
 fn read_object(
@@ -53,7 +65,7 @@ fn read_object(
     node: &Node,
     path: &FieldPath,
     document: usize,
-    pods: &mut Vec<ManifestPod>,
+    found: &mut Found,
     out: &mut Vec<Diagnostic>,
 ) {
     let located = |mut d: Diagnostic| {
@@ -85,7 +97,7 @@ fn read_object(
         match node.get("items").map(|n| &n.value) {
             Some(Value::Seq(items)) => {
                 for (i, item) in items.iter().enumerate() {
-                    read_object(doc, item, &path.key("items").index(i), document, pods, out);
+                    read_object(doc, item, &path.key("items").index(i), document, found, out);
                 }
             }
             Some(Value::Null) | None => {}
@@ -96,15 +108,21 @@ fn read_object(
         }
         return;
     }
+    if kind == "Service" {
+        found.services.extend(super::services::read_service(
+            doc, node, path, document, out,
+        ));
+        return;
+    }
     if !KINDS.contains(&kind) {
         out.push(located(skipped_kind(node, kind, path)));
         return;
     }
     let keys = Keys::default();
-    let found = typed(kind, node, path, &keys);
+    let workload = typed(kind, node, path, &keys);
     out.extend(key_diagnostics(&keys.0.into_inner()));
-    match found {
-        Ok(Some(w)) => pods.push(w.into_pod(doc, kind, document, path, out)),
+    match workload {
+        Ok(Some(w)) => found.pods.push(w.into_pod(doc, kind, document, path, out)),
         Ok(None) => out.push(located(
             Diagnostic::error(path.key("spec"), format!("this {kind} has no pod template"))
                 .with_help("add spec.template with the pod's metadata and spec"),
@@ -289,14 +307,6 @@ impl Workload {
             d.span = Some(doc.span_of(&d.path));
             d
         };
-        if let Some(n) = self.replicas.filter(|n| *n > 1) {
-            out.push(located(Diagnostic::note(
-                path.key("spec").key("replicas"),
-                format!(
-                    "replicas: {n}: podcheck runs one pod of this {kind} (a spec holds one pod for now)"
-                ),
-            )));
-        }
         for claim in &self.claims {
             if !pod.volumes.iter().any(|v| &v.name == claim) {
                 out.push(located(Diagnostic::note(
@@ -318,14 +328,23 @@ impl Workload {
             .or_else(|| {
                 self.meta
                     .generate_name
+                    .as_ref()
                     .map(|g| g.trim_end_matches('-').to_owned())
             })
             .unwrap_or_default();
         pod.name = Some(match kind {
             "StatefulSet" => format!("{base}-0"),
-            _ => base,
+            _ => base.clone(),
         })
         .filter(|n| !n.is_empty() && n != "-0");
+        // The labels its pods carry, which Services select on.
+        pod.labels = self
+            .template_meta
+            .as_ref()
+            .map_or(&self.meta, |m| m)
+            .labels
+            .clone()
+            .unwrap_or_default();
         pod.namespace = self
             .meta
             .namespace
@@ -337,6 +356,10 @@ impl Workload {
             pod,
             spec_path,
             name_path,
+            kind: kind.to_owned(),
+            base_name: base,
+            replicas: self.replicas,
+            object_path: path.clone(),
         }
     }
 }
@@ -348,12 +371,12 @@ mod tests {
     use crate::manifest::yaml::parse_documents;
 
     fn read(src: &str) -> (Vec<ManifestPod>, Vec<Diagnostic>) {
-        let mut pods = Vec::new();
+        let mut found = Found::default();
         let mut out = Vec::new();
         for (i, d) in parse_documents(src).expect("yaml").iter().enumerate() {
-            read_document(d, i + 1, &mut pods, &mut out);
+            read_document(d, i + 1, &mut found, &mut out);
         }
-        (pods, out)
+        (found.pods, out)
     }
 
     const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      securityContext: {runAsNonRoot: true}\n      containers:\n      - name: web\n        image: nginx:1.27\n        securityContext: {readOnlyRootFilesystem: true}\n        readinessProbe: {httpGet: {port: 80}, periodSecond: 2}\n";
@@ -372,9 +395,11 @@ mod tests {
                 (d.severity, d.path.to_string(), l)
             })
             .collect();
-        assert!(
-            lines.contains(&(Severity::Note, "spec.replicas".into(), 5)),
-            "{lines:?}"
+        // The replicas and the labels its Services select on are kept.
+        assert_eq!(pods[0].replicas, Some(3));
+        assert_eq!(
+            pods[0].pod.labels.get("app").map(String::as_str),
+            Some("web")
         );
         // runAsNonRoot is honoured (no note); readOnlyRootFilesystem is not.
         assert_eq!(
@@ -398,12 +423,12 @@ mod tests {
             .find(|d| d.severity == Severity::Warning)
             .expect("typo");
         assert_eq!(typo.help.as_deref(), Some("did you mean `periodSeconds`?"));
-        assert_eq!(diags.len(), 3, "{lines:?}");
+        assert_eq!(diags.len(), 2, "{lines:?}");
     }
 
     #[test]
     fn lists_cronjobs_and_unknown_kinds() {
-        let src = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: web}\n- apiVersion: batch/v1\n  kind: CronJob\n  metadata: {name: backup}\n  spec:\n    schedule: '*/5 * * * *'\n    jobTemplate:\n      spec:\n        template:\n          spec:\n            restartPolicy: OnFailure\n            containers: [{name: b, image: busybox, command: [sh, -c, 'echo hi']}]\n";
+        let src = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: web}\n- apiVersion: batch/v1\n  kind: CronJob\n  metadata: {name: backup}\n  spec:\n    schedule: '*/5 * * * *'\n    jobTemplate:\n      spec:\n        template:\n          spec:\n            restartPolicy: OnFailure\n            containers: [{name: b, image: busybox, command: [sh, -c, 'echo hi']}]\n";
         let (pods, diags) = read(src);
         assert_eq!(pods.len(), 1);
         assert_eq!(pods[0].object, "CronJob/backup");
@@ -414,7 +439,7 @@ mod tests {
         assert!(
             diags
                 .iter()
-                .any(|d| d.message.starts_with("Service \"web\" is skipped")),
+                .any(|d| d.message.starts_with("ConfigMap \"web\" is skipped")),
             "{diags:?}"
         );
         assert!(

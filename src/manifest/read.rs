@@ -56,6 +56,8 @@ pub struct ManifestFile {
     pub docs: Vec<Node>,
     /// The runnable pods, in document order.
     pub pods: Vec<ManifestPod>,
+    /// The Services, in document order.
+    pub services: Vec<super::services::ManifestService>,
     /// Errors, warnings and notes, in document order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -81,6 +83,7 @@ impl ManifestFile {
             source,
             docs: Vec::new(),
             pods: Vec::new(),
+            services: Vec::new(),
             diagnostics: vec![d],
         }
     }
@@ -213,17 +216,19 @@ pub fn parse_source(path: &Path, source: String) -> ManifestFile {
         Ok(docs) => docs,
         Err(d) => return ManifestFile::failed(path, source, d),
     };
-    let mut pods = Vec::new();
+    let mut found = super::objects::Found::default();
     let mut diagnostics = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
-        read_document(doc, i + 1, &mut pods, &mut diagnostics);
+        read_document(doc, i + 1, &mut found, &mut diagnostics);
     }
+    let super::objects::Found { pods, services } = found;
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     ManifestFile {
         path: path.to_owned(),
         source,
         docs,
         pods,
+        services,
         diagnostics,
     }
 }

@@ -264,3 +264,85 @@ fn mutated_manifests_never_panic() {
     }
     assert!(n > 500, "{n} inputs");
 }
+
+const WEB: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: NodePort\n  selector: {app: web}\n  ports:\n  - {name: http, port: 80, targetPort: http}\n  - {name: dns, port: 53, protocol: UDP}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - {name: web, image: 'app:1', ports: [{name: http, containerPort: 8080}]}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  serviceName: db\n  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n    spec:\n      containers: [{name: db, image: 'app:1'}]\n";
+
+#[test]
+fn a_file_with_a_service_runs_every_replica_behind_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = read_file(&write(dir.path(), "web.yaml", WEB));
+    assert!(!file.has_errors(), "{:?}", file.diagnostics);
+    assert!(group::runs_together(&file));
+    let l = group::spec_for_file(&file, &image("true")).expect("valid");
+    let web = &l.spec.pods["web"];
+    assert_eq!(web.replicas, Some(2));
+    assert_eq!(web.labels.get("app").map(String::as_str), Some("web"));
+    // A StatefulSet's one pod is still db-0.
+    assert_eq!(l.spec.pods["db"].replicas, Some(1));
+    let names: Vec<String> = l
+        .spec
+        .pod_instances("web")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["db-0", "web-0", "web-1"]);
+    let svc = &l.spec.services["web"];
+    assert_eq!(svc.selector.get("app").map(String::as_str), Some("web"));
+    // The UDP port is left out with a note; TCP stays with its named targetPort.
+    assert_eq!(svc.ports.len(), 1);
+    assert_eq!(svc.ports[0].port, 80);
+    let notes: Vec<(String, usize)> = file
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Note)
+        .map(|d| {
+            let (line, _) =
+                crate::diag::line_col(&file.source, d.span.clone().expect("span").start);
+            (d.message.clone(), line)
+        })
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|(m, l)| m.contains("type: NodePort") && *l == 5),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|(m, l)| m.contains("(UDP) is left out") && *l == 9),
+        "{notes:?}"
+    );
+    // Without the Service, a workload runs one pod, and a note says the rest.
+    let alone = read_file(&write(
+        dir.path(),
+        "alone.yaml",
+        &WEB[WEB.find("---").expect("doc") + 4..],
+    ));
+    assert!(!group::runs_together(&alone));
+    let one = spec_for(&alone, &alone.pods[0], &image("true")).expect("valid");
+    assert!(
+        one.warnings
+            .diagnostics
+            .iter()
+            .any(|d| d.message.starts_with("replicas: 2: podcheck runs one pod")),
+        "{:?}",
+        one.warnings.diagnostics
+    );
+}
+
+#[test]
+fn a_bad_service_port_is_reported_at_its_manifest_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = WEB.replace("port: 80,", "port: 0,");
+    let file = read_file(&write(dir.path(), "web.yaml", &bad));
+    let err = group::spec_for_file(&file, &image("true")).expect_err("port 0");
+    let d = err
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+        .expect("an error");
+    assert_eq!(d.path.to_string(), "spec.ports[0].port");
+    let (line, _) = crate::diag::line_col(&file.source, d.span.clone().expect("span").start);
+    assert_eq!(line, 8);
+}

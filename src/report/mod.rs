@@ -16,6 +16,7 @@ pub mod lint_measure;
 pub mod lint_sarif;
 pub mod probes;
 pub mod progress;
+pub mod services;
 pub mod timeline;
 pub mod verdict;
 pub mod watch;

@@ -12,7 +12,7 @@ use super::duration::SpecDuration;
 use crate::expect::Expectations;
 
 /// One spec file: run settings, an image table, one pod and what is expected of it.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpecFile {
     /// Human title of the spec; defaults to the file name.

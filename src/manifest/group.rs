@@ -1,0 +1,135 @@
+//! A manifest file whose pods belong together: Services in front of workloads. Such a file
+//! runs as one spec with several pods on one clock (`[pods.NAME]` with `replicas`,
+//! `[services.NAME]`), so endpoints follow every replica as a cluster's EndpointSlices
+//! would. Other files run one spec per pod (one pod of each workload), as before there
+//! were Services: their replicas would be identical runs, and in `none` isolation
+//! replicas listening on one port would clash.
+
+use std::collections::BTreeMap;
+
+use super::{MANIFEST_RUN_DURATION, ManifestFile};
+use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, PathSeg};
+use crate::spec::LoadedSpec;
+use crate::spec::model::{ImageEntry, SpecFile};
+
+/// Whether the file runs as one spec of several pods rather than one spec per pod.
+pub fn runs_together(file: &ManifestFile) -> bool {
+    !file.pods.is_empty() && !file.services.is_empty()
+}
+
+/// The one spec of a file that [`runs_together`]: each workload a `[pods.NAME]` table with
+/// its replicas (a StatefulSet's pods are NAME-0, NAME-1, …; a Deployment's NAME-0, … in
+/// place of the ReplicaSet hash and random suffix), each Service a `[services.NAME]`.
+pub fn spec_for_file(
+    file: &ManifestFile,
+    images: &BTreeMap<String, ImageEntry>,
+) -> Result<LoadedSpec, FileDiagnostics> {
+    let mut spec = SpecFile {
+        name: Some(
+            file.path
+                .file_name()
+                .map_or_else(|| "manifest".into(), |n| n.to_string_lossy().into_owned()),
+        ),
+        run: crate::spec::model::RunSettings {
+            duration: Some(crate::spec::duration::SpecDuration(MANIFEST_RUN_DURATION)),
+            ..Default::default()
+        },
+        images: images.clone(),
+        ..SpecFile::default()
+    };
+    let mut notes = Vec::new();
+    // The table key of each pod, for mapping validation paths back.
+    let mut tables: Vec<(String, usize)> = Vec::new();
+    for (i, mp) in file.pods.iter().enumerate() {
+        let replicas = mp.replicas.unwrap_or(1);
+        if replicas < 1 {
+            let mut d = Diagnostic::note(
+                mp.object_path.key("spec").key("replicas"),
+                format!("replicas: {replicas}: {} runs no pod", mp.object),
+            );
+            d.span = file
+                .docs
+                .get(mp.document.saturating_sub(1))
+                .map(|n| n.span_of(&d.path));
+            notes.push(d);
+            continue;
+        }
+        let mut key = mp.base_name.clone();
+        if key.is_empty() || spec.pods.contains_key(&key) {
+            key = format!("{}-{}", mp.kind.to_lowercase(), i + 1);
+        }
+        let mut pod = mp.pod.clone();
+        // A StatefulSet names its pods NAME-0 … NAME-(N-1); so do the replicas of a table.
+        let ordinal = mp.kind == "StatefulSet" || replicas > 1;
+        // [pods.NAME] names its pods after the table key.
+        pod.name = None;
+        pod.replicas = ordinal.then(|| u32::try_from(replicas).unwrap_or(u32::MAX));
+        spec.pods.insert(key.clone(), pod);
+        tables.push((key, i));
+    }
+    for s in &file.services {
+        spec.services.insert(s.name.clone(), s.service.clone());
+    }
+    let diags = crate::spec::validate::validate(&spec);
+    let mut mapped: Vec<Diagnostic> = Vec::new();
+    for mut d in diags {
+        match d.path.0.first().cloned() {
+            Some(PathSeg::Key(k)) if k == "pods" => {
+                let Some(PathSeg::Key(table)) = d.path.0.get(1).cloned() else {
+                    mapped.push(d);
+                    continue;
+                };
+                let Some(mp) = tables
+                    .iter()
+                    .find(|(t, _)| *t == table)
+                    .and_then(|(_, i)| file.pods.get(*i))
+                else {
+                    mapped.push(d);
+                    continue;
+                };
+                // The table's own keys are the pod's: map them as `pod.*` is mapped.
+                let mut as_pod = FieldPath::root().key("pod");
+                as_pod.0.extend(d.path.0[2..].iter().cloned());
+                d.path = as_pod;
+                let (_, mut m) = super::split(file, mp, vec![d]);
+                mapped.append(&mut m);
+            }
+            Some(PathSeg::Key(k)) if k == "services" => {
+                let name = match d.path.0.get(1) {
+                    Some(PathSeg::Key(n)) => n.clone(),
+                    _ => String::new(),
+                };
+                if let Some(s) = file.services.iter().find(|s| s.name == name) {
+                    let mut path = s.path.key("spec");
+                    path.0.extend(d.path.0.iter().skip(2).cloned());
+                    d.span = file
+                        .docs
+                        .get(s.document.saturating_sub(1))
+                        .map(|n| n.span_of(&path));
+                    d.path = path;
+                }
+                mapped.push(d);
+            }
+            _ => mapped.push(d),
+        }
+    }
+    mapped.extend(notes);
+    mapped.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+    let out = FileDiagnostics {
+        path: file.path.clone(),
+        source: file.source.clone(),
+        diagnostics: mapped,
+    };
+    if out.has_errors() {
+        return Err(out);
+    }
+    Ok(LoadedSpec {
+        stem: file
+            .path
+            .file_stem()
+            .map_or_else(|| "manifest".into(), |s| s.to_string_lossy().into_owned()),
+        spec,
+        warnings: out,
+        related: Vec::new(),
+    })
+}

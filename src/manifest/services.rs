@@ -1,0 +1,116 @@
+//! Services in a manifest: read through k8s-openapi's `Service` into podcheck's model, so a
+//! file with a Deployment and the Service in front of it runs the replicas behind it. What
+//! podcheck does not emulate of a Service (node ports, load balancers, UDP) is a note, not
+//! an error: the manifest is valid and the rest of it still runs.
+
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString as K8sIntOrString;
+
+use super::de::{DeError, Keys, from_node};
+use super::fields::key_diagnostics;
+use super::yaml::Node;
+use crate::diag::{Diagnostic, FieldPath};
+use crate::spec::model;
+
+/// One Service found in a manifest.
+#[derive(Debug, Clone)]
+pub struct ManifestService {
+    /// metadata.name.
+    pub name: String,
+    /// The 1-based document of the file it is in.
+    pub document: usize,
+    /// Where the object is in its document.
+    pub path: FieldPath,
+    /// The Service in podcheck's model.
+    pub service: model::Service,
+}
+
+/// Reads a `kind: Service` object; None (with a diagnostic) when it cannot be used.
+pub fn read_service(
+    doc: &Node,
+    node: &Node,
+    path: &FieldPath,
+    document: usize,
+    out: &mut Vec<Diagnostic>,
+) -> Option<ManifestService> {
+    let located = |mut d: Diagnostic| {
+        d.span = Some(doc.span_of(&d.path));
+        d
+    };
+    let keys = Keys::default();
+    let typed: Result<core::Service, DeError> = from_node(node, path.clone(), &keys);
+    out.extend(key_diagnostics(&keys.0.into_inner()));
+    let svc = match typed {
+        Ok(s) => s,
+        Err(e) => {
+            let mut d = Diagnostic::error(e.path.clone(), e.message.clone())
+                .with_help("give the value the type the Kubernetes API defines for this field");
+            d.span = e.span.clone().or_else(|| Some(doc.span_of(&e.path)));
+            out.push(d);
+            return None;
+        }
+    };
+    let name = svc.metadata.name.clone().unwrap_or_default();
+    let spec = svc.spec.unwrap_or_default();
+    let spath = path.key("spec");
+    let kind = spec.type_.as_deref().unwrap_or("ClusterIP");
+    if kind == "ExternalName" {
+        out.push(located(Diagnostic::note(
+            spath.key("type"),
+            format!("Service {name:?} is skipped: an ExternalName Service is a DNS alias to a name outside the cluster, which podcheck has no network to reach"),
+        )));
+        return None;
+    }
+    if kind != "ClusterIP" {
+        out.push(located(Diagnostic::note(
+            spath.key("type"),
+            format!("type: {kind}: podcheck emulates the Service inside the cluster (its endpoints and ClusterIP); there is no node port or load balancer"),
+        )));
+    }
+    if spec.cluster_ip.as_deref() == Some("None") {
+        out.push(located(Diagnostic::note(
+            spath.key("clusterIP"),
+            format!("Service {name:?} is headless: its endpoints follow its pods as for any Service, but podcheck gives it no address and no per-pod DNS names"),
+        )));
+    }
+    if spec.selector.as_ref().is_none_or(|s| s.is_empty()) {
+        out.push(located(Diagnostic::note(
+            spath.clone(),
+            format!("Service {name:?} has no selector: no controller makes its endpoints, so none are recorded"),
+        )));
+    }
+    let mut ports = Vec::new();
+    for (i, p) in spec.ports.iter().flatten().enumerate() {
+        let proto = p.protocol.as_deref().unwrap_or("TCP");
+        if proto != "TCP" {
+            out.push(located(Diagnostic::note(
+                spath.key("ports").index(i).key("protocol"),
+                format!(
+                    "port {} ({proto}) is left out: podcheck's Services carry TCP only",
+                    p.port
+                ),
+            )));
+            continue;
+        }
+        ports.push(model::ServicePort {
+            name: p.name.clone(),
+            port: i64::from(p.port),
+            target_port: p.target_port.as_ref().map(|t| match t {
+                K8sIntOrString::Int(n) => model::IntOrString::Int(i64::from(*n)),
+                K8sIntOrString::String(s) => model::IntOrString::String(s.clone()),
+            }),
+            protocol: None,
+        });
+    }
+    Some(ManifestService {
+        name,
+        document,
+        path: path.clone(),
+        service: model::Service {
+            namespace: svc.metadata.namespace.clone(),
+            selector: spec.selector.unwrap_or_default(),
+            ports,
+            publish_not_ready_addresses: spec.publish_not_ready_addresses.unwrap_or(false),
+        },
+    })
+}
