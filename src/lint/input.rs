@@ -19,6 +19,8 @@ pub const IGNORE_ANNOTATION: &str = "podcheck.dev/ignore";
 /// Lints every path: TOML specs, YAML manifests and folders of manifests.
 pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
     let mut report = LintReport::default();
+    // Every manifest read, for the checks between Services and pods across files.
+    let mut manifests: Vec<ManifestFile> = Vec::new();
     for path in paths {
         let specs = if path.is_dir() {
             toml_files(path)
@@ -34,6 +36,7 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
                     for f in &files {
                         report.files.push(lint_manifest_file(f, opts, &[]));
                     }
+                    manifests.extend(files);
                 }
                 // A folder of specs alone is fine.
                 Err(crate::manifest::ManifestError::Empty(_)) if !specs.is_empty() => {}
@@ -55,6 +58,20 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
     report
         .files
         .retain(|f| seen.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone())));
+    let mut seen = BTreeSet::new();
+    let unique: Vec<&ManifestFile> = manifests
+        .iter()
+        .filter(|f| seen.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone())))
+        .collect();
+    for (i, f) in super::services::check(&unique) {
+        if opts.ignore.iter().any(|id| id == f.id) {
+            continue;
+        }
+        if let Some(r) = report.files.iter_mut().find(|r| r.path == unique[i].path) {
+            r.findings.push(f);
+            r.findings.sort_by_key(|f| (f.line, f.column));
+        }
+    }
     report
 }
 
@@ -127,7 +144,16 @@ fn lint_spec_path(path: &Path, opts: &LintOptions, report: &mut LintReport) {
 
 /// Lints manifest text (as if read from `path`).
 pub fn lint_manifest_source(path: &Path, source: String, opts: &LintOptions) -> FileReport {
-    lint_manifest_file(&crate::manifest::parse_source(path, source), opts, &[])
+    let file = crate::manifest::parse_source(path, source);
+    let mut report = lint_manifest_file(&file, opts, &[]);
+    report.findings.extend(
+        super::services::check(&[&file])
+            .into_iter()
+            .map(|(_, f)| f)
+            .filter(|f| !opts.ignore.iter().any(|i| i == f.id)),
+    );
+    report.findings.sort_by_key(|f| (f.line, f.column));
+    report
 }
 
 /// Builds one finding located in `source`.

@@ -11,6 +11,7 @@ pub mod classify;
 pub mod input;
 pub mod measure;
 pub mod registry;
+pub mod services;
 pub mod yaml11;
 
 #[cfg(test)]

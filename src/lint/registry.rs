@@ -145,6 +145,17 @@ pub const CHECKS: &[Check] = &[
         Note,
         "a Service-backed container with readiness but no preStop delay: requests in flight while endpoints update are dropped",
     ),
+    // Services and their pods, across the files of one run.
+    check(
+        "service-selects-nothing",
+        Warning,
+        "a Service's selector matches no pod linted with it (in its namespace): it has no endpoints",
+    ),
+    check(
+        "service-target-port-missing",
+        Warning,
+        "a Service's named targetPort is not a port name of the pods it selects: connections through it fail",
+    ),
     check(
         "exec-probe-period-1s",
         Warning,

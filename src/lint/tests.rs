@@ -73,7 +73,24 @@ fn yaml_cases() -> Vec<(&'static str, String, String)> {
             "        ports:\n        - {{name: http, containerPort: 8080}}\n        {field}:\n{body}"
         ))
     };
+    // A Service in front of the Deployment (whose pods are app=web, port "http").
+    let svc = |selector: &str, target: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  selector: {{app: {selector}}}\n  ports:\n  - {{port: 80, targetPort: {target}}}\n---\n{}",
+            d(GOOD)
+        )
+    };
     vec![
+        (
+            "service-selects-nothing",
+            svc("wbe", "8080"),
+            svc("web", "8080"),
+        ),
+        (
+            "service-target-port-missing",
+            svc("web", "htpp"),
+            svc("web", "http"),
+        ),
         ("invalid-input", "kind: Pod\nspec: [".to_owned(), d(GOOD)),
         (
             "unknown-field",
@@ -502,4 +519,33 @@ fn a_container_with_only_a_metrics_port_needs_no_readiness_probe() {
         "        ports:\n        - {containerPort: 8080}\n",
     );
     assert!(yaml_ids(&unnamed).contains(&"readiness-probe-missing"));
+}
+
+#[test]
+fn services_and_their_pods_are_matched_across_files() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let deploy = deployment("Deployment", "", GOOD);
+    std::fs::write(dir.path().join("deploy.yaml"), &deploy).expect("write");
+    let svc = |selector: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  selector: {{app: {selector}}}\n  ports:\n  - {{port: 80}}\n"
+        )
+    };
+    let ids = |paths: &[std::path::PathBuf]| -> Vec<&'static str> {
+        let r = super::lint_paths(paths, &LintOptions::default());
+        r.findings().map(|f| f.id).collect()
+    };
+    std::fs::write(dir.path().join("svc.yaml"), svc("web")).expect("write");
+    assert!(!ids(&[dir.path().to_owned()]).contains(&"service-selects-nothing"));
+    std::fs::write(dir.path().join("svc.yaml"), svc("wbe")).expect("write");
+    assert!(ids(&[dir.path().to_owned()]).contains(&"service-selects-nothing"));
+    // Linted alone, a Service's pods may be anywhere: nothing to say.
+    assert!(!ids(&[dir.path().join("svc.yaml")]).contains(&"service-selects-nothing"));
+    // The Service's own annotation silences it.
+    let annotated = svc("wbe").replace(
+        "metadata: {name: web}",
+        "metadata: {name: web, annotations: {podcheck.dev/ignore: service-selects-nothing}}",
+    );
+    std::fs::write(dir.path().join("svc.yaml"), annotated).expect("write");
+    assert!(!ids(&[dir.path().to_owned()]).contains(&"service-selects-nothing"));
 }
