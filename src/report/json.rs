@@ -79,6 +79,21 @@ pub fn entry_record(spec: &str, pod: &str, e: &Entry, now: SystemTime) -> Value 
                 "ready": c.ready, "serving": c.serving, "terminating": c.terminating,
             })),
         }),
+        Entry::Request(r) => {
+            let mut v = json!({
+                "kind": "request",
+                "at": secs(r.at),
+                "traffic": r.traffic,
+                "seq": r.seq,
+                "service": r.service,
+                "port": r.port,
+                "endpoint": r.pod,
+                "failed": r.outcome.failed(),
+                "latency": secs(r.latency),
+            });
+            request_outcome_fields(&mut v, &r.outcome);
+            v
+        }
         Entry::Execution(x) => {
             let mut v = json!({
                 "kind": "execution",
@@ -112,6 +127,21 @@ fn header_first(v: Value) -> Value {
     }
     out.extend(fields);
     Value::Object(out)
+}
+
+/// `result` (ok, status, refused, reset, timeout) and its detail: `status`, `detail`.
+fn request_outcome_fields(v: &mut Value, o: &crate::events::RequestOutcome) {
+    use crate::events::RequestOutcome as O;
+    let (result, status, detail) = match o {
+        O::Ok { status } => ("ok", *status, None),
+        O::Status { status } => ("status", Some(*status), None),
+        O::Refused => ("refused", None, None),
+        O::Reset { detail } => ("reset", None, Some(detail.clone())),
+        O::Timeout => ("timeout", None, None),
+    };
+    v["result"] = json!(result);
+    v["status"] = json!(status);
+    v["detail"] = json!(detail);
 }
 
 fn execution_fields(v: &mut Value, what: &ExecutionKind) {
