@@ -37,7 +37,8 @@ pub fn causes(r: &SpecReport) -> Vec<String> {
     for c in r.pod.init_containers.iter().chain(&r.pod.containers) {
         container_causes(r, c, &mut decisive, &mut exits);
     }
-    let mut out = decisive;
+    let mut out = super::explain_traffic::traffic_causes(r);
+    out.extend(decisive);
     out.extend(host_listener_hints(tl));
     out.extend(exits);
     out.extend(pod_lines(tl, cares_about_ready(r)));

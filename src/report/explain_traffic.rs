@@ -1,0 +1,105 @@
+//! The causes of failed `[[traffic]]` requests: which endpoint pod failed them, how, and
+//! whether the proxy was still sending to a pod whose endpoint had already stopped being
+//! ready (the propagation delay of a rollout without a preStop pause).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::events::{Request, RequestOutcome};
+use crate::runner::SpecReport;
+use crate::spec::duration::format_secs;
+
+fn t(d: Duration) -> String {
+    format_secs(d.as_secs_f64())
+}
+
+fn span(first: Duration, last: Duration) -> String {
+    if first == last {
+        t(first)
+    } else {
+        format!("{}..{}", t(first), t(last))
+    }
+}
+
+/// One cause line per (traffic item, endpoint pod, way of failing), in order of the first
+/// failure.
+pub fn traffic_causes(r: &SpecReport) -> Vec<String> {
+    type Key<'a> = (&'a str, Option<&'a str>, &'static str);
+    let mut groups: BTreeMap<Key<'_>, Vec<&Request>> = BTreeMap::new();
+    for req in r.traffic.requests().filter(|q| q.outcome.failed()) {
+        let how = match req.outcome {
+            RequestOutcome::Refused => "were refused",
+            RequestOutcome::Reset { .. } => "were reset",
+            RequestOutcome::Timeout => "timed out",
+            RequestOutcome::Status { .. } => "got an HTTP error status",
+            RequestOutcome::Ok { .. } => continue,
+        };
+        groups
+            .entry((req.traffic.as_str(), req.pod.as_deref(), how))
+            .or_default()
+            .push(req);
+    }
+    let mut lines: Vec<(Duration, String)> = groups
+        .into_iter()
+        .map(|((traffic, pod, how), reqs)| {
+            let first = reqs.iter().map(|q| q.at).min().unwrap_or_default();
+            let last = reqs.iter().map(|q| q.at).max().unwrap_or_default();
+            let n = reqs.len();
+            let service = reqs.first().map_or("", |q| q.service.as_str());
+            let example = reqs
+                .iter()
+                .find_map(|q| match &q.outcome {
+                    RequestOutcome::Reset { detail } => Some(format!(" ({detail})")),
+                    RequestOutcome::Status { status } => Some(format!(" (HTTP {status})")),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let text = match pod {
+                None => format!(
+                    "traffic {traffic}: {n} request(s) sent at {} {how}: the proxy had no ready endpoint of Service {service} (kube-proxy's REJECT)",
+                    span(first, last)
+                ),
+                Some(pod) => {
+                    let lag = not_ready_since(r, pod, service, first).map(|(at, why)| {
+                        format!(
+                            "; {pod}'s endpoint in {service} was no longer ready from {} ({why}), but the proxy sees endpoint changes cluster.endpoint_propagation later and still sent it new connections",
+                            t(at)
+                        )
+                    });
+                    format!(
+                        "traffic {traffic}: {n} request(s) sent to {pod} at {} {how}{example}{}",
+                        span(first, last),
+                        lag.unwrap_or_default()
+                    )
+                }
+            };
+            (first, text)
+        })
+        .collect();
+    lines.sort();
+    lines.into_iter().map(|(_, l)| l).collect()
+}
+
+/// When pod `pod`'s endpoint in `service` last stopped being ready at or before `by`, and
+/// why (terminating or not serving).
+fn not_ready_since(
+    r: &SpecReport,
+    pod: &str,
+    service: &str,
+    by: Duration,
+) -> Option<(Duration, &'static str)> {
+    let (_, _, outcome) = r.pods().into_iter().find(|(n, _, _)| *n == pod)?;
+    let mut since = None;
+    for (at, ep) in outcome.timeline.service_endpoints(service) {
+        if at > by {
+            break;
+        }
+        since = match ep {
+            Some(c) if c.ready => None,
+            Some(c) if c.terminating => since.or(Some((at, "terminating"))),
+            Some(_) => since.or(Some((at, "not serving"))),
+            None => since.or(Some((at, "removed"))),
+        };
+    }
+    since
+}
