@@ -9,14 +9,28 @@ use serde::Deserialize;
 use crate::events::{Request, RequestOutcome};
 use crate::spec::duration::{SpecDuration, TimeWindow, format_secs};
 
+/// A request's send time to the millisecond (`6.05s`): requests come tens of ms apart, so
+/// the tenths `format_secs` keeps would make neighbours look alike.
+pub fn send_time(d: Duration) -> String {
+    let s = format!("{:.3}", d.as_secs_f64());
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}s")
+}
+
 /// What the requests of the load generators must show.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrafficExpectation {
     /// The traffic item (`[[traffic]]` name); default: every item's requests.
     pub traffic: Option<String>,
+    /// Only requests the proxy sent to this endpoint pod count (default: all).
+    pub pod: Option<String>,
     /// Only requests sent in this window of spec time count (default: all).
     pub within: Option<TimeWindow>,
+    /// At least this many requests (ok or not) were sent.
+    pub requests_at_least: Option<u64>,
+    /// At most this many requests were sent (0 with `pod`: the proxy sent it none).
+    pub requests_at_most: Option<u64>,
     /// Exactly this many requests failed (refused, reset, timed out or HTTP 400+).
     pub failed: Option<u64>,
     /// At most this many failed.
@@ -33,6 +47,8 @@ impl TrafficExpectation {
     /// Whether the item states anything to check.
     pub fn has_condition(&self) -> bool {
         self.failed.is_some()
+            || self.requests_at_least.is_some()
+            || self.requests_at_most.is_some()
             || self.failed_at_most.is_some()
             || self.failed_at_least.is_some()
             || self.ok_at_least.is_some()
@@ -53,6 +69,7 @@ pub fn check(items: &[TrafficExpectation], requests: &[&Request]) -> Vec<String>
             .copied()
             .filter(|r| want.traffic.as_ref().is_none_or(|t| *t == r.traffic))
             .filter(|r| want.within.is_none_or(|w| w.contains(r.at)))
+            .filter(|r| want.pod.is_none() || r.pod == want.pod)
             .collect();
         let failed: Vec<&Request> = mine
             .iter()
@@ -77,6 +94,19 @@ pub fn check(items: &[TrafficExpectation], requests: &[&Request]) -> Vec<String>
                 want.failed_at_least.unwrap_or_default()
             ));
         }
+        let sent = mine.len() as u64;
+        if want.requests_at_least.is_some_and(|f| sent < f) {
+            broken.push(format!(
+                "requests_at_least = {}",
+                want.requests_at_least.unwrap_or_default()
+            ));
+        }
+        if want.requests_at_most.is_some_and(|f| sent > f) {
+            broken.push(format!(
+                "requests_at_most = {}",
+                want.requests_at_most.unwrap_or_default()
+            ));
+        }
         if want.ok_at_least.is_some_and(|f| (ok as u64) < f) {
             broken.push(format!(
                 "ok_at_least = {}",
@@ -84,8 +114,12 @@ pub fn check(items: &[TrafficExpectation], requests: &[&Request]) -> Vec<String>
             ));
         }
         let label = format!(
-            "traffic[{i}] ({}{})",
+            "traffic[{i}] ({}{}{})",
             want.traffic.as_deref().unwrap_or("all traffic"),
+            want.pod
+                .as_ref()
+                .map(|p| format!(", sent to {p}"))
+                .unwrap_or_default(),
             want.within
                 .map(|w| format!(", sent within {w}"))
                 .unwrap_or_default()
@@ -99,6 +133,9 @@ pub fn check(items: &[TrafficExpectation], requests: &[&Request]) -> Vec<String>
             if !failed.is_empty() {
                 text.push_str(&format!(": {}", by_outcome(&failed)));
                 text.push_str(&format!("; {}", listed(&failed)));
+            } else if want.requests_at_most.is_some() && !mine.is_empty() {
+                let all: Vec<&Request> = mine.clone();
+                text.push_str(&format!("; sent: {}", listed(&all)));
             }
             out.push(text);
         }
@@ -144,13 +181,9 @@ fn by_outcome(failed: &[&Request]) -> String {
         .into_iter()
         .map(|(kind, (n, first, last))| {
             let when = if first == last {
-                format_secs(first.as_secs_f64())
+                send_time(first)
             } else {
-                format!(
-                    "{}..{}",
-                    format_secs(first.as_secs_f64()),
-                    format_secs(last.as_secs_f64())
-                )
+                format!("{}..{}", send_time(first), send_time(last))
             };
             format!("{kind} ×{n} (sent {when})")
         })
@@ -185,7 +218,7 @@ fn describe(r: &Request) -> String {
         "{}#{} sent at {}{to}: {} after {}",
         r.traffic,
         r.seq,
-        format_secs(r.at.as_secs_f64()),
+        send_time(r.at),
         r.outcome,
         format_secs(r.latency.as_secs_f64())
     )

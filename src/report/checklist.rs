@@ -131,10 +131,19 @@ fn traffic_label(t: &crate::expect::traffic::TrafficExpectation) -> String {
     want.extend(t.failed_at_most.map(|n| format!("failed at most {n}")));
     want.extend(t.failed_at_least.map(|n| format!("failed at least {n}")));
     want.extend(t.ok_at_least.map(|n| format!("ok at least {n}")));
+    want.extend(
+        t.requests_at_least
+            .map(|n| format!("requests at least {n}")),
+    );
+    want.extend(t.requests_at_most.map(|n| format!("requests at most {n}")));
     want.extend(t.latency_at_most.map(|d| format!("latency at most {d}")));
     format!(
-        "{}: {}{}",
+        "{}{}: {}{}",
         t.traffic.as_deref().unwrap_or("all traffic"),
+        t.pod
+            .as_ref()
+            .map(|p| format!(" sent to {p}"))
+            .unwrap_or_default(),
         want.join(", "),
         t.within
             .map(|w| format!(" (sent within {w})"))

@@ -6,18 +6,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::events::{Request, RequestOutcome};
+use crate::expect::traffic::send_time;
 use crate::runner::SpecReport;
-use crate::spec::duration::format_secs;
-
-fn t(d: Duration) -> String {
-    format_secs(d.as_secs_f64())
-}
 
 fn span(first: Duration, last: Duration) -> String {
     if first == last {
-        t(first)
+        send_time(first)
     } else {
-        format!("{}..{}", t(first), t(last))
+        format!("{}..{}", send_time(first), send_time(last))
     }
 }
 
@@ -63,7 +59,7 @@ pub fn traffic_causes(r: &SpecReport) -> Vec<String> {
                     let lag = not_ready_since(r, pod, service, first).map(|(at, why)| {
                         format!(
                             "; {pod}'s endpoint in {service} was no longer ready from {} ({why}), but the proxy sees endpoint changes cluster.endpoint_propagation later and still sent it new connections",
-                            t(at)
+                            send_time(at)
                         )
                     });
                     format!(

@@ -58,11 +58,25 @@ pub(super) fn check_traffic(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
                 format!("use one of the [[traffic]] names: {}", list_or_none(&names)),
             ));
         }
+        if let Some(p) = &x.pod {
+            let pods: Vec<String> = spec
+                .pod_instances("pod")
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+            if !pods.contains(p) {
+                out.push(err(
+                    path.key("pod"),
+                    format!("no pod named {p:?} in the spec"),
+                    format!("use one of the spec's pods: {}", list_or_none(&pods)),
+                ));
+            }
+        }
         if !x.has_condition() {
             out.push(err(
                 path.clone(),
                 "this traffic expectation checks nothing",
-                "add `failed = 0`, `failed_at_most = N`, `failed_at_least = N`, `ok_at_least = N` or `latency_at_most = \"200ms\"`",
+                "add `failed = 0`, `failed_at_most = N`, `failed_at_least = N`, `ok_at_least = N`, `requests_at_most = N`, `requests_at_least = N` or `latency_at_most = \"200ms\"`",
             ));
         }
         if let (Some(lo), Some(hi)) = (x.failed_at_least, x.failed_at_most)
