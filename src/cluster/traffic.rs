@@ -65,11 +65,14 @@ pub async fn run(
         })
         .collect();
     let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
+    // Dropping this future (the run's timeout) ends the schedules too: no request of this
+    // run may be sent after it.
+    let mut schedules = AbortOnDrop(Vec::new());
     for item in prepared {
         let tx = tx.clone();
         let proxy = proxy.clone();
         let mut stop = stop.clone();
-        tokio::spawn(async move {
+        schedules.0.push(tokio::spawn(async move {
             for (seq, at) in item.times.iter().enumerate() {
                 tokio::select! {
                     _ = tokio::time::sleep_until(clock.instant_at(*at)) => {}
@@ -82,12 +85,23 @@ pub async fn run(
                     let _ = tx.send(r);
                 });
             }
-        });
+        }));
     }
     drop(tx);
     // Every sender is gone once every schedule ended and every request has its outcome.
     while let Some(r) = rx.recv().await {
         on_request(r);
+    }
+}
+
+/// Aborts its tasks when dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
     }
 }
 
