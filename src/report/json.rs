@@ -418,6 +418,35 @@ mod tests {
     }
 
     #[test]
+    fn a_request_record_names_its_endpoint_and_result() {
+        let req = crate::events::Request {
+            at: Duration::from_millis(6050),
+            traffic: "web".into(),
+            seq: 61,
+            service: "web".into(),
+            port: 80,
+            pod: Some("web-1".into()),
+            outcome: crate::events::RequestOutcome::Refused,
+            latency: Duration::from_micros(400),
+        };
+        let v = entry_record(
+            "r.toml",
+            "web-1",
+            &Entry::Request(Box::new(req)),
+            at_epoch(),
+        );
+        assert_eq!(v["kind"], "request");
+        assert_eq!(v["pod"], "web-1");
+        assert_eq!(v["at"], 6.05);
+        assert_eq!(v["seq"], 61);
+        assert_eq!(v["endpoint"], "web-1");
+        assert_eq!(v["failed"], true);
+        assert_eq!(v["result"], "refused");
+        assert_eq!(v["status"], Value::Null);
+        assert_eq!(v["latency"], 0.0);
+    }
+
+    #[test]
     fn a_write_error_is_kept_for_the_end() {
         struct Broken;
         impl Write for Broken {
