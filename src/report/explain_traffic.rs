@@ -99,3 +99,48 @@ fn not_ready_since(
     }
     since
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{EndpointConditions, Entry};
+
+    #[test]
+    fn refusals_by_a_terminating_endpoint_name_the_proxys_lag() {
+        let mut r = crate::report::explain::tests::startup_404_report();
+        r.outcome.timeline.entries.push(Entry::ServiceEndpoint {
+            at: Duration::from_secs(1),
+            service: "web".into(),
+            endpoint: Some(EndpointConditions {
+                ready: false,
+                serving: true,
+                terminating: true,
+            }),
+        });
+        let req = |seq, ms, pod: Option<&str>| Request {
+            at: Duration::from_millis(ms),
+            traffic: "web".into(),
+            seq,
+            service: "web".into(),
+            port: 80,
+            pod: pod.map(str::to_owned),
+            outcome: RequestOutcome::Refused,
+            latency: Duration::ZERO,
+        };
+        r.traffic.entries = vec![
+            Entry::Request(Box::new(req(0, 1050, Some("web")))),
+            Entry::Request(Box::new(req(1, 1500, Some("web")))),
+            Entry::Request(Box::new(req(2, 3000, None))),
+        ];
+        let lines = traffic_causes(&r);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("traffic web: 2 request(s) sent to web at 1.05s..1.5s were refused; web's endpoint in web was no longer ready from 1s (terminating)"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].contains("1 request(s) sent at 3s were refused: the proxy had no ready endpoint of Service web"),
+            "{lines:?}"
+        );
+    }
+}
