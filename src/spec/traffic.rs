@@ -115,8 +115,10 @@ pub fn send_times(t: &Traffic) -> Vec<std::time::Duration> {
         return Vec::new();
     }
     let step = 1.0 / t.rate;
+    // A tiny rate makes a step beyond any Duration: that ends the schedule, not the run.
     (0..MAX_REQUESTS)
-        .map(|k| from.saturating_add(std::time::Duration::from_secs_f64(step * k as f64)))
+        .map_while(|k| std::time::Duration::try_from_secs_f64(step * k as f64).ok())
+        .map(|d| from.saturating_add(d))
         .take_while(|at| *at <= to)
         .collect()
 }
@@ -143,6 +145,7 @@ mod tests {
         let ms: Vec<u128> = ts.iter().map(|d| d.as_millis()).collect();
         assert_eq!(ms, [2000, 2250, 2500, 2750, 3000]);
         assert!(send_times(&item(0.0, "2s..3s")).is_empty());
+        assert_eq!(send_times(&item(1e-300, "2s..3s")).len(), 1);
         assert_eq!(
             send_times(&item(200.0, "0s..1000s")).len() as u64,
             MAX_REQUESTS
