@@ -56,7 +56,7 @@ pub fn traffic_causes(r: &SpecReport) -> Vec<String> {
                     span(first, last)
                 ),
                 Some(pod) => {
-                    let lag = not_ready_since(r, pod, service, first).map(|(at, why)| {
+                    let lag = not_ready_since(r, pod, service, last).map(|(at, why)| {
                         format!(
                             "; {pod}'s endpoint in {service} was no longer ready from {} ({why}), but the proxy sees endpoint changes cluster.endpoint_propagation later and still sent it new connections",
                             send_time(at)
@@ -76,8 +76,9 @@ pub fn traffic_causes(r: &SpecReport) -> Vec<String> {
     lines.into_iter().map(|(_, l)| l).collect()
 }
 
-/// When pod `pod`'s endpoint in `service` last stopped being ready at or before `by`, and
-/// why (terminating or not serving).
+/// When pod `pod`'s endpoint in `service` last stopped being ready at or before `by` (the
+/// group's last failure: the first may race the change it is caused by), and why
+/// (terminating, not serving, removed).
 fn not_ready_since(
     r: &SpecReport,
     pod: &str,
