@@ -196,23 +196,22 @@ pub async fn run_pods(
         }
         let hard_stop = crate::clock::deadline_in(timeout);
         let mut record = |r: crate::events::Request| {
+            let pod = r.pod.clone().unwrap_or_default();
             let e = Entry::Request(Box::new(r));
-            let pod = match &e {
-                Entry::Request(r) => r.pod.clone().unwrap_or_default(),
-                _ => String::new(),
-            };
             (on_entry.borrow_mut())(&pod, &e);
             if let Entry::Request(r) = e {
                 requests.borrow_mut().push(*r);
             }
         };
-        tokio::select! {
-            _ = crate::cluster::traffic::run(cluster.traffic, &proxy, clock, stop_rx.clone(), &mut record) => {}
-            _ = tokio::time::sleep_until(hard_stop) => {}
-        }
+        let finished = tokio::select! {
+            _ = crate::cluster::traffic::run(cluster.traffic, &proxy, clock, stop_rx.clone(), &mut record) => true,
+            // The pods time out on their own; the run must not count as decided then.
+            _ = tokio::time::sleep_until(hard_stop) => false,
+        };
         traffic_done.set(true);
         // The pods' expectations may all have been decided while requests were still due.
-        if decided_flags.borrow().iter().all(|f| *f) {
+        // Traffic cut short (timeout, interruption, a pod that could not run) decides nothing.
+        if finished && !*stop_rx.borrow() && decided_flags.borrow().iter().all(|f| *f) {
             decided_all.set(true);
             let _ = stop_tx.send(true);
         }

@@ -157,3 +157,33 @@ readinessProbe = {{ httpGet = {{ path = \"/ready\", port = 8080 }}, periodSecond
     assert!(why.contains("3 of 3 requests failed"), "{why}");
     assert!(why.contains("reset ×3"), "{why}");
 }
+
+#[test]
+fn an_open_traffic_window_keeps_a_decided_run_going_and_tcp_connects_count_as_ok() {
+    // The pod's only expectation is decided at once; the run still lasts until the
+    // window's last request has its outcome.
+    let src = format!(
+        "[run]\nrequires = [\"namespaces\"]\n{SERVICE}\
+[pods.web]\nlabels = {{ app = \"web\" }}\n\
+[[pods.web.containers]]\nname = \"app\"\n\
+command = [\"podcheck-fixture\", \"--tcp\", \"8080\"]\n\
+readinessProbe = {{ tcpSocket = {{ port = 8080 }}, periodSeconds = 1 }}\n\
+[[traffic]]\nservice = \"web\"\nrate = 5\nduring = \"3s..4s\"\n\
+[[expect.events]]\npod = \"web\"\nreason = \"Started\"\n"
+    );
+    let Some(r) = run(&src) else { return };
+    let reqs = requests(&r);
+    assert_eq!(reqs.len(), 6, "{reqs:#?}");
+    assert!(
+        reqs.iter()
+            .all(|q| q.outcome == RequestOutcome::Ok { status: None }),
+        "{reqs:#?}"
+    );
+    assert_eq!(r.end, podcheck::kubelet::EndReason::Decided);
+    assert!(
+        r.ended_at >= std::time::Duration::from_secs(4),
+        "the run ended at {:?}, before the window's end",
+        r.ended_at
+    );
+    assert!(r.passed(), "{:?}", r.verdict.failures);
+}
