@@ -349,6 +349,9 @@ pub enum Entry {
         /// The endpoint's conditions, or None once the pod is no longer in the slice.
         endpoint: Option<EndpointConditions>,
     },
+    /// One request of a `[[traffic]]` load generator through a Service, sent at `at`: which
+    /// endpoint pod the proxy chose (None when it had none) and how the request ended.
+    Request(Box<Request>),
     /// The pod status changed.
     Status {
         /// Spec time since pod creation.
@@ -357,6 +360,76 @@ pub enum Entry {
         /// The new status.
         status: Box<PodStatus>,
     },
+}
+
+/// One request of a load generator (`[[traffic]]`) and its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    /// Spec time since the run began at which the request was sent.
+    #[serde(serialize_with = "secs")]
+    pub at: Duration,
+    /// The traffic item's name.
+    pub traffic: String,
+    /// Its number within the traffic item (0, 1, ...), also sent as `x-podcheck-request`.
+    pub seq: u64,
+    /// The Service's name.
+    pub service: String,
+    /// The Service port.
+    pub port: u16,
+    /// The endpoint pod the proxy sent it to, or None when it had no ready endpoint.
+    pub pod: Option<String>,
+    /// How it ended.
+    pub outcome: RequestOutcome,
+    /// From sending to the outcome, in spec time.
+    #[serde(serialize_with = "secs")]
+    pub latency: Duration,
+}
+
+/// How one generated request ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum RequestOutcome {
+    /// A TCP connect that completed, or an HTTP response below 400.
+    Ok {
+        /// The HTTP status (None for a TCP connect).
+        status: Option<u16>,
+    },
+    /// An HTTP response of 400 or more.
+    Status {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The connection was refused: no ready endpoint in the proxy's view (kube-proxy's
+    /// REJECT), or nothing listening on the endpoint's port.
+    Refused,
+    /// The connection was reset or closed before a whole response came.
+    Reset {
+        /// What the client saw.
+        detail: String,
+    },
+    /// No outcome within the traffic item's timeout.
+    Timeout,
+}
+
+impl RequestOutcome {
+    /// Whether the request counts as failed.
+    pub fn failed(&self) -> bool {
+        !matches!(self, RequestOutcome::Ok { .. })
+    }
+}
+
+impl std::fmt::Display for RequestOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestOutcome::Ok { status: Some(s) } => write!(f, "ok (HTTP {s})"),
+            RequestOutcome::Ok { status: None } => f.write_str("ok (connected)"),
+            RequestOutcome::Status { status } => write!(f, "HTTP {status}"),
+            RequestOutcome::Refused => f.write_str("connection refused"),
+            RequestOutcome::Reset { detail } => write!(f, "reset ({detail})"),
+            RequestOutcome::Timeout => f.write_str("timed out"),
+        }
+    }
 }
 
 /// An EndpointSlice endpoint's conditions.
@@ -413,6 +486,14 @@ impl Timeline {
                 service: s,
                 endpoint,
             } if s == service => Some((*at, *endpoint)),
+            _ => None,
+        })
+    }
+
+    /// Every generated request in order.
+    pub fn requests(&self) -> impl Iterator<Item = &Request> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Request(r) => Some(r.as_ref()),
             _ => None,
         })
     }

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::cluster::endpoints::{EndpointsController, PodMeta};
+use crate::cluster::proxy::{ProxyPod, ServiceProxy};
 use crate::events::{Entry, Timeline};
 use crate::expect::{self, Expectations};
 use crate::kubelet::pod_worker::RunError;
@@ -23,22 +24,60 @@ pub struct NodePod {
     pub expect: Expectations,
 }
 
+/// The cluster around the pods: Services, the proxy's settings and the load generators.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeCluster<'a> {
+    /// `[services.NAME]`.
+    pub services: &'a std::collections::BTreeMap<String, crate::spec::model::Service>,
+    /// `[cluster]`.
+    pub settings: &'a crate::spec::traffic::ClusterSettings,
+    /// `[[traffic]]`.
+    pub traffic: &'a [crate::spec::traffic::Traffic],
+}
+
+/// What a run of several pods produced.
+#[derive(Debug)]
+pub struct NodeRun {
+    /// Each pod's outcome, in the given order.
+    pub outcomes: Vec<RunOutcome>,
+    /// The load generators' requests (`Entry::Request`), in send order.
+    pub traffic: Timeline,
+}
+
 /// Runs every pod concurrently on one clock and returns their outcomes in the given order.
-/// `on_entry` sees every timeline entry with its pod's name. Every pod is torn down on every
-/// path (each pod worker kills and reaps its own processes when it ends).
+/// `on_entry` sees every timeline entry with its pod's name (a request: the pod that served
+/// it, or "" when none did). Every pod is torn down on every path (each pod worker kills
+/// and reaps its own processes when it ends). While a traffic window is open the run goes
+/// on, even when every expectation about the pods is decided.
 pub async fn run_pods(
     pods: Vec<NodePod>,
-    services: &std::collections::BTreeMap<String, crate::spec::model::Service>,
+    cluster: NodeCluster<'_>,
     time_scale: f64,
     on_entry: &mut dyn FnMut(&str, &Entry),
     cancel: Option<watch::Receiver<bool>>,
-) -> Result<Vec<RunOutcome>, RunError> {
+) -> Result<NodeRun, RunError> {
+    let services = cluster.services;
     let clock = Clock::start(time_scale);
     let (stop_tx, stop_rx) = watch::channel(false);
     let on_entry = RefCell::new(on_entry);
+    let proxy = ServiceProxy::new(
+        services,
+        pods.iter()
+            .map(|p| ProxyPod::new(&p.cfg.name, &p.cfg.pod, p.cfg.network.clone()))
+            .collect(),
+        clock,
+        cluster.settings.propagation(),
+    );
+    let (proxy_stop_tx, proxy_stop_rx) = watch::channel(false);
+    let proxy_task = tokio::spawn(proxy.clone().run(proxy_stop_rx));
+    let has_traffic = !cluster.traffic.is_empty();
+    // Every pod has the run's timeout, counted from the run's start.
+    let timeout = pods.first().map_or(Duration::ZERO, |p| p.cfg.timeout);
+    let traffic_done = Cell::new(!has_traffic);
     // A pod that expects nothing never holds the run up; when no pod expects anything the
-    // run ends as one pod's would (its end, run.duration, or the timeout).
-    let any_expectations = pods.iter().any(|p| !p.expect.is_empty());
+    // run ends as one pod's would (its end, run.duration, or the timeout), or once the
+    // traffic windows are over.
+    let any_expectations = has_traffic || pods.iter().any(|p| !p.expect.is_empty());
     let decided_flags = RefCell::new(
         pods.iter()
             .map(|p| p.expect.is_empty())
@@ -69,6 +108,8 @@ pub async fn run_pods(
         let meta = &metas[i];
         let controller = &controller;
         let endpoint_entries = &endpoint_entries;
+        let proxy = &proxy;
+        let traffic_done = &traffic_done;
         async move {
             let mut cfg = p.cfg;
             cfg.clock = Some(clock);
@@ -106,6 +147,14 @@ pub async fn run_pods(
                 (on_entry.borrow_mut())(&name, e);
                 if let Entry::Status { at, status } = e {
                     for ep in controller.borrow_mut().on_status(meta, *at, status) {
+                        if let Entry::ServiceEndpoint {
+                            at,
+                            service,
+                            endpoint,
+                        } = &ep
+                        {
+                            proxy.observe(*at, service, i, *endpoint);
+                        }
                         (on_entry.borrow_mut())(&name, &ep);
                         endpoint_entries.borrow_mut()[i].push((seen, ep));
                     }
@@ -120,7 +169,7 @@ pub async fn run_pods(
                 if !flags[i] {
                     flags[i] = expect::decided(&exp, t);
                 }
-                if flags.iter().all(|f| *f) {
+                if flags.iter().all(|f| *f) && traffic_done.get() {
                     decided_all.set(true);
                     let _ = stop_tx.send(true);
                     return true;
@@ -140,7 +189,35 @@ pub async fn run_pods(
             out.map(Ok)
         }
     });
-    let all = futures_util::future::join_all(futs);
+    let requests: RefCell<Vec<crate::events::Request>> = RefCell::new(Vec::new());
+    let traffic = async {
+        if !has_traffic {
+            return;
+        }
+        let hard_stop = crate::clock::deadline_in(timeout);
+        let mut record = |r: crate::events::Request| {
+            let pod = r.pod.clone().unwrap_or_default();
+            let e = Entry::Request(Box::new(r));
+            (on_entry.borrow_mut())(&pod, &e);
+            if let Entry::Request(r) = e {
+                requests.borrow_mut().push(*r);
+            }
+        };
+        let finished = tokio::select! {
+            _ = crate::cluster::traffic::run(cluster.traffic, &proxy, clock, stop_rx.clone(), &mut record) => true,
+            // The pods time out on their own; the run must not count as decided then.
+            _ = tokio::time::sleep_until(hard_stop) => false,
+        };
+        traffic_done.set(true);
+        // The pods' expectations may all have been decided while requests were still due.
+        // Traffic cut short (timeout, interruption, a pod that could not run) decides nothing.
+        if finished && !*stop_rx.borrow() && decided_flags.borrow().iter().all(|f| *f) {
+            decided_all.set(true);
+            let _ = stop_tx.send(true);
+        }
+    };
+    let all = futures_util::future::join(futures_util::future::join_all(futs), traffic);
+    let all = async { all.await.0 };
     tokio::pin!(all);
     let user_cancel = async {
         match cancel {
@@ -166,6 +243,8 @@ pub async fn run_pods(
             }
         }
     };
+    let _ = proxy_stop_tx.send(true);
+    let _ = proxy_task.await;
     let ended_at = clock.now();
     let mut out = Vec::new();
     let mut endpoint_entries = endpoint_entries.take().into_iter();
@@ -197,7 +276,17 @@ pub async fn run_pods(
         };
         out.push(outcome);
     }
-    Ok(out)
+    let mut requests = requests.take();
+    requests.sort_by(|a, b| (a.at, &a.traffic, a.seq).cmp(&(b.at, &b.traffic, b.seq)));
+    Ok(NodeRun {
+        outcomes: out,
+        traffic: Timeline {
+            entries: requests
+                .into_iter()
+                .map(|r| Entry::Request(Box::new(r)))
+                .collect(),
+        },
+    })
 }
 
 /// Puts each endpoint entry right after the timeline entry (a status) that caused it.

@@ -61,6 +61,8 @@ pub struct SpecReport {
     pub end: EndReason,
     /// Spec time at the end of the run.
     pub ended_at: Duration,
+    /// The `[[traffic]]` requests (`Entry::Request`) in send order; empty without traffic.
+    pub traffic: crate::events::Timeline,
 }
 
 /// One pod of a report with what the spec expects of it alone, for the reports that
@@ -234,6 +236,11 @@ pub async fn run_spec(
             ))
         })?;
     }
+    if !spec.traffic.is_empty() && !pod_mode {
+        return Err(RunError::Isolation(
+            "[[traffic]] reaches pods through their own network namespaces, which isolation none does not have: run with isolation pod (and put requires = [\"namespaces\"] in [run])".into(),
+        ));
+    }
     for p in &all_pods {
         if let Some(why) = identity_unavailable(p) {
             return Err(RunError::Isolation(why));
@@ -283,7 +290,12 @@ pub async fn run_spec(
             start_at: inst.start_at,
         });
     }
-    let mut outcomes = if several || !instances[0].start_at.is_zero() || !spec.services.is_empty() {
+    let mut traffic = crate::events::Timeline::default();
+    let mut outcomes = if several
+        || !instances[0].start_at.is_zero()
+        || !spec.services.is_empty()
+        || !spec.traffic.is_empty()
+    {
         let pods = cfgs
             .into_iter()
             .map(|cfg| crate::node::NodePod {
@@ -291,7 +303,14 @@ pub async fn run_spec(
                 cfg,
             })
             .collect();
-        crate::node::run_pods(pods, &spec.services, time_scale, on_entry, cancel).await?
+        let cluster = crate::node::NodeCluster {
+            services: &spec.services,
+            settings: &spec.cluster,
+            traffic: &spec.traffic,
+        };
+        let run = crate::node::run_pods(pods, cluster, time_scale, on_entry, cancel).await?;
+        traffic = run.traffic;
+        run.outcomes
     } else {
         // One pod: its own worker and clock, as before there were several.
         let Some(cfg) = cfgs.pop() else {
@@ -348,6 +367,10 @@ pub async fn run_spec(
             notes.extend(compression);
         }
     }
+    let requests: Vec<&crate::events::Request> = traffic.requests().collect();
+    verdict
+        .failures
+        .extend(expect::traffic::check(&spec.expect.traffic, &requests));
     // The run's end: the weightiest of its pods' ends, at the last pod's end.
     let weight = |e: EndReason| match e {
         EndReason::PodFinished => 0,
@@ -402,6 +425,7 @@ pub async fn run_spec(
         pod_verdicts,
         end,
         ended_at,
+        traffic,
     })
 }
 

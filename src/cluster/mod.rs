@@ -2,3 +2,5 @@
 
 pub mod addresses;
 pub mod endpoints;
+pub mod proxy;
+pub mod traffic;

@@ -6,6 +6,7 @@ mod logs;
 pub mod model;
 pub mod reliability;
 mod state;
+pub mod traffic;
 pub mod values;
 
 pub use check::{Verdict, check, decided};

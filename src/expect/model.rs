@@ -50,6 +50,9 @@ pub struct Expectations {
     /// Lines a container's output must (or must not) contain.
     #[serde(default)]
     pub logs: Vec<LogExpectation>,
+    /// How the requests of the `[[traffic]]` load generators ended (run-wide, not per pod).
+    #[serde(default)]
+    pub traffic: Vec<super::traffic::TrafficExpectation>,
 }
 
 impl Expectations {
@@ -65,6 +68,7 @@ impl Expectations {
             && self.finals.is_empty()
             && self.pod_statuses.is_empty()
             && self.logs.is_empty()
+            && self.traffic.is_empty()
     }
 
     /// The items about pod `name`: those that name it, and with `only_pod` (the spec has
@@ -129,6 +133,8 @@ impl Expectations {
                 .collect(),
             pod_statuses: BTreeMap::new(),
             logs: self.logs.iter().filter(|x| mine(&x.pod)).cloned().collect(),
+            // Requests belong to the run, not to one pod: the runner checks them.
+            traffic: Vec::new(),
         }
     }
 

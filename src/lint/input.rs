@@ -375,6 +375,8 @@ fn pod_spec(pod: &crate::spec::model::Pod) -> SpecFile {
         pod: pod.clone(),
         pods: Default::default(),
         services: Default::default(),
+        cluster: Default::default(),
+        traffic: Vec::new(),
         manifest: None,
         object: None,
         document: None,

@@ -50,6 +50,8 @@ pub fn spec_for(
         pod: pod.pod.clone(),
         pods: Default::default(),
         services: Default::default(),
+        cluster: Default::default(),
+        traffic: Vec::new(),
         manifest: None,
         object: None,
         document: None,

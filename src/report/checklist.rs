@@ -132,6 +132,9 @@ fn checklist_of(v: &PodView<'_>, failures: &[String]) -> (Vec<Checked>, Vec<Stri
     if let Some(f) = exp.final_state() {
         items.push(plain("final".into(), state_fields(f).join(", ")));
     }
+    for (i, t) in exp.traffic.iter().enumerate() {
+        items.push(plain(format!("traffic[{i}]"), traffic_label(t)));
+    }
 
     let mut unclaimed = Vec::new();
     for f in failures {
@@ -155,6 +158,33 @@ fn checklist_of(v: &PodView<'_>, failures: &[String]) -> (Vec<Checked>, Vec<Stri
         }
     }
     (items, unclaimed)
+}
+
+/// `web: failed = 0, latency at most 200ms (sent within 5s..20s)`.
+fn traffic_label(t: &crate::expect::traffic::TrafficExpectation) -> String {
+    let mut want = Vec::new();
+    want.extend(t.failed.map(|n| format!("failed = {n}")));
+    want.extend(t.failed_at_most.map(|n| format!("failed at most {n}")));
+    want.extend(t.failed_at_least.map(|n| format!("failed at least {n}")));
+    want.extend(t.ok_at_least.map(|n| format!("ok at least {n}")));
+    want.extend(
+        t.requests_at_least
+            .map(|n| format!("requests at least {n}")),
+    );
+    want.extend(t.requests_at_most.map(|n| format!("requests at most {n}")));
+    want.extend(t.latency_at_most.map(|d| format!("latency at most {d}")));
+    format!(
+        "{}{}: {}{}",
+        t.traffic.as_deref().unwrap_or("all traffic"),
+        t.pod
+            .as_ref()
+            .map(|p| format!(" sent to {p}"))
+            .unwrap_or_default(),
+        want.join(", "),
+        t.within
+            .map(|w| format!(" (sent within {w})"))
+            .unwrap_or_default()
+    )
 }
 
 /// An ordered item: met at its match time; not matched and not failed means not checked.

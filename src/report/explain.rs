@@ -56,7 +56,8 @@ fn pod_causes(v: &PodView<'_>, items: &[super::checklist::Checked]) -> Vec<Strin
     for c in v.pod.init_containers.iter().chain(&v.pod.containers) {
         container_causes(v, c, &mut decisive, &mut exits);
     }
-    let mut out = decisive;
+    let mut out = super::explain_traffic::traffic_causes(r);
+    out.extend(decisive);
     out.extend(host_listener_hints(tl));
     out.extend(exits);
     out.extend(pod_lines(tl, cares_about_ready(v)));

@@ -131,6 +131,7 @@ pub(crate) fn startup_404_report() -> SpecReport {
             failures: vec!["final.conditions.Ready: expected true, observed false".into()],
         },
         notes: vec!["isolation: none (requested)".into()],
+        traffic: Timeline::default(),
         pod: toml::from_str(pod).expect("pod"),
         expect: toml::from_str(expect).expect("expectations"),
         other_pods: Vec::new(),

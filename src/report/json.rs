@@ -79,6 +79,21 @@ pub fn entry_record(spec: &str, pod: &str, e: &Entry, now: SystemTime) -> Value 
                 "ready": c.ready, "serving": c.serving, "terminating": c.terminating,
             })),
         }),
+        Entry::Request(r) => {
+            let mut v = json!({
+                "kind": "request",
+                "at": secs(r.at),
+                "traffic": r.traffic,
+                "seq": r.seq,
+                "service": r.service,
+                "port": r.port,
+                "endpoint": r.pod,
+                "failed": r.outcome.failed(),
+                "latency": secs(r.latency),
+            });
+            request_outcome_fields(&mut v, &r.outcome);
+            v
+        }
         Entry::Execution(x) => {
             let mut v = json!({
                 "kind": "execution",
@@ -112,6 +127,21 @@ fn header_first(v: Value) -> Value {
     }
     out.extend(fields);
     Value::Object(out)
+}
+
+/// `result` (ok, status, refused, reset, timeout) and its detail: `status`, `detail`.
+fn request_outcome_fields(v: &mut Value, o: &crate::events::RequestOutcome) {
+    use crate::events::RequestOutcome as O;
+    let (result, status, detail) = match o {
+        O::Ok { status } => ("ok", *status, None),
+        O::Status { status } => ("status", Some(*status), None),
+        O::Refused => ("refused", None, None),
+        O::Reset { detail } => ("reset", None, Some(detail.clone())),
+        O::Timeout => ("timeout", None, None),
+    };
+    v["result"] = json!(result);
+    v["status"] = json!(status);
+    v["detail"] = json!(detail);
 }
 
 fn execution_fields(v: &mut Value, what: &ExecutionKind) {
@@ -385,6 +415,35 @@ mod tests {
             first.starts_with("app: startupProbe httpGet failed 3/3"),
             "{first}"
         );
+    }
+
+    #[test]
+    fn a_request_record_names_its_endpoint_and_result() {
+        let req = crate::events::Request {
+            at: Duration::from_millis(6050),
+            traffic: "web".into(),
+            seq: 61,
+            service: "web".into(),
+            port: 80,
+            pod: Some("web-1".into()),
+            outcome: crate::events::RequestOutcome::Refused,
+            latency: Duration::from_micros(400),
+        };
+        let v = entry_record(
+            "r.toml",
+            "web-1",
+            &Entry::Request(Box::new(req)),
+            at_epoch(),
+        );
+        assert_eq!(v["kind"], "request");
+        assert_eq!(v["pod"], "web-1");
+        assert_eq!(v["at"], 6.05);
+        assert_eq!(v["seq"], 61);
+        assert_eq!(v["endpoint"], "web-1");
+        assert_eq!(v["failed"], true);
+        assert_eq!(v["result"], "refused");
+        assert_eq!(v["status"], Value::Null);
+        assert_eq!(v["latency"], 0.0);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod checklist;
 pub mod color;
 pub mod describe;
 pub mod explain;
+pub mod explain_traffic;
 pub mod json;
 pub mod junit;
 pub mod kubectl;

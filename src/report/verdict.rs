@@ -222,7 +222,7 @@ fn pod_timeline_text(header: &str, timeline: &crate::events::Timeline) -> String
                 flush(&mut s, &mut pending);
                 let _ = writeln!(s, "    {:>7}  ({line})", format_secs(x.at.as_secs_f64()));
             }
-            Entry::Status { .. } | Entry::HostListener { .. } => {}
+            Entry::Status { .. } | Entry::HostListener { .. } | Entry::Request(_) => {}
         }
     }
     flush(&mut s, &mut pending);

@@ -12,6 +12,7 @@ pub mod quantity;
 pub mod run_end;
 pub mod schema;
 pub mod security;
+pub mod traffic;
 pub mod validate;
 pub mod validate_expect;
 pub mod validate_features;
@@ -19,6 +20,7 @@ pub mod validate_pods;
 pub mod validate_probe;
 pub mod validate_restart;
 pub mod validate_security;
+pub mod validate_traffic;
 pub mod validate_updates;
 
 pub use load::{LoadOptions, LoadedSpec, load_spec, load_spec_with, parse_spec, parse_spec_with};

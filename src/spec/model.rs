@@ -33,6 +33,12 @@ pub struct SpecFile {
     /// Services by name (`[services.NAME]`), selecting pods by their labels.
     #[serde(default)]
     pub services: BTreeMap<String, Service>,
+    /// What the cluster around the pods does: the Service proxy's propagation delay.
+    #[serde(default)]
+    pub cluster: super::traffic::ClusterSettings,
+    /// Load generators sending requests to Services through the Service proxy.
+    #[serde(default)]
+    pub traffic: Vec<super::traffic::Traffic>,
     /// A Kubernetes manifest (YAML, relative to the spec file) whose pod is the pod under
     /// test, so a spec checks the manifest that ships rather than a copy of it.
     pub manifest: Option<String>,

@@ -35,6 +35,7 @@ pub fn validate(spec: &SpecFile) -> Vec<Diagnostic> {
     }
     super::validate_pods::check_services(spec, &root.key("services"), &mut out);
     check_expect(spec, &root.key("expect"), &mut out);
+    super::validate_traffic::check_traffic(spec, &mut out);
     super::validate_updates::check_updates(spec, &mut out);
     super::validate_features::check_features(spec, &mut out);
     super::validate_security::check_security(spec, &mut out);

@@ -285,7 +285,7 @@ pub fn lanes(r: &SpecReport) -> (Lane, Vec<Lane>, Duration) {
                 });
             }
             // A fact for the failure explanation, not a moment of the lifecycle.
-            Entry::Status { .. } | Entry::HostListener { .. } => {}
+            Entry::Status { .. } | Entry::HostListener { .. } | Entry::Request(_) => {}
         }
     }
     (pod, lanes, end)
@@ -305,6 +305,7 @@ pub fn end_of(r: &SpecReport) -> Duration {
             | Entry::Status { at, .. }
             | Entry::HostListener { at, .. }
             | Entry::ServiceEndpoint { at, .. } => *at,
+            Entry::Request(r) => r.at,
         })
         .max()
         .unwrap_or_default();
