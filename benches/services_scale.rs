@@ -117,8 +117,11 @@ fn measure(entries: &[Entry], timing: &mut Vec<f64>, lag: &mut Vec<f64>) {
 /// Runs one shape; returns (probe timing errors, endpoint lags), sorted, in ms.
 fn run(many: bool) -> Result<(Vec<f64>, Vec<f64>, usize), String> {
     let (tables, replicas, run_for) = shape(many);
-    let loaded = parse_spec(Path::new("services-scale.toml"), &spec(tables, replicas, run_for))
-        .map_err(|d| d.render())?;
+    let loaded = parse_spec(
+        Path::new("services-scale.toml"),
+        &spec(tables, replicas, run_for),
+    )
+    .map_err(|d| d.render())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -126,7 +129,13 @@ fn run(many: bool) -> Result<(Vec<f64>, Vec<f64>, usize), String> {
     let guard = RunGuard::new();
     let opts = common::pod_mode_options(FIXTURE);
     let report = rt
-        .block_on(run_spec(&loaded, &opts, guard.run_id(), &mut |_, _| {}, None))
+        .block_on(run_spec(
+            &loaded,
+            &opts,
+            guard.run_id(),
+            &mut |_, _| {},
+            None,
+        ))
         .map_err(|e| e.to_string())?;
     drop(guard);
     let (mut timing, mut lag) = (Vec::new(), Vec::new());

@@ -33,7 +33,8 @@ fn t(d: Duration) -> String {
 /// With several pods each pod's causes come in turn, each line starting `pod NAME: `.
 pub fn causes(r: &SpecReport) -> Vec<String> {
     let (items, _) = super::checklist::checklist(r);
-    let mut out = Vec::new();
+    // Requests through a Service belong to the run, not to one pod: they come first.
+    let mut out = super::explain_traffic::traffic_causes(r);
     for v in r.views() {
         for line in pod_causes(&v, &items) {
             // Quoted log lines stay under the exit line they belong to.
@@ -56,8 +57,7 @@ fn pod_causes(v: &PodView<'_>, items: &[super::checklist::Checked]) -> Vec<Strin
     for c in v.pod.init_containers.iter().chain(&v.pod.containers) {
         container_causes(v, c, &mut decisive, &mut exits);
     }
-    let mut out = super::explain_traffic::traffic_causes(r);
-    out.extend(decisive);
+    let mut out = decisive;
     out.extend(host_listener_hints(tl));
     out.extend(exits);
     out.extend(pod_lines(tl, cares_about_ready(v)));
