@@ -193,6 +193,10 @@ pub async fn run_spec(
         created: std::time::SystemTime::now(),
         scale: time_scale,
     };
+    let cluster = std::sync::Arc::new(cluster_info(&spec.services, pod_mode));
+    if !pod_mode && !spec.services.is_empty() {
+        notes.push("isolation is none: Services have no ClusterIP, no DNS name and no environment variables here; Service names and ClusterIPs need pod isolation (run.requires = [\"namespaces\"])".into());
+    }
     let mut cfgs = Vec::new();
     for inst in &instances {
         let network = if pod_mode {
@@ -225,8 +229,27 @@ pub async fn run_spec(
             network,
             clock: None,
             start_at: inst.start_at,
+            cluster: cluster.clone(),
         });
     }
+    // The cluster DNS answers in every pod's namespace for the whole run; dropping it (on
+    // any path out of here) ends it.
+    let dns = if pod_mode {
+        let networks: Vec<_> = cfgs.iter().filter_map(|c| c.network.clone()).collect();
+        let namespaces: Vec<&str> = cfgs.iter().map(|c| c.namespace.as_str()).collect();
+        let serial = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+        let addresses = crate::cluster::addresses::ClusterAddresses::allocate(&spec.services);
+        let zone = crate::cluster::dns::zone_for(&spec.services, &addresses, &namespaces, serial)
+            .map_err(|e| RunError::Isolation(e.to_string()))?;
+        Some(
+            crate::cluster::dns::ClusterDns::start(&networks, zone)
+                .map_err(|e| RunError::Isolation(e.to_string()))?,
+        )
+    } else {
+        None
+    };
     let mut outcomes = if several || !instances[0].start_at.is_zero() || !spec.services.is_empty() {
         let pods = cfgs
             .into_iter()
@@ -258,6 +281,9 @@ pub async fn run_spec(
         tracing::info!(pod = %name, end = ?outcome.end, at = ?outcome.ended_at, "run ended");
         vec![outcome]
     };
+    if let Some(dns) = dns {
+        dns.shutdown().await;
+    }
     if pod_mode {
         for outcome in &mut outcomes {
             record_host_listeners(outcome);
@@ -344,6 +370,56 @@ pub async fn run_spec(
         end,
         ended_at,
     })
+}
+
+/// What the kubelets of a run know of the cluster: in pod isolation every Service with its
+/// ClusterIP and the cluster DNS; in isolation `none` neither (nothing would answer at those
+/// addresses on the host's loopback).
+fn cluster_info(
+    services: &std::collections::BTreeMap<String, crate::spec::model::Service>,
+    pod_mode: bool,
+) -> crate::kubelet::ClusterInfo {
+    use crate::cluster::addresses::{
+        CLUSTER_DNS_IP, CLUSTER_DOMAIN, ClusterAddresses, service_namespace,
+    };
+    use crate::kubelet::service_env::{ServiceLink, ServiceLinkPort};
+    // The kubelet's --resolv-conf default; a node without one has an empty base.
+    let host = std::fs::read_to_string("/etc/resolv.conf")
+        .map(|t| crate::kubelet::pod_dns::parse_resolv_conf(&t))
+        .unwrap_or_default();
+    let mut info = crate::kubelet::ClusterInfo {
+        services: Vec::new(),
+        dns: crate::kubelet::pod_dns::DnsSettings {
+            cluster_dns: Vec::new(),
+            cluster_domain: CLUSTER_DOMAIN.to_owned(),
+            host,
+        },
+    };
+    if !pod_mode {
+        return info;
+    }
+    info.dns.cluster_dns = vec![CLUSTER_DNS_IP.into()];
+    let addresses = ClusterAddresses::allocate(services);
+    for (name, s) in services {
+        let ns = service_namespace(s);
+        if let Some(ip) = addresses.cluster_ip(ns, name) {
+            info.services.push(ServiceLink {
+                namespace: ns.to_owned(),
+                name: name.clone(),
+                cluster_ip: ip,
+                ports: s
+                    .ports
+                    .iter()
+                    .map(|p| ServiceLinkPort {
+                        name: p.name.clone().unwrap_or_default(),
+                        port: p.port,
+                        protocol: p.protocol.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    info
 }
 
 /// `run.timeout` is real time chosen for the spec's own time scale: when a caller runs the

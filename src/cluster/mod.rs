@@ -1,4 +1,5 @@
 //! The cluster around the pods: what controllers outside the kubelet do with them.
 
 pub mod addresses;
+pub mod dns;
 pub mod endpoints;

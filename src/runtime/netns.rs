@@ -2,8 +2,8 @@
 //! holds the namespace (inside a user namespace when not root), so the pod's containers
 //! share a private localhost and two pods can both listen on the same port. Containers
 //! and exec probes join it with `setns` before exec (see `shim`); TCP probes get their
-//! sockets from the sandbox over a socket pair (SCM_RIGHTS), so the runner itself never
-//! changes namespace — that path works for root and for ordinary users alike.
+//! sockets from the sandbox over a socket pair (SCM_RIGHTS), and so does the cluster DNS
+//! for its UDP and TCP sockets, so the runner itself never changes namespace — that path works for root and for ordinary users alike.
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -127,16 +127,29 @@ impl PodNetwork {
 
     /// An unconnected TCP socket inside the pod's network namespace.
     pub fn socket(&self, v6: bool) -> io::Result<std::net::TcpStream> {
+        self.request(if v6 { b'6' } else { b'4' })
+            .map(std::net::TcpStream::from)
+    }
+
+    /// An unbound UDP socket inside the pod's network namespace (the cluster DNS binds
+    /// its port 53 on one: the sandbox lifted the privileged-port limit there, so that
+    /// works for an ordinary user too).
+    pub fn udp_socket(&self, v6: bool) -> io::Result<std::net::UdpSocket> {
+        self.request(if v6 { b'U' } else { b'u' })
+            .map(std::net::UdpSocket::from)
+    }
+
+    /// One request byte to the sandbox, one socket back.
+    fn request(&self, req: u8) -> io::Result<OwnedFd> {
         let ctl = self.ctl.lock().unwrap_or_else(|p| p.into_inner());
-        let req = [if v6 { b'6' } else { b'4' }];
+        let req = [req];
         // SAFETY: the buffers outlive the calls.
-        let fd = unsafe {
+        unsafe {
             if libc::write(ctl.as_raw_fd(), req.as_ptr().cast(), 1) != 1 {
                 return Err(io::Error::last_os_error());
             }
-            recv_fd(ctl.as_raw_fd())?
-        };
-        Ok(std::net::TcpStream::from(fd))
+            recv_fd(ctl.as_raw_fd())
+        }
     }
 }
 
@@ -274,12 +287,14 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
             if libc::read(ctl, req.as_mut_ptr().cast(), 1) != 1 {
                 libc::_exit(0);
             }
-            let family = if req[0] == b'6' {
-                libc::AF_INET6
-            } else {
-                libc::AF_INET
+            // '4'/'6': TCP, 'u'/'U': UDP, over IPv4/IPv6.
+            let (family, kind) = match req[0] {
+                b'6' => (libc::AF_INET6, libc::SOCK_STREAM),
+                b'u' => (libc::AF_INET, libc::SOCK_DGRAM),
+                b'U' => (libc::AF_INET6, libc::SOCK_DGRAM),
+                _ => (libc::AF_INET, libc::SOCK_STREAM),
             };
-            let fd = libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            let fd = libc::socket(family, kind | libc::SOCK_CLOEXEC, 0);
             send_fd(ctl, fd);
             if fd >= 0 {
                 libc::close(fd);
