@@ -232,3 +232,114 @@ async fn serve_conn(mut s: tokio::net::TcpStream, zone: Arc<Zone>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{Message, Query, ResponseCode};
+    use hickory_proto::rr::{Name, RecordType};
+
+    fn query(name: &str) -> Vec<u8> {
+        let mut q = Message::query();
+        q.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+        q.to_vec().unwrap()
+    }
+
+    fn test_zone() -> Zone {
+        let mut z = Zone::new(CLUSTER_DOMAIN, CLUSTER_DNS_IP, 1).unwrap();
+        z.add_service(
+            "default",
+            "mydb",
+            ServiceRecord {
+                ip: std::net::Ipv4Addr::new(127, 96, 1, 1),
+                ports: vec![("pg".into(), 5432, "tcp".into())],
+            },
+        );
+        z
+    }
+
+    /// Served over UDP and TCP inside a pod's namespace (not on the host), and gone after
+    /// shutdown: the address can be bound again.
+    #[tokio::test]
+    async fn answers_in_the_pod_namespace_over_udp_and_tcp_and_frees_its_port() {
+        let net = match PodNetwork::create() {
+            Ok(n) => Arc::new(n),
+            Err(e) => {
+                eprintln!("skipped: network namespaces unavailable here: {e}");
+                return;
+            }
+        };
+        let dns = ClusterDns::start(std::slice::from_ref(&net), test_zone()).expect("dns starts");
+        let server: std::net::SocketAddr = (CLUSTER_DNS_IP, 53).into();
+        // UDP from inside the namespace.
+        let c = net.udp_socket(false).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let c = tokio::task::spawn_blocking(move || {
+            c.send_to(&query("mydb.default.svc.cluster.local."), server)
+                .unwrap();
+            let mut buf = [0u8; 512];
+            let n = c.recv(&mut buf).expect("a UDP answer");
+            Message::from_vec(&buf[..n]).unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(c.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(c.answers.len(), 1);
+        // TCP, two queries on one connection.
+        let t = net.socket(false).unwrap();
+        let t = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let fd = t.as_raw_fd();
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 53u16.to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(CLUSTER_DNS_IP.octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: a valid address for a socket we own.
+            let rc = unsafe {
+                libc::connect(
+                    fd,
+                    (&sin as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of_val(&sin) as libc::socklen_t,
+                )
+            };
+            assert_eq!(rc, 0, "connect to the DNS over TCP");
+            let mut t = t;
+            t.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut codes = Vec::new();
+            for name in [
+                "mydb.default.svc.cluster.local.",
+                "nosuch.default.svc.cluster.local.",
+            ] {
+                let q = query(name);
+                t.write_all(&(q.len() as u16).to_be_bytes()).unwrap();
+                t.write_all(&q).unwrap();
+                let mut l = [0u8; 2];
+                t.read_exact(&mut l).unwrap();
+                let mut b = vec![0u8; usize::from(u16::from_be_bytes(l))];
+                t.read_exact(&mut b).unwrap();
+                codes.push(Message::from_vec(&b).unwrap().metadata.response_code);
+            }
+            codes
+        })
+        .await
+        .unwrap();
+        assert_eq!(t, [ResponseCode::NoError, ResponseCode::NXDomain]);
+        // Nothing answers on the host's own loopback.
+        assert!(std::net::TcpStream::connect_timeout(&server, Duration::from_millis(200)).is_err());
+        dns.shutdown().await;
+        let again = net.udp_socket(false).unwrap();
+        assert!(
+            bind_dns_addr(again.as_raw_fd()).is_ok(),
+            "the UDP port is free again"
+        );
+        let again = net.socket(false).unwrap();
+        assert!(
+            bind_dns_addr(again.as_raw_fd()).is_ok(),
+            "the TCP port is free again"
+        );
+    }
+}

@@ -283,3 +283,6 @@ impl Zone {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
