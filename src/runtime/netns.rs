@@ -277,6 +277,8 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
         if !lo_up() {
             fail(5);
         }
+        // Best effort: without it the pod still works, only AI_ADDRCONFIG lookups fail.
+        lo_alias(ADDRCONFIG_ADDRESS);
         // In a real pod any container may bind ports below 1024 (they usually run as root);
         // here an ordinary user's containers keep their uid, so lift the limit in this
         // namespace only. Best effort: kernels before 4.11 have no such setting.
@@ -312,6 +314,52 @@ unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> bool {
         }
         let ok = libc::write(fd, data.as_ptr().cast(), data.len()) == data.len() as isize;
         libc::close(fd);
+        ok
+    }
+}
+
+/// An address the sandbox adds to `lo` (as `lo:1`, /32) besides 127.0.0.1. A pod in a
+/// cluster has an `eth0` with its pod IP; here it has only loopback, and glibc's
+/// `getaddrinfo` with `AI_ADDRCONFIG` (check_pf.c counts every IPv4 address but 127.0.0.1)
+/// would then find no configured IPv4 address and resolve nothing, Service names included.
+/// It is the cluster DNS's address (`cluster::addresses::CLUSTER_DNS_IP`), which every pod
+/// namespace reaches on loopback anyway.
+pub const ADDRCONFIG_ADDRESS: [u8; 4] = [127, 96, 0, 10];
+
+/// Adds `addr`/32 to `lo` as the alias `lo:1` (SIOCSIFADDR, SIOCSIFNETMASK).
+unsafe fn lo_alias(addr: [u8; 4]) -> bool {
+    // SAFETY: ifreq and sockaddr_in are plain C structs on the stack.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return false;
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo:1".iter().enumerate() {
+            ifr.ifr_name[i] = *b as libc::c_char;
+        }
+        let set = |ifr: &mut libc::ifreq, a: [u8; 4]| {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 0,
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a),
+                },
+                sin_zero: [0; 8],
+            };
+            std::ptr::write_unaligned(
+                (&mut ifr.ifr_ifru as *mut libc::__c_anonymous_ifr_ifru)
+                    .cast::<libc::sockaddr_in>(),
+                sin,
+            );
+        };
+        set(&mut ifr, addr);
+        let mut ok = libc::ioctl(s, libc::SIOCSIFADDR, &ifr) == 0;
+        if ok {
+            set(&mut ifr, [255, 255, 255, 255]);
+            ok = libc::ioctl(s, libc::SIOCSIFNETMASK, &ifr) == 0;
+        }
+        libc::close(s);
         ok
     }
 }
