@@ -213,12 +213,16 @@ impl Worker<'_> {
             read_only: false,
         });
         // The kubelet's /etc/hosts (makeMounts: not over a volume mounted there) and the
-        // runtime's /etc/resolv.conf (containerd: likewise).
+        // runtime's /etc/hostname and /etc/resolv.conf (containerd: likewise).
         let mounted = |p: &str| spec.volume_mounts.iter().any(|m| m.mount_path == p);
-        let (hosts, resolv) = self
+        let [hosts, hostname, resolv] = self
             .write_name_files()
             .map_err(|e| format!("failed to write the pod's hosts and resolv.conf files: {e}"))?;
-        for (source, target) in [(hosts, "/etc/hosts"), (resolv, "/etc/resolv.conf")] {
+        for (source, target) in [
+            (hosts, "/etc/hosts"),
+            (hostname, "/etc/hostname"),
+            (resolv, "/etc/resolv.conf"),
+        ] {
             if !mounted(target) {
                 binds.push(Bind {
                     source,
@@ -249,10 +253,10 @@ impl Worker<'_> {
         )
     }
 
-    /// Writes the pod's `etc-hosts` and `resolv.conf` into its sandbox directory (the same
-    /// content for every container; rewritten at each start, as the kubelet rewrites the
-    /// hosts file) and returns their paths.
-    fn write_name_files(&self) -> std::io::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    /// Writes the pod's `etc-hosts`, `hostname` and `resolv.conf` into its sandbox directory
+    /// (the same content for every container; rewritten at each start, as the kubelet
+    /// rewrites the hosts file) and returns their paths.
+    fn write_name_files(&self) -> std::io::Result<[std::path::PathBuf; 3]> {
         use std::os::unix::fs::PermissionsExt;
         let (host, domain) = self.pod_hostname();
         // The pod's address inside its own network namespace is its loopback, as the
@@ -260,13 +264,19 @@ impl Worker<'_> {
         let hosts = managed_hosts_file(&["127.0.0.1".to_owned()], &host, &domain, &self.cfg.pod);
         let (dns, _warnings) = pod_dns(&self.cfg.pod, &self.cfg.namespace, &self.cfg.cluster.dns);
         let root = self.sandbox.root();
-        let (hp, rp) = (root.join("etc-hosts"), root.join("resolv.conf"));
-        for (p, text) in [(&hp, hosts), (&rp, resolv_conf_text(&dns))] {
+        let paths = [
+            root.join("etc-hosts"),
+            root.join("hostname"),
+            root.join("resolv.conf"),
+        ];
+        // containerd's sandbox hostname file is the hostname and a newline.
+        let texts = [hosts, format!("{host}\n"), resolv_conf_text(&dns)];
+        for (p, text) in paths.iter().zip(texts) {
             std::fs::write(p, text)?;
             // Readable by a container of any user (the kubelet writes 0644).
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644))?;
         }
-        Ok((hp, rp))
+        Ok(paths)
     }
 }
 
