@@ -193,7 +193,10 @@ pub async fn run_spec(
         created: std::time::SystemTime::now(),
         scale: time_scale,
     };
-    let cluster = std::sync::Arc::new(cluster_info(&spec.services, pod_mode));
+    let cluster = std::sync::Arc::new(crate::node::cluster_info(&spec.services, pod_mode));
+    if pod_mode && let Err(why) = crate::runtime::isolation::mounts_in_pod_mode() {
+        notes.push(format!("/etc/hosts, /etc/hostname and /etc/resolv.conf are the machine's ({why}): containers resolve no Service name, though the cluster DNS answers at 127.96.0.10 and the Service variables are set"));
+    }
     if !pod_mode && !spec.services.is_empty() {
         notes.push("isolation is none: Services have no ClusterIP, no DNS name and no environment variables here; Service names and ClusterIPs need pod isolation (run.requires = [\"namespaces\"])".into());
     }
@@ -235,16 +238,8 @@ pub async fn run_spec(
     // The cluster DNS answers in every pod's namespace for the whole run; dropping it (on
     // any path out of here) ends it.
     let dns = if pod_mode {
-        let networks: Vec<_> = cfgs.iter().filter_map(|c| c.network.clone()).collect();
-        let namespaces: Vec<&str> = cfgs.iter().map(|c| c.namespace.as_str()).collect();
-        let serial = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
-        let addresses = crate::cluster::addresses::ClusterAddresses::allocate(&spec.services);
-        let zone = crate::cluster::dns::zone_for(&spec.services, &addresses, &namespaces, serial)
-            .map_err(|e| RunError::Isolation(e.to_string()))?;
         Some(
-            crate::cluster::dns::ClusterDns::start(&networks, zone)
+            crate::node::start_cluster_dns(&cfgs, &spec.services)
                 .map_err(|e| RunError::Isolation(e.to_string()))?,
         )
     } else {
@@ -370,56 +365,6 @@ pub async fn run_spec(
         end,
         ended_at,
     })
-}
-
-/// What the kubelets of a run know of the cluster: in pod isolation every Service with its
-/// ClusterIP and the cluster DNS; in isolation `none` neither (nothing would answer at those
-/// addresses on the host's loopback).
-fn cluster_info(
-    services: &std::collections::BTreeMap<String, crate::spec::model::Service>,
-    pod_mode: bool,
-) -> crate::kubelet::ClusterInfo {
-    use crate::cluster::addresses::{
-        CLUSTER_DNS_IP, CLUSTER_DOMAIN, ClusterAddresses, service_namespace,
-    };
-    use crate::kubelet::service_env::{ServiceLink, ServiceLinkPort};
-    // The kubelet's --resolv-conf default; a node without one has an empty base.
-    let host = std::fs::read_to_string("/etc/resolv.conf")
-        .map(|t| crate::kubelet::pod_dns::parse_resolv_conf(&t))
-        .unwrap_or_default();
-    let mut info = crate::kubelet::ClusterInfo {
-        services: Vec::new(),
-        dns: crate::kubelet::pod_dns::DnsSettings {
-            cluster_dns: Vec::new(),
-            cluster_domain: CLUSTER_DOMAIN.to_owned(),
-            host,
-        },
-    };
-    if !pod_mode {
-        return info;
-    }
-    info.dns.cluster_dns = vec![CLUSTER_DNS_IP.into()];
-    let addresses = ClusterAddresses::allocate(services);
-    for (name, s) in services {
-        let ns = service_namespace(s);
-        if let Some(ip) = addresses.cluster_ip(ns, name) {
-            info.services.push(ServiceLink {
-                namespace: ns.to_owned(),
-                name: name.clone(),
-                cluster_ip: ip,
-                ports: s
-                    .ports
-                    .iter()
-                    .map(|p| ServiceLinkPort {
-                        name: p.name.clone().unwrap_or_default(),
-                        port: p.port,
-                        protocol: p.protocol.clone().unwrap_or_default(),
-                    })
-                    .collect(),
-            });
-        }
-    }
-    info
 }
 
 /// `run.timeout` is real time chosen for the spec's own time scale: when a caller runs the

@@ -3,7 +3,8 @@
 //! share a private localhost and two pods can both listen on the same port. Containers
 //! and exec probes join it with `setns` before exec (see `shim`); TCP probes get their
 //! sockets from the sandbox over a socket pair (SCM_RIGHTS), and so does the cluster DNS
-//! for its UDP and TCP sockets, so the runner itself never changes namespace — that path works for root and for ordinary users alike.
+//! for its UDP and TCP sockets, so the runner itself never changes namespace — that path
+//! works for root and for ordinary users alike.
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
