@@ -309,3 +309,70 @@ fn merge_endpoints(timeline: &mut Timeline, endpoints: Vec<(usize, Entry)>) {
 pub fn age(at: Duration, start_at: Duration) -> Duration {
     at.saturating_sub(start_at)
 }
+
+/// What the kubelets of a run know of the cluster: in pod isolation every Service with its
+/// ClusterIP and the cluster DNS; in isolation `none` neither (nothing would answer at those
+/// addresses on the host's loopback).
+pub fn cluster_info(
+    services: &std::collections::BTreeMap<String, crate::spec::model::Service>,
+    pod_mode: bool,
+) -> crate::kubelet::ClusterInfo {
+    use crate::cluster::addresses::{
+        CLUSTER_DNS_IP, CLUSTER_DOMAIN, ClusterAddresses, service_namespace,
+    };
+    use crate::kubelet::service_env::{ServiceLink, ServiceLinkPort};
+    // The kubelet's --resolv-conf default; a node without one has an empty base.
+    let host = std::fs::read_to_string("/etc/resolv.conf")
+        .map(|t| crate::kubelet::pod_dns::parse_resolv_conf(&t))
+        .unwrap_or_default();
+    let mut info = crate::kubelet::ClusterInfo {
+        services: Vec::new(),
+        dns: crate::kubelet::pod_dns::DnsSettings {
+            cluster_dns: Vec::new(),
+            cluster_domain: CLUSTER_DOMAIN.to_owned(),
+            host,
+        },
+    };
+    if !pod_mode {
+        return info;
+    }
+    info.dns.cluster_dns = vec![CLUSTER_DNS_IP.into()];
+    let addresses = ClusterAddresses::allocate(services);
+    for (name, s) in services {
+        let ns = service_namespace(s);
+        if let Some(ip) = addresses.cluster_ip(ns, name) {
+            info.services.push(ServiceLink {
+                namespace: ns.to_owned(),
+                name: name.clone(),
+                cluster_ip: ip,
+                ports: s
+                    .ports
+                    .iter()
+                    .map(|p| ServiceLinkPort {
+                        name: p.name.clone().unwrap_or_default(),
+                        port: p.port,
+                        protocol: p.protocol.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    info
+}
+
+/// Starts the cluster DNS in the network namespace of every pod of `cfgs`, with the run's
+/// Services (at their ClusterIPs) and the pods' namespaces in its zone.
+pub fn start_cluster_dns(
+    cfgs: &[PodConfig],
+    services: &std::collections::BTreeMap<String, crate::spec::model::Service>,
+) -> Result<crate::cluster::dns::ClusterDns, crate::cluster::dns::DnsError> {
+    let networks: Vec<_> = cfgs.iter().filter_map(|c| c.network.clone()).collect();
+    let namespaces: Vec<&str> = cfgs.iter().map(|c| c.namespace.as_str()).collect();
+    // CoreDNS's SOA serial is the time of the last change it saw: here, the run's start.
+    let serial = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+    let addresses = crate::cluster::addresses::ClusterAddresses::allocate(services);
+    let zone = crate::cluster::dns::zone_for(services, &addresses, &namespaces, serial)?;
+    crate::cluster::dns::ClusterDns::start(&networks, zone)
+}

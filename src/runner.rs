@@ -250,6 +250,13 @@ pub async fn run_spec(
         created: std::time::SystemTime::now(),
         scale: time_scale,
     };
+    let cluster = std::sync::Arc::new(crate::node::cluster_info(&spec.services, pod_mode));
+    if pod_mode && let Err(why) = crate::runtime::isolation::mounts_in_pod_mode() {
+        notes.push(format!("/etc/hosts, /etc/hostname and /etc/resolv.conf are the machine's ({why}): containers resolve no Service name, though the cluster DNS answers at 127.96.0.10 and the Service variables are set"));
+    }
+    if !pod_mode && !spec.services.is_empty() {
+        notes.push("isolation is none: Services have no ClusterIP, no DNS name and no environment variables here; Service names and ClusterIPs need pod isolation (run.requires = [\"namespaces\"])".into());
+    }
     let mut cfgs = Vec::new();
     for inst in &instances {
         let network = if pod_mode {
@@ -288,8 +295,24 @@ pub async fn run_spec(
             network,
             clock: None,
             start_at: inst.start_at,
+            cluster: cluster.clone(),
         });
     }
+    // The cluster DNS answers in every pod's namespace for the whole run; dropping it (on
+    // any path out of here) ends it.
+    // A machine where it cannot bind (a kernel without ip_unprivileged_port_start, for an
+    // ordinary user) still runs the pods; the notes say names do not resolve.
+    let dns = if pod_mode {
+        match crate::node::start_cluster_dns(&cfgs, &spec.services) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                notes.push(format!("{e}: Service names do not resolve in this run"));
+                None
+            }
+        }
+    } else {
+        None
+    };
     let mut traffic = crate::events::Timeline::default();
     let mut outcomes = if several
         || !instances[0].start_at.is_zero()
@@ -333,6 +356,9 @@ pub async fn run_spec(
         tracing::info!(pod = %name, end = ?outcome.end, at = ?outcome.ended_at, "run ended");
         vec![outcome]
     };
+    if let Some(dns) = dns {
+        dns.shutdown().await;
+    }
     if pod_mode {
         for outcome in &mut outcomes {
             record_host_listeners(outcome);

@@ -100,6 +100,14 @@ mod tests {
     }
 
     #[test]
+    fn the_sandbox_gives_lo_the_cluster_dns_address() {
+        assert_eq!(
+            Ipv4Addr::from(crate::runtime::netns::ADDRCONFIG_ADDRESS),
+            CLUSTER_DNS_IP
+        );
+    }
+
+    #[test]
     fn many_services_get_distinct_addresses() {
         let svcs: BTreeMap<String, Service> = (0..600)
             .map(|i| (format!("s{i:03}"), Service::default()))

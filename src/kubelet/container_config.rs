@@ -12,7 +12,9 @@ use crate::runtime::mounts::{Bind, MountPlan, mount_namespaces_available};
 use crate::runtime::process::ProcessSpec;
 
 use super::env::container_argv;
+use super::pod_dns::{hostname_and_domain, managed_hosts_file, pod_dns, resolv_conf_text};
 use super::pod_worker::{Cid, Worker};
+use super::service_env::service_env_map;
 use crate::spec::expansion::expand;
 use crate::spec::security::{requested_identity, verify_run_as_non_root};
 
@@ -59,7 +61,8 @@ impl Worker<'_> {
             ("PATH".into(), path),
             ("HOME".into(), home.display().to_string()),
             ("TMPDIR".into(), home.join("tmp").display().to_string()),
-            ("HOSTNAME".into(), self.cfg.name.clone()),
+            // The runtime sets HOSTNAME to the sandbox's hostname, the pod's.
+            ("HOSTNAME".into(), self.pod_hostname().0),
             ("PODCHECK_RUN".into(), self.cfg.run_id.clone()),
             ("PODCHECK_POD".into(), self.cfg.uid.clone()),
             (
@@ -82,12 +85,26 @@ impl Worker<'_> {
         for (m, dir) in spec.volume_mounts.iter().zip(&sources) {
             env.push((volume_env_name(&m.name), dir.display().to_string()));
         }
+        // makeEnvironmentVariables: `$(VAR)` in a value may name an earlier variable of the
+        // container or a Service variable; the container's own variables win, and the
+        // Service variables it does not set follow its own.
+        let services = service_env_map(
+            &self.cfg.cluster.services,
+            &self.cfg.namespace,
+            self.cfg.pod.enable_service_links.unwrap_or(true),
+        );
         let mut vars: HashMap<String, String> = env.iter().cloned().collect();
+        vars.extend(services.iter().map(|(k, v)| (k.clone(), v.clone())));
         for e in &spec.env {
             let value = expand(&e.value, &vars);
             vars.insert(e.name.clone(), value.clone());
             env.retain(|(k, _)| k != &e.name);
             env.push((e.name.clone(), value));
+        }
+        for (k, v) in services {
+            if !spec.env.iter().any(|e| e.name == k) {
+                env.push((k, v));
+            }
         }
         let (entrypoint, cmd) = image
             .and_then(|i| self.cfg.images.get(i))
@@ -197,6 +214,25 @@ impl Worker<'_> {
                 .into(),
             read_only: false,
         });
+        // The kubelet's /etc/hosts (makeMounts: not over a volume mounted there) and the
+        // runtime's /etc/hostname and /etc/resolv.conf (containerd: likewise).
+        let mounted = |p: &str| spec.volume_mounts.iter().any(|m| m.mount_path == p);
+        let [hosts, hostname, resolv] = self
+            .write_name_files()
+            .map_err(|e| format!("failed to write the pod's hosts and resolv.conf files: {e}"))?;
+        for (source, target) in [
+            (hosts, "/etc/hosts"),
+            (hostname, "/etc/hostname"),
+            (resolv, "/etc/resolv.conf"),
+        ] {
+            if !mounted(target) {
+                binds.push(Bind {
+                    source,
+                    target: target.into(),
+                    read_only: false,
+                });
+            }
+        }
         // podcheck's own files stay visible under a volume that covers them (issue 12 rule 8).
         let own: Vec<_> = std::iter::once(self.sandbox.root().to_owned())
             .chain(self.cfg.extra_path.iter().cloned())
@@ -205,6 +241,44 @@ impl Worker<'_> {
         MountPlan::new(&binds, scratch, cwd)
             .map(|p| Some(Arc::new(p)))
             .map_err(|e| format!("failed to prepare the container's mounts: {e}"))
+    }
+}
+
+impl Worker<'_> {
+    /// The pod's hostname and domain (GeneratePodHostNameAndDomain).
+    fn pod_hostname(&self) -> (String, String) {
+        hostname_and_domain(
+            &self.cfg.pod,
+            &self.cfg.name,
+            &self.cfg.namespace,
+            &self.cfg.cluster.dns.cluster_domain,
+        )
+    }
+
+    /// Writes the pod's `etc-hosts`, `hostname` and `resolv.conf` into its sandbox directory
+    /// (the same content for every container; rewritten at each start, as the kubelet
+    /// rewrites the hosts file) and returns their paths.
+    fn write_name_files(&self) -> std::io::Result<[std::path::PathBuf; 3]> {
+        use std::os::unix::fs::PermissionsExt;
+        let (host, domain) = self.pod_hostname();
+        // The pod's address inside its own network namespace is its loopback, as the
+        // probers' pod IP is.
+        let hosts = managed_hosts_file(&["127.0.0.1".to_owned()], &host, &domain, &self.cfg.pod);
+        let (dns, _warnings) = pod_dns(&self.cfg.pod, &self.cfg.namespace, &self.cfg.cluster.dns);
+        let root = self.sandbox.root();
+        let paths = [
+            root.join("etc-hosts"),
+            root.join("hostname"),
+            root.join("resolv.conf"),
+        ];
+        // containerd's sandbox hostname file is the hostname and a newline.
+        let texts = [hosts, format!("{host}\n"), resolv_conf_text(&dns)];
+        for (p, text) in paths.iter().zip(texts) {
+            std::fs::write(p, text)?;
+            // Readable by a container of any user (the kubelet writes 0644).
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644))?;
+        }
+        Ok(paths)
     }
 }
 

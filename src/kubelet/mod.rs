@@ -6,10 +6,12 @@ mod container_config;
 pub mod env;
 mod hooks;
 mod pleg;
+pub mod pod_dns;
 pub mod pod_worker;
 mod probe_worker;
 mod recorder;
 mod run_api;
+pub mod service_env;
 pub mod status;
 mod sync;
 mod termination;
@@ -17,3 +19,4 @@ mod updates;
 mod volumes;
 
 pub use pod_worker::{EndReason, Observer, PodConfig, RunOutcome, run_pod};
+pub use run_api::ClusterInfo;

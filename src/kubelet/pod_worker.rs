@@ -351,6 +351,15 @@ impl Worker<'_> {
             None,
             "default-scheduler",
         );
+        // The sandbox's DNS is formed once (generatePodSandboxConfig → GetPodDNS); a search
+        // or nameserver list over the limits is cut, with a warning event.
+        if self.cfg.network.is_some() {
+            let (_, warnings) =
+                super::pod_dns::pod_dns(&self.cfg.pod, &self.cfg.namespace, &self.cfg.cluster.dns);
+            for w in warnings {
+                self.kubelet_event(EventType::Warning, "DNSConfigForming", w, None);
+            }
+        }
     }
 
     pub(super) fn now(&self) -> Duration {

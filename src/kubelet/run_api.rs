@@ -49,6 +49,19 @@ pub struct PodConfig {
     /// Spec time on that clock at which the pod was created (activeDeadlineSeconds counts
     /// from here).
     pub start_at: Duration,
+    /// The cluster around the pod, as the kubelet sees it.
+    pub cluster: std::sync::Arc<ClusterInfo>,
+}
+
+/// What the kubelet knows of the cluster: the Services its service lister shows (for their
+/// environment variables) and its DNS flags.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterInfo {
+    /// Every Service with a ClusterIP; empty where Services have no addresses (isolation
+    /// `none`).
+    pub services: Vec<super::service_env::ServiceLink>,
+    /// `--cluster-dns`, `--cluster-domain` and the node's resolv.conf.
+    pub dns: super::pod_dns::DnsSettings,
 }
 
 /// Why a run ended.

@@ -102,6 +102,43 @@ impl<'a> Converter<'a> {
                     run_as_non_root: s.run_as_non_root,
                     supplemental_groups: list(&s.supplemental_groups).to_vec(),
                 }),
+            enable_service_links: spec.enable_service_links,
+            hostname: spec.hostname.clone(),
+            subdomain: spec.subdomain.clone(),
+            host_aliases: list(&spec.host_aliases)
+                .iter()
+                .map(|a| crate::spec::pod_dns::HostAlias {
+                    ip: a.ip.clone(),
+                    hostnames: list(&a.hostnames).to_vec(),
+                })
+                .collect(),
+            dns_policy: spec.dns_policy.as_deref().and_then(|p| {
+                use crate::spec::pod_dns::DnsPolicy as D;
+                self.one_of(
+                    path.key("dnsPolicy"),
+                    p,
+                    &[
+                        ("ClusterFirstWithHostNet", D::ClusterFirstWithHostNet),
+                        ("ClusterFirst", D::ClusterFirst),
+                        ("Default", D::Default),
+                        ("None", D::None),
+                    ],
+                )
+            }),
+            dns_config: spec
+                .dns_config
+                .as_ref()
+                .map(|c| crate::spec::pod_dns::PodDnsConfig {
+                    nameservers: list(&c.nameservers).to_vec(),
+                    searches: list(&c.searches).to_vec(),
+                    options: list(&c.options)
+                        .iter()
+                        .map(|o| crate::spec::pod_dns::PodDnsConfigOption {
+                            name: o.name.clone().unwrap_or_default(),
+                            value: o.value.clone(),
+                        })
+                        .collect(),
+                }),
         }
     }
 

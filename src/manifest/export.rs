@@ -284,6 +284,32 @@ fn pod_spec(pod: &m::Pod) -> k::PodSpec {
                 supplemental_groups: some_vec(s.supplemental_groups.clone()),
                 ..Default::default()
             }),
+        enable_service_links: pod.enable_service_links,
+        hostname: pod.hostname.clone(),
+        subdomain: pod.subdomain.clone(),
+        host_aliases: some_vec(
+            pod.host_aliases
+                .iter()
+                .map(|a| k::HostAlias {
+                    ip: a.ip.clone(),
+                    hostnames: some_vec(a.hostnames.clone()),
+                })
+                .collect(),
+        ),
+        dns_policy: pod.dns_policy.map(|p| p.as_str().to_owned()),
+        dns_config: pod.dns_config.as_ref().map(|c| k::PodDNSConfig {
+            nameservers: some_vec(c.nameservers.clone()),
+            searches: some_vec(c.searches.clone()),
+            options: some_vec(
+                c.options
+                    .iter()
+                    .map(|o| k::PodDNSConfigOption {
+                        name: Some(o.name.clone()),
+                        value: o.value.clone(),
+                    })
+                    .collect(),
+            ),
+        }),
         ..Default::default()
     }
 }

@@ -346,3 +346,24 @@ fn a_bad_service_port_is_reported_at_its_manifest_line() {
     let (line, _) = crate::diag::line_col(&file.source, d.span.clone().expect("span").start);
     assert_eq!(line, 8);
 }
+
+#[test]
+fn a_pods_naming_fields_are_carried_over_without_notes() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  hostname: w\n  subdomain: grp\n  enableServiceLinks: false\n  dnsPolicy: None\n  dnsConfig:\n    nameservers: [1.2.3.4]\n    searches: [a.example]\n    options: [{name: ndots, value: '2'}, {name: edns0}]\n  hostAliases: [{ip: 10.1.2.3, hostnames: [foo.local, bar.local]}]\n  containers: [{name: c, image: app:1}]\n";
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = read_file(&write(dir.path(), "dns.yaml", text));
+    assert!(file.diagnostics.is_empty(), "{:?}", file.diagnostics);
+    let pod = &file.pods[0].pod;
+    assert_eq!(pod.hostname.as_deref(), Some("w"));
+    assert_eq!(pod.subdomain.as_deref(), Some("grp"));
+    assert_eq!(pod.enable_service_links, Some(false));
+    assert_eq!(pod.dns_policy, Some(crate::spec::pod_dns::DnsPolicy::None));
+    let cfg = pod.dns_config.as_ref().expect("dnsConfig");
+    assert_eq!(cfg.nameservers, ["1.2.3.4"]);
+    assert_eq!(cfg.options[0].value.as_deref(), Some("2"));
+    assert_eq!(cfg.options[1].value, None);
+    assert_eq!(pod.host_aliases[0].hostnames, ["foo.local", "bar.local"]);
+    let bad = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  dnsPolicy: clusterfirst\n  containers: [{name: c, image: app:1}]\n";
+    let file = read_file(&write(dir.path(), "bad.yaml", bad));
+    assert!(file.has_errors(), "an unsupported dnsPolicy is an error");
+}

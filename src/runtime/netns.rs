@@ -2,8 +2,9 @@
 //! holds the namespace (inside a user namespace when not root), so the pod's containers
 //! share a private localhost and two pods can both listen on the same port. Containers
 //! and exec probes join it with `setns` before exec (see `shim`); TCP probes get their
-//! sockets from the sandbox over a socket pair (SCM_RIGHTS), so the runner itself never
-//! changes namespace — that path works for root and for ordinary users alike.
+//! sockets from the sandbox over a socket pair (SCM_RIGHTS), and so does the cluster DNS
+//! for its UDP and TCP sockets, so the runner itself never changes namespace — that path
+//! works for root and for ordinary users alike.
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -127,16 +128,29 @@ impl PodNetwork {
 
     /// An unconnected TCP socket inside the pod's network namespace.
     pub fn socket(&self, v6: bool) -> io::Result<std::net::TcpStream> {
+        self.request(if v6 { b'6' } else { b'4' })
+            .map(std::net::TcpStream::from)
+    }
+
+    /// An unbound UDP socket inside the pod's network namespace (the cluster DNS binds
+    /// its port 53 on one: the sandbox lifted the privileged-port limit there, so that
+    /// works for an ordinary user too).
+    pub fn udp_socket(&self, v6: bool) -> io::Result<std::net::UdpSocket> {
+        self.request(if v6 { b'U' } else { b'u' })
+            .map(std::net::UdpSocket::from)
+    }
+
+    /// One request byte to the sandbox, one socket back.
+    fn request(&self, req: u8) -> io::Result<OwnedFd> {
         let ctl = self.ctl.lock().unwrap_or_else(|p| p.into_inner());
-        let req = [if v6 { b'6' } else { b'4' }];
+        let req = [req];
         // SAFETY: the buffers outlive the calls.
-        let fd = unsafe {
+        unsafe {
             if libc::write(ctl.as_raw_fd(), req.as_ptr().cast(), 1) != 1 {
                 return Err(io::Error::last_os_error());
             }
-            recv_fd(ctl.as_raw_fd())?
-        };
-        Ok(std::net::TcpStream::from(fd))
+            recv_fd(ctl.as_raw_fd())
+        }
     }
 }
 
@@ -264,6 +278,8 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
         if !lo_up() {
             fail(5);
         }
+        // Best effort: without it the pod still works, only AI_ADDRCONFIG lookups fail.
+        lo_alias(ADDRCONFIG_ADDRESS);
         // In a real pod any container may bind ports below 1024 (they usually run as root);
         // here an ordinary user's containers keep their uid, so lift the limit in this
         // namespace only. Best effort: kernels before 4.11 have no such setting.
@@ -274,12 +290,14 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
             if libc::read(ctl, req.as_mut_ptr().cast(), 1) != 1 {
                 libc::_exit(0);
             }
-            let family = if req[0] == b'6' {
-                libc::AF_INET6
-            } else {
-                libc::AF_INET
+            // '4'/'6': TCP, 'u'/'U': UDP, over IPv4/IPv6.
+            let (family, kind) = match req[0] {
+                b'6' => (libc::AF_INET6, libc::SOCK_STREAM),
+                b'u' => (libc::AF_INET, libc::SOCK_DGRAM),
+                b'U' => (libc::AF_INET6, libc::SOCK_DGRAM),
+                _ => (libc::AF_INET, libc::SOCK_STREAM),
             };
-            let fd = libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            let fd = libc::socket(family, kind | libc::SOCK_CLOEXEC, 0);
             send_fd(ctl, fd);
             if fd >= 0 {
                 libc::close(fd);
@@ -297,6 +315,52 @@ unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> bool {
         }
         let ok = libc::write(fd, data.as_ptr().cast(), data.len()) == data.len() as isize;
         libc::close(fd);
+        ok
+    }
+}
+
+/// An address the sandbox adds to `lo` (as `lo:1`, /32) besides 127.0.0.1. A pod in a
+/// cluster has an `eth0` with its pod IP; here it has only loopback, and glibc's
+/// `getaddrinfo` with `AI_ADDRCONFIG` (check_pf.c counts every IPv4 address but 127.0.0.1)
+/// would then find no configured IPv4 address and resolve nothing, Service names included.
+/// It is the cluster DNS's address (`cluster::addresses::CLUSTER_DNS_IP`), which every pod
+/// namespace reaches on loopback anyway.
+pub const ADDRCONFIG_ADDRESS: [u8; 4] = [127, 96, 0, 10];
+
+/// Adds `addr`/32 to `lo` as the alias `lo:1` (SIOCSIFADDR, SIOCSIFNETMASK).
+unsafe fn lo_alias(addr: [u8; 4]) -> bool {
+    // SAFETY: ifreq and sockaddr_in are plain C structs on the stack.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return false;
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo:1".iter().enumerate() {
+            ifr.ifr_name[i] = *b as libc::c_char;
+        }
+        let set = |ifr: &mut libc::ifreq, a: [u8; 4]| {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 0,
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a),
+                },
+                sin_zero: [0; 8],
+            };
+            std::ptr::write_unaligned(
+                (&mut ifr.ifr_ifru as *mut libc::__c_anonymous_ifr_ifru)
+                    .cast::<libc::sockaddr_in>(),
+                sin,
+            );
+        };
+        set(&mut ifr, addr);
+        let mut ok = libc::ioctl(s, libc::SIOCSIFADDR, &ifr) == 0;
+        if ok {
+            set(&mut ifr, [255, 255, 255, 255]);
+            ok = libc::ioctl(s, libc::SIOCSIFNETMASK, &ifr) == 0;
+        }
+        libc::close(s);
         ok
     }
 }

@@ -161,6 +161,20 @@ pub struct Pod {
     pub readiness_gates: Vec<PodReadinessGate>,
     /// The identity every container runs as, unless its own securityContext says otherwise.
     pub security_context: Option<PodSecurityContext>,
+    /// Whether the Services of the pod's namespace become environment variables
+    /// (`MYDB_SERVICE_HOST`, ...); default true.
+    pub enable_service_links: Option<bool>,
+    /// The pod's hostname; default its name.
+    pub hostname: Option<String>,
+    /// With `hostname`: the pod's domain is `SUBDOMAIN.NAMESPACE.svc.cluster.local`.
+    pub subdomain: Option<String>,
+    /// Extra `/etc/hosts` entries.
+    #[serde(default)]
+    pub host_aliases: Vec<super::pod_dns::HostAlias>,
+    /// ClusterFirst (default), ClusterFirstWithHostNet, Default or None.
+    pub dns_policy: Option<super::pod_dns::DnsPolicy>,
+    /// Resolver settings merged into what `dnsPolicy` gives.
+    pub dns_config: Option<super::pod_dns::PodDnsConfig>,
 }
 
 /// `spec.securityContext`: the fields podcheck honours (the rest are accepted with a note).

@@ -166,6 +166,7 @@ pub(super) fn port_name_problem(value: &str) -> Option<&'static str> {
 pub(super) const PORT_NAME_HELP: &str = "a port name has at most 15 lower-case letters, digits or '-', at least one letter, and no leading, trailing or double '-', e.g. \"http\"";
 
 pub(super) fn check_pod(spec: &SpecFile, pod: &Pod, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    super::validate_dns::check_pod_dns(pod, path, out);
     if let Some(name) = &pod.name {
         let bad = name.is_empty() || name.len() > 253 || !name.split('.').all(is_label_like);
         if bad {
