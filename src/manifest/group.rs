@@ -114,22 +114,9 @@ pub fn spec_for_file(
         }
     }
     mapped.extend(notes);
-    mapped.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
-    let out = FileDiagnostics {
-        path: file.path.clone(),
-        source: file.source.clone(),
-        diagnostics: mapped,
-    };
-    if out.has_errors() {
-        return Err(out);
-    }
-    Ok(LoadedSpec {
-        stem: file
-            .path
-            .file_stem()
-            .map_or_else(|| "manifest".into(), |s| s.to_string_lossy().into_owned()),
-        spec,
-        warnings: out,
-        related: Vec::new(),
-    })
+    let stem = file
+        .path
+        .file_stem()
+        .map_or_else(|| "manifest".into(), |s| s.to_string_lossy().into_owned());
+    super::loaded(file, mapped, stem, spec)
 }

@@ -93,6 +93,22 @@ pub fn spec_for(
             .map(|n| n.span_of(&path));
         mapped.push(d);
     }
+    loaded(
+        file,
+        mapped,
+        pod.pod.name.clone().unwrap_or_else(|| "pod".into()),
+        spec,
+    )
+}
+
+/// The spec built from `file` with its diagnostics (mapped to the manifest) sorted by
+/// position: an error among them refuses it.
+pub(crate) fn loaded(
+    file: &ManifestFile,
+    mut mapped: Vec<Diagnostic>,
+    stem: String,
+    spec: SpecFile,
+) -> Result<LoadedSpec, FileDiagnostics> {
     mapped.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     let out = FileDiagnostics {
         path: file.path.clone(),
@@ -103,7 +119,7 @@ pub fn spec_for(
         return Err(out);
     }
     Ok(LoadedSpec {
-        stem: pod.pod.name.clone().unwrap_or_else(|| "pod".into()),
+        stem,
         spec,
         warnings: out,
         related: Vec::new(),
