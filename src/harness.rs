@@ -20,8 +20,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock, RwLock};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -33,38 +33,10 @@ use crate::spec::{LoadOptions, LoadedSpec, load_spec_with};
 
 pub mod partition;
 pub use partition::Partition;
+pub mod threads;
+mod turns;
+use turns::{PortClaim, SERIAL};
 
-/// Serial specs take this for writing; all others for reading.
-static SERIAL: RwLock<()> = RwLock::new(());
-/// Loopback ports held by running trials; pods whose ports overlap run one after another.
-static PORTS: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-static PORTS_FREED: Condvar = Condvar::new();
-
-/// Holds a trial's ports until it ends.
-struct PortClaim(BTreeSet<u16>);
-
-impl PortClaim {
-    /// Waits until none of `ports` is held by another trial, then holds them all at once
-    /// (all-or-nothing, so two trials can never wait for each other).
-    fn acquire(ports: BTreeSet<u16>) -> Self {
-        let mut held = PORTS.lock().unwrap_or_else(|p| p.into_inner());
-        while ports.iter().any(|p| held.contains(p)) {
-            held = PORTS_FREED.wait(held).unwrap_or_else(|p| p.into_inner());
-        }
-        held.extend(ports.iter().copied());
-        PortClaim(ports)
-    }
-}
-
-impl Drop for PortClaim {
-    fn drop(&mut self) {
-        let mut held = PORTS.lock().unwrap_or_else(|p| p.into_inner());
-        for p in &self.0 {
-            held.remove(p);
-        }
-        PORTS_FREED.notify_all();
-    }
-}
 static TRIAL_SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// The directory of a binary, as a one-element PATH list (for `CARGO_BIN_EXE_*` fixtures).
@@ -283,8 +255,25 @@ fn exit_code(passed: bool) -> ExitCode {
     }
 }
 
-fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
+fn run_all(dir: &Path, extra_path: &[PathBuf], mut args: Arguments) -> bool {
     let dir = dir.to_owned();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let env_threads = std::env::var("RUST_TEST_THREADS").ok();
+    match threads::trial_threads(args.test_threads, env_threads.as_deref(), cores) {
+        Ok((n, source)) => {
+            args.test_threads = Some(n);
+            if source == threads::Source::Default && n > 1 {
+                eprintln!(
+                    "podcheck: {n} specs at once ({} per core: trials mostly wait on timers; --test-threads N or RUST_TEST_THREADS=N to change)",
+                    threads::TRIALS_PER_CORE
+                );
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return false;
+        }
+    }
     let mut files = Vec::new();
     collect(&dir, &mut files);
     files.sort();
@@ -377,7 +366,7 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
             let case_name = name.clone();
             let trial = Trial::test(name, move || {
                 let started = std::time::Instant::now();
-                let mut logs = String::new();
+                let mut out = TrialOut::default();
                 let ok = loaded.is_ok();
                 let result = match &loaded {
                     Err(d) => Err(Failed::from(d.render())),
@@ -391,10 +380,13 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], args: Arguments) -> bool {
                         &session_id,
                         time_scale,
                         images.clone(),
-                        &mut logs,
+                        &mut out,
                     ),
                 };
-                record_case(&case_name, &result, ok, started.elapsed(), logs);
+                // A JUnit time is the spec's own run, not the time it queued behind a serial
+                // spec or a port; a spec that never ran counts from the trial's start.
+                let time = out.ran.unwrap_or_else(|| started.elapsed());
+                record_case(&case_name, &result, ok, time, out.logs);
                 result
             });
             match skip {
@@ -487,6 +479,15 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// What a trial hands back besides its result, for its JUnit testcase.
+#[derive(Default)]
+struct TrialOut {
+    /// The containers' output.
+    logs: String,
+    /// How long the spec itself ran, from the moment it held its locks to its report.
+    ran: Option<std::time::Duration>,
+}
+
 /// A spec of the suite: its file, and its name (the path below the suite folder).
 struct SpecFile<'a> {
     path: &'a Path,
@@ -500,7 +501,7 @@ fn run_trial(
     session_id: &str,
     time_scale: Option<crate::clock::TimeScale>,
     images: Vec<(String, Vec<String>)>,
-    logs: &mut String,
+    out: &mut TrialOut,
 ) -> Result<(), Failed> {
     let path = spec.path;
     let _lock = if loaded.spec.run.serial {
@@ -529,6 +530,7 @@ fn run_trial(
             .collect()
     };
     let _ports = PortClaim::acquire(ports);
+    let ran_from = std::time::Instant::now();
     let seq = TRIAL_SEQ.fetch_add(1, Ordering::Relaxed);
     let guard = RunGuard::with_id(format!("{session_id}-{seq}"));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -551,7 +553,8 @@ fn run_trial(
         ))
         .map_err(|e| Failed::from(e.to_string()))?;
     drop(guard);
-    *logs = verdict::logs_text(&report);
+    out.ran = Some(ran_from.elapsed());
+    out.logs = verdict::logs_text(&report);
     let text = verdict::render(&path.display().to_string(), &report);
     if let Some(dir) = timeline_dir() {
         std::fs::create_dir_all(&dir).map_err(|e| {

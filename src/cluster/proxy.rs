@@ -337,17 +337,25 @@ impl ServiceProxy {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         // (pod, service, port rule) → the accept task of its listener.
         let mut open: HashMap<(usize, usize, usize), tokio::task::JoinHandle<()>> = HashMap::new();
-        // Listeners that could not be bound are not retried until the view changes again.
-        let mut failed: HashMap<(usize, usize, usize), String> = HashMap::new();
+        // Listeners that could not be opened, and when to try again: a sandbox that is slow
+        // to hand out a socket under load must not leave a Service refusing for good.
+        let mut failed: HashMap<(usize, usize, usize), tokio::time::Instant> = HashMap::new();
         loop {
             if *stop.borrow() {
                 break;
             }
             self.reconcile(&mut open, &mut failed);
-            let next = self.next_visible_change();
+            let next = self
+                .next_visible_change()
+                .map(|t| self.inner.clock.instant_at(t));
+            let retry = failed.values().min().copied();
+            let wake_at = match (next, retry) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let wake = async {
-                match next {
-                    Some(t) => tokio::time::sleep_until(self.inner.clock.instant_at(t)).await,
+                match wake_at {
+                    Some(t) => tokio::time::sleep_until(t).await,
                     None => std::future::pending::<()>().await,
                 }
             };
@@ -375,8 +383,9 @@ impl ServiceProxy {
     fn reconcile(
         &self,
         open: &mut HashMap<(usize, usize, usize), tokio::task::JoinHandle<()>>,
-        failed: &mut HashMap<(usize, usize, usize), String>,
+        failed: &mut HashMap<(usize, usize, usize), tokio::time::Instant>,
     ) {
+        let now = tokio::time::Instant::now();
         for (si, svc) in self.inner.services.iter().enumerate() {
             for (ri, rule) in svc.ports.iter().enumerate() {
                 let wanted = !self.backends(si, rule).is_empty();
@@ -390,12 +399,14 @@ impl ServiceProxy {
                         failed.remove(&key);
                         continue;
                     }
-                    if open.get(&key).is_some_and(|t| !t.is_finished()) || failed.contains_key(&key)
+                    if open.get(&key).is_some_and(|t| !t.is_finished())
+                        || failed.get(&key).is_some_and(|at| *at > now)
                     {
                         continue;
                     }
                     match listen(net, svc.cluster_ip, rule.port) {
                         Ok(l) => {
+                            failed.remove(&key);
                             let proxy = self.clone();
                             let port = IntOrString::Int(i64::from(rule.port));
                             let name = svc.name.clone();
@@ -412,7 +423,7 @@ impl ServiceProxy {
                                 error = %e,
                                 "the Service proxy could not listen in the pod's namespace"
                             );
-                            failed.insert(key, e.to_string());
+                            failed.insert(key, now + LISTEN_RETRY);
                         }
                     }
                 }
@@ -458,6 +469,9 @@ impl ServiceProxy {
         }
     }
 }
+
+/// How long (real time) the proxy waits before it tries again to open a listener that failed.
+const LISTEN_RETRY: Duration = Duration::from_millis(200);
 
 /// A listener on `ip:port` inside `net`'s namespace.
 fn listen(net: &PodNetwork, ip: Ipv4Addr, port: u16) -> io::Result<TcpListener> {
