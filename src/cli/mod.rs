@@ -133,6 +133,10 @@ pub struct TestArgs {
     /// i-th spec by name goes to bucket i mod N + 1) or `hash:K/N` (by a hash of its name).
     #[arg(long, env = "PODCHECK_PARTITION", value_name = "count:K/N|hash:K/N")]
     pub partition: Option<crate::harness::Partition>,
+    /// Do not rerun at time scale 1 a spec that failed at a compressed scale (by default
+    /// its real-time run decides, and both verdicts are printed); also PODCHECK_RECHECK=0.
+    #[arg(long)]
+    pub no_recheck: bool,
     /// Arguments for the test runner after `--`: a name filter, `--test-threads N`,
     /// `--list`, `--format terse`, ... (as for `cargo test -- ...`).
     #[arg(last = true, value_name = "LIBTEST_ARGS")]
@@ -167,6 +171,9 @@ pub fn test(args: TestArgs) -> u8 {
     }
     if let Some(p) = args.partition {
         crate::harness::partition_to(p);
+    }
+    if args.no_recheck {
+        crate::harness::recheck::disable();
     }
     let images = match parse_image_args(&args.images) {
         Ok(i) => i,

@@ -536,7 +536,10 @@ impl Worker<'_> {
         while remaining > 0 {
             match tokio::time::timeout_at(reap_until, rx.recv()).await {
                 Ok(Some(Msg::Exited { .. })) => remaining -= 1,
-                _ => break,
+                // A probe result or hook outcome still in flight says nothing about the
+                // processes: keep waiting for their exits.
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
             }
         }
         if remaining > 0 {
