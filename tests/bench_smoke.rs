@@ -15,6 +15,8 @@ mod event_timing;
 mod pod_density;
 #[path = "../benches/probe_load.rs"]
 mod probe_load;
+#[path = "../benches/services_scale.rs"]
+mod services_scale;
 #[path = "../benches/teardown.rs"]
 mod teardown;
 
@@ -33,6 +35,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("event_timing", "event_timing"),
     ("pod_density", "pod_density"),
     ("probe_load", "HTTP probes in a"),
+    ("services_scale", "1 pod behind 1 Service, twice"),
     ("teardown", "pods ("),
 ];
 
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
             "event_timing" => event_timing::main(),
             "pod_density" => pod_density::main(),
             "probe_load" => probe_load::main(),
+            "services_scale" => services_scale::main(),
             "teardown" => teardown::main(),
             other => {
                 eprintln!("unknown benchmark {other}");

@@ -13,9 +13,10 @@
 //!   endpoint's removal: connections already open keep their pod.
 //! - A Service port with no ready endpoint rejects new connections with ECONNREFUSED, as
 //!   the "has no endpoints" `-j REJECT` rule (icmp-port-unreachable) does. podcheck gets a
-//!   real ECONNREFUSED by keeping the listener only while the port has ready endpoints:
-//!   the kernel then answers the SYN with a RST. (Accepting and resetting would show the
-//!   client ECONNRESET after a completed connect, which no cluster shows.)
+//!   real ECONNREFUSED by listening only while the port has ready endpoints: the kernel
+//!   then answers the SYN with a RST. (Accepting and resetting would show the client
+//!   ECONNRESET after a completed connect, which no cluster shows.) The socket stays bound
+//!   in between, so a port that comes back costs a listen(), not a new socket.
 //! - The proxy sees each endpoint change `cluster.endpoint_propagation` after the endpoints
 //!   controller made it (watch delay plus kube-proxy's sync), so a terminating pod still
 //!   gets new connections for that long.
@@ -29,7 +30,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -335,8 +336,8 @@ impl ServiceProxy {
     /// ClusterIP:port for every Service port that has a backend in the proxy's view, and
     /// none for a port that has none.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        // (pod, service, port rule) → the accept task of its listener.
-        let mut open: HashMap<(usize, usize, usize), tokio::task::JoinHandle<()>> = HashMap::new();
+        // (pod, service, port rule) → its socket, listening or not.
+        let mut open: HashMap<(usize, usize, usize), Slot> = HashMap::new();
         // Listeners that could not be bound are not retried until the view changes again.
         let mut failed: HashMap<(usize, usize, usize), String> = HashMap::new();
         loop {
@@ -357,8 +358,10 @@ impl ServiceProxy {
                 r = stop.changed() => if r.is_err() { break },
             }
         }
-        for (_, task) in open {
-            task.abort();
+        for (_, slot) in open {
+            if let Some(task) = slot.task {
+                task.abort();
+            }
         }
     }
 
@@ -374,7 +377,7 @@ impl ServiceProxy {
 
     fn reconcile(
         &self,
-        open: &mut HashMap<(usize, usize, usize), tokio::task::JoinHandle<()>>,
+        open: &mut HashMap<(usize, usize, usize), Slot>,
         failed: &mut HashMap<(usize, usize, usize), String>,
     ) {
         for (si, svc) in self.inner.services.iter().enumerate() {
@@ -384,24 +387,52 @@ impl ServiceProxy {
                     let Some(net) = &pod.network else { continue };
                     let key = (pi, si, ri);
                     if !wanted {
-                        if let Some(task) = open.remove(&key) {
+                        if let Some(slot) = open.get_mut(&key)
+                            && let Some(task) = slot.task.take()
+                        {
                             task.abort();
+                            // Refused from now on, not once the aborted task is dropped;
+                            // a socket that cannot stop listening is closed instead.
+                            if unlisten(&slot.sock).is_err() {
+                                open.remove(&key);
+                            }
                         }
                         failed.remove(&key);
                         continue;
                     }
-                    if open.get(&key).is_some_and(|t| !t.is_finished()) || failed.contains_key(&key)
+                    if open
+                        .get(&key)
+                        .is_some_and(|s| s.task.as_ref().is_some_and(|t| !t.is_finished()))
+                        || failed.contains_key(&key)
                     {
                         continue;
                     }
-                    match listen(net, svc.cluster_ip, rule.port) {
-                        Ok(l) => {
+                    // The socket bound the first time is listened on again: no new socket
+                    // from the sandbox per endpoint change (hundreds at once when many pods
+                    // flip together, each a round trip to another process).
+                    let reused = open.remove(&key).and_then(|slot| {
+                        let l = start_listening(&slot.sock).ok()?;
+                        Some((slot.sock, l))
+                    });
+                    let made = match reused {
+                        Some(r) => Ok(r),
+                        None => bind_in(net, svc.cluster_ip, rule.port)
+                            .and_then(|sock| Ok((start_listening(&sock)?, sock)))
+                            .map(|(l, sock)| (sock, l)),
+                    };
+                    match made {
+                        Ok((sock, l)) => {
                             let proxy = self.clone();
                             let port = IntOrString::Int(i64::from(rule.port));
                             let name = svc.name.clone();
+                            let task =
+                                tokio::spawn(async move { proxy.accept_loop(l, name, port).await });
                             open.insert(
                                 key,
-                                tokio::spawn(async move { proxy.accept_loop(l, name, port).await }),
+                                Slot {
+                                    sock,
+                                    task: Some(task),
+                                },
                             );
                         }
                         Err(e) => {
@@ -459,9 +490,22 @@ impl ServiceProxy {
     }
 }
 
+/// A Service port's socket in one pod's namespace, bound to ClusterIP:port, and the accept
+/// task while it listens.
+struct Slot {
+    sock: OwnedFd,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
 /// A listener on `ip:port` inside `net`'s namespace.
+#[cfg(test)]
 fn listen(net: &PodNetwork, ip: Ipv4Addr, port: u16) -> io::Result<TcpListener> {
-    let s = net.socket(false)?;
+    start_listening(&bind_in(net, ip, port)?)
+}
+
+/// A socket inside `net`'s namespace bound to `ip:port`, not listening yet.
+fn bind_in(net: &PodNetwork, ip: Ipv4Addr, port: u16) -> io::Result<OwnedFd> {
+    let s = OwnedFd::from(net.socket(false)?);
     let fd = s.as_raw_fd();
     let one: libc::c_int = 1;
     let sin = libc::sockaddr_in {
@@ -488,14 +532,43 @@ fn listen(net: &PodNetwork, ip: Ipv4Addr, port: u16) -> io::Result<TcpListener> 
             (&sin as *const libc::sockaddr_in).cast(),
             std::mem::size_of_val(&sin) as libc::socklen_t,
         ) != 0
-            || libc::listen(fd, 1024) != 0
         {
             return Err(io::Error::last_os_error());
         }
     }
-    let l = std::net::TcpListener::from(std::os::fd::OwnedFd::from(s));
+    Ok(s)
+}
+
+/// Starts listening on a bound socket (again, after [`unlisten`]); the listener holds its
+/// own descriptor of the socket, so dropping it leaves `sock` open.
+fn start_listening(sock: &OwnedFd) -> io::Result<TcpListener> {
+    // SAFETY: a valid fd.
+    if unsafe { libc::listen(sock.as_raw_fd(), 1024) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let l = std::net::TcpListener::from(sock.try_clone()?);
     l.set_nonblocking(true)?;
     TcpListener::from_std(l)
+}
+
+/// Stops a listening socket and keeps it bound: connect(AF_UNSPEC) disconnects it
+/// (tcp_disconnect resets what waits in its accept queue), and a port bound explicitly
+/// stays bound, so a new SYN is answered with a RST (ECONNREFUSED) until it listens again.
+fn unlisten(sock: &OwnedFd) -> io::Result<()> {
+    // SAFETY: a zeroed sockaddr is a valid AF_UNSPEC address; the buffer outlives the call.
+    unsafe {
+        let mut sa: libc::sockaddr = std::mem::zeroed();
+        sa.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        if libc::connect(
+            sock.as_raw_fd(),
+            &sa,
+            std::mem::size_of_val(&sa) as libc::socklen_t,
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// Closes `s` with a RST (SO_LINGER 0) rather than a FIN, so the peer sees a reset.
