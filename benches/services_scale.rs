@@ -249,7 +249,8 @@ struct Figures {
     lag: Vec<f64>,
 }
 
-fn main() {
+/// Runs both shapes and prints the rows.
+pub(crate) fn main() {
     if let Err(why) = common::pod_mode_available() {
         println!("services_scale: skipped: {why}");
         return;
