@@ -14,7 +14,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 out=${BENCHMARKS_OUT:-BENCHMARKS.md}
-benches="container_start probe_load pod_density teardown event_timing suite_speed"
+benches="container_start probe_load pod_density teardown event_timing services_scale suite_speed"
 cargo bench --no-run --quiet || exit 2
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM

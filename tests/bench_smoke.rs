@@ -15,6 +15,8 @@ mod event_timing;
 mod pod_density;
 #[path = "../benches/probe_load.rs"]
 mod probe_load;
+#[path = "../benches/services_scale.rs"]
+mod services_scale;
 #[path = "../benches/suite_speed.rs"]
 mod suite_speed;
 #[path = "../benches/teardown.rs"]
@@ -36,6 +38,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("pod_density", "pod_density"),
     ("probe_load", "HTTP probes in a"),
     ("suite_speed", "specs ran in"),
+    ("services_scale", "1 pod behind 1 Service, twice"),
     ("teardown", "pods ("),
 ];
 
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
             "pod_density" => pod_density::main(),
             "probe_load" => probe_load::main(),
             "suite_speed" => return suite_speed::main(),
+            "services_scale" => services_scale::main(),
             "teardown" => teardown::main(),
             other => {
                 eprintln!("unknown benchmark {other}");

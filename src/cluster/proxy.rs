@@ -13,9 +13,10 @@
 //!   endpoint's removal: connections already open keep their pod.
 //! - A Service port with no ready endpoint rejects new connections with ECONNREFUSED, as
 //!   the "has no endpoints" `-j REJECT` rule (icmp-port-unreachable) does. podcheck gets a
-//!   real ECONNREFUSED by keeping the listener only while the port has ready endpoints:
-//!   the kernel then answers the SYN with a RST. (Accepting and resetting would show the
-//!   client ECONNRESET after a completed connect, which no cluster shows.)
+//!   real ECONNREFUSED by listening only while the port has ready endpoints: the kernel
+//!   then answers the SYN with a RST. (Accepting and resetting would show the client
+//!   ECONNRESET after a completed connect, which no cluster shows.) The socket stays bound
+//!   in between, so a port that comes back costs a listen(), not a new socket.
 //! - The proxy sees each endpoint change `cluster.endpoint_propagation` after the endpoints
 //!   controller made it (watch delay plus kube-proxy's sync), so a terminating pod still
 //!   gets new connections for that long.
@@ -29,7 +30,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -335,8 +336,8 @@ impl ServiceProxy {
     /// ClusterIP:port for every Service port that has a backend in the proxy's view, and
     /// none for a port that has none.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        // (pod, service, port rule) → the accept task of its listener.
-        let mut open: HashMap<(usize, usize, usize), tokio::task::JoinHandle<()>> = HashMap::new();
+        // (pod, service, port rule) → its socket, listening or not.
+        let mut open: HashMap<(usize, usize, usize), Slot> = HashMap::new();
         // Listeners that could not be opened, and when to try again: a sandbox that is slow
         // to hand out a socket under load must not leave a Service refusing for good.
         let mut failed: HashMap<(usize, usize, usize), tokio::time::Instant> = HashMap::new();
@@ -365,8 +366,10 @@ impl ServiceProxy {
                 r = stop.changed() => if r.is_err() { break },
             }
         }
-        for (_, task) in open {
-            task.abort();
+        for (_, slot) in open {
+            if let Some(task) = slot.task {
+                task.abort();
+            }
         }
     }
 
@@ -382,7 +385,7 @@ impl ServiceProxy {
 
     fn reconcile(
         &self,
-        open: &mut HashMap<(usize, usize, usize), tokio::task::JoinHandle<()>>,
+        open: &mut HashMap<(usize, usize, usize), Slot>,
         failed: &mut HashMap<(usize, usize, usize), tokio::time::Instant>,
     ) {
         let now = tokio::time::Instant::now();
@@ -393,26 +396,53 @@ impl ServiceProxy {
                     let Some(net) = &pod.network else { continue };
                     let key = (pi, si, ri);
                     if !wanted {
-                        if let Some(task) = open.remove(&key) {
+                        if let Some(slot) = open.get_mut(&key)
+                            && let Some(task) = slot.task.take()
+                        {
                             task.abort();
+                            // Refused from now on, not once the aborted task is dropped;
+                            // a socket that cannot stop listening is closed instead.
+                            if unlisten(&slot.sock).is_err() {
+                                open.remove(&key);
+                            }
                         }
                         failed.remove(&key);
                         continue;
                     }
-                    if open.get(&key).is_some_and(|t| !t.is_finished())
+                    if open
+                        .get(&key)
+                        .is_some_and(|s| s.task.as_ref().is_some_and(|t| !t.is_finished()))
                         || failed.get(&key).is_some_and(|at| *at > now)
                     {
                         continue;
                     }
-                    match listen(net, svc.cluster_ip, rule.port) {
-                        Ok(l) => {
+                    // The socket bound the first time is listened on again: no new socket
+                    // from the sandbox per endpoint change (hundreds at once when many pods
+                    // flip together, each a round trip to another process).
+                    let reused = open.remove(&key).and_then(|slot| {
+                        let l = start_listening(&slot.sock).ok()?;
+                        Some((slot.sock, l))
+                    });
+                    let made = match reused {
+                        Some(r) => Ok(r),
+                        None => bind_in(net, svc.cluster_ip, rule.port)
+                            .and_then(|sock| Ok((start_listening(&sock)?, sock)))
+                            .map(|(l, sock)| (sock, l)),
+                    };
+                    match made {
+                        Ok((sock, l)) => {
                             failed.remove(&key);
                             let proxy = self.clone();
                             let port = IntOrString::Int(i64::from(rule.port));
                             let name = svc.name.clone();
+                            let task =
+                                tokio::spawn(async move { proxy.accept_loop(l, name, port).await });
                             open.insert(
                                 key,
-                                tokio::spawn(async move { proxy.accept_loop(l, name, port).await }),
+                                Slot {
+                                    sock,
+                                    task: Some(task),
+                                },
                             );
                         }
                         Err(e) => {
@@ -473,67 +503,22 @@ impl ServiceProxy {
 /// How long (real time) the proxy waits before it tries again to open a listener that failed.
 const LISTEN_RETRY: Duration = Duration::from_millis(200);
 
-/// A listener on `ip:port` inside `net`'s namespace.
-fn listen(net: &PodNetwork, ip: Ipv4Addr, port: u16) -> io::Result<TcpListener> {
-    let s = net.socket(false)?;
-    let fd = s.as_raw_fd();
-    let one: libc::c_int = 1;
-    let sin = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: port.to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from_ne_bytes(ip.octets()),
-        },
-        sin_zero: [0; 8],
-    };
-    // SAFETY: valid fd, option and address buffers that outlive the calls.
-    unsafe {
-        // A listener closed and reopened as endpoints come and go must not wait out
-        // TIME_WAIT connections on its port.
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of_val(&one) as libc::socklen_t,
-        );
-        if libc::bind(
-            fd,
-            (&sin as *const libc::sockaddr_in).cast(),
-            std::mem::size_of_val(&sin) as libc::socklen_t,
-        ) != 0
-            || libc::listen(fd, 1024) != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    let l = std::net::TcpListener::from(std::os::fd::OwnedFd::from(s));
-    l.set_nonblocking(true)?;
-    TcpListener::from_std(l)
-}
-
-/// Closes `s` with a RST (SO_LINGER 0) rather than a FIN, so the peer sees a reset.
-pub fn reset(s: TcpStream) {
-    let off = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid fd and a linger struct that outlives the call.
-    unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&off as *const libc::linger).cast(),
-            std::mem::size_of_val(&off) as libc::socklen_t,
-        );
-    }
-    drop(s);
+/// A Service port's socket in one pod's namespace, bound to ClusterIP:port, and the accept
+/// task while it listens.
+struct Slot {
+    sock: OwnedFd,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+mod sockets;
+use sockets::{bind_in, start_listening, unlisten};
+pub use sockets::reset;
+#[cfg(test)]
+use sockets::listen;
 
 #[cfg(test)]
 mod tests;

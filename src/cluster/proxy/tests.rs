@@ -164,6 +164,38 @@ async fn a_pod_reaches_a_service_through_its_cluster_ip_and_is_refused_without_e
         last.map_err(|e| e.kind()),
         Err(io::ErrorKind::ConnectionRefused)
     );
+    // It comes back: the same bound socket listens again and the pod is reached again.
+    proxy.observe(Duration::ZERO, "web", 1, ep(true));
+    let mut conn = None;
+    for _ in 0..100 {
+        if let Ok(c) = connect_from(&client_net, ip, 80).await {
+            conn = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut c = conn.expect("the ClusterIP accepts again once the endpoint is back");
+    c.write_all(b"back").await.expect("write");
+    let mut got = String::new();
+    c.read_to_string(&mut got).await.expect("read");
+    assert_eq!(got, "server: back");
+    // ... and leaves again: refused at once, with no task left to drop first.
+    proxy.observe(Duration::ZERO, "web", 1, ep(false));
+    let mut last = Ok(());
+    for _ in 0..100 {
+        last = connect_from(&client_net, ip, 80).await.map(drop);
+        if last
+            .as_ref()
+            .is_err_and(|e| e.kind() == io::ErrorKind::ConnectionRefused)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        last.map_err(|e| e.kind()),
+        Err(io::ErrorKind::ConnectionRefused)
+    );
     let _ = stop_tx.send(true);
     run.await.expect("the proxy task ends");
 }
