@@ -242,7 +242,9 @@ unsafe fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
 ///
 /// # Safety
 /// Runs in a forked child of a multi-threaded process: async-signal-safe calls only.
+#[inline(never)]
 unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8]) -> ! {
+    let top = 0u8;
     // SAFETY: raw system calls on valid buffers; we never return.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
@@ -285,6 +287,10 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
         // namespace only. Best effort: kernels before 4.11 have no such setting.
         write_file(c"/proc/sys/net/ipv4/ip_unprivileged_port_start", b"0");
         libc::write(ctl, b"R".as_ptr().cast(), 1);
+        // The sandbox lives as long as the pod: drop the runner's pages it would otherwise
+        // keep (see `inherited`), after the ready byte so the pod's start does not wait.
+        // The maps above were the last heap data it read.
+        super::inherited::release(std::ptr::addr_of!(top) as usize);
         let mut req = [0u8; 1];
         loop {
             if libc::read(ctl, req.as_mut_ptr().cast(), 1) != 1 {
