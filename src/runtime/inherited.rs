@@ -95,10 +95,7 @@ pub(crate) unsafe fn release(top: usize) {
 unsafe fn trim_stack(start: usize, end: usize, top: usize, tp: usize) {
     let here = 0u8;
     let sp = std::ptr::addr_of!(here) as usize;
-    let low = top
-        .saturating_sub(STACK_BELOW)
-        .min(sp.saturating_sub(PAGE))
-        & !(PAGE - 1);
+    let low = top.saturating_sub(STACK_BELOW).min(sp.saturating_sub(PAGE)) & !(PAGE - 1);
     let high = top.saturating_add(STACK_ABOVE) & !(PAGE - 1);
     let high_end = if start <= tp && tp < end {
         (tp & !(PAGE - 1)).saturating_sub(TLS_KEEP)
@@ -167,7 +164,10 @@ unsafe fn reset_signal_handlers() {
 unsafe fn for_each_map(mut f: impl FnMut(Map)) {
     // SAFETY: open/read/close on stack buffers.
     unsafe {
-        let fd = libc::open(c"/proc/self/maps".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        let fd = libc::open(
+            c"/proc/self/maps".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
         if fd < 0 {
             return;
         }
@@ -201,10 +201,7 @@ unsafe fn for_each_map(mut f: impl FnMut(Map)) {
 
 /// Parses `start-end perms offset dev inode [path]`.
 fn parse(line: &[u8]) -> Option<Map> {
-    let mut fields = line
-        .split(|&c| c == b' ')
-        .filter(|f| !f.is_empty())
-        .fuse();
+    let mut fields = line.split(|&c| c == b' ').filter(|f| !f.is_empty()).fuse();
     let range = fields.next()?;
     let perms = fields.next()?;
     let (_offset, _dev, _inode) = (fields.next()?, fields.next()?, fields.next()?);

@@ -10,6 +10,7 @@ use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -70,6 +71,9 @@ pub struct PodNetwork {
     ctl: Mutex<Ctl>,
     netns: OwnedFd,
     userns: Option<OwnedFd>,
+    /// Some process of the pod ran outside every container PID namespace (see
+    /// [`PodNetwork::note_host_pid_process`]).
+    host_pid: AtomicBool,
 }
 
 /// The control socket to the sandbox, and the TCP sockets it sent ahead (IPv4, IPv6).
@@ -134,7 +138,21 @@ impl PodNetwork {
             }),
             netns,
             userns,
+            host_pid: AtomicBool::new(false),
         })
+    }
+
+    /// Records that a process of this pod runs in the host's PID namespace (an exec whose
+    /// container's PID namespace could not be joined). Until then every process of the pod
+    /// lives in a container's PID namespace, which the kernel empties when the container's
+    /// PID 1 ends, so the pod's end needs no search for leftovers.
+    pub fn note_host_pid_process(&self) {
+        self.host_pid.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`PodNetwork::note_host_pid_process`] was ever called.
+    pub fn had_host_pid_process(&self) -> bool {
+        self.host_pid.load(Ordering::Relaxed)
     }
 
     /// The namespace fds a process must `setns` into: (user, net).
@@ -188,13 +206,26 @@ fn request(sock: &UnixStream, req: u8, count: u8, out: &mut Vec<OwnedFd>) -> io:
 
 impl Drop for PodNetwork {
     fn drop(&mut self) {
-        // SAFETY: the pid is our own child, reaped here and nowhere else.
-        unsafe {
-            libc::kill(self.pid, libc::SIGKILL);
-            let mut status = 0;
-            libc::waitpid(self.pid, &mut status, 0);
+        let pid = self.pid;
+        // SAFETY: the pid is our own child, reaped (below) and nowhere else.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // The reap waits until the sandbox has been scheduled to die, milliseconds on a
+        // loaded machine; on the runner's thread every pod end waited for the one before.
+        // A short-lived thread reaps it instead (here, if none can be started).
+        let spawned = std::thread::Builder::new()
+            .name("podcheck-reap".into())
+            .spawn(move || reap(pid));
+        if spawned.is_err() {
+            reap(pid);
         }
     }
+}
+
+/// Waits for the (killed) sandbox `pid` to end.
+fn reap(pid: libc::pid_t) {
+    let mut status = 0;
+    // SAFETY: our own child, reaped only here.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
 }
 
 /// Waits for the sandbox's "ready" byte, or decodes the step and errno it failed at.
