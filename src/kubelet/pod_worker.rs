@@ -529,7 +529,19 @@ impl Worker<'_> {
         for h in &live {
             h.kill();
         }
-        process::kill_tagged_shared("PODCHECK_POD", &self.cfg.uid).await;
+        // In pod mode every container is PID 1 of its own PID namespace and its execs join
+        // it, so killing the containers took everything (the kernel empties a PID namespace
+        // before its PID 1's exit is reported). Only processes outside them (none mode, or
+        // an exec that could not join) need the search through /proc for the pod's tag, whose
+        // cost grows with every process on the machine.
+        let owned = self
+            .cfg
+            .network
+            .as_ref()
+            .is_some_and(|n| !n.had_host_pid_process());
+        if !owned {
+            process::kill_tagged_shared("PODCHECK_POD", &self.cfg.uid).await;
+        }
         // Reap what we killed so nothing is left as a zombie of ours; bounded in time.
         let reap_until = Instant::now() + Duration::from_secs(5);
         let mut remaining = live.len();
@@ -561,11 +573,19 @@ impl Worker<'_> {
                 }
             })
             .collect();
-        RunOutcome {
+        let outcome = RunOutcome {
             timeline: std::mem::take(&mut self.timeline),
             logs,
             end,
             ended_at,
-        }
+        };
+        // Removing the scratch directory blocks: on a filesystem mounted with `discard` each
+        // freed block waits for the device, tens of milliseconds on a loaded machine. On the
+        // runner's thread every pod end waited for the one before (1,000 pods took seconds
+        // to end); on the blocking pool they overlap. The run still returns only once the
+        // directory is gone.
+        let sandbox = self.sandbox;
+        let _ = tokio::task::spawn_blocking(move || drop(sandbox)).await;
+        outcome
     }
 }

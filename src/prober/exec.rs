@@ -188,7 +188,14 @@ impl Exec {
             netns: ns.map(|n| n.1),
             pid: match ctx.container.as_ref().and_then(|c| c.pidns()) {
                 Some(fd) => PidNs::Join(fd),
-                None => PidNs::Host,
+                None => {
+                    // Outside the container's PID namespace, nothing ends this exec's
+                    // leftovers with the container: the pod's end must search for them.
+                    if let Some(n) = &ctx.network {
+                        n.note_host_pid_process();
+                    }
+                    PidNs::Host
+                }
             },
             role: Role::Exec,
         };

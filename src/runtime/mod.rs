@@ -4,6 +4,7 @@
 pub mod cgroup;
 pub mod host_port;
 pub mod identity;
+mod inherited;
 pub mod isolation;
 pub mod latency;
 pub mod logs;

@@ -10,6 +10,7 @@ use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -54,13 +55,32 @@ const STEPS: [(&str, &str); 6] = [
     ("bring up the loopback interface (SIOCSIFFLAGS)", ""),
 ];
 
+/// How many TCP sockets one request to the sandbox brings back. A probe takes one and the
+/// rest wait for the next probes, so most probes make no round trip to the sandbox: each
+/// one blocks the runner's thread until the sandbox has been scheduled, which on a loaded
+/// machine is most of a probe's timing error. (An unconnected socket keeps nothing but its
+/// namespace; a few per pod are cheap.)
+const TCP_BATCH: u8 = 4;
+/// The most sockets the sandbox sends in one message.
+const MAX_BATCH: usize = 8;
+
 /// A pod's network namespace, held by a sandbox process.
 #[derive(Debug)]
 pub struct PodNetwork {
     pid: libc::pid_t,
-    ctl: Mutex<UnixStream>,
+    ctl: Mutex<Ctl>,
     netns: OwnedFd,
     userns: Option<OwnedFd>,
+    /// Some process of the pod ran outside every container PID namespace (see
+    /// [`PodNetwork::note_host_pid_process`]).
+    host_pid: AtomicBool,
+}
+
+/// The control socket to the sandbox, and the TCP sockets it sent ahead (IPv4, IPv6).
+#[derive(Debug)]
+struct Ctl {
+    sock: UnixStream,
+    spare: [Vec<OwnedFd>; 2],
 }
 
 impl PodNetwork {
@@ -112,10 +132,27 @@ impl PodNetwork {
         };
         Ok(PodNetwork {
             pid,
-            ctl: Mutex::new(ours),
+            ctl: Mutex::new(Ctl {
+                sock: ours,
+                spare: [Vec::new(), Vec::new()],
+            }),
             netns,
             userns,
+            host_pid: AtomicBool::new(false),
         })
+    }
+
+    /// Records that a process of this pod runs in the host's PID namespace (an exec whose
+    /// container's PID namespace could not be joined). Until then every process of the pod
+    /// lives in a container's PID namespace, which the kernel empties when the container's
+    /// PID 1 ends, so the pod's end needs no search for leftovers.
+    pub fn note_host_pid_process(&self) {
+        self.host_pid.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`PodNetwork::note_host_pid_process`] was ever called.
+    pub fn had_host_pid_process(&self) -> bool {
+        self.host_pid.load(Ordering::Relaxed)
     }
 
     /// The namespace fds a process must `setns` into: (user, net).
@@ -128,41 +165,67 @@ impl PodNetwork {
 
     /// An unconnected TCP socket inside the pod's network namespace.
     pub fn socket(&self, v6: bool) -> io::Result<std::net::TcpStream> {
-        self.request(if v6 { b'6' } else { b'4' })
+        let mut ctl = self.ctl.lock().unwrap_or_else(|p| p.into_inner());
+        let Ctl { sock, spare } = &mut *ctl;
+        let spare = &mut spare[usize::from(v6)];
+        if spare.is_empty() {
+            request(sock, if v6 { b'6' } else { b'4' }, TCP_BATCH, spare)?;
+        }
+        spare
+            .pop()
             .map(std::net::TcpStream::from)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))
     }
 
     /// An unbound UDP socket inside the pod's network namespace (the cluster DNS binds
     /// its port 53 on one: the sandbox lifted the privileged-port limit there, so that
     /// works for an ordinary user too).
     pub fn udp_socket(&self, v6: bool) -> io::Result<std::net::UdpSocket> {
-        self.request(if v6 { b'U' } else { b'u' })
-            .map(std::net::UdpSocket::from)
-    }
-
-    /// One request byte to the sandbox, one socket back.
-    fn request(&self, req: u8) -> io::Result<OwnedFd> {
         let ctl = self.ctl.lock().unwrap_or_else(|p| p.into_inner());
-        let req = [req];
-        // SAFETY: the buffers outlive the calls.
-        unsafe {
-            if libc::write(ctl.as_raw_fd(), req.as_ptr().cast(), 1) != 1 {
-                return Err(io::Error::last_os_error());
-            }
-            recv_fd(ctl.as_raw_fd())
+        let mut got = Vec::with_capacity(1);
+        request(&ctl.sock, if v6 { b'U' } else { b'u' }, 1, &mut got)?;
+        drop(ctl);
+        got.pop()
+            .map(std::net::UdpSocket::from)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))
+    }
+}
+
+/// Asks the sandbox for `count` sockets of kind `req` and adds what comes back to `out`:
+/// one message each way, however many sockets.
+fn request(sock: &UnixStream, req: u8, count: u8, out: &mut Vec<OwnedFd>) -> io::Result<()> {
+    let msg = [req, count];
+    // SAFETY: the buffers outlive the calls.
+    unsafe {
+        if libc::write(sock.as_raw_fd(), msg.as_ptr().cast(), msg.len()) != msg.len() as isize {
+            return Err(io::Error::last_os_error());
         }
+        recv_fds(sock.as_raw_fd(), out)
     }
 }
 
 impl Drop for PodNetwork {
     fn drop(&mut self) {
-        // SAFETY: the pid is our own child, reaped here and nowhere else.
-        unsafe {
-            libc::kill(self.pid, libc::SIGKILL);
-            let mut status = 0;
-            libc::waitpid(self.pid, &mut status, 0);
+        let pid = self.pid;
+        // SAFETY: the pid is our own child, reaped (below) and nowhere else.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // The reap waits until the sandbox has been scheduled to die, milliseconds on a
+        // loaded machine; on the runner's thread every pod end waited for the one before.
+        // A short-lived thread reaps it instead (here, if none can be started).
+        let spawned = std::thread::Builder::new()
+            .name("podcheck-reap".into())
+            .spawn(move || reap(pid));
+        if spawned.is_err() {
+            reap(pid);
         }
     }
+}
+
+/// Waits for the (killed) sandbox `pid` to end.
+fn reap(pid: libc::pid_t) {
+    let mut status = 0;
+    // SAFETY: our own child, reaped only here.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
 }
 
 /// Waits for the sandbox's "ready" byte, or decodes the step and errno it failed at.
@@ -205,14 +268,15 @@ fn wait_ready(ctl: &mut UnixStream) -> Result<(), NetnsError> {
     })
 }
 
-/// Receives one fd sent with SCM_RIGHTS.
-unsafe fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
+/// Receives the fds of one SCM_RIGHTS message into `out` (or the sandbox's errno).
+unsafe fn recv_fds(sock: RawFd, out: &mut Vec<OwnedFd>) -> io::Result<()> {
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec {
         iov_base: byte.as_mut_ptr().cast(),
         iov_len: 1,
     };
-    let mut cbuf = [0u64; 8];
+    // Room for MAX_BATCH descriptors after the header.
+    let mut cbuf = [0u64; 2 + MAX_BATCH / 2];
     // SAFETY: msghdr points at live stack buffers.
     unsafe {
         let mut msg: libc::msghdr = std::mem::zeroed();
@@ -232,8 +296,14 @@ unsafe fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
                 code
             }));
         }
-        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>());
-        Ok(OwnedFd::from_raw_fd(fd))
+        let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+        let header = libc::CMSG_LEN(0) as usize;
+        let n = ((*cmsg).cmsg_len as usize).saturating_sub(header) / std::mem::size_of::<RawFd>();
+        for i in 0..n.min(MAX_BATCH) {
+            let fd = std::ptr::read_unaligned(data.add(i));
+            out.push(OwnedFd::from_raw_fd(fd));
+        }
+        Ok(())
     }
 }
 
@@ -242,7 +312,9 @@ unsafe fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
 ///
 /// # Safety
 /// Runs in a forked child of a multi-threaded process: async-signal-safe calls only.
+#[inline(never)]
 unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8]) -> ! {
+    let top = 0u8;
     // SAFETY: raw system calls on valid buffers; we never return.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
@@ -285,10 +357,20 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
         // namespace only. Best effort: kernels before 4.11 have no such setting.
         write_file(c"/proc/sys/net/ipv4/ip_unprivileged_port_start", b"0");
         libc::write(ctl, b"R".as_ptr().cast(), 1);
-        let mut req = [0u8; 1];
+        // The sandbox lives as long as the pod: drop the runner's pages it would otherwise
+        // keep (see `inherited`), after the ready byte so the pod's start does not wait.
+        // The maps above were the last heap data it read.
+        super::inherited::release(std::ptr::addr_of!(top) as usize);
+        let mut req = [0u8; 2];
         loop {
-            if libc::read(ctl, req.as_mut_ptr().cast(), 1) != 1 {
-                libc::_exit(0);
+            // A request is two bytes, written at once: the kind and how many.
+            let mut got = 0;
+            while got < 2 {
+                let n = libc::read(ctl, req[got..].as_mut_ptr().cast(), 2 - got);
+                if n <= 0 {
+                    libc::_exit(0);
+                }
+                got += n as usize;
             }
             // '4'/'6': TCP, 'u'/'U': UDP, over IPv4/IPv6.
             let (family, kind) = match req[0] {
@@ -297,9 +379,18 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
                 b'U' => (libc::AF_INET6, libc::SOCK_DGRAM),
                 _ => (libc::AF_INET, libc::SOCK_STREAM),
             };
-            let fd = libc::socket(family, kind | libc::SOCK_CLOEXEC, 0);
-            send_fd(ctl, fd);
-            if fd >= 0 {
+            let mut fds = [-1; MAX_BATCH];
+            let mut n = 0;
+            while n < usize::from(req[1]).clamp(1, MAX_BATCH) {
+                let fd = libc::socket(family, kind | libc::SOCK_CLOEXEC, 0);
+                if fd < 0 {
+                    break;
+                }
+                fds[n] = fd;
+                n += 1;
+            }
+            send_fds(ctl, &fds[..n]);
+            for &fd in &fds[..n] {
                 libc::close(fd);
             }
         }
@@ -385,17 +476,18 @@ unsafe fn lo_up() -> bool {
     }
 }
 
-/// Sends `fd` (or, if it is negative, the errno as the data byte) over `sock`.
-unsafe fn send_fd(sock: RawFd, fd: RawFd) {
+/// Sends `fds` in one message (or, if there are none, the errno as the data byte) over
+/// `sock`.
+unsafe fn send_fds(sock: RawFd, fds: &[RawFd]) {
     // SAFETY: stack buffers only.
     unsafe {
         // Without an fd the data byte carries the errno of the failed socket().
-        let mut byte = [if fd >= 0 {
+        let mut byte = [if !fds.is_empty() {
             0
         } else {
             (*libc::__errno_location()).clamp(1, 255) as u8
         }];
-        let mut cbuf = [0u64; 8];
+        let mut cbuf = [0u64; 2 + MAX_BATCH / 2];
         let mut iov = libc::iovec {
             iov_base: byte.as_mut_ptr().cast(),
             iov_len: 1,
@@ -403,122 +495,23 @@ unsafe fn send_fd(sock: RawFd, fd: RawFd) {
         let mut msg: libc::msghdr = std::mem::zeroed();
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
-        if fd >= 0 {
-            let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
+        if !fds.is_empty() {
+            let n = fds.len().min(MAX_BATCH);
+            let bytes = (n * std::mem::size_of::<RawFd>()) as u32;
             msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = space as _;
+            msg.msg_controllen = libc::CMSG_SPACE(bytes) as _;
             let cmsg = libc::CMSG_FIRSTHDR(&msg);
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
             (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
-            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd);
+            (*cmsg).cmsg_len = libc::CMSG_LEN(bytes) as _;
+            let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+            for (i, &fd) in fds[..n].iter().enumerate() {
+                std::ptr::write_unaligned(data.add(i), fd);
+            }
         }
         libc::sendmsg(sock, &msg, 0);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-    use std::net::{SocketAddr, TcpListener};
-
-    fn listen_in(net: &PodNetwork, port: u16) -> TcpListener {
-        let s = net.socket(false).expect("socket from the sandbox");
-        socket2_free_bind(s, port)
-    }
-
-    /// Binds and listens on an unconnected socket we were handed.
-    fn socket2_free_bind(s: std::net::TcpStream, port: u16) -> TcpListener {
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let fd = s.as_raw_fd();
-        let sin = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: port.to_be(),
-            sin_addr: libc::in_addr {
-                s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
-            },
-            sin_zero: [0; 8],
-        };
-        // SAFETY: a valid sockaddr_in for a valid fd.
-        unsafe {
-            assert_eq!(
-                libc::bind(
-                    fd,
-                    (&sin as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of_val(&sin) as u32
-                ),
-                0,
-                "bind {addr}"
-            );
-            assert_eq!(libc::listen(fd, 8), 0);
-        }
-        TcpListener::from(OwnedFd::from(s))
-    }
-
-    #[test]
-    fn two_pods_listen_on_the_same_port_and_only_see_their_own() {
-        let (a, b) = match (PodNetwork::create(), PodNetwork::create()) {
-            (Ok(a), Ok(b)) => (a, b),
-            (Err(e), _) | (_, Err(e)) => {
-                eprintln!("skipped: network namespaces unavailable here: {e}");
-                return;
-            }
-        };
-        let _la = listen_in(&a, 18201);
-        let _lb = listen_in(&b, 18201);
-        // A socket from pod a reaches a's listener; the host's loopback has no listener.
-        let c = a.socket(false).expect("socket");
-        let addr: SocketAddr = ([127, 0, 0, 1], 18201).into();
-        let sin = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: 18201u16.to_be(),
-            sin_addr: libc::in_addr {
-                s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
-            },
-            sin_zero: [0; 8],
-        };
-        // SAFETY: valid fd and address.
-        let rc = unsafe {
-            libc::connect(
-                c.as_raw_fd(),
-                (&sin as *const libc::sockaddr_in).cast(),
-                std::mem::size_of_val(&sin) as u32,
-            )
-        };
-        assert_eq!(rc, 0, "connect inside pod a to {addr}");
-        assert!(
-            std::net::TcpStream::connect(addr).is_err(),
-            "the host loopback must not see the pod's listener"
-        );
-    }
-
-    #[test]
-    fn a_process_that_joins_runs_in_the_pod_namespace() {
-        let net = match PodNetwork::create() {
-            Ok(n) => n,
-            Err(e) => {
-                eprintln!("skipped: network namespaces unavailable here: {e}");
-                return;
-            }
-        };
-        let want = std::fs::read_link(format!("/proc/{}/ns/net", net.pid)).expect("ns link");
-        let fds = net.ns_fds();
-        let mut cmd = std::process::Command::new("readlink");
-        cmd.arg("/proc/self/ns/net");
-        let placement = crate::runtime::shim::Placement {
-            userns: fds.0,
-            netns: Some(fds.1),
-            pid: crate::runtime::shim::PidNs::Host,
-            role: crate::runtime::shim::Role::Exec,
-        };
-        // SAFETY: no extra step; the fds belong to `net`, alive until the end of the test.
-        let main =
-            unsafe { crate::runtime::shim::install(&mut cmd, placement, || Ok(())) }.expect("shim");
-        let out = cmd.output().expect("readlink runs");
-        drop(main);
-        let got = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert_eq!(got, want.to_string_lossy());
-        let _ = std::io::stderr().flush();
-    }
-}
+mod tests;

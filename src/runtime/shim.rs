@@ -19,6 +19,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::sync::OnceLock;
 
+/// How long a shim runs before it gives back the runner's memory it inherited.
+const RELEASE_AFTER_MS: libc::c_int = 50;
+
 /// Which PID namespace the process runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PidNs {
@@ -188,7 +191,9 @@ unsafe fn enter(p: Placement) -> io::Result<()> {
 ///
 /// # Safety
 /// Runs in a forked child of a multi-threaded process: async-signal-safe calls only.
+#[inline(never)]
 unsafe fn shim_main(main: libc::pid_t, lifeline: RawFd, role: Role) -> ! {
+    let top = 0u8;
     // SAFETY: raw system calls on stack memory only.
     unsafe {
         // Keep only the lifeline: holding the container's pipes or std's exec-error pipe
@@ -203,6 +208,10 @@ unsafe fn shim_main(main: libc::pid_t, lifeline: RawFd, role: Role) -> ! {
         libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut());
         let sfd = libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
         let mut status = None;
+        // A shim that outlives RELEASE_AFTER_MS drops the runner's memory: without that it
+        // would keep every page the runner writes after the fork (see `inherited`). A
+        // short exec or container ends first and pays nothing for it.
+        let mut released = false;
         loop {
             // A SIGCHLD that arrived before the mask was set is gone, but its zombie is not.
             status = status.or(reap(main));
@@ -221,7 +230,18 @@ unsafe fn shim_main(main: libc::pid_t, lifeline: RawFd, role: Role) -> ! {
                     revents: 0,
                 },
             ];
-            let n = libc::poll(fds.as_mut_ptr(), 2, if sfd < 0 { 100 } else { -1 });
+            let wait_ms = if !released {
+                RELEASE_AFTER_MS
+            } else if sfd < 0 {
+                100
+            } else {
+                -1
+            };
+            let n = libc::poll(fds.as_mut_ptr(), 2, wait_ms);
+            if n == 0 && !released {
+                super::inherited::release(std::ptr::addr_of!(top) as usize);
+                released = true;
+            }
             if n < 0 && *libc::__errno_location() != libc::EINTR {
                 // Cannot wait: fall back to a slow poll rather than spin or leave.
                 libc::usleep(100_000);
@@ -290,7 +310,9 @@ unsafe fn reap(main: libc::pid_t) -> Option<libc::c_int> {
 }
 
 /// SIGKILLs every descendant: each round kills the shim's children, whose own children are
-/// then reparented to the shim (a subreaper) for the next round.
+/// then reparented to the shim (a subreaper) for the next round. Not inlined, so its buffer
+/// is below the frame `inherited::release` keeps.
+#[inline(never)]
 unsafe fn kill_descendants() {
     // SAFETY: raw system calls on stack buffers.
     unsafe {

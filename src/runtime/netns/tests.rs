@@ -1,0 +1,123 @@
+//! Pod networks against the kernel: isolation between pods, sockets, joining.
+
+use super::*;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+
+fn listen_in(net: &PodNetwork, port: u16) -> TcpListener {
+    let s = net.socket(false).expect("socket from the sandbox");
+    socket2_free_bind(s, port)
+}
+
+/// Binds and listens on an unconnected socket we were handed.
+fn socket2_free_bind(s: std::net::TcpStream, port: u16) -> TcpListener {
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let fd = s.as_raw_fd();
+    let sin = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: a valid sockaddr_in for a valid fd.
+    unsafe {
+        assert_eq!(
+            libc::bind(
+                fd,
+                (&sin as *const libc::sockaddr_in).cast(),
+                std::mem::size_of_val(&sin) as u32
+            ),
+            0,
+            "bind {addr}"
+        );
+        assert_eq!(libc::listen(fd, 8), 0);
+    }
+    TcpListener::from(OwnedFd::from(s))
+}
+
+#[test]
+fn two_pods_listen_on_the_same_port_and_only_see_their_own() {
+    let (a, b) = match (PodNetwork::create(), PodNetwork::create()) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("skipped: network namespaces unavailable here: {e}");
+            return;
+        }
+    };
+    let _la = listen_in(&a, 18201);
+    let _lb = listen_in(&b, 18201);
+    // A socket from pod a reaches a's listener; the host's loopback has no listener.
+    let c = a.socket(false).expect("socket");
+    let addr: SocketAddr = ([127, 0, 0, 1], 18201).into();
+    let sin = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 18201u16.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: valid fd and address.
+    let rc = unsafe {
+        libc::connect(
+            c.as_raw_fd(),
+            (&sin as *const libc::sockaddr_in).cast(),
+            std::mem::size_of_val(&sin) as u32,
+        )
+    };
+    assert_eq!(rc, 0, "connect inside pod a to {addr}");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "the host loopback must not see the pod's listener"
+    );
+}
+
+#[test]
+fn sockets_come_in_batches_and_each_is_fresh() {
+    let Ok(net) = PodNetwork::create() else {
+        eprintln!("skipped: network namespaces unavailable here");
+        return;
+    };
+    // More than two batches: each socket is a distinct descriptor, usable on its own.
+    let socks: Vec<_> = (0..2 * usize::from(TCP_BATCH) + 1)
+        .map(|_| net.socket(false).expect("socket from the sandbox"))
+        .collect();
+    let mut fds: Vec<_> = socks.iter().map(|s| s.as_raw_fd()).collect();
+    fds.sort_unstable();
+    fds.dedup();
+    assert_eq!(fds.len(), socks.len());
+    let _l = listen_in(&net, 18202);
+    assert!(net.udp_socket(false).is_ok());
+    assert!(net.socket(true).is_ok(), "an IPv6 socket too");
+}
+
+#[test]
+fn a_process_that_joins_runs_in_the_pod_namespace() {
+    let net = match PodNetwork::create() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("skipped: network namespaces unavailable here: {e}");
+            return;
+        }
+    };
+    let want = std::fs::read_link(format!("/proc/{}/ns/net", net.pid)).expect("ns link");
+    let fds = net.ns_fds();
+    let mut cmd = std::process::Command::new("readlink");
+    cmd.arg("/proc/self/ns/net");
+    let placement = crate::runtime::shim::Placement {
+        userns: fds.0,
+        netns: Some(fds.1),
+        pid: crate::runtime::shim::PidNs::Host,
+        role: crate::runtime::shim::Role::Exec,
+    };
+    // SAFETY: no extra step; the fds belong to `net`, alive until the end of the test.
+    let main =
+        unsafe { crate::runtime::shim::install(&mut cmd, placement, || Ok(())) }.expect("shim");
+    let out = cmd.output().expect("readlink runs");
+    drop(main);
+    let got = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(got, want.to_string_lossy());
+    let _ = std::io::stderr().flush();
+}
