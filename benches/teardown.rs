@@ -10,7 +10,8 @@
 //!
 //! Floor: SIGKILL and reap the same number of plain `sleep` processes this program started
 //! itself, in the same run. Also printed: the cost of one /proc scan for a tag with all the
-//! pods running (every pod end makes one, so the suite pays N of them). Budget (issue 15):
+//! pods running (a pod end in none mode makes one, so such a suite pays N of them; in pod
+//! mode a pod's processes die with their containers' PID namespaces). Budget (issue 15):
 //! under 2 s for 1,000 pods. `PODCHECK_BENCH_SMOKE=1` ends 3 pods and judges nothing.
 
 #[path = "common/mod.rs"]
@@ -168,7 +169,7 @@ fn run(pods: usize, isolation: Isolation, mode: &str) {
     );
     common::row(
         &b,
-        "one /proc scan for a tag, all pods running (one per pod end)",
+        "one /proc scan for a tag, all pods running (what a pod end in none mode pays; pod mode ends without one)",
         &format!(
             "{:.2} ms (x {pods} pods = {:.2} s)",
             scan.as_secs_f64() * 1e3,

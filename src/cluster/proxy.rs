@@ -515,10 +515,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 mod sockets;
-use sockets::{bind_in, start_listening, unlisten};
-pub use sockets::reset;
 #[cfg(test)]
 use sockets::listen;
+pub use sockets::reset;
+use sockets::{bind_in, start_listening, unlisten};
 
 #[cfg(test)]
 mod tests;

@@ -101,4 +101,3 @@ pub fn reset(s: TcpStream) {
     }
     drop(s);
 }
-
