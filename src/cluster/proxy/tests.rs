@@ -86,6 +86,26 @@ fn echo_server(net: &PodNetwork, port: u16, name: &'static str) -> tokio::task::
     })
 }
 
+/// New connections to `ip:port` from `net` are refused within 2 s (bounded polls: the
+/// listener goes when the proxy next reconciles; one that raced the close may see a reset).
+async fn assert_refused_soon(net: &PodNetwork, ip: Ipv4Addr, port: u16) {
+    let mut last = Ok(());
+    for _ in 0..100 {
+        last = connect_from(net, ip, port).await.map(drop);
+        if last
+            .as_ref()
+            .is_err_and(|e| e.kind() == io::ErrorKind::ConnectionRefused)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        last.map_err(|e| e.kind()),
+        Err(io::ErrorKind::ConnectionRefused)
+    );
+}
+
 async fn connect_from(net: &PodNetwork, ip: Ipv4Addr, port: u16) -> io::Result<TcpStream> {
     let s = net.socket(false)?;
     s.set_nonblocking(true)?;
@@ -149,21 +169,7 @@ async fn a_pod_reaches_a_service_through_its_cluster_ip_and_is_refused_without_e
     // The endpoint leaves: the listener goes and new connections are refused again (one
     // that raced the close may see a reset instead).
     proxy.observe(Duration::ZERO, "web", 1, ep(false));
-    let mut last = Ok(());
-    for _ in 0..100 {
-        last = connect_from(&client_net, ip, 80).await.map(drop);
-        if last
-            .as_ref()
-            .is_err_and(|e| e.kind() == io::ErrorKind::ConnectionRefused)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        last.map_err(|e| e.kind()),
-        Err(io::ErrorKind::ConnectionRefused)
-    );
+    assert_refused_soon(&client_net, ip, 80).await;
     // It comes back: the same bound socket listens again and the pod is reached again.
     proxy.observe(Duration::ZERO, "web", 1, ep(true));
     let mut conn = None;
@@ -181,21 +187,7 @@ async fn a_pod_reaches_a_service_through_its_cluster_ip_and_is_refused_without_e
     assert_eq!(got, "server: back");
     // ... and leaves again: refused at once, with no task left to drop first.
     proxy.observe(Duration::ZERO, "web", 1, ep(false));
-    let mut last = Ok(());
-    for _ in 0..100 {
-        last = connect_from(&client_net, ip, 80).await.map(drop);
-        if last
-            .as_ref()
-            .is_err_and(|e| e.kind() == io::ErrorKind::ConnectionRefused)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        last.map_err(|e| e.kind()),
-        Err(io::ErrorKind::ConnectionRefused)
-    );
+    assert_refused_soon(&client_net, ip, 80).await;
     let _ = stop_tx.send(true);
     run.await.expect("the proxy task ends");
 }
