@@ -132,13 +132,7 @@ fn record_case(
             let text = f.message().unwrap_or("the trial failed").to_owned();
             if loaded {
                 // The first cause line is the message a CI page shows next to the name.
-                let message = verdict::why_section(&text)
-                    .lines()
-                    .nth(2)
-                    .or_else(|| text.lines().next())
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
+                let message = verdict::first_cause(&text).to_owned();
                 junit::CaseOutcome::Failed { message, text }
             } else {
                 junit::CaseOutcome::Error { message: text }
@@ -564,7 +558,7 @@ fn run_trial(
         let line = recheck::note(
             spec.name,
             scale,
-            &recheck::first_cause(&first),
+            verdict::first_cause(&first),
             result.is_ok(),
         );
         eprintln!("{line}");

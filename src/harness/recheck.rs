@@ -35,21 +35,6 @@ pub fn note(spec: &str, scale: f64, first_cause: &str, passed_at_real_time: bool
     )
 }
 
-/// The first cause line of a rendered report (the line after `why:`), else its first line.
-pub fn first_cause(report_text: &str) -> String {
-    let mut lines = report_text.lines().map(str::trim);
-    let after_why = lines
-        .by_ref()
-        .skip_while(|l| *l != "why:")
-        .nth(1)
-        .filter(|l| !l.is_empty());
-    after_why
-        .or_else(|| report_text.lines().next())
-        .unwrap_or("no cause given")
-        .trim()
-        .to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,14 +46,6 @@ mod tests {
         assert!(!wanted(1.0, None));
         assert!(!wanted(2.0, None));
         assert!(!wanted(0.1, Some(" 0 ")));
-    }
-
-    #[test]
-    fn the_first_cause_is_the_line_after_why() {
-        let text = "FAIL x.toml: t (run.duration reached at 7.0s)\n  why:\n    app: liveness failed\n    more\n";
-        assert_eq!(first_cause(text), "app: liveness failed");
-        assert_eq!(first_cause("only a line"), "only a line");
-        assert_eq!(first_cause(""), "no cause given");
     }
 
     #[test]

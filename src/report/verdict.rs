@@ -69,6 +69,17 @@ pub fn why_section(text: &str) -> &str {
     &rest[..end]
 }
 
+/// The first cause line of a rendered failure (the line after `why:`), else its first line:
+/// what a CI page shows next to a failed spec's name.
+pub fn first_cause(text: &str) -> &str {
+    why_section(text)
+        .lines()
+        .nth(2)
+        .or_else(|| text.lines().next())
+        .unwrap_or_default()
+        .trim()
+}
+
 /// Each container instance's log tail.
 pub fn logs_text(r: &SpecReport) -> String {
     let mut s = String::new();
@@ -227,4 +238,17 @@ fn pod_timeline_text(header: &str, timeline: &crate::events::Timeline) -> String
     }
     flush(&mut s, &mut pending);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_cause;
+
+    #[test]
+    fn the_first_cause_is_the_line_after_why() {
+        let text = "FAIL x.toml: t (run.duration reached at 7.0s)\n  why:\n    app: liveness failed\n    more\n  expectations: 1 failed\n";
+        assert_eq!(first_cause(text), "app: liveness failed");
+        assert_eq!(first_cause("only a line"), "only a line");
+        assert_eq!(first_cause(""), "");
+    }
 }
