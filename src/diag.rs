@@ -2,8 +2,22 @@
 //! like a compiler error at the edges (CLI, test harness).
 
 use std::fmt;
+use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+/// Largest input file (spec or manifest) podcheck reads; the API server's own object limit
+/// is ~1.5 MiB.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// An input file's bytes, or None when it is above [`MAX_FILE_BYTES`]. Read through a cap, so
+/// a special file such as a pipe or `/dev/zero` cannot make podcheck read forever.
+pub fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let f = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
+}
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Bad manifest input through the command line (`run` and `export`): each gets a clear,
+//! Bad manifest and spec input through the command line (`run`, `export`, `lint`): each gets a clear,
 //! located error or note, never a panic, never a hang.
 
 use std::path::Path;
@@ -144,6 +144,24 @@ fn huge_and_binary_files_are_refused() {
     for (code, err) in both("bin.yaml", dir.path()) {
         assert_eq!(code, Some(2), "{err}");
         assert!(err.contains("binary file"), "{err}");
+    }
+}
+
+#[test]
+fn endless_and_huge_spec_files_are_refused_not_read_forever() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut big = String::from("[run]\nduration = \"1s\"\n");
+    while big.len() < 5 << 20 {
+        big.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(dir.path().join("big.toml"), big).expect("write");
+    // /dev/zero is a spec path like any other (no .yaml suffix): it must hit the cap.
+    for file in ["big.toml", "/dev/zero"] {
+        for cmd in ["run", "lint", "export", "bless"] {
+            let (code, err) = podcheck(&[cmd, file], dir.path());
+            assert_eq!(code, Some(2), "{cmd} {file}: {err}");
+            assert!(err.contains("larger than 4 MiB"), "{cmd} {file}: {err}");
+        }
     }
 }
 

@@ -44,8 +44,23 @@ pub fn bless(args: BlessArgs) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let source = match std::fs::read_to_string(&args.spec) {
-        Ok(s) => s,
+    let source = match crate::diag::read_capped(&args.spec).map(|b| b.map(String::from_utf8)) {
+        Ok(Some(Ok(s))) => s,
+        Ok(Some(Err(_))) => {
+            eoutln!(
+                "error: {} is not UTF-8 text, so not a TOML spec",
+                args.spec.display()
+            );
+            return EXIT_INVALID;
+        }
+        Ok(None) => {
+            eoutln!(
+                "error: {} is larger than {} MiB, podcheck's limit for a spec file",
+                args.spec.display(),
+                crate::diag::MAX_FILE_BYTES >> 20
+            );
+            return EXIT_INVALID;
+        }
         Err(e) => {
             eoutln!("error: cannot read {}: {e}", args.spec.display());
             return EXIT_INVALID;

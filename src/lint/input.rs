@@ -108,12 +108,14 @@ fn toml_files(dir: &Path) -> Vec<PathBuf> {
 /// Lints one spec file into the report.
 fn lint_spec_path(path: &Path, opts: &LintOptions, report: &mut LintReport) {
     {
-        match std::fs::read(path)
+        match crate::diag::read_capped(path)
             .ok()
+            .flatten()
             .and_then(|b| String::from_utf8(b).ok())
         {
             Some(source) => report.files.extend(lint_spec_source(path, &source, opts)),
-            // The loader words these (a missing file, the first byte that is not UTF-8).
+            // The loader words these (a missing or too large file, the first byte that is
+            // not UTF-8).
             None => {
                 let fd = match crate::spec::load_spec(path) {
                     Err(fd) => fd,

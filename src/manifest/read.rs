@@ -1,15 +1,13 @@
 //! Manifest files and folders → parsed documents, with the limits and the checks that keep
 //! bad input (binary files, huge files, Helm templates, endless folders) from hurting.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::objects::{ManifestPod, read_document};
 use super::yaml::{Node, parse_documents};
 use crate::diag::{Diagnostic, FieldPath, FileDiagnostics};
 
-/// Largest manifest file podcheck reads; the API server's own object limit is ~1.5 MiB.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub use crate::diag::MAX_FILE_BYTES;
 /// Most manifest files one folder may hold (searched recursively).
 pub const MAX_FILES: usize = 10_000;
 /// Most bytes of manifests one folder may hold, since every file is kept for its snippets.
@@ -153,7 +151,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ManifestError> {
 /// Reads one manifest file; every problem is a diagnostic of the file.
 pub fn read_file(path: &Path) -> ManifestFile {
     let root = FieldPath::root();
-    let bytes = match read_limited(path) {
+    let bytes = match crate::diag::read_capped(path) {
         Ok(Some(b)) => b,
         Ok(None) => {
             return ManifestFile::failed(
@@ -231,15 +229,6 @@ pub fn parse_source(path: &Path, source: String) -> ManifestFile {
         services,
         diagnostics,
     }
-}
-
-/// The file's bytes, or None when it is above the limit (read through a cap, so a special
-/// file such as a pipe or /dev/zero cannot make podcheck read forever).
-fn read_limited(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    let f = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
 }
 
 /// An unrendered Helm template: `{{ … }}` outside comments, when the YAML does not parse or

@@ -52,8 +52,24 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, FileDiagnostics> {
 
 /// [`load_spec`] with image entries from outside the spec.
 pub fn load_spec_with(path: &Path, opts: &LoadOptions) -> Result<LoadedSpec, FileDiagnostics> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let bytes = match crate::diag::read_capped(path) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            return Err(FileDiagnostics {
+                path: path.to_owned(),
+                source: String::new(),
+                diagnostics: vec![
+                    Diagnostic::error(
+                        FieldPath::root(),
+                        format!(
+                            "the file is larger than {} MiB, podcheck's limit for a spec file",
+                            crate::diag::MAX_FILE_BYTES >> 20
+                        ),
+                    )
+                    .with_help("a spec describes one run: split it into several spec files"),
+                ],
+            });
+        }
         Err(e) => {
             return Err(FileDiagnostics {
                 path: path.to_owned(),
