@@ -11,9 +11,23 @@ use std::path::{Path, PathBuf};
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// An input file's bytes, or None when it is above [`MAX_FILE_BYTES`]. Read through a cap, so
-/// a special file such as a pipe or `/dev/zero` cannot make podcheck read forever.
+/// a special file such as `/dev/zero` cannot make podcheck read forever, and opened without
+/// blocking, so a named pipe nobody writes to reads as empty instead of hanging the open
+/// (`/dev/stdin` fed by a pipe still works).
 pub fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    let f = std::fs::File::open(path)?;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    // Reads block again (a pipe's writer may be slower than us).
+    // SAFETY: fcntl on an fd this function owns; no memory is passed.
+    let flags = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETFL) };
+    if flags >= 0 {
+        // SAFETY: as above.
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) };
+    }
     let mut bytes = Vec::new();
     f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))

@@ -148,13 +148,26 @@ fn huge_and_binary_files_are_refused() {
 }
 
 #[test]
-fn endless_and_huge_spec_files_are_refused_not_read_forever() {
+fn endless_huge_and_unwritten_files_are_refused_not_waited_on() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut big = String::from("[run]\nduration = \"1s\"\n");
     while big.len() < 5 << 20 {
         big.push_str("# padding padding padding padding padding padding padding padding\n");
     }
     std::fs::write(dir.path().join("big.toml"), big).expect("write");
+    // A named pipe nobody writes to must not hang the open: it reads as an empty file.
+    for fifo in ["fifo.toml", "fifo.yaml"] {
+        let path = dir.path().join(fifo);
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        let (code, err) = podcheck(&["run", fifo], dir.path());
+        assert!(matches!(code, Some(1 | 2)), "run {fifo}: {err}");
+        assert!(err.contains("error"), "run {fifo}: {err}");
+        // lint takes an empty file as it takes any: it ends, whatever it finds.
+        let (code, err) = podcheck(&["lint", fifo], dir.path());
+        assert!(code.is_some(), "lint {fifo}: {err}");
+    }
     // /dev/zero is a spec path like any other (no .yaml suffix): it must hit the cap.
     for file in ["big.toml", "/dev/zero"] {
         for cmd in ["run", "lint", "export", "bless"] {
