@@ -12,9 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::Entry;
-use crate::report::{
-    color, describe, json, junit, kubectl, probes, progress, timeline, verdict, watch,
-};
+use crate::report::{color, describe, json, junit, kubectl, progress, timeline, verdict, watch};
 use crate::runner::{RunGuard, RunOptions, run_spec};
 use crate::spec::{LoadOptions, LoadedSpec, load_spec, load_spec_with};
 
@@ -483,27 +481,7 @@ pub fn run(args: RunArgs) -> u8 {
                         for n in &report.notes {
                             outln!("{n}");
                         }
-                        let several = !report.other_pods.is_empty();
-                        for (name, _, outcome) in report.pods() {
-                            outln!();
-                            if several {
-                                outln!("Pod {name}:");
-                            }
-                            let events: Vec<_> = outcome.timeline.events().cloned().collect();
-                            out!("{}", describe::describe_events(&events, outcome.ended_at));
-                            if let Some(st) = outcome.timeline.last_status() {
-                                let probes = probes::summarize(&outcome.timeline);
-                                out!(
-                                    "{}",
-                                    describe::describe_containers_at(
-                                        st,
-                                        &probes,
-                                        Some(&report.wall)
-                                    )
-                                );
-                            }
-                        }
-                        out!("{}", crate::report::services::describe_services(&report));
+                        out!("{}", describe::describe_report(&report));
                     }
                     if let Some(out) = json_out.as_mut() {
                         out.verdict(&label, &report);

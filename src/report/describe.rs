@@ -201,6 +201,27 @@ fn spam_allows(buckets: &mut Vec<Bucket>, source: &'static str, at: Duration) ->
     }
 }
 
+/// What `podcheck run` prints after a spec: per pod (headed by its name when there are
+/// several) the `Events:` table and the containers' states, then each Service's endpoints.
+pub fn describe_report(report: &crate::runner::SpecReport) -> String {
+    let mut text = String::new();
+    let several = !report.other_pods.is_empty();
+    for (name, _, outcome) in report.pods() {
+        text.push('\n');
+        if several {
+            text.push_str(&format!("Pod {name}:\n"));
+        }
+        let events: Vec<_> = outcome.timeline.events().cloned().collect();
+        text.push_str(&describe_events(&events, outcome.ended_at));
+        if let Some(st) = outcome.timeline.last_status() {
+            let probes = super::probes::summarize(&outcome.timeline);
+            text.push_str(&describe_containers_at(st, &probes, Some(&report.wall)));
+        }
+    }
+    text.push_str(&super::services::describe_services(report));
+    text
+}
+
 /// The `Events:` section of `kubectl describe pod` at spec time `now`, ending in a newline.
 ///
 /// Events are correlated as the kubelet's recorder would (same-event counts, "combined from
