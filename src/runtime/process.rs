@@ -271,7 +271,13 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
     // SAFETY: joining a cgroup and applying a mount plan use only raw system calls on memory
     // prepared before the fork; the placement fds are owned by the pod network, which
     // outlives this call.
-    let main_pid = unsafe { shim::install(&mut cmd, placement, setup) }.map_err(SpawnError::Os)?;
+    let main_pid = match shim::Exec::new(&spec.argv, &spec.env) {
+        // SAFETY: as above; `exec` is exactly what `cmd` runs (the environment was cleared).
+        Some(exec) => unsafe { shim::install_exec(&mut cmd, placement, exec, setup) },
+        // A NUL byte: std's spawn refuses the command with its own error.
+        None => unsafe { shim::install(&mut cmd, placement, setup) },
+    }
+    .map_err(SpawnError::Os)?;
     let mut child = tokio::process::Command::from(cmd).spawn().map_err(|e| {
         if let Some(m) = spec.mounts.as_ref().and_then(|p| p.explain(&e)) {
             return SpawnError::Mount(m);

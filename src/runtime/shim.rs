@@ -19,6 +19,11 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::sync::OnceLock;
 
+mod vfork;
+
+pub use vfork::Exec;
+use vfork::vfork_main;
+
 /// How long a shim runs before it gives back the runner's memory it inherited.
 const RELEASE_AFTER_MS: libc::c_int = 50;
 
@@ -103,6 +108,39 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 pub unsafe fn install<F>(
     cmd: &mut std::process::Command,
     placement: Placement,
+    extra: F,
+) -> io::Result<MainPid>
+where
+    F: FnMut() -> io::Result<()> + Send + Sync + 'static,
+{
+    // SAFETY: forwarded from our caller.
+    unsafe { install_inner(cmd, placement, None, extra) }
+}
+
+/// As [`install`], but the shim starts the main process with a vfork (`CLONE_VM |
+/// CLONE_VFORK`) and the main process execs `exec` itself: no second copy of the runner's
+/// page tables and no copy-on-write faults before the exec. `exec` must be what `cmd`
+/// would run (its program, arguments and, after `env_clear`, its whole environment).
+///
+/// # Safety
+/// As for [`install`].
+pub unsafe fn install_exec<F>(
+    cmd: &mut std::process::Command,
+    placement: Placement,
+    exec: Exec,
+    extra: F,
+) -> io::Result<MainPid>
+where
+    F: FnMut() -> io::Result<()> + Send + Sync + 'static,
+{
+    // SAFETY: forwarded from our caller.
+    unsafe { install_inner(cmd, placement, Some(exec), extra) }
+}
+
+unsafe fn install_inner<F>(
+    cmd: &mut std::process::Command,
+    placement: Placement,
+    exec: Option<Exec>,
     mut extra: F,
 ) -> io::Result<MainPid>
 where
@@ -125,25 +163,19 @@ where
                 // Orphans of the container come to the shim rather than to the host's init.
                 libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong);
             }
-            let main = libc::fork();
-            if main < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if main == 0 {
-                // The main process dies with its shim (the shim is single-threaded, so the
-                // parent-thread caveat of PDEATHSIG does not apply).
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-                // (A parent in another PID namespace shows as 0.)
-                let parent = libc::getppid();
-                if parent != shim && parent != 0 {
-                    libc::_exit(137);
+            let main = match &exec {
+                Some(exec) => vfork_main(shim, placement.role, exec, &mut extra)?,
+                None => {
+                    let main = libc::fork();
+                    if main < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    if main == 0 {
+                        return become_main(shim, placement.role, &mut extra);
+                    }
+                    main
                 }
-                if placement.role == Role::Container {
-                    // Its own group, so a container's `kill 0` cannot reach the shim.
-                    libc::setpgid(0, 0);
-                }
-                return extra();
-            }
+            };
             // A caller that stopped listening must not kill the shim with SIGPIPE.
             libc::signal(libc::SIGPIPE, libc::SIG_IGN);
             let b = main.to_le_bytes();
@@ -153,6 +185,32 @@ where
     }
     drop(report_w);
     Ok(MainPid { read: report_r })
+}
+
+/// The main process's own set-up, in the shim's child, before `extra` and the exec.
+///
+/// # Safety
+/// Only in the shim's freshly created child.
+unsafe fn become_main<F>(shim: libc::pid_t, role: Role, extra: &mut F) -> io::Result<()>
+where
+    F: FnMut() -> io::Result<()>,
+{
+    // SAFETY: raw system calls; `extra` is async-signal-safe by install's contract.
+    unsafe {
+        // The main process dies with its shim (the shim is single-threaded, so the
+        // parent-thread caveat of PDEATHSIG does not apply).
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+        // (A parent in another PID namespace shows as 0.)
+        let parent = libc::getppid();
+        if parent != shim && parent != 0 {
+            libc::_exit(137);
+        }
+        if role == Role::Container {
+            // Its own group, so a container's `kill 0` cannot reach the shim.
+            libc::setpgid(0, 0);
+        }
+    }
+    extra()
 }
 
 /// A system call's 0 as Ok, anything else as the errno (allocation-free, for pre_exec).

@@ -57,9 +57,12 @@ impl MountPlan {
     /// Call only in a forked child about to exec: it changes the calling process's mount
     /// namespace, root and working directory.
     pub unsafe fn apply(&self) -> io::Result<()> {
+        // The slot whose directory is the working directory, so runs of binds from one
+        // directory (a shadow's entries) change directory once, not once per entry.
+        let mut at = None;
         for (i, op) in self.ops.iter().enumerate() {
             // SAFETY: forwarded from our caller.
-            if let Err(e) = unsafe { self.step(op) } {
+            if let Err(e) = unsafe { self.step(op, &mut at) } {
                 return Err(io::Error::from_raw_os_error(encode(i, e)));
             }
         }
@@ -80,7 +83,17 @@ impl MountPlan {
         }
     }
 
-    unsafe fn step(&self, op: &Op) -> Result<(), i32> {
+    /// Makes the directory held in `slot` the working directory, unless it already is.
+    unsafe fn enter(&self, slot: usize, at: &mut Option<usize>) -> Result<(), i32> {
+        if *at != Some(slot) {
+            // SAFETY: fchdir on an fd this plan opened.
+            check(unsafe { libc::fchdir(self.fd(slot)?) })?;
+            *at = Some(slot);
+        }
+        Ok(())
+    }
+
+    unsafe fn step(&self, op: &Op, at: &mut Option<usize>) -> Result<(), i32> {
         const BIND: libc::c_ulong = libc::MS_BIND | libc::MS_REC;
         // SAFETY (whole block): system calls on NUL-terminated strings and stack buffers.
         unsafe {
@@ -103,7 +116,7 @@ impl MountPlan {
                     Some(data),
                 ),
                 Op::Unbindable { target } => mount(None, target, None, libc::MS_UNBINDABLE, None),
-                Op::Replicate { slot, name, target } => self.replicate(*slot, name, target),
+                Op::Replicate { slot, name, target } => self.replicate(*slot, name, target, at),
                 Op::Mkdir { path } => match check(libc::mkdir(path.as_ptr(), 0o755)) {
                     // A reused plan finds the mountpoint it made last time in a volume.
                     Err(libc::EEXIST) => Ok(()),
@@ -119,7 +132,7 @@ impl MountPlan {
                 Op::Bind {
                     slot, name, target, ..
                 } => {
-                    check(libc::fchdir(self.fd(*slot)?))?;
+                    self.enter(*slot, at)?;
                     mount(Some(name), target, None, BIND, None)
                 }
                 Op::RemountRo { target } => {
@@ -139,10 +152,12 @@ impl MountPlan {
                     mount(None, target, None, flags, None)
                 }
                 Op::Chroot { root } => {
+                    *at = None;
                     check(libc::chdir(root.as_ptr()))?;
                     check(libc::chroot(c".".as_ptr()))
                 }
                 Op::Chdir { path, slot } => {
+                    *at = None;
                     // A bind over an ancestor of the working directory hides its path; the
                     // handle keeps the process where it started.
                     if libc::chdir(path.as_ptr()) == 0 {
@@ -157,7 +172,13 @@ impl MountPlan {
 
     /// Recreates one entry of a shadowed directory in its tmpfs and binds the original back.
     /// Entries that vanished since planning are skipped: the container would not see them.
-    unsafe fn replicate(&self, slot: usize, name: &CStr, target: &CStr) -> Result<(), i32> {
+    unsafe fn replicate(
+        &self,
+        slot: usize,
+        name: &CStr,
+        target: &CStr,
+        at: &mut Option<usize>,
+    ) -> Result<(), i32> {
         let dir = self.fd(slot)?;
         // SAFETY: system calls on NUL-terminated strings and stack buffers.
         unsafe {
@@ -191,14 +212,11 @@ impl MountPlan {
                     return check(libc::symlink(buf.as_ptr().cast(), target.as_ptr()));
                 }
                 libc::S_IFDIR => check(libc::mkdir(target.as_ptr(), 0o755))?,
-                _ => {
-                    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC;
-                    let fd = libc::open(target.as_ptr(), flags, 0o644);
-                    check(fd)?;
-                    libc::close(fd);
-                }
+                // An empty regular file as the mountpoint: one mknod, where open + close
+                // were two calls (the same mode, umask and EEXIST as O_CREAT | O_EXCL).
+                _ => check(libc::mknod(target.as_ptr(), libc::S_IFREG | 0o644, 0))?,
             }
-            check(libc::fchdir(dir))?;
+            self.enter(slot, at)?;
             match mount(Some(name), target, None, libc::MS_BIND | libc::MS_REC, None) {
                 Err(libc::ENOENT) => {
                     if is_dir {
