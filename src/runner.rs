@@ -223,7 +223,11 @@ pub async fn run_spec(
     let mut notes = vec![isolation];
     notes.extend(scale_note);
     for p in &all_pods {
-        for n in volume_note(p, pod_mode).into_iter().chain(memory_note(p)) {
+        for n in volume_note(p, pod_mode)
+            .into_iter()
+            .chain(memory_note(p))
+            .chain(made_host_paths_note(p))
+        {
             if !notes.contains(&n) {
                 notes.push(n);
             }
@@ -257,6 +261,7 @@ pub async fn run_spec(
     if !pod_mode && !spec.services.is_empty() {
         notes.push("isolation is none: Services have no ClusterIP, no DNS name and no environment variables here; Service names and ClusterIPs need pod isolation (run.requires = [\"namespaces\"])".into());
     }
+    let node_fs = std::sync::Arc::new(crate::runtime::node_fs::NodeFs::new());
     let mut cfgs = Vec::new();
     for inst in &instances {
         let network = if pod_mode {
@@ -296,6 +301,7 @@ pub async fn run_spec(
             clock: None,
             start_at: inst.start_at,
             cluster: cluster.clone(),
+            node_fs: node_fs.clone(),
         });
     }
     // The cluster DNS answers in every pod's namespace for the whole run; dropping it (on
@@ -546,6 +552,30 @@ fn volume_note(pod: &Pod, pod_mode: bool) -> Option<String> {
     Some(format!(
         "volumes are not at their mountPath ({why}): containers find them through PODCHECK_VOLUME_<NAME>"
     ))
+}
+
+/// Names the hostPath volumes whose path this machine lacks and that the node would make
+/// (no type, DirectoryOrCreate, FileOrCreate): podcheck makes them for the run only, so
+/// what containers write there never reaches this machine's own path.
+fn made_host_paths_note(pod: &Pod) -> Option<String> {
+    let made: Vec<&str> = pod
+        .volumes
+        .iter()
+        .filter_map(|v| v.host_path.as_ref())
+        .filter(|h| {
+            matches!(
+                h.type_.as_deref().unwrap_or(""),
+                "" | "DirectoryOrCreate" | "FileOrCreate"
+            ) && !std::path::Path::new(&h.path).exists()
+        })
+        .map(|h| h.path.as_str())
+        .collect();
+    (!made.is_empty()).then(|| {
+        format!(
+            "hostPath {} not on this machine: made for this run only, shared by its pods and removed at its end (podcheck never changes the host)",
+            made.join(", ")
+        )
+    })
 }
 
 /// Says so when a container has a memory limit this machine cannot enforce.

@@ -493,6 +493,61 @@ fn the_next_run_sweeps_the_scratch_dir_of_a_sigkilled_runner() {
     assert_eq!(scratch_dirs(scratch.path()), vec![foreign]);
 }
 
+/// A hostPath the host lacks (no type, or an *OrCreate type) is made where the run's pods
+/// see it, never on the host, and goes with the run: the kube-apiserver and fluentd
+/// manifests name node paths like /srv/kubernetes that a developer's machine lacks.
+#[test]
+fn a_hostpath_the_host_lacks_is_made_for_the_run_not_on_the_host() {
+    let host = tempfile::tempdir().expect("tempdir");
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let missing = host.path().join("srv/kubernetes");
+    let manifest = host.path().join("pod.yaml");
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: apiserver}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, 'test -d "$PODCHECK_VOLUME_DATA" && test -f "$PODCHECK_VOLUME_AUDIT" && echo x > "$PODCHECK_VOLUME_DATA/x"']
+    volumeMounts:
+    - {{name: data, mountPath: /srv/kubernetes}}
+    - {{name: audit, mountPath: /var/log/audit.log}}
+  volumes:
+  - name: data
+    hostPath: {{path: {dir}}}
+  - name: audit
+    hostPath: {{path: {log}, type: FileOrCreate}}
+"#,
+        dir = missing.display(),
+        log = host.path().join("audit.log").display(),
+    );
+    std::fs::write(&manifest, yaml).expect("write the manifest");
+    let out = Command::new(BIN)
+        .args(["run", "-q", "--isolation", "none"])
+        .arg(&manifest)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PODCHECK_SCRATCH_DIR", scratch.path())
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<String> = std::fs::read_dir(host.path())
+        .expect("list")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["pod.yaml".to_string()], "the host is unchanged");
+    assert_eq!(scratch_dirs(scratch.path()), Vec::<PathBuf>::new());
+}
+
 #[test]
 fn nothing_survives_a_panic_during_a_run() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -51,6 +51,8 @@ pub struct PodConfig {
     pub start_at: Duration,
     /// The cluster around the pod, as the kubelet sees it.
     pub cluster: std::sync::Arc<ClusterInfo>,
+    /// The node's filesystem as hostPath volumes see it, shared by every pod of the run.
+    pub node_fs: std::sync::Arc<crate::runtime::node_fs::NodeFs>,
 }
 
 /// What the kubelet knows of the cluster: the Services its service lister shows (for their

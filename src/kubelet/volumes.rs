@@ -1,16 +1,19 @@
 //! The volume manager, as far as a pod of local processes needs one: before the sandbox
 //! exists, every volume a container mounts is set up; a hostPath is type-checked (and made,
-//! for the *OrCreate types) as the hostPath plugin does (pkg/volume/hostpath). A failure is a
+//! for the *OrCreate types) as the hostPath plugin does (pkg/volume/hostpath), on the
+//! run's view of the node's filesystem, where what would be made is made in an overlay,
+//! never on the host (`runtime::node_fs`). A failure is a
 //! Warning FailedMount event, retried with the operation executor's exponential back-off
 //! (500 ms doubling to 2m2s), and the pod's containers wait in ContainerCreating until it
 //! succeeds.
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::events::EventType;
+use crate::runtime::node_fs::NodeFs;
 use crate::spec::model::HostPath;
 
 use super::pod_worker::{Timer, Worker};
@@ -43,7 +46,7 @@ impl Worker<'_> {
             .filter(|v| used(&v.name))
             .filter_map(|v| {
                 let h = v.host_path.as_ref()?;
-                set_up_host_path(h)
+                set_up_host_path(&self.cfg.node_fs, h)
                     .err()
                     .map(|e| format!("MountVolume.SetUp failed for volume {:?} : {e}", v.name))
             })
@@ -74,7 +77,14 @@ impl Worker<'_> {
             .find(|v| v.name == name)
             .and_then(|v| v.host_path.as_ref());
         match host {
-            Some(h) => Ok(PathBuf::from(&h.path)),
+            Some(h) => {
+                let path = Path::new(&h.path);
+                Ok(self
+                    .cfg
+                    .node_fs
+                    .resolve(path)
+                    .unwrap_or_else(|| path.to_owned()))
+            }
             None => self.sandbox.volume_dir(name),
         }
     }
@@ -86,23 +96,27 @@ pub(super) const fn initial_retry_delay() -> Duration {
 }
 
 /// Checks (and for the *OrCreate types, makes) what a hostPath volume needs at its path;
-/// the error is the hostPath plugin's text.
-pub fn set_up_host_path(h: &HostPath) -> Result<(), String> {
+/// returns where the volume's files are on this machine (the host path, or the node
+/// overlay's copy of a path the host lacks). The error is the hostPath plugin's text.
+pub fn set_up_host_path(node: &NodeFs, h: &HostPath) -> Result<PathBuf, String> {
     let path = Path::new(&h.path);
+    let found = node.resolve(path);
     let (want, what) = match h.type_.as_deref().unwrap_or("") {
         // No type: nothing is checked, and the container runtime makes a missing path a
         // directory when it bind-mounts it.
-        "" => return make_dir(path),
+        "" => return found.map_or_else(|| make_dir(node, path), Ok),
         "DirectoryOrCreate" => {
-            if !path.exists() {
-                return make_dir(path);
+            if found.is_none() {
+                return make_dir(node, path);
             }
             ("Directory", "directory")
         }
         "Directory" => ("Directory", "directory"),
         "FileOrCreate" => {
-            if !path.exists() {
-                return make_file(path);
+            if found.is_none() {
+                return node
+                    .make_file(path)
+                    .map_err(|e| format!("open {}: {}", h.path, go_error(&e)));
             }
             ("File", "file")
         }
@@ -112,7 +126,7 @@ pub fn set_up_host_path(h: &HostPath) -> Result<(), String> {
         "BlockDevice" => ("BlockDevice", "block device"),
         other => return Err(format!("{other} is an invalid volume type")),
     };
-    let Ok(meta) = std::fs::metadata(path) else {
+    let Some(meta) = found.as_ref().and_then(|f| std::fs::metadata(f).ok()) else {
         return Err(format!("hostPath {} doesn't exist", h.path));
     };
     let ft = meta.file_type();
@@ -133,7 +147,7 @@ pub fn set_up_host_path(h: &HostPath) -> Result<(), String> {
         ));
     };
     if actual == want {
-        Ok(())
+        found.ok_or_else(|| format!("hostPath {} doesn't exist", h.path))
     } else {
         Err(format!(
             "hostPath type check failed: {} is not a {what}, it's a {actual}",
@@ -142,25 +156,9 @@ pub fn set_up_host_path(h: &HostPath) -> Result<(), String> {
     }
 }
 
-fn make_dir(path: &Path) -> Result<(), String> {
-    if path.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(path)
+fn make_dir(node: &NodeFs, path: &Path) -> Result<PathBuf, String> {
+    node.make_dir(path)
         .map_err(|e| format!("mkdir {}: {}", path.display(), go_error(&e)))
-}
-
-fn make_file(path: &Path) -> Result<(), String> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o644)
-        .open(path)
-        .map(drop)
-        .map_err(|e| format!("open {}: {}", path.display(), go_error(&e)))
 }
 
 /// An OS error as Go prints it (lower-case strerror, no "(os error N)").
@@ -188,40 +186,55 @@ mod tests {
 
     #[test]
     fn type_checks_and_creation_follow_the_hostpath_plugin() {
+        let node = NodeFs::new();
+        let set_up = |h: &HostPath| set_up_host_path(&node, h);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");
         std::fs::write(&file, b"x").unwrap();
         let missing = dir.path().join("missing");
-        assert_eq!(set_up_host_path(&hp(dir.path(), "Directory")), Ok(()));
-        assert_eq!(set_up_host_path(&hp(&file, "File")), Ok(()));
+        assert_eq!(set_up(&hp(dir.path(), "Directory")), Ok(dir.path().into()));
+        assert_eq!(set_up(&hp(&file, "File")), Ok(file.clone()));
         assert_eq!(
-            set_up_host_path(&hp(&file, "Directory")),
+            set_up(&hp(&file, "Directory")),
             Err(format!(
                 "hostPath type check failed: {} is not a directory, it's a File",
                 file.display()
             ))
         );
         assert_eq!(
-            set_up_host_path(&hp(&missing, "Directory")),
+            set_up(&hp(&missing, "Directory")),
             Err(format!("hostPath {} doesn't exist", missing.display()))
         );
         assert_eq!(
-            set_up_host_path(&hp(Path::new("/dev/null"), "CharDevice")),
-            Ok(())
+            set_up(&hp(Path::new("/dev/null"), "CharDevice")),
+            Ok("/dev/null".into())
         );
-        // The *OrCreate types make what is missing.
-        let made = missing.join("a/b");
-        assert_eq!(set_up_host_path(&hp(&made, "DirectoryOrCreate")), Ok(()));
-        assert!(made.is_dir());
-        let made_file = missing.join("log");
-        assert_eq!(set_up_host_path(&hp(&made_file, "FileOrCreate")), Ok(()));
-        assert!(made_file.is_file());
+        // No type checks nothing: a file is bound as it is.
+        assert_eq!(set_up(&hp(&file, "")), Ok(file.clone()));
         assert_eq!(
-            set_up_host_path(&hp(&made_file, "Socket")),
+            set_up(&hp(&missing.join("f"), "FileOrCreate")),
+            Err(format!(
+                "open {}: no such file or directory",
+                missing.join("f").display()
+            ))
+        );
+        // What is missing is made, but on the node overlay, never on the host; later
+        // checks see what was made.
+        let made = missing.join("a/b");
+        let at = set_up(&hp(&made, "DirectoryOrCreate")).unwrap();
+        assert!(at.is_dir() && !made.exists() && !missing.exists());
+        assert_eq!(set_up(&hp(&made, "Directory")), Ok(at.clone()));
+        let made_file = made.join("log");
+        let file_at = set_up(&hp(&made_file, "FileOrCreate")).unwrap();
+        assert!(file_at.is_file() && !made_file.exists());
+        assert_eq!(
+            set_up(&hp(&made_file, "Socket")),
             Err(format!(
                 "hostPath type check failed: {} is not a socket file, it's a File",
                 made_file.display()
             ))
         );
+        let untyped = missing.join("untyped");
+        assert!(set_up(&hp(&untyped, "")).unwrap().is_dir() && !untyped.exists());
     }
 }

@@ -10,6 +10,7 @@ pub mod latency;
 pub mod logs;
 pub mod mounts;
 pub mod netns;
+pub mod node_fs;
 pub mod process;
 pub mod sandbox;
 pub mod shim;
