@@ -1086,6 +1086,53 @@ fn run_takes_a_deployment_manifest_with_an_image_map() {
 }
 
 #[test]
+fn a_manifest_fails_when_its_pods_are_not_what_their_controller_calls_success() {
+    // The same Deployment whose readiness endpoint never passes: a rollout would never
+    // finish, so the run fails and says why.
+    let image = webapp_image_arg().replace("/ready=200@0s", "/ready=503@0s");
+    let out = podcheck(&[
+        "run",
+        "fixtures/manifests/webapp.yaml",
+        "--image",
+        &image,
+        "--time-scale",
+        "0.1",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("pod webapp-0: final.conditions.Ready: expected true, observed false"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("expects it Ready at the end with no container restarted")
+            && stderr.contains("webapp.yaml:11:1"),
+        "the run says what it expects, at the Deployment:\n{stderr}"
+    );
+    // A Job's pod must succeed: one that exits 1 fails the run, one that exits 0 passes.
+    let dir = tempfile::tempdir().expect("tmp");
+    for (cmd, code) in [("false", 1), ("true", 0)] {
+        let path = dir.path().join(format!("job-{cmd}.yaml"));
+        std::fs::write(
+            &path,
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, image: busybox:1.36}]\n",
+        )
+        .expect("write");
+        let map = format!("busybox:1.36={cmd}");
+        let out = podcheck(&["run", &path.to_string_lossy(), "--image", &map]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{cmd}: {stdout}");
+        if code == 1 {
+            assert!(
+                stdout.contains("final.phase: expected Succeeded, observed Failed"),
+                "{stdout}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_manifest_with_a_service_runs_every_replica_behind_it() {
     // Readiness fails for the first 2 s, then passes: both replicas join the endpoints.
     let image = format!("example.com/web:1.0={FIXTURE} --http 8080 --route /ready=503@0s,200@2s");

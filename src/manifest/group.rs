@@ -38,6 +38,9 @@ pub fn spec_for_file(
         ..SpecFile::default()
     };
     let mut notes = Vec::new();
+    let mut watch = MANIFEST_RUN_DURATION;
+    // The workloads that run (and so get an expectation note).
+    let mut expectation_pods = Vec::new();
     // The table key of each pod, for mapping validation paths back.
     let mut tables: Vec<(String, usize)> = Vec::new();
     for (i, mp) in file.pods.iter().enumerate() {
@@ -64,12 +67,25 @@ pub fn spec_for_file(
         // [pods.NAME] names its pods after the table key.
         pod.name = None;
         pod.replicas = ordinal.then(|| u32::try_from(replicas).unwrap_or(u32::MAX));
+        let names: Vec<String> = match pod.replicas {
+            Some(n) => (0..n).map(|k| format!("{key}-{k}")).collect(),
+            None => vec![key.clone()],
+        };
+        for name in &names {
+            spec.expect
+                .finals
+                .push(super::default_expect::final_state(&pod, Some(name)));
+        }
+        let pod_watch = super::default_expect::watch_for(&pod, MANIFEST_RUN_DURATION);
+        watch = watch.max(pod_watch);
+        expectation_pods.push(i);
         spec.pods.insert(key.clone(), pod);
         tables.push((key, i));
     }
     for s in &file.services {
         spec.services.insert(s.name.clone(), s.service.clone());
     }
+    spec.run.duration = Some(crate::spec::duration::SpecDuration(watch));
     let diags = crate::spec::validate::validate(&spec);
     let mut mapped: Vec<Diagnostic> = Vec::new();
     for mut d in diags {
@@ -114,6 +130,18 @@ pub fn spec_for_file(
         }
     }
     mapped.extend(notes);
+    // What the run expects is noise beside errors that stop it.
+    if !mapped
+        .iter()
+        .any(|d| d.severity == crate::diag::Severity::Error)
+    {
+        mapped.extend(
+            expectation_pods
+                .iter()
+                .filter_map(|i| file.pods.get(*i))
+                .map(|mp| super::expectation_note(file, mp, watch)),
+        );
+    }
     let stem = file
         .path
         .file_stem()

@@ -8,6 +8,7 @@
 
 pub mod convert;
 pub mod de;
+pub mod default_expect;
 pub mod export;
 pub mod fields;
 pub mod group;
@@ -23,7 +24,7 @@ use std::path::Path;
 pub use objects::ManifestPod;
 pub use read::{ManifestError, ManifestFile, is_manifest_path, parse_source, read_file, read_path};
 
-use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, PathSeg};
+use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, PathSeg, Severity};
 use crate::spec::LoadedSpec;
 use crate::spec::model::{ImageEntry, SpecFile};
 
@@ -36,11 +37,12 @@ pub fn spec_for(
     pod: &ManifestPod,
     images: &BTreeMap<String, ImageEntry>,
 ) -> Result<LoadedSpec, FileDiagnostics> {
-    // A manifest has no expectations, so a Deployment would run until the timeout and fail;
-    // it is watched for a fixed stretch of pod time instead (a spec with `manifest = …`
-    // sets its own [run] and [expect]).
+    // A manifest has no expectations, so a Deployment would run until the timeout; it is
+    // watched for a stretch of pod time and expected to do what its controller calls
+    // success (a spec with `manifest = …` sets its own [run] and [expect]).
+    let watch = default_expect::watch_for(&pod.pod, MANIFEST_RUN_DURATION);
     let run = crate::spec::model::RunSettings {
-        duration: Some(crate::spec::duration::SpecDuration(MANIFEST_RUN_DURATION)),
+        duration: Some(crate::spec::duration::SpecDuration(watch)),
         ..Default::default()
     };
     let spec = SpecFile {
@@ -55,7 +57,10 @@ pub fn spec_for(
         manifest: None,
         object: None,
         document: None,
-        expect: Default::default(),
+        expect: crate::expect::Expectations {
+            finals: vec![default_expect::final_state(&pod.pod, None)],
+            ..Default::default()
+        },
         lint: Default::default(),
     };
     let diags = crate::spec::validate::validate(&spec);
@@ -78,6 +83,10 @@ pub fn spec_for(
         }
     }
     mapped.extend(image_notes(file, pod, images));
+    // The note is about the run, so it is noise beside errors that stop it.
+    if !mapped.iter().any(|d| d.severity == Severity::Error) {
+        mapped.push(expectation_note(file, pod, watch));
+    }
     if let Some(n) = pod.replicas.filter(|n| *n > 1) {
         let path = pod.object_path.key("spec").key("replicas");
         let mut d = Diagnostic::note(
@@ -124,6 +133,23 @@ pub(crate) fn loaded(
         warnings: out,
         related: Vec::new(),
     })
+}
+
+/// The note, at the object, that says what the run of a manifest's pod expects.
+pub(crate) fn expectation_note(
+    file: &ManifestFile,
+    pod: &ManifestPod,
+    watch: std::time::Duration,
+) -> Diagnostic {
+    let mut d = Diagnostic::note(
+        pod.object_path.clone(),
+        default_expect::note_text(&pod.pod, &pod.kind, watch),
+    );
+    d.span = file
+        .docs
+        .get(pod.document.saturating_sub(1))
+        .map(|n| n.span_of(&pod.object_path));
+    d
 }
 
 /// Splits spec validation diagnostics into the spec's own (run, images, expect) and the

@@ -58,6 +58,19 @@ fn validation_errors_are_mapped_to_the_manifest() {
     assert_eq!(job.spec.pod.name.as_deref(), Some("b"));
     assert_eq!(job.spec.name.as_deref(), Some("Job/b"));
     assert!(job.spec.run.duration.is_some(), "a manifest run has an end");
+    // With no expectations of its own, a Job's pod must succeed and the Deployment's must
+    // be Ready with no restart, as their controllers require.
+    assert_eq!(
+        job.spec.expect.finals[0].phase.as_deref(),
+        Some("Succeeded")
+    );
+    assert!(
+        job.warnings
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("expects it to succeed")),
+        "the run says what it expects"
+    );
 }
 
 #[test]
@@ -65,12 +78,12 @@ fn an_unmapped_image_is_told_to_use_image() {
     let dir = tempfile::tempdir().expect("tmp");
     let file = read_file(&write(dir.path(), "two.yaml", TWO));
     let job = spec_for(&file, &file.pods[1], &BTreeMap::new()).expect("a warning only");
-    let w = &job.warnings.diagnostics[0];
-    assert!(
-        w.message.contains("\"app:1\" is not mapped"),
-        "{}",
-        w.message
-    );
+    let w = job
+        .warnings
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("\"app:1\" is not mapped"))
+        .expect("the unmapped image is named");
     assert!(
         w.help
             .as_deref()
