@@ -79,6 +79,7 @@ pub fn spec_for_file(
         let pod_watch = super::default_expect::watch_for(&pod, MANIFEST_RUN_DURATION);
         watch = watch.max(pod_watch);
         expectation_pods.push(i);
+        notes.extend(super::image_notes(file, mp, images));
         spec.pods.insert(key.clone(), pod);
         tables.push((key, i));
     }
@@ -129,6 +130,7 @@ pub fn spec_for_file(
             _ => mapped.push(d),
         }
     }
+    super::reword_unmapped_images(&mut mapped);
     mapped.extend(notes);
     // What the run expects is noise beside errors that stop it.
     if !mapped

@@ -65,23 +65,7 @@ pub fn spec_for(
     };
     let diags = crate::spec::validate::validate(&spec);
     let (_, mut mapped) = split(file, pod, diags);
-    // Validation speaks of a spec's [images] table; a manifest's images come from --image.
-    for d in &mut mapped {
-        if let Some(image) = d
-            .message
-            .strip_prefix("image ")
-            .and_then(|m| m.split_once(" is not in the [images] table"))
-            .map(|(i, _)| i.to_owned())
-        {
-            d.message = format!(
-                "image {image} is not mapped to a local command: the container will fail with ErrImagePull"
-            );
-            d.help = Some(format!(
-                "map it to a program on this machine, e.g. --image {}='./target/release/app --port 8080'",
-                image.trim_matches('"')
-            ));
-        }
-    }
+    reword_unmapped_images(&mut mapped);
     mapped.extend(image_notes(file, pod, images));
     // The note is about the run, so it is noise beside errors that stop it.
     if !mapped.iter().any(|d| d.severity == Severity::Error) {
@@ -133,6 +117,26 @@ pub(crate) fn loaded(
         warnings: out,
         related: Vec::new(),
     })
+}
+
+/// Validation speaks of a spec's [images] table; a manifest's images come from --image.
+pub(crate) fn reword_unmapped_images(diags: &mut [Diagnostic]) {
+    for d in diags.iter_mut() {
+        if let Some(image) = d
+            .message
+            .strip_prefix("image ")
+            .and_then(|m| m.split_once(" is not in the [images] table"))
+            .map(|(i, _)| i.to_owned())
+        {
+            d.message = format!(
+                "image {image} is not mapped to a local command: the container will fail with ErrImagePull"
+            );
+            d.help = Some(format!(
+                "map it to a program on this machine, e.g. --image {}='./target/release/app --port 8080'",
+                image.trim_matches('"')
+            ));
+        }
+    }
 }
 
 /// The note, at the object, that says what the run of a manifest's pod expects.
@@ -194,7 +198,7 @@ pub fn split(
 
 /// Notes where the image map and the manifest meet: a container whose `command` replaces
 /// its image's entrypoint runs that command here too, not the mapped one.
-fn image_notes(
+pub(crate) fn image_notes(
     file: &ManifestFile,
     pod: &ManifestPod,
     images: &BTreeMap<String, ImageEntry>,
@@ -207,22 +211,37 @@ fn image_notes(
     let mut out = Vec::new();
     for (list, containers) in lists {
         for (i, c) in containers.iter().enumerate() {
-            let Some(image) = c.image.as_deref().filter(|i| images.contains_key(*i)) else {
+            let (Some(image), Some(cmd)) = (c.image.as_deref(), &c.command) else {
                 continue;
             };
-            if let Some(cmd) = &c.command {
-                let path = pod.spec_path.key(list).index(i).key("command");
+            let path = pod.spec_path.key(list).index(i).key("command");
+            let shown = cmd.join(" ");
+            let mut d = if images.contains_key(image) {
+                Diagnostic::note(
+                    path.clone(),
+                    format!(
+                        "container {:?} sets `command`, which replaces the entrypoint of {image:?} as in Kubernetes: `{shown}` runs, not the command mapped to the image",
+                        c.name
+                    ),
+                )
+            } else {
+                // Without a map the image is taken as present, so the container's own
+                // command runs from this machine's PATH: say so, as it is easy to miss.
                 let mut d = Diagnostic::note(
                     path.clone(),
                     format!(
-                        "container {:?} sets `command`, which replaces the entrypoint of {image:?} as in Kubernetes: `{}` runs, not the command mapped to the image",
-                        c.name,
-                        cmd.join(" ")
+                        "image {image:?} is not mapped, and container {:?} sets `command`: `{shown}` runs as a program of this machine (looked up on PATH), not from the image",
+                        c.name
                     ),
                 );
-                d.span = doc.map(|n| n.span_of(&path));
-                out.push(d);
-            }
+                d.help = Some(format!(
+                    "podcheck has no container images: make sure `{}` on this machine is the program the image would run",
+                    cmd.first().map_or("", String::as_str)
+                ));
+                d
+            };
+            d.span = doc.map(|n| n.span_of(&path));
+            out.push(d);
         }
     }
     out

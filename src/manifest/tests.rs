@@ -380,3 +380,40 @@ fn a_pods_naming_fields_are_carried_over_without_notes() {
     let file = read_file(&write(dir.path(), "bad.yaml", bad));
     assert!(file.has_errors(), "an unsupported dnsPolicy is an error");
 }
+
+#[test]
+fn an_unmapped_image_with_its_own_command_says_the_host_program_runs() {
+    const JOB: &str = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: pi}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: pi\n        image: perl:5.34.0\n        command: [perl, -e, 'print 1']\n";
+    let dir = tempfile::tempdir().expect("tmp");
+    let alone = read_file(&write(dir.path(), "pi.yaml", JOB));
+    let with_service = read_file(&write(
+        dir.path(),
+        "pi-svc.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: pi}}\nspec:\n  selector: {{app: pi}}\n  ports: [{{port: 80}}]\n---\n{JOB}"
+        ),
+    ));
+    let one = spec_for(&alone, &alone.pods[0], &BTreeMap::new()).expect("valid");
+    let all = group::spec_for_file(&with_service, &BTreeMap::new()).expect("valid");
+    for (label, loaded) in [("alone", one), ("with a Service", all)] {
+        let d = loaded
+            .warnings
+            .diagnostics
+            .iter()
+            .find(|d| {
+                d.message
+                    .contains("is not mapped, and container \"pi\" sets `command`")
+            })
+            .unwrap_or_else(|| panic!("{label}: {:?}", loaded.warnings.diagnostics));
+        assert_eq!(d.severity, Severity::Note);
+        assert_eq!(
+            d.path.to_string(),
+            "spec.template.spec.containers[0].command",
+            "{label}"
+        );
+        assert!(
+            d.help.as_deref().is_some_and(|h| h.contains("`perl`")),
+            "{label}"
+        );
+    }
+}
