@@ -6,7 +6,7 @@ use crate::events::{Event, PodStatus, Timeline};
 use crate::kubelet::pod_worker::InstanceLog;
 use crate::spec::duration::{TimeWindow, format_secs};
 
-use super::model::{EventMatcher, Expectations};
+use super::model::Expectations;
 use super::state::{check_final, check_states, endpoint_at};
 
 /// The result of one ordered item.
@@ -32,18 +32,6 @@ impl Verdict {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
-}
-
-/// Whether `ev` matches `m`.
-pub fn matches(m: &EventMatcher, ev: &Event) -> bool {
-    m.reason.as_ref().is_none_or(|r| *r == ev.reason)
-        && m.event_type
-            .as_ref()
-            .is_none_or(|t| t == ev.event_type.as_str())
-        && m.container
-            .as_ref()
-            .is_none_or(|c| Some(c) == ev.container.as_ref())
-        && m.message.as_ref().is_none_or(|t| t.matches(&ev.message))
 }
 
 fn times(ts: &[Duration]) -> String {
@@ -91,12 +79,12 @@ fn match_sequence(
         let found = if strict {
             events
                 .get(pos)
-                .filter(|ev| matches(&m, ev) && fits(ev))
+                .filter(|ev| m.matches(ev) && fits(ev))
                 .map(|_| 0)
         } else {
             events[pos..]
                 .iter()
-                .position(|ev| matches(&m, ev) && fits(ev))
+                .position(|ev| m.matches(ev) && fits(ev))
         };
         match found {
             Some(off) => {
@@ -112,18 +100,18 @@ fn match_sequence(
                 failed = true;
                 let after: Vec<Duration> = events[pos..]
                     .iter()
-                    .filter(|ev| matches(&m, ev))
+                    .filter(|ev| m.matches(ev))
                     .map(|ev| ev.at)
                     .collect();
                 let before: Vec<Duration> = events[..pos]
                     .iter()
-                    .filter(|ev| matches(&m, ev))
+                    .filter(|ev| m.matches(ev))
                     .map(|ev| ev.at)
                     .collect();
                 let why = if strict
                     && events
                         .get(pos)
-                        .is_some_and(|ev| !(matches(&m, ev) && fits(ev)))
+                        .is_some_and(|ev| !(m.matches(ev) && fits(ev)))
                     && !after.is_empty()
                 {
                     let next = events[pos];
@@ -218,7 +206,7 @@ pub fn check(
         let m = n.matcher();
         let hits: Vec<&&Event> = events
             .iter()
-            .filter(|ev| matches(&m, ev) && n.within.is_none_or(|w| w.contains(ev.at)))
+            .filter(|ev| m.matches(ev) && n.within.is_none_or(|w| w.contains(ev.at)))
             .collect();
         if let Some(first) = hits.first() {
             failures.push(format!(
@@ -234,7 +222,7 @@ pub fn check(
         let m = c.matcher();
         let hits: Vec<Duration> = events
             .iter()
-            .filter(|ev| matches(&m, ev) && c.within.is_none_or(|w| w.contains(ev.at)))
+            .filter(|ev| m.matches(ev) && c.within.is_none_or(|w| w.contains(ev.at)))
             .map(|ev| ev.at)
             .collect();
         let n = u32::try_from(hits.len()).unwrap_or(u32::MAX);

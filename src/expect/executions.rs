@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::events::{Execution, ExecutionKind, Timeline, parse_signal, signal_name};
 use crate::spec::duration::{TimeWindow, format_secs};
 
-use super::model::TextMatch;
+use super::values::TextMatch;
 
 /// The kinds an item can name.
 pub const KINDS: [&str; 5] = ["start", "exit", "signal", "hook", "probe"];

@@ -5,7 +5,10 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::events::Event;
 use crate::spec::duration::TimeWindow;
+
+pub use super::values::TextMatch;
 
 pub use super::values::{ConditionMatch, IntMatch, Pattern};
 
@@ -185,6 +188,22 @@ pub struct EventMatcher {
     pub container: Option<String>,
     /// Event message.
     pub message: Option<TextMatch>,
+}
+
+impl EventMatcher {
+    /// Whether `ev` is one of the events this matcher talks about.
+    pub fn matches(&self, ev: &Event) -> bool {
+        self.reason.as_ref().is_none_or(|r| *r == ev.reason)
+            && self
+                .event_type
+                .as_ref()
+                .is_none_or(|t| t == ev.event_type.as_str())
+            && self
+                .container
+                .as_ref()
+                .is_none_or(|c| Some(c) == ev.container.as_ref())
+            && self.message.as_ref().is_none_or(|t| t.matches(&ev.message))
+    }
 }
 
 impl fmt::Display for EventMatcher {
@@ -464,89 +483,4 @@ pub struct ContainerFinal {
     pub started_at: Option<TimeWindow>,
     /// The current state's finishedAt lies in this window (spec time since pod creation).
     pub finished_at: Option<TimeWindow>,
-}
-
-/// A text match: exact, a substring, or a regular expression.
-#[derive(Debug, Clone)]
-pub enum TextMatch {
-    /// The whole text.
-    Exact(String),
-    /// A substring.
-    Contains(String),
-    /// A regular expression (Rust `regex` syntax), searched anywhere in the text.
-    Regex(regex::Regex),
-}
-
-impl PartialEq for TextMatch {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (TextMatch::Exact(a), TextMatch::Exact(b))
-            | (TextMatch::Contains(a), TextMatch::Contains(b)) => a == b,
-            (TextMatch::Regex(a), TextMatch::Regex(b)) => a.as_str() == b.as_str(),
-            _ => false,
-        }
-    }
-}
-
-impl TextMatch {
-    /// Whether `text` matches.
-    pub fn matches(&self, text: &str) -> bool {
-        match self {
-            TextMatch::Exact(s) => s == text,
-            TextMatch::Contains(s) => text.contains(s.as_str()),
-            TextMatch::Regex(r) => r.is_match(text),
-        }
-    }
-}
-
-impl fmt::Display for TextMatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TextMatch::Exact(s) => write!(f, "= {s:?}"),
-            TextMatch::Contains(s) => write!(f, "contains {s:?}"),
-            TextMatch::Regex(r) => write!(f, "matches /{}/", r.as_str()),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TextMatchTable {
-    exact: Option<String>,
-    contains: Option<String>,
-    regex: Option<String>,
-}
-
-// A visitor rather than `untagged`, so the error says exactly which forms are accepted.
-impl<'de> Deserialize<'de> for TextMatch {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TextMatch;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string (exact match) or a table { contains = \"...\" }, { exact = \"...\" } or { regex = \"...\" }")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextMatch, E> {
-                Ok(TextMatch::Exact(v.to_owned()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<TextMatch, A::Error> {
-                let t =
-                    TextMatchTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                match (t.exact, t.contains, t.regex) {
-                    (Some(e), None, None) => Ok(TextMatch::Exact(e)),
-                    (None, Some(c), None) => Ok(TextMatch::Contains(c)),
-                    (None, None, Some(r)) => regex::Regex::new(&r)
-                        .map(TextMatch::Regex)
-                        .map_err(|e| serde::de::Error::custom(format!("invalid regex {r:?}: {e}"))),
-                    _ => Err(serde::de::Error::custom(
-                        "a message match needs exactly one of `exact`, `contains` or `regex`",
-                    )),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
 }

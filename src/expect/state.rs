@@ -5,7 +5,6 @@ use std::time::Duration;
 use crate::events::{ContainerState, ContainerStatus, Event, PodStatus, Timeline};
 use crate::spec::duration::{TimeWindow, format_secs};
 
-use super::check::matches;
 use super::model::{ContainerFinal, EventRef, Expectations, FinalState};
 
 /// The status in effect at `t` (the last one written at or before it).
@@ -32,7 +31,7 @@ fn event_origin(r: &EventRef, events: &[&Event]) -> Result<Duration, String> {
     let nth = r.nth.unwrap_or(1).max(1);
     let hits: Vec<Duration> = events
         .iter()
-        .filter(|e| matches(&m, e))
+        .filter(|e| m.matches(e))
         .map(|e| e.at)
         .collect();
     let idx = usize::try_from(nth - 1).unwrap_or(usize::MAX);

@@ -13,8 +13,7 @@ use crate::diag::{Diagnostic, FieldPath, line_col};
 use crate::manifest::{ManifestFile, ManifestPod};
 use crate::spec::model::SpecFile;
 
-/// The annotation that silences checks for an object (comma-separated ids).
-pub const IGNORE_ANNOTATION: &str = "podcheck.dev/ignore";
+use super::registry::IGNORE_ANNOTATION;
 
 /// Lints every path: TOML specs, YAML manifests and folders of manifests.
 pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {

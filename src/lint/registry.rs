@@ -3,6 +3,9 @@
 
 use super::Severity;
 
+/// The annotation that silences checks for an object (comma-separated ids).
+pub const IGNORE_ANNOTATION: &str = "podcheck.dev/ignore";
+
 /// One check of the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Check {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use super::input::IGNORE_ANNOTATION;
+use super::registry::IGNORE_ANNOTATION;
 use super::{Finding, Severity};
 use crate::diag::{Diagnostic, line_col};
 use crate::manifest::ManifestFile;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 
-use super::tcp::{go_quote, go_quote_bytes};
+use super::quote::{go_quote, go_quote_bytes};
 use super::{ProbeContext, ProbeError, ProbeOutcome};
 use crate::runtime::process::kill_group;
 use crate::runtime::shim::{self, PidNs, Placement, Role};

@@ -26,7 +26,8 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::port::{Url, has_scheme, join_host_port, resolve_port, target_host};
-use super::tcp::{Recorded, Seen, dial, go_quote, go_quote_bytes, io_text};
+use super::quote::{go_quote, go_quote_bytes};
+use super::tcp::{Recorded, Seen, dial, io_text};
 use super::{KUBE_VERSION, ProbeContext, ProbeError, ProbeOutcome, ProbeResult};
 use crate::spec::model::HttpGetAction;
 

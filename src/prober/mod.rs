@@ -13,6 +13,7 @@ pub mod exec;
 pub mod grpc;
 pub mod http;
 pub mod port;
+pub mod quote;
 pub mod tcp;
 pub mod tls;
 

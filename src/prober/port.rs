@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::ProbeError;
-use super::tcp::go_quote;
+use super::quote::go_quote;
 use crate::spec::model::{ContainerPort, IntOrString};
 
 /// Resolves a probe port: a number as-is, a name via the container's `ports` (probe.ResolveContainerPort).

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::svg::{BAND_ROW, CHAR_W, Canvas, RIGHT, WIDTH, band_colour, esc, n};
+use super::canvas::{BAND_ROW, CHAR_W, Canvas, RIGHT, WIDTH, band_colour, esc, n};
 use super::windows::Band;
 use crate::spec::duration::format_secs;
 

@@ -3,11 +3,11 @@
 
 use std::fmt::Write;
 
-use super::model::{Lane, LaneKind, MarkKind, SpanState};
-use super::svg::{
+use super::canvas::{
     BAR, CHAR_W, Canvas, GUTTER, LABEL_ROW, MAX_LABEL_ROWS, SMALL_ROW, WIDTH, esc, n, state_class,
     state_fill, tick_colour,
 };
+use super::model::{Lane, LaneKind, MarkKind, SpanState};
 use crate::spec::duration::format_secs;
 
 /// One labelled thing above a lane's bar: an event marker or a restart.

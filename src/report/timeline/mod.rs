@@ -7,6 +7,7 @@
 //! carries an SVG `<title>`, which browsers show on hover.
 
 mod bands;
+pub mod canvas;
 mod lane;
 pub mod model;
 pub mod svg;
@@ -78,7 +79,7 @@ pub fn render_svg(label: &str, r: &SpecReport) -> String {
 /// The HTML page: the SVG inline (hover titles work there too), no scripts, no links.
 pub fn render_html(label: &str, r: &SpecReport) -> String {
     let svg = render(label, r, false);
-    let title = svg::esc(&format!("{label}: {}", r.title));
+    let title = canvas::esc(&format!("{label}: {}", r.title));
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<style>body{{margin:8px;background:#ffffff;font-family:sans-serif}}</style>\n</head>\n<body>\n{svg}</body>\n</html>\n"
     )

@@ -350,13 +350,13 @@ fn the_same_timeline_gives_the_same_bytes_and_html_embeds_the_svg() {
 #[test]
 fn text_is_escaped_for_xml() {
     assert_eq!(
-        svg::esc("a<b & \"c\" 'd'>\u{1b}[0m\u{7}\n"),
+        canvas::esc("a<b & \"c\" 'd'>\u{1b}[0m\u{7}\n"),
         "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\u{fffd}[0m\u{fffd}\n"
     );
     let doc = format!(
         "<t a=\"{}\">{}</t>",
-        svg::esc("\"<&>'"),
-        svg::esc("</t><x>")
+        canvas::esc("\"<&>'"),
+        canvas::esc("</t><x>")
     );
     let els = parse(&doc);
     assert_eq!(els.len(), 1);
@@ -389,11 +389,11 @@ fn several_specs_get_their_stem_in_the_file_name() {
 
 #[test]
 fn the_axis_has_about_a_dozen_ticks_at_round_steps() {
-    assert_eq!(svg::axis_step(0.3), 0.05);
-    assert_eq!(svg::axis_step(12.0), 1.0);
-    assert_eq!(svg::axis_step(60.0), 5.0);
-    assert_eq!(svg::axis_step(120.0), 10.0);
-    assert_eq!(svg::axis_step(170.0), 15.0);
-    assert_eq!(svg::axis_step(86_400.0), 7200.0);
+    assert_eq!(canvas::axis_step(0.3), 0.05);
+    assert_eq!(canvas::axis_step(12.0), 1.0);
+    assert_eq!(canvas::axis_step(60.0), 5.0);
+    assert_eq!(canvas::axis_step(120.0), 10.0);
+    assert_eq!(canvas::axis_step(170.0), 15.0);
+    assert_eq!(canvas::axis_step(86_400.0), 7200.0);
     let _ = Duration::ZERO;
 }
