@@ -192,6 +192,7 @@ pub async fn run_spec(
     on_entry: &mut dyn FnMut(&str, &Entry),
     cancel: Option<watch::Receiver<bool>>,
 ) -> Result<SpecReport, RunError> {
+    crate::runtime::limits::raise_open_files();
     let spec = &loaded.spec;
     let instances = spec.pod_instances(&sanitize(&loaded.stem));
     let several = instances.len() > 1;

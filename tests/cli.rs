@@ -1722,3 +1722,38 @@ fn partitions_of_the_suite_are_disjoint_and_cover_it() {
         "{bad:?}"
     );
 }
+
+#[test]
+fn many_pods_run_under_a_low_soft_open_file_limit() {
+    // 30 pods need more than 64 descriptors; the runner raises its soft limit to the hard
+    // one, as the kubelet and containerd do, instead of failing with EMFILE.
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = dir.path().join("many.toml");
+    std::fs::write(
+        &spec,
+        "[run]\nduration = \"3s\"\n[pods.web]\nreplicas = 30\n[[pods.web.containers]]\nname = \"c\"\ncommand = [\"sleep\", \"30\"]\nreadinessProbe = { exec = { command = [\"true\"] }, periodSeconds = 1 }\n[[expect.final]]\npod = \"web-29\"\nconditions.Ready = true\n",
+    )
+    .expect("write");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", &spec.to_string_lossy()]);
+    // SAFETY: only getrlimit/setrlimit between fork and exec, on a stack struct.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            let mut r = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_max > 64 {
+                r.rlim_cur = 64;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("podcheck runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("Too many open files"), "{stderr}");
+}

@@ -34,14 +34,7 @@ pub fn pod_counts(default: &[usize]) -> Vec<usize> {
 
 /// Raises the open-file limit to its hard limit (each pod holds a few descriptors).
 pub fn raise_fd_limit() {
-    // SAFETY: rlimit is plain data, filled and read through valid pointers.
-    unsafe {
-        let mut r: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 {
-            r.rlim_cur = r.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
-        }
-    }
+    podcheck::runtime::limits::raise_open_files();
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.

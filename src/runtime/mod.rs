@@ -7,6 +7,7 @@ pub mod identity;
 mod inherited;
 pub mod isolation;
 pub mod latency;
+pub mod limits;
 pub mod logs;
 pub mod mounts;
 pub mod netns;
