@@ -15,6 +15,7 @@ use super::env::container_argv;
 use super::pod_dns::{hostname_and_domain, managed_hosts_file, pod_dns, resolv_conf_text};
 use super::pod_worker::{Cid, Worker};
 use super::service_env::service_env_map;
+use super::volumes::volume_source;
 use crate::spec::expansion::expand;
 use crate::spec::security::{requested_identity, verify_run_as_non_root};
 
@@ -79,7 +80,7 @@ impl Worker<'_> {
         let sources = spec
             .volume_mounts
             .iter()
-            .map(|m| self.volume_source(&m.name))
+            .map(|m| volume_source(&self.cfg.pod, &self.cfg.node_fs, &self.sandbox, &m.name))
             .collect::<Result<Vec<_>, _>>()
             .map_err(io)?;
         for (m, dir) in spec.volume_mounts.iter().zip(&sources) {

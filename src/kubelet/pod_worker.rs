@@ -153,11 +153,8 @@ pub(super) struct Worker<'a> {
     pub last_status: Option<PodStatus>,
     pub sandbox_created: bool,
     pub sandbox_ready_seen: bool,
-    /// Every volume the containers mount is set up (see `volumes`).
-    pub volumes_mounted: bool,
-    /// When a failed volume set-up may be retried, and the delay after the next failure.
-    pub volume_retry_at: Option<Duration>,
-    pub volume_retry_delay: Duration,
+    /// The volume manager: whether the pod's volumes are set up (see `volumes`).
+    pub volumes: super::volumes::VolumeManager,
     pub deleting: bool,
     pub tearing_down: bool,
     pub forced: Option<(Phase, String, String)>,
@@ -235,9 +232,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         last_status: None,
         sandbox_created: false,
         sandbox_ready_seen: false,
-        volumes_mounted: false,
-        volume_retry_at: None,
-        volume_retry_delay: super::volumes::initial_retry_delay(),
+        volumes: super::volumes::VolumeManager::new(),
         deleting: false,
         tearing_down: false,
         forced: None,

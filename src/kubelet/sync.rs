@@ -11,6 +11,7 @@ use super::backoff::go_duration;
 use super::container::{ContainerKind, ExitInfo, InstanceRecord, InstanceState, StartFailure};
 use super::pod_worker::{BlockReason, Cid, Live, Msg, SyncBlock, Timer, Worker};
 use super::status::{restarts_after_probe_kill, should_restart};
+use super::volumes::VolumesState;
 
 /// The pod worker's retry period after a generic sync error (`backOffPeriod`).
 const SYNC_ERROR_RETRY: Duration = Duration::from_secs(10);
@@ -50,8 +51,19 @@ impl Worker<'_> {
         }
         // WaitForAttachAndMount comes before the sandbox: a volume that cannot be set up
         // keeps the pod in ContainerCreating.
-        if !self.volumes_ready() {
-            return;
+        match self
+            .volumes
+            .set_up(&self.cfg.pod, &self.cfg.node_fs, self.now())
+        {
+            VolumesState::Ready => {}
+            VolumesState::Waiting => return,
+            VolumesState::Failed { messages, retry_at } => {
+                for message in messages {
+                    self.kubelet_event(EventType::Warning, "FailedMount", message, None);
+                }
+                self.schedule_at(retry_at, Timer::Sync);
+                return;
+            }
         }
         if !self.sandbox_created {
             // The first sync creates the sandbox; PLEG reports it ready on the next relist.

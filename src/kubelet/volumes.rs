@@ -12,87 +12,109 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::events::EventType;
 use crate::runtime::node_fs::NodeFs;
-use crate::spec::model::HostPath;
-
-use super::pod_worker::{Timer, Worker};
+use crate::runtime::sandbox::PodSandbox;
+use crate::spec::model::{HostPath, Pod};
 
 /// First retry delay of a failed volume operation (`initialDurationBeforeRetry`).
 const RETRY_INITIAL: Duration = Duration::from_millis(500);
 /// Longest retry delay (`maxDurationBeforeRetry`).
 const RETRY_MAX: Duration = Duration::from_secs(122);
 
-impl Worker<'_> {
-    /// Whether every volume the containers mount is set up; tries the ones that are not,
-    /// recording FailedMount and scheduling a retry for each failure.
-    pub(super) fn volumes_ready(&mut self) -> bool {
-        if self.volumes_mounted {
-            return true;
+/// The pod's volume manager: whether its volumes are set up, and when a failed set-up is
+/// retried. It owns that state; the pod worker asks it before the sandbox and acts on
+/// what it answers (events, a timer).
+#[derive(Debug)]
+pub(super) struct VolumeManager {
+    mounted: bool,
+    retry_at: Option<Duration>,
+    retry_delay: Duration,
+}
+
+/// What a set-up attempt found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum VolumesState {
+    /// Every volume a container mounts is set up.
+    Ready,
+    /// A retry is not due yet.
+    Waiting,
+    /// Some set-ups failed: one FailedMount message each, and when to try again.
+    Failed {
+        /// The FailedMount messages, one per volume.
+        messages: Vec<String>,
+        /// When the next attempt is due (pod time).
+        retry_at: Duration,
+    },
+}
+
+impl VolumeManager {
+    /// A manager with nothing set up yet.
+    pub(super) fn new() -> Self {
+        Self {
+            mounted: false,
+            retry_at: None,
+            retry_delay: RETRY_INITIAL,
         }
-        if self.volume_retry_at.is_some_and(|t| t > self.now()) {
-            return false;
+    }
+
+    /// Sets up (type-checks, makes) every volume a container of `pod` mounts, unless done or
+    /// a retry is not due at `now`; a failure doubles the retry delay (at most 2m2s).
+    pub(super) fn set_up(&mut self, pod: &Pod, node: &NodeFs, now: Duration) -> VolumesState {
+        if self.mounted {
+            return VolumesState::Ready;
         }
-        let pod = &self.cfg.pod;
+        if self.retry_at.is_some_and(|t| t > now) {
+            return VolumesState::Waiting;
+        }
         let used = |name: &str| {
             pod.init_containers
                 .iter()
                 .chain(&pod.containers)
                 .any(|c| c.volume_mounts.iter().any(|m| m.name == name))
         };
-        let failures: Vec<String> = pod
+        let messages: Vec<String> = pod
             .volumes
             .iter()
             .filter(|v| used(&v.name))
             .filter_map(|v| {
                 let h = v.host_path.as_ref()?;
-                set_up_host_path(&self.cfg.node_fs, h)
+                set_up_host_path(node, h)
                     .err()
                     .map(|e| format!("MountVolume.SetUp failed for volume {:?} : {e}", v.name))
             })
             .collect();
-        if failures.is_empty() {
-            self.volumes_mounted = true;
-            return true;
+        if messages.is_empty() {
+            self.mounted = true;
+            return VolumesState::Ready;
         }
-        for message in failures {
-            self.kubelet_event(EventType::Warning, "FailedMount", message, None);
-        }
-        let delay = self.volume_retry_delay;
-        self.volume_retry_delay = (delay * 2).min(RETRY_MAX);
-        let at = self.now() + delay;
-        self.volume_retry_at = Some(at);
-        self.schedule_at(at, Timer::Sync);
-        false
-    }
-
-    /// Where a volume's files are on this machine: the hostPath itself, or the emptyDir's
-    /// directory in the pod sandbox.
-    pub(super) fn volume_source(&self, name: &str) -> io::Result<PathBuf> {
-        let host = self
-            .cfg
-            .pod
-            .volumes
-            .iter()
-            .find(|v| v.name == name)
-            .and_then(|v| v.host_path.as_ref());
-        match host {
-            Some(h) => {
-                let path = Path::new(&h.path);
-                Ok(self
-                    .cfg
-                    .node_fs
-                    .resolve(path)
-                    .unwrap_or_else(|| path.to_owned()))
-            }
-            None => self.sandbox.volume_dir(name),
-        }
+        let delay = self.retry_delay;
+        self.retry_delay = delay.saturating_mul(2).min(RETRY_MAX);
+        let retry_at = now.saturating_add(delay);
+        self.retry_at = Some(retry_at);
+        VolumesState::Failed { messages, retry_at }
     }
 }
 
-/// The first retry delay, for a fresh worker.
-pub(super) const fn initial_retry_delay() -> Duration {
-    RETRY_INITIAL
+/// Where a volume's files are on this machine: the hostPath itself (or the node overlay's
+/// copy), or the emptyDir's directory in the pod sandbox.
+pub(super) fn volume_source(
+    pod: &Pod,
+    node: &NodeFs,
+    sandbox: &PodSandbox,
+    name: &str,
+) -> io::Result<PathBuf> {
+    let host = pod
+        .volumes
+        .iter()
+        .find(|v| v.name == name)
+        .and_then(|v| v.host_path.as_ref());
+    match host {
+        Some(h) => {
+            let path = Path::new(&h.path);
+            Ok(node.resolve(path).unwrap_or_else(|| path.to_owned()))
+        }
+        None => sandbox.volume_dir(name),
+    }
 }
 
 /// Checks (and for the *OrCreate types, makes) what a hostPath volume needs at its path;
@@ -236,5 +258,50 @@ mod tests {
         );
         let untyped = missing.join("untyped");
         assert!(set_up(&hp(&untyped, "")).unwrap().is_dir() && !untyped.exists());
+    }
+
+    #[test]
+    fn a_failed_set_up_is_retried_with_the_executors_doubling_back_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let want = dir.path().join("later");
+        let pod: Pod = toml::from_str(&format!(
+            "[[containers]]\nname = \"c\"\ncommand = [\"true\"]\nvolumeMounts = [{{ name = \"v\", mountPath = \"/v\" }}]\n[[volumes]]\nname = \"v\"\nhostPath = {{ path = {:?}, type = \"Directory\" }}\n",
+            want.display().to_string()
+        ))
+        .unwrap();
+        let node = NodeFs::new();
+        let mut vm = VolumeManager::new();
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        let mut now = s(0);
+        let mut retries = Vec::new();
+        for _ in 0..10 {
+            match vm.set_up(&pod, &node, now) {
+                VolumesState::Failed { messages, retry_at } => {
+                    assert_eq!(messages.len(), 1);
+                    assert!(
+                        messages[0]
+                            .starts_with("MountVolume.SetUp failed for volume \"v\" : hostPath ")
+                    );
+                    // Not due yet: no second attempt, no second event.
+                    assert_eq!(
+                        vm.set_up(&pod, &node, retry_at - ms(1)),
+                        VolumesState::Waiting
+                    );
+                    retries.push(retry_at - now);
+                    now = retry_at;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(&retries[..4], [ms(500), s(1), s(2), s(4)]);
+        assert_eq!(retries[9], s(122), "capped at maxDurationBeforeRetry");
+        std::fs::create_dir(&want).unwrap();
+        assert_eq!(vm.set_up(&pod, &node, now), VolumesState::Ready);
+        assert_eq!(
+            vm.set_up(&pod, &node, now),
+            VolumesState::Ready,
+            "set up once"
+        );
     }
 }
