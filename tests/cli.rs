@@ -1027,20 +1027,28 @@ fn webapp_image_arg() -> String {
     )
 }
 
-#[test]
-fn run_takes_a_deployment_manifest_with_an_image_map() {
-    let image = webapp_image_arg();
+/// Runs the web app manifest at a tenth of real time with `image` mapped.
+fn run_webapp(image: &str) -> (Option<i32>, String, String) {
     let out = podcheck(&[
         "run",
         "fixtures/manifests/webapp.yaml",
         "--image",
-        &image,
+        image,
         "--time-scale",
         "0.1",
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_takes_a_deployment_manifest_with_an_image_map() {
+    let image = webapp_image_arg();
+    let (code, stdout, stderr) = run_webapp(&image);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     // The file has a Service in front of the Deployment: both replicas run behind it.
     assert!(
         stdout.contains("PASS") && stdout.contains("webapp.yaml"),
@@ -1090,17 +1098,8 @@ fn a_manifest_fails_when_its_pods_are_not_what_their_controller_calls_success() 
     // The same Deployment whose readiness endpoint never passes: a rollout would never
     // finish, so the run fails and says why.
     let image = webapp_image_arg().replace("/ready=200@0s", "/ready=503@0s");
-    let out = podcheck(&[
-        "run",
-        "fixtures/manifests/webapp.yaml",
-        "--image",
-        &image,
-        "--time-scale",
-        "0.1",
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = run_webapp(&image);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("pod webapp-0: final.conditions.Ready: expected true, observed false"),
         "{stdout}"
