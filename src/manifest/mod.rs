@@ -71,15 +71,20 @@ pub fn spec_for(
     if !mapped.iter().any(|d| d.severity == Severity::Error) {
         mapped.push(expectation_note(file, pod, watch));
     }
-    if let Some(n) = pod.replicas.filter(|n| *n > 1) {
+    if let Some(n) = pod.replicas.filter(|n| *n != 1) {
         let path = pod.object_path.key("spec").key("replicas");
-        let mut d = Diagnostic::note(
-            path.clone(),
+        let message = if n < 1 {
+            format!(
+                "replicas: {n}: a cluster runs no pod of this {}; podcheck runs one, to test its pod template",
+                pod.kind
+            )
+        } else {
             format!(
                 "replicas: {n}: podcheck runs one pod of this {} (a file that also has a Service in front of it runs every replica)",
                 pod.kind
-            ),
-        );
+            )
+        };
+        let mut d = Diagnostic::note(path.clone(), message);
         d.span = file
             .docs
             .get(pod.document.saturating_sub(1))

@@ -417,3 +417,18 @@ fn an_unmapped_image_with_its_own_command_says_the_host_program_runs() {
         );
     }
 }
+
+#[test]
+fn a_workload_scaled_to_zero_still_runs_one_pod_and_says_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: zero}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: z}}\n  template:\n    metadata: {labels: {app: z}}\n    spec:\n      containers: [{name: c, image: 'app:1'}]\n";
+    let file = read_file(&write(dir.path(), "zero.yaml", src));
+    let l = spec_for(&file, &file.pods[0], &image("true")).expect("valid");
+    let d = l
+        .warnings
+        .diagnostics
+        .iter()
+        .find(|d| d.path.to_string() == "spec.replicas")
+        .expect("a note at replicas");
+    assert!(d.message.contains("a cluster runs no pod"), "{}", d.message);
+}
