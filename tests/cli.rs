@@ -1478,6 +1478,31 @@ fn lint_junit_has_one_testcase_per_file() {
 }
 
 #[test]
+fn lint_measure_skips_pods_a_cluster_would_reject() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  restartPolicy: always\n  containers: [{name: c, image: 'app:1'}]\n",
+    )
+    .expect("write");
+    let (code, out, err) = lint(&[
+        &path.to_string_lossy(),
+        "--measure",
+        "1",
+        "--image",
+        "app:1=true",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("Unsupported value: \"always\""), "{err}");
+    assert!(
+        err.contains("--measure skipped: fix the errors above first"),
+        "{err}"
+    );
+    assert!(out.is_empty(), "nothing was measured: {out}");
+}
+
+#[test]
 fn lint_measure_runs_the_pod_and_patches_a_short_startup_window() {
     // The app answers /healthz after 3 s; the startup probe allows 5 s, less than twice that.
     let image = format!(

@@ -130,9 +130,17 @@ pub fn lint(args: LintArgs) -> u8 {
         return EXIT_INVALID;
     }
     if let Some(n) = args.measure.filter(|n| *n > 0) {
-        let code = measure(&args, n);
-        if code != EXIT_OK {
-            return code;
+        // A pod the API server would reject never runs in a cluster: measuring it would
+        // time a pod that cannot exist.
+        if report.findings().any(|f| f.severity == Severity::Error) {
+            eoutln!(
+                "note: --measure skipped: fix the errors above first (a cluster would reject those pods)"
+            );
+        } else {
+            let code = measure(&args, n);
+            if code != EXIT_OK {
+                return code;
+            }
         }
     }
     if fail_on.is_some_and(|s| report.findings().any(|f| f.severity >= s)) {
