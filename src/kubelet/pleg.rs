@@ -81,7 +81,15 @@ impl Worker<'_> {
         }
         self.request_relist();
         if unblocked {
-            self.sync_returned();
+            if self.teardown_pending {
+                self.sync_returned();
+            } else {
+                // The sync that waited returns now, and the pod worker's next sync reads a
+                // status newer than its end (podWorkerLoop: GetNewerThan(lastSyncTime)):
+                // the relist just requested, which sees this exit. Syncing at once would
+                // act on a cache where the container still runs.
+                self.sync_pending = true;
+            }
         }
         if self.tearing_down {
             self.signal_deferred_sidecars();
@@ -140,7 +148,7 @@ impl Worker<'_> {
         for cid in self.all_cids() {
             changed |= self.refresh_cache(cid);
         }
-        if changed {
+        if changed || self.sync_pending {
             self.sync();
         }
     }
