@@ -14,7 +14,7 @@ pub fn pod_rule(d: &Diagnostic) -> &'static str {
         .iter()
         .filter_map(|s| match s {
             PathSeg::Key(k) => Some(k.as_str()),
-            PathSeg::Index(_) => None,
+            PathSeg::Index(_) | PathSeg::MapKey(_) => None,
         })
         .collect();
     let last = keys.last().copied().unwrap_or("");

@@ -72,7 +72,7 @@ impl Node {
         let mut node = self;
         for seg in &path.0 {
             node = match (seg, &node.value) {
-                (PathSeg::Key(k), Value::Map(_)) => node.get(k)?,
+                (PathSeg::Key(k) | PathSeg::MapKey(k), Value::Map(_)) => node.get(k)?,
                 (PathSeg::Index(i), Value::Seq(items)) => items.get(*i)?,
                 _ => return None,
             };
@@ -88,7 +88,7 @@ impl Node {
         let mut best = self.span.clone();
         for seg in &path.0 {
             let next = match (seg, &node.value) {
-                (PathSeg::Key(k), Value::Map(_)) => {
+                (PathSeg::Key(k) | PathSeg::MapKey(k), Value::Map(_)) => {
                     node.entry(k).map(|(key, v)| (key.span.clone(), v))
                 }
                 (PathSeg::Index(i), Value::Seq(items)) => {

@@ -1,5 +1,6 @@
 //! The user-facing spec: TOML model, loading with located errors, validation, defaults.
 
+pub mod api_names;
 pub mod duration;
 pub mod expansion;
 pub mod extensions;
@@ -20,6 +21,7 @@ pub mod validate_expect;
 pub mod validate_features;
 pub mod validate_pods;
 pub mod validate_probe;
+pub mod validate_resources;
 pub mod validate_restart;
 pub mod validate_security;
 pub mod validate_traffic;

@@ -329,16 +329,7 @@ fn check_container(
     path: &FieldPath,
     out: &mut Vec<Diagnostic>,
 ) {
-    let memory = c.resources.as_ref().and_then(|r| r.limits.get("memory"));
-    if let Some(q) = memory
-        && let Err(why) = crate::spec::quantity::parse_memory_quantity(q)
-    {
-        out.push(err(
-            path.key("resources").key("limits").key("memory"),
-            why,
-            "write a Kubernetes quantity such as \"64Mi\", \"1Gi\" or \"500M\"",
-        ));
-    }
+    super::validate_resources::check_resources(c, path, out);
     if let Some(why) = dns_label_problem(&c.name) {
         out.push(err(
             path.key("name"),
