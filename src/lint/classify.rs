@@ -29,7 +29,11 @@ pub fn pod_rule(d: &Diagnostic) -> &'static str {
         "named-port-missing"
     } else if keys.ends_with(&["sleep", "seconds"]) {
         "sleep-hook-limit"
-    } else if m.contains("port number") || m.contains("port name") {
+    } else if m.contains("port number")
+        || m.contains("port name")
+        || matches!(last, "containerPort" | "hostPort")
+        || (keys.contains(&"ports") && matches!(last, "name" | "protocol"))
+    {
         "port-invalid"
     } else if m.contains("for init containers") {
         "init-container-rule"

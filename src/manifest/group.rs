@@ -70,7 +70,8 @@ pub fn spec_for_file(
     for s in &file.services {
         spec.services.insert(s.name.clone(), s.service.clone());
     }
-    let diags = crate::spec::validate::validate(&spec);
+    let mut diags = crate::spec::validate::validate(&spec);
+    diags.retain(|d| !crate::spec::validate::is_missing_image(d));
     let mut mapped: Vec<Diagnostic> = Vec::new();
     for mut d in diags {
         match d.path.0.first().cloned() {

@@ -15,6 +15,7 @@ pub mod objects;
 pub mod read;
 pub mod services;
 pub mod toml_pod;
+pub mod validate_container;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -58,7 +59,8 @@ pub fn spec_for(
         expect: Default::default(),
         lint: Default::default(),
     };
-    let diags = crate::spec::validate::validate(&spec);
+    let mut diags = crate::spec::validate::validate(&spec);
+    diags.retain(|d| !crate::spec::validate::is_missing_image(d));
     let (_, mut mapped) = split(file, pod, diags);
     // Validation speaks of a spec's [images] table; a manifest's images come from --image.
     for d in &mut mapped {

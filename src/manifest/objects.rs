@@ -464,7 +464,7 @@ mod tests {
 
     #[test]
     fn yaml_1_1_scalars_mean_what_they_mean_to_kubectl() {
-        let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    volumeMounts: [{name: v, mountPath: /v, readOnly: yes}]\n  volumes:\n  - name: v\n    configMap: {name: c, defaultMode: 0755}\n";
+        let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n    volumeMounts: [{name: v, mountPath: /v, readOnly: yes}]\n  volumes:\n  - name: v\n    configMap: {name: c, defaultMode: 0755}\n";
         let (pods, diags) = read(src);
         assert!(
             diags.iter().all(|d| d.severity == Severity::Note),
