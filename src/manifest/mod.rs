@@ -16,6 +16,7 @@ pub mod read;
 pub mod services;
 pub mod toml_pod;
 pub mod validate_container;
+pub mod versions;
 pub mod yaml;
 
 use std::collections::BTreeMap;
