@@ -148,6 +148,63 @@ pub fn parse_quantity_nanos(s: &str) -> Result<i128, &'static str> {
     }
 }
 
+/// `s` as the API server prints a quantity (`Quantity.String()`): the form of its suffix kept
+/// (binary, decimal SI or exponent), the value in the largest unit that keeps it whole:
+/// `"0.5"` is `500m`, `"1024Mi"` is `1Gi`, `"2000"` is `2k`. None when `s` does not parse.
+pub fn canonical_quantity(s: &str) -> Option<String> {
+    let nanos = parse_quantity_nanos(s).ok()?;
+    if nanos == 0 {
+        return Some("0".to_owned());
+    }
+    let sign = if nanos < 0 { "-" } else { "" };
+    let abs = nanos.unsigned_abs();
+    let suffix = s
+        .trim_start_matches(['+', '-'])
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let binary = suffix.ends_with('i');
+    let exponent = suffix.starts_with(['e', 'E']);
+    // Binary only for whole numbers of bytes of at least 1024 (else shown as decimal SI).
+    if binary && abs % 1_000_000_000 == 0 && abs / 1_000_000_000 >= 1024 {
+        let mut v = abs / 1_000_000_000;
+        let mut unit = 0;
+        while v % 1024 == 0 && unit < 6 {
+            v /= 1024;
+            unit += 1;
+        }
+        let name = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][unit];
+        return Some(format!("{sign}{v}{name}"));
+    }
+    let (mut m, mut e) = (abs, -9i32);
+    while m % 10 == 0 {
+        m /= 10;
+        e += 1;
+    }
+    while e.rem_euclid(3) != 0 || e > 18 {
+        m = m.saturating_mul(10);
+        e -= 1;
+    }
+    if exponent {
+        return Some(if e == 0 {
+            format!("{sign}{m}")
+        } else {
+            format!("{sign}{m}e{e}")
+        });
+    }
+    let name = match e {
+        -9 => "n",
+        -6 => "u",
+        -3 => "m",
+        3 => "k",
+        6 => "M",
+        9 => "G",
+        12 => "T",
+        15 => "P",
+        18 => "E",
+        _ => "",
+    };
+    Some(format!("{sign}{m}{name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +222,18 @@ mod tests {
             let (s, want) = case.split_once('=').unwrap();
             assert_eq!(parse_memory_quantity(s), Ok(want.parse().unwrap()), "{s}");
         }
+    }
+
+    #[test]
+    fn quantities_print_as_the_api_server_prints_them() {
+        let cases = "0.5=500m 1=1 -1=-1 2=2 1000m=1 1.5=1500m 2000=2k 1.5M=1500k 100m=100m
+            1024Mi=1Gi 1536Mi=1536Mi 1.5Gi=1536Mi 512Mi=512Mi 1Ki=1Ki 0.5Ki=512 64Mi=64Mi
+            129e6=129e6 1e3=1e3 1E3=1e3 0=0 -0.5=-500m 1n=1n";
+        for case in cases.split_whitespace() {
+            let (s, want) = case.split_once('=').unwrap();
+            assert_eq!(canonical_quantity(s).as_deref(), Some(want), "{s}");
+        }
+        assert_eq!(canonical_quantity("x"), None);
     }
 
     #[test]

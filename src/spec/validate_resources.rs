@@ -2,12 +2,11 @@
 //! in pkg/apis/core/validation, v1.35): resource names, non-negative quantities, requests
 //! within limits, extended resources and hugepages.
 //!
-//! A quantity is quoted as written; the API server prints its canonical form, which differs
-//! only for spellings such as "0.5" (it says "500m").
+//! Quantities are quoted in the API server's canonical form ("0.5" is "500m").
 
 use super::api_names::qualified_name_problems;
 use super::model::{Container, Resources};
-use super::quantity::{parse_memory_quantity, parse_quantity_nanos};
+use super::quantity::{canonical_quantity, parse_memory_quantity, parse_quantity_nanos};
 use super::validate::err;
 use crate::diag::{Diagnostic, FieldPath};
 
@@ -42,6 +41,11 @@ const STANDARD_RESOURCES: [&str; 20] = [
 
 /// One billion: nano units per unit.
 const NANO: i128 = 1_000_000_000;
+
+/// `q` as the API server prints it (as written when it does not parse).
+fn canon(q: &str) -> String {
+    canonical_quantity(q).unwrap_or_else(|| q.to_owned())
+}
 
 /// Whether `name` is a Kubernetes-native resource (no domain, or a kubernetes.io one).
 fn is_native(name: &str) -> bool {
@@ -95,6 +99,7 @@ pub(super) fn check_resources(c: &Container, path: &FieldPath, out: &mut Vec<Dia
                 let Some(&Some(lim)) = limits.get(name.as_str()) else {
                     continue;
                 };
+                let l = canon(l);
                 let why = if !overcommit_allowed(name) && req != lim {
                     format!("must be equal to {name} limit of {l}")
                 } else if req > lim {
@@ -104,7 +109,7 @@ pub(super) fn check_resources(c: &Container, path: &FieldPath, out: &mut Vec<Dia
                 };
                 out.push(err(
                     rpath.key("requests"),
-                    format!("Invalid value: {q:?}: {why}"),
+                    format!("Invalid value: {:?}: {why}", canon(q)),
                     if overcommit_allowed(name) {
                         "lower the request or raise the limit: a container may not request more than its limit"
                     } else {
@@ -178,6 +183,7 @@ fn check_list<'a>(
         };
         parsed.insert(name.as_str(), value);
         let Some(v) = value else { continue };
+        let q = &canon(q);
         if v < 0 {
             out.push(err(
                 qpath.clone(),
@@ -277,7 +283,7 @@ mod tests {
         assert!(e.contains("resources.limits: Required value: Limit must be set for non overcommitable resources"), "{e}");
         assert!(
             e.contains(
-                r#"resources.limits[example.com/nic]: Invalid value: "0.5": must be an integer"#
+                r#"resources.limits[example.com/nic]: Invalid value: "500m": must be an integer"#
             ),
             "{e}"
         );
@@ -298,6 +304,11 @@ mod tests {
 
     #[test]
     fn junk_quantities_say_what_is_wrong() {
+        let e = errors_of(&pod(
+            r#"{ requests = { memory = "1024Mi", cpu = "0.5" }, limits = { memory = "512Mi", cpu = "-0.25" } }"#,
+        ));
+        assert!(e.contains(r#"resources.requests: Invalid value: "1Gi": must be less than or equal to memory limit of 512Mi"#), "{e}");
+        assert!(e.contains(r#"resources.limits[cpu]: Invalid value: "-250m": must be greater than or equal to 0"#), "{e}");
         let e = errors_of(&pod(r#"{ limits = { memory = "64MB", cpu = "one" } }"#));
         assert!(e.contains(r#"resources.limits[memory]: Invalid value: "64MB": invalid memory quantity "64MB": Kubernetes quantities carry no byte unit"#), "{e}");
         assert!(e.contains(r#"resources.limits[cpu]: Invalid value: "one": quantities must match the regular expression"#), "{e}");
