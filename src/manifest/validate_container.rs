@@ -119,6 +119,7 @@ fn value_from(e: &k::EnvVar, from: &k::EnvVarSource, path: &FieldPath, out: &mut
                 "a resourceFieldRef names a limit or request of cpu, memory, ephemeral-storage or hugepages",
             ));
         }
+        divisor(r, &path.key("resourceFieldRef").key("divisor"), out);
     }
     let key_refs = [
         (
@@ -157,6 +158,45 @@ fn value_from(e: &k::EnvVar, from: &k::EnvVarSource, path: &FieldPath, out: &mut
         format!("Invalid value: \"\": {why}"),
         "give the variable either a literal `value` or exactly one valueFrom source",
     ));
+}
+
+/// The divisors the API server allows per resource (`validateContainerResourceDivisor`).
+fn divisor(r: &k::ResourceFieldSelector, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let Some(d) = &r.divisor else { return };
+    let Some(canonical) = crate::spec::quantity::canonical_quantity(&d.0) else {
+        return;
+    };
+    if canonical == "0" {
+        return;
+    }
+    const BYTES: [&str; 13] = [
+        "1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei",
+    ];
+    let res = r.resource.as_str();
+    let kind = match res {
+        "limits.cpu" | "requests.cpu" => Some(("cpu", &["1m", "1"][..])),
+        "limits.memory" | "requests.memory" => Some(("memory", &BYTES[..])),
+        "limits.ephemeral-storage" | "requests.ephemeral-storage" => {
+            Some(("local ephemeral storage", &BYTES[..]))
+        }
+        _ if res.starts_with("limits.hugepages-") || res.starts_with("requests.hugepages-") => {
+            Some(("hugepages", &BYTES[..]))
+        }
+        _ => None,
+    };
+    let Some((what, allowed)) = kind else { return };
+    if !allowed.contains(&canonical.as_str()) {
+        let values = if what == "cpu" {
+            "1m and 1".to_owned()
+        } else {
+            BYTES.join(", ")
+        };
+        out.push(error(
+            path.clone(),
+            format!("Invalid value: {res:?}: only divisor's values {values} are supported with the {what} resource"),
+            "use a divisor of one unit, e.g. 1Mi for memory or 1m for cpu",
+        ));
+    }
 }
 
 fn field_ref(f: &k::ObjectFieldSelector, path: &FieldPath, out: &mut Vec<Diagnostic>) {
@@ -380,6 +420,12 @@ mod tests {
         assert!(e.contains("env[4].valueFrom.fieldRef.fieldPath: Invalid value: \"spec.nodeName['x']\": error converting fieldPath: field label does not support subscript"), "{e}");
         assert!(e.contains("env[5].valueFrom.resourceFieldRef.resource: Unsupported value: \"limits.gpu\": supported values: \"limits.cpu\""), "{e}");
         assert!(!e.contains("env[6]") && !e.contains("env[7]"), "{e}");
+        let e = errors(
+            "containers:\n- name: a\n  image: x\n  env:\n  - {name: A, valueFrom: {resourceFieldRef: {resource: limits.cpu, divisor: 2m}}}\n  - {name: B, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1024Ki}}}\n  - {name: C, valueFrom: {resourceFieldRef: {resource: requests.memory, divisor: 3Mi}}}\n",
+        );
+        assert!(e.contains("env[0].valueFrom.resourceFieldRef.divisor: Invalid value: \"limits.cpu\": only divisor's values 1m and 1 are supported with the cpu resource"), "{e}");
+        assert!(!e.contains("env[1]"), "1024Ki is 1Mi: {e}");
+        assert!(e.contains("env[2].valueFrom.resourceFieldRef.divisor: Invalid value: \"requests.memory\": only divisor's values 1, 1k, 1M"), "{e}");
     }
 
     #[test]
