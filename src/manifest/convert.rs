@@ -310,7 +310,7 @@ impl<'a> Converter<'a> {
         let limits = quantities(&r.limits);
         for name in limits.keys().filter(|n| *n != "memory") {
             self.note(
-                path.key("limits").key(name),
+                path.key("limits").map_key(name),
                 format!("resources.limits.{name} is not enforced: podcheck enforces only the memory limit"),
             );
         }
