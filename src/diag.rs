@@ -51,6 +51,9 @@ pub enum PathSeg {
     Key(String),
     /// An array index.
     Index(usize),
+    /// A key of a map-valued field (`resources.limits[cpu]`): a table key in the document,
+    /// written in brackets as the API server writes `field.Path.Key`.
+    MapKey(String),
 }
 
 /// A path to a field, e.g. `pod.containers[0].livenessProbe.periodSeconds`.
@@ -67,6 +70,13 @@ impl FieldPath {
     pub fn key(&self, k: &str) -> Self {
         let mut p = self.clone();
         p.0.push(PathSeg::Key(k.to_owned()));
+        p
+    }
+
+    /// This path extended by the key of a map-valued field, rendered `[key]`.
+    pub fn map_key(&self, k: &str) -> Self {
+        let mut p = self.clone();
+        p.0.push(PathSeg::MapKey(k.to_owned()));
         p
     }
 
@@ -90,6 +100,7 @@ impl fmt::Display for FieldPath {
                     f.write_str(k)?;
                 }
                 PathSeg::Index(i) => write!(f, "[{i}]")?,
+                PathSeg::MapKey(k) => write!(f, "[{k}]")?,
             }
             first = false;
         }

@@ -1183,7 +1183,13 @@ fn an_image_no_container_uses_is_an_error_naming_the_images() {
 
 #[test]
 fn bad_manifests_exit_2_with_located_errors() {
-    for name in ["helm-template", "malformed", "bad-values", "wrong-type"] {
+    for name in [
+        "helm-template",
+        "malformed",
+        "bad-values",
+        "wrong-type",
+        "bad-containers",
+    ] {
         let file = format!("fixtures/invalid/manifests/{name}.yaml");
         let out = podcheck(&["run", &file]);
         assert_eq!(out.status.code(), Some(2), "{name}");

@@ -238,3 +238,74 @@ fn a_folder_of_thousands_of_objects_without_pods_ends_with_a_clear_error() {
         &err[err.len().saturating_sub(500)..]
     );
 }
+
+#[test]
+fn old_api_versions_duplicate_keys_empty_files_and_type_errors_read_like_kubectl() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let write =
+        |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    write(
+        "old.yaml",
+        "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: x}]\n",
+    );
+    write(
+        "dup.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n    name: b\n",
+    );
+    write("empty.yaml", "# nothing here yet\n---\n");
+    write("spec.yaml", "");
+    write("spec.toml", "[pod]\n");
+    write("toml.yaml", "[pod]\nname = \"web\"\n");
+    write(
+        "types.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  terminationGracePeriodSeconds: abc\n  containers:\n  - name: a\n    image: x\n    stdin: maybe\n",
+    );
+    let (code, err) = podcheck(&["run", "old.yaml"], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("error: apiVersion: no matches for kind \"Deployment\" in version \"extensions/v1beta1\": extensions/v1beta1 is no longer served (removed in Kubernetes 1.16); Deployment is served as apps/v1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("old.yaml:1:1") && err.contains("use `apiVersion: apps/v1`"),
+        "{err}"
+    );
+    for (code, err) in both("dup.yaml", dir.path()) {
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains("invalid YAML: mapping key \"name\" already defined at line 6"),
+            "{err}"
+        );
+        assert!(err.contains("dup.yaml:8:5"), "{err}");
+    }
+    let (code, err) = podcheck(&["run", "empty.yaml"], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("error: no objects in empty.yaml: the file is empty or holds only comments"),
+        "{err}"
+    );
+    assert!(!err.contains("did you mean"), "{err}");
+    let (code, err) = podcheck(&["run", "spec.yaml"], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("did you mean the podcheck spec spec.toml?"),
+        "{err}"
+    );
+    let (code, err) = podcheck(&["run", "toml.yaml"], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("this file is TOML, not YAML"), "{err}");
+    let (code, err) = podcheck(&["run", "types.yaml"], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "spec.terminationGracePeriodSeconds: invalid type: string \"abc\", expected i64"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "spec.containers[0].stdin: invalid type: string \"maybe\", expected a boolean"
+        ),
+        "both type errors are reported: {err}"
+    );
+}

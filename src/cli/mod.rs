@@ -216,6 +216,8 @@ fn load_inputs(
 ) -> (Vec<(PathBuf, LoadedSpec)>, LoadFailures) {
     let mut loaded = Vec::new();
     let mut failures: LoadFailures = Vec::new();
+    // Manifest files with no object at all, for the error when nothing runs.
+    let mut empty: Vec<PathBuf> = Vec::new();
     let mut table = std::collections::BTreeMap::new();
     opts.apply(&mut table);
     for path in paths {
@@ -245,6 +247,9 @@ fn load_inputs(
             }
         };
         for file in &files {
+            if file.docs.is_empty() && !file.has_errors() {
+                empty.push(file.path.clone());
+            }
             // Every problem of a file at once: reading, conversion and each pod's validation.
             let mut all = file.file_diagnostics();
             let mut invalid = file.has_errors();
@@ -308,9 +313,13 @@ fn load_inputs(
         }
     }
     if failures.is_empty() && loaded.is_empty() {
-        let msg = "no pod to run: the manifests have no Pod or workload with a pod template";
+        let msg = match empty.as_slice() {
+            [] => "no pod to run: the manifests have no Pod or workload with a pod template"
+                .to_owned(),
+            files => crate::manifest::read::empty_files_message(files),
+        };
         eoutln!("error: {msg}");
-        failures.push(("inputs".into(), msg.into()));
+        failures.push(("inputs".into(), msg));
     }
     (loaded, failures)
 }

@@ -14,7 +14,7 @@ pub fn pod_rule(d: &Diagnostic) -> &'static str {
         .iter()
         .filter_map(|s| match s {
             PathSeg::Key(k) => Some(k.as_str()),
-            PathSeg::Index(_) => None,
+            PathSeg::Index(_) | PathSeg::MapKey(_) => None,
         })
         .collect();
     let last = keys.last().copied().unwrap_or("");
@@ -29,7 +29,11 @@ pub fn pod_rule(d: &Diagnostic) -> &'static str {
         "named-port-missing"
     } else if keys.ends_with(&["sleep", "seconds"]) {
         "sleep-hook-limit"
-    } else if m.contains("port number") || m.contains("port name") {
+    } else if m.contains("port number")
+        || m.contains("port name")
+        || matches!(last, "containerPort" | "hostPort")
+        || (keys.contains(&"ports") && matches!(last, "name" | "protocol"))
+    {
         "port-invalid"
     } else if m.contains("for init containers") {
         "init-container-rule"

@@ -65,6 +65,25 @@ impl<'a> Converter<'a> {
             .enumerate()
             .map(|(i, c)| self.container(c, &path.key("containers").index(i)))
             .collect();
+        // Init containers run one at a time, so each only conflicts with itself.
+        let mut host_ports =
+            super::validate_container::check_host_ports(&spec.containers, &path.key("containers"));
+        for (i, c) in list(&spec.init_containers).iter().enumerate() {
+            let one = super::validate_container::check_host_ports(
+                std::slice::from_ref(c),
+                &path.key("initContainers"),
+            );
+            // The API server names the list, not the init container (its index is 0).
+            host_ports.extend(one.into_iter().map(|mut d| {
+                if let Some(crate::diag::PathSeg::Index(n)) = d.path.0.get_mut(path.0.len() + 1) {
+                    *n = i;
+                }
+                d
+            }));
+        }
+        for d in host_ports {
+            self.out.push(self.located(d));
+        }
         let volumes = list(&spec.volumes)
             .iter()
             .enumerate()
@@ -165,6 +184,9 @@ impl<'a> Converter<'a> {
     }
 
     fn container(&mut self, c: &k::Container, path: &FieldPath) -> m::Container {
+        for d in super::validate_container::check_container(c, path) {
+            self.out.push(self.located(d));
+        }
         let image_pull_policy = c.image_pull_policy.as_deref().and_then(|p| {
             self.one_of(
                 path.key("imagePullPolicy"),
@@ -203,10 +225,12 @@ impl<'a> Converter<'a> {
         // A variable from valueFrom is left out; its note comes from the field table.
         let env = list(&c.env)
             .iter()
-            .filter(|e| e.value_from.is_none())
-            .map(|e| m::EnvVar {
+            .enumerate()
+            .filter(|(_, e)| e.value_from.is_none())
+            .map(|(i, e)| m::EnvVar {
                 name: e.name.clone(),
                 value: e.value.clone().unwrap_or_default(),
+                manifest_index: Some(i),
             })
             .collect();
         let ports = list(&c.ports)
@@ -286,7 +310,7 @@ impl<'a> Converter<'a> {
         let limits = quantities(&r.limits);
         for name in limits.keys().filter(|n| *n != "memory") {
             self.note(
-                path.key("limits").key(name),
+                path.key("limits").map_key(name),
                 format!("resources.limits.{name} is not enforced: podcheck enforces only the memory limit"),
             );
         }

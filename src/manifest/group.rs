@@ -87,7 +87,8 @@ pub fn spec_for_file(
         spec.services.insert(s.name.clone(), s.service.clone());
     }
     spec.run.duration = Some(crate::spec::duration::SpecDuration(watch));
-    let diags = crate::spec::validate::validate(&spec);
+    let mut diags = crate::spec::validate::validate(&spec);
+    diags.retain(|d| !crate::spec::validate::is_missing_image(d));
     let mut mapped: Vec<Diagnostic> = Vec::new();
     for mut d in diags {
         match d.path.0.first().cloned() {

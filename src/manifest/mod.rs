@@ -16,6 +16,8 @@ pub mod objects;
 pub mod read;
 pub mod services;
 pub mod toml_pod;
+pub mod validate_container;
+pub mod versions;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -63,7 +65,8 @@ pub fn spec_for(
         },
         lint: Default::default(),
     };
-    let diags = crate::spec::validate::validate(&spec);
+    let mut diags = crate::spec::validate::validate(&spec);
+    diags.retain(|d| !crate::spec::validate::is_missing_image(d));
     let (_, mut mapped) = split(file, pod, diags);
     reword_unmapped_images(&mut mapped);
     mapped.extend(image_notes(file, pod, images));

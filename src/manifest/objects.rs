@@ -118,6 +118,10 @@ fn read_object(
         out.push(located(skipped_kind(node, kind, path)));
         return;
     }
+    if let Some(d) = super::versions::unserved_version(node, kind, path) {
+        out.push(located(d));
+        return;
+    }
     let keys = Keys::default();
     let workload = typed(kind, node, path, &keys);
     out.extend(key_diagnostics(&keys.0.into_inner()));
@@ -128,12 +132,39 @@ fn read_object(
                 .with_help("add spec.template with the pod's metadata and spec"),
         )),
         Err(e) => {
-            let mut d =
-                Diagnostic::error(e.path.clone(), e.message.clone()).with_help(type_help(&e));
-            d.span = e.span.clone().or_else(|| Some(doc.span_of(&e.path)));
-            out.push(d);
+            for e in more_type_errors(kind, node, path, e) {
+                let mut d =
+                    Diagnostic::error(e.path.clone(), e.message.clone()).with_help(type_help(&e));
+                d.span = e.span.clone().or_else(|| Some(doc.span_of(&e.path)));
+                out.push(d);
+            }
         }
     }
+}
+
+/// The most type errors reported for one object.
+const MAX_TYPE_ERRORS: usize = 20;
+
+/// `first` and the object's further type errors. serde stops at the first, so the value at
+/// fault is set to null (an unset optional field) and the object read again, until it reads
+/// or an error repeats: every wrong value is reported at once, as the API server does.
+fn more_type_errors(kind: &str, node: &Node, path: &FieldPath, first: DeError) -> Vec<DeError> {
+    let mut errors = vec![first];
+    let mut patched = node.clone();
+    while errors.len() < MAX_TYPE_ERRORS {
+        let Some(last) = errors.last() else { break };
+        let Some(rel) = last.path.0.strip_prefix(path.0.as_slice()) else {
+            break;
+        };
+        if !patched.set_null(&FieldPath(rel.to_vec())) {
+            break;
+        }
+        match typed(kind, &patched, path, &Keys::default()) {
+            Err(e) if !errors.iter().any(|x| x.path == e.path) => errors.push(e),
+            _ => break,
+        }
+    }
+    errors
 }
 
 /// The note for an object podcheck does not run: a CRD says what it defines, a custom
@@ -370,6 +401,32 @@ mod tests {
     use crate::diag::Severity;
     use crate::manifest::yaml::parse_documents;
 
+    #[test]
+    fn every_type_error_of_an_object_is_reported() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  activeDeadlineSeconds: soon\n  containers:\n  - {name: a, image: x, tty: perhaps, workingDir: [a]}\n";
+        let (pods, diags) = read(src);
+        assert!(pods.is_empty());
+        let paths: Vec<String> = diags.iter().map(|d| d.path.to_string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.activeDeadlineSeconds",
+                "spec.containers[0].tty",
+                "spec.containers[0].workingDir"
+            ],
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn an_unserved_api_version_names_the_served_one() {
+        let src = "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: c}\nspec: {}\n";
+        let (_, diags) = read(src);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].message.contains("\"batch/v1beta1\": batch/v1beta1 is no longer served (removed in Kubernetes 1.25); CronJob is served as batch/v1"), "{diags:?}");
+        assert_eq!(diags[0].path.to_string(), "apiVersion");
+    }
+
     fn read(src: &str) -> (Vec<ManifestPod>, Vec<Diagnostic>) {
         let mut found = Found::default();
         let mut out = Vec::new();
@@ -464,7 +521,7 @@ mod tests {
 
     #[test]
     fn yaml_1_1_scalars_mean_what_they_mean_to_kubectl() {
-        let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    volumeMounts: [{name: v, mountPath: /v, readOnly: yes}]\n  volumes:\n  - name: v\n    configMap: {name: c, defaultMode: 0755}\n";
+        let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n    volumeMounts: [{name: v, mountPath: /v, readOnly: yes}]\n  volumes:\n  - name: v\n    configMap: {name: c, defaultMode: 0755}\n";
         let (pods, diags) = read(src);
         assert!(
             diags.iter().all(|d| d.severity == Severity::Note),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::objects::{ManifestPod, read_document};
 use super::yaml::{Node, parse_documents};
-use crate::diag::{Diagnostic, FieldPath, FileDiagnostics};
+use crate::diag::{Diagnostic, FieldPath, FileDiagnostics, Severity};
 
 pub use crate::diag::MAX_FILE_BYTES;
 /// Most manifest files one folder may hold (searched recursively).
@@ -212,12 +212,19 @@ pub fn parse_source(path: &Path, source: String) -> ManifestFile {
     }
     let docs = match parsed {
         Ok(docs) => docs,
-        Err(d) => return ManifestFile::failed(path, source, d),
+        Err(d) => return ManifestFile::failed(path, source.clone(), toml_hint(&source, d)),
     };
     let mut found = super::objects::Found::default();
     let mut diagnostics = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
         read_document(doc, i + 1, &mut found, &mut diagnostics);
+    }
+    if let Some(first) = diagnostics
+        .iter()
+        .position(|d| d.severity == Severity::Error)
+    {
+        let d = diagnostics.remove(first);
+        diagnostics.insert(first, toml_hint(&source, d));
     }
     let super::objects::Found { pods, services } = found;
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
@@ -228,6 +235,39 @@ pub fn parse_source(path: &Path, source: String) -> ManifestFile {
         pods,
         services,
         diagnostics,
+    }
+}
+
+/// Why nothing runs when the manifest files given have no object at all (kubectl's "no
+/// objects passed to apply"), naming a spec beside one (`web.toml` for `web.yaml`), which
+/// is probably what was meant.
+pub fn empty_files_message(files: &[PathBuf]) -> String {
+    let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    let mut msg = format!(
+        "no objects in {}: the file is empty or holds only comments (kubectl apply says \"no objects passed to apply\")",
+        names.join(", ")
+    );
+    if let Some(spec) = files
+        .iter()
+        .map(|p| p.with_extension("toml"))
+        .find(|p| p.is_file())
+    {
+        msg.push_str(&format!(
+            "; did you mean the podcheck spec {}?",
+            spec.display()
+        ));
+    }
+    msg
+}
+
+/// `d` with a help that says so when the file is a TOML document (a podcheck spec given a
+/// .yaml name), which YAML cannot read or reads as a plain string.
+fn toml_hint(source: &str, d: Diagnostic) -> Diagnostic {
+    let is_toml = source.parse::<toml::Table>().is_ok_and(|t| !t.is_empty());
+    if is_toml {
+        d.with_help("this file is TOML, not YAML: it looks like a podcheck spec, which must be named *.toml (e.g. `podcheck run spec.toml`)")
+    } else {
+        d
     }
 }
 

@@ -118,7 +118,7 @@ fn owner(path: &FieldPath) -> (Option<&'static str>, Option<String>) {
     let keys: Vec<&str> = segs
         .filter_map(|s| match s {
             PathSeg::Key(k) => Some(k.as_str()),
-            PathSeg::Index(_) => None,
+            PathSeg::Index(_) | PathSeg::MapKey(_) => None,
         })
         .collect();
     let Some((last, parents)) = keys.split_last() else {
@@ -134,7 +134,7 @@ fn owner(path: &FieldPath) -> (Option<&'static str>, Option<String>) {
 fn last_key(path: &FieldPath) -> Option<String> {
     path.0.iter().rev().find_map(|s| match s {
         PathSeg::Key(k) => Some(k.clone()),
-        PathSeg::Index(_) => None,
+        PathSeg::Index(_) | PathSeg::MapKey(_) => None,
     })
 }
 
@@ -184,7 +184,7 @@ fn key_span(doc: &DeTable<'_>, path: &FieldPath) -> Option<Range<usize>> {
     let n = path.0.len();
     for (i, seg) in path.0.iter().enumerate() {
         let value = match (seg, array) {
-            (PathSeg::Key(k), None) => {
+            (PathSeg::Key(k) | PathSeg::MapKey(k), None) => {
                 let (key, value) = table.iter().find(|(key, _)| key.get_ref().as_ref() == k)?;
                 if i + 1 == n {
                     return Some(key.span());

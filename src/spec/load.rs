@@ -272,7 +272,7 @@ fn span_of(doc: &DeTable<'_>, path: &FieldPath) -> Option<std::ops::Range<usize>
     let mut array: Option<&toml::de::DeArray<'_>> = None;
     for seg in &path.0 {
         let value = match (seg, table, array) {
-            (PathSeg::Key(k), Some(t), _) => match t.get(k.as_str()) {
+            (PathSeg::Key(k) | PathSeg::MapKey(k), Some(t), _) => match t.get(k.as_str()) {
                 Some(v) => v,
                 None => break,
             },

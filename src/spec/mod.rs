@@ -1,5 +1,6 @@
 //! The user-facing spec: TOML model, loading with located errors, validation, defaults.
 
+pub mod api_names;
 pub mod duration;
 pub mod expansion;
 pub mod extensions;
@@ -16,10 +17,13 @@ pub mod security;
 pub mod traffic;
 pub mod validate;
 pub mod validate_dns;
+pub mod validate_env;
 pub mod validate_expect;
 pub mod validate_features;
 pub mod validate_pods;
+pub mod validate_ports;
 pub mod validate_probe;
+pub mod validate_resources;
 pub mod validate_restart;
 pub mod validate_security;
 pub mod validate_traffic;

@@ -519,6 +519,10 @@ pub struct EnvVar {
     /// Literal value; `$(VAR)` references to earlier variables are expanded.
     #[serde(default)]
     pub value: String,
+    /// Where the variable is in a manifest's `env` list, which also holds the `valueFrom`
+    /// variables podcheck leaves out: diagnostics point there (unset for a spec's own).
+    #[serde(skip)]
+    pub manifest_index: Option<usize>,
 }
 
 /// A declared container port.

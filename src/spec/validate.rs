@@ -213,6 +213,7 @@ pub(super) fn check_pod(spec: &SpecFile, pod: &Pod, path: &FieldPath, out: &mut 
         ));
     }
     let volumes = check_volumes(pod, &path.key("volumes"), out);
+    super::validate_ports::check_names_across(pod, path, out);
     if pod.containers.is_empty() {
         out.push(err(
             path.key("containers"),
@@ -329,16 +330,7 @@ fn check_container(
     path: &FieldPath,
     out: &mut Vec<Diagnostic>,
 ) {
-    let memory = c.resources.as_ref().and_then(|r| r.limits.get("memory"));
-    if let Some(q) = memory
-        && let Err(why) = crate::spec::quantity::parse_memory_quantity(q)
-    {
-        out.push(err(
-            path.key("resources").key("limits").key("memory"),
-            why,
-            "write a Kubernetes quantity such as \"64Mi\", \"1Gi\" or \"500M\"",
-        ));
-    }
+    super::validate_resources::check_resources(c, path, out);
     if let Some(why) = dns_label_problem(&c.name) {
         out.push(err(
             path.key("name"),
@@ -368,8 +360,8 @@ fn check_container(
     } else {
         check_probes_and_hooks(c, path, grace, out);
     }
-    check_env(c, &path.key("env"), out);
-    check_ports(c, &path.key("ports"), out);
+    super::validate_env::check_env(c, &path.key("env"), out);
+    super::validate_ports::check_ports(c, &path.key("ports"), out);
     check_mounts(c, volumes, &path.key("volumeMounts"), out);
     if let Some(p) = &c.termination_message_path {
         if !p.starts_with('/') {
@@ -388,12 +380,24 @@ fn check_container(
     }
 }
 
+/// The message for `image = ""`.
+pub const EMPTY_IMAGE: &str = "image is an empty string";
+
+/// The end of the message for a container with nothing to run.
+pub const NO_IMAGE_NOR_COMMAND: &str = "has neither an image nor a command";
+
+/// Whether `d` is about a missing or empty image, which a manifest's conversion already
+/// reports as the API server does (`image: Required value`).
+pub fn is_missing_image(d: &Diagnostic) -> bool {
+    d.message == EMPTY_IMAGE || d.message.ends_with(NO_IMAGE_NOR_COMMAND)
+}
+
 fn check_image(spec: &SpecFile, c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     let has_command = c.command.as_ref().is_some_and(|cmd| !cmd.is_empty());
     match &c.image {
         Some(image) if image.is_empty() => out.push(err(
             path.key("image"),
-            "image is an empty string",
+            EMPTY_IMAGE,
             "name an image from the [images] table, or remove `image` and set `command`",
         )),
         Some(image) if image.trim() != image => out.push(err(
@@ -415,94 +419,11 @@ fn check_image(spec: &SpecFile, c: &Container, path: &FieldPath, out: &mut Vec<D
             let at = if c.command.is_some() { path.key("command") } else { path.clone() };
             out.push(err(
                 at,
-                format!("container {:?} has neither an image nor a command", c.name),
+                format!("container {:?} {NO_IMAGE_NOR_COMMAND}", c.name),
                 "set `command = [...]` to run a local program, or `image` to an entry of the [images] table",
             ));
         }
         None => {}
-    }
-}
-
-/// Env names: the v1.35 rule (RelaxedEnvironmentVariableValidation, GA and locked on in 1.34)
-/// is an error; the older C-identifier-like rule is only a warning.
-fn check_env(c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (i, e) in c.env.iter().enumerate() {
-        let npath = path.index(i).key("name");
-        let name = e.name.as_str();
-        if name.is_empty()
-            || name
-                .chars()
-                .any(|ch| !(' '..='~').contains(&ch) || ch == '=')
-        {
-            out.push(err(
-                npath,
-                format!("env name {name:?} is not a valid environment variable name"),
-                "use printable ASCII characters other than '=', e.g. \"MY_VAR\"",
-            ));
-            continue;
-        }
-        let strict = name.starts_with(|ch: char| ch.is_ascii_alphabetic() || "-._".contains(ch))
-            && name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "-._".contains(ch))
-            && name != "."
-            && !name.starts_with("..");
-        if !strict {
-            out.push(warn(
-                npath.clone(),
-                format!("env name {name:?} is rejected by API servers before 1.32"),
-                "names matching [-._a-zA-Z][-._a-zA-Z0-9]* (and not '.' or '..') work on every cluster and in shell expansions",
-            ));
-        }
-        if let Some(first) = seen.insert(name, i) {
-            out.push(warn(
-                npath,
-                format!("env name {name:?} is defined twice, so this value hides the one at env[{first}]"),
-                "remove one of the two definitions; Kubernetes keeps the last, but `kubectl apply` may drop it",
-            ));
-        }
-    }
-}
-
-fn check_ports(c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
-    let mut names = BTreeSet::new();
-    for (i, p) in c.ports.iter().enumerate() {
-        let ppath = path.index(i);
-        if let Some(name) = &p.name {
-            if let Some(why) = port_name_problem(name) {
-                out.push(err(
-                    ppath.key("name"),
-                    format!("port name {name:?} {why}"),
-                    PORT_NAME_HELP,
-                ));
-            } else if !names.insert(name.as_str()) {
-                out.push(err(
-                    ppath.key("name"),
-                    format!("port name {name:?} is used twice in this container"),
-                    "give every port of a container a different name",
-                ));
-            }
-        }
-        if !(1..=65535).contains(&p.container_port) {
-            out.push(err(
-                ppath.key("containerPort"),
-                format!(
-                    "containerPort {} is not a valid port number",
-                    p.container_port
-                ),
-                "use a port number between 1 and 65535",
-            ));
-        }
-        if let Some(proto) = &p.protocol
-            && !["TCP", "UDP", "SCTP"].contains(&proto.as_str())
-        {
-            out.push(err(
-                ppath.key("protocol"),
-                format!("protocol {proto:?} is not supported"),
-                "use \"TCP\" (the default), \"UDP\" or \"SCTP\", in upper case",
-            ));
-        }
     }
 }
 

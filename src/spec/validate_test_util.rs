@@ -76,3 +76,12 @@ pub fn run_cases(cases: &str, prefix: &str, build: impl Fn(&str) -> String) {
         );
     }
 }
+
+/// Every diagnostic of `src` as `path: message`, one a line, for `contains` checks.
+pub fn errors_of(src: &str) -> String {
+    diagnose(src)
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}: {}\n", d.path, d.message))
+        .collect()
+}

@@ -39,6 +39,8 @@ fn round_trip(loaded: &crate::spec::LoadedSpec, dir: &Path) -> Result<(), String
         .diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
+        // A spec may leave `image` out (an extension the export warns about).
+        .filter(|d| !(d.message == "Required value" && d.path.to_string().ends_with(".image")))
         .map(|d| d.message.clone())
         .collect();
     if !errors.is_empty() {
@@ -57,7 +59,18 @@ fn round_trip(loaded: &crate::spec::LoadedSpec, dir: &Path) -> Result<(), String
     }
     let mut want = loaded.spec.pod.clone();
     want.name = exported.pod.metadata.name.clone();
-    let (want, got) = (format!("{want:#?}"), format!("{:#?}", pod.pod));
+    // Where a variable sits in the manifest's env list is bookkeeping, not the pod.
+    let forget_index = |p: &mut crate::spec::model::Pod| {
+        for c in p.init_containers.iter_mut().chain(p.containers.iter_mut()) {
+            for e in &mut c.env {
+                e.manifest_index = None;
+            }
+        }
+    };
+    let mut got = pod.pod.clone();
+    forget_index(&mut got);
+    forget_index(&mut want);
+    let (want, got) = (format!("{want:#?}"), format!("{got:#?}"));
     if want != got {
         return Err(format!(
             "the pod changed:\nspec: {want}\nread back: {got}\nyaml:\n{yaml}"
@@ -131,6 +144,7 @@ fn yaml_1_1_booleans_and_octal_like_strings_stay_strings() {
         env: vec![m::EnvVar {
             name: "N".into(),
             value: "no".into(),
+            manifest_index: None,
         }],
         ports: Vec::new(),
         volume_mounts: Vec::new(),
