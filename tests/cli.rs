@@ -1243,6 +1243,14 @@ fn lint_reports_every_finding_of_a_manifest_rustc_style() {
 }
 
 #[test]
+fn lint_reports_the_api_servers_workload_validation() {
+    let (code, out, err) = lint(&["fixtures/lint/bad-workloads.yaml"]);
+    assert_eq!(code, Some(1), "rejected workloads fail lint");
+    assert!(out.is_empty(), "human output goes to stderr");
+    snapshot("lint-bad-workloads", &err);
+}
+
+#[test]
 fn lint_fail_on_and_ignore_decide_the_exit_code() {
     let bad = "fixtures/lint/bad-deployment.yaml";
     assert_eq!(lint(&[bad, "--fail-on", "never"]).0, Some(0));

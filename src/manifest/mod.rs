@@ -15,6 +15,10 @@ pub mod objects;
 pub mod read;
 pub mod services;
 pub mod toml_pod;
+pub mod workload_batch;
+pub mod workload_cron;
+pub mod workload_selector;
+pub mod workload_validate;
 pub mod yaml;
 
 use std::collections::BTreeMap;

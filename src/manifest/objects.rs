@@ -7,6 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::convert::Converter;
 use super::de::{DeError, Keys, from_node};
 use super::fields::key_diagnostics;
+use super::workload_validate as wv;
 use super::yaml::{Node, Value};
 use crate::diag::{Diagnostic, FieldPath};
 use crate::spec::model;
@@ -119,10 +120,13 @@ fn read_object(
         return;
     }
     let keys = Keys::default();
-    let workload = typed(kind, node, path, &keys);
+    let workload = typed(kind, doc, node, path, &keys);
     out.extend(key_diagnostics(&keys.0.into_inner()));
     match workload {
-        Ok(Some(w)) => found.pods.push(w.into_pod(doc, kind, document, path, out)),
+        Ok(Some(mut w)) => {
+            out.append(&mut w.checks);
+            found.pods.push(w.into_pod(doc, kind, document, path, out));
+        }
         Ok(None) => out.push(located(
             Diagnostic::error(path.key("spec"), format!("this {kind} has no pod template"))
                 .with_help("add spec.template with the pod's metadata and spec"),
@@ -200,11 +204,15 @@ struct Workload {
     replicas: Option<i32>,
     /// StatefulSet volumeClaimTemplates' names, which pods mount as volumes.
     claims: Vec<String>,
+    /// The API server's findings about the object around the pod template.
+    checks: Vec<Diagnostic>,
 }
 
-/// Reads the object as its k8s-openapi type; None when it has no pod template.
+/// Reads the object as its k8s-openapi type, with the API server's validation of the
+/// workload around its template; None when it has no pod template.
 fn typed(
     kind: &str,
+    doc: &Node,
     node: &Node,
     path: &FieldPath,
     keys: &Keys,
@@ -220,8 +228,11 @@ fn typed(
             template: at,
             replicas,
             claims: Vec::new(),
+            checks: Vec::new(),
         })
     };
+    let with = |w: Option<Workload>, checks: Vec<Diagnostic>| w.map(|w| Workload { checks, ..w });
+    let name = |m: &ObjectMeta| m.name.clone().unwrap_or_default();
     let template = FieldPath::root().key("spec").key("template");
     Ok(match kind {
         "Pod" => {
@@ -233,55 +244,69 @@ fn typed(
                 template: FieldPath::root(),
                 replicas: None,
                 claims: Vec::new(),
+                checks: Vec::new(),
             })
         }
         "Deployment" => {
             let d: apps::Deployment = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            tpl(d.metadata, Some(s.template), template, s.replicas)
+            let checks = wv::deployment(doc, node, path, &s);
+            with(
+                tpl(d.metadata, Some(s.template), template, s.replicas),
+                checks,
+            )
         }
         "StatefulSet" => {
             let d: apps::StatefulSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
+            let checks = wv::stateful_set(doc, node, path, &s);
             let claims = s
                 .volume_claim_templates
                 .iter()
                 .flatten()
                 .filter_map(|c| c.metadata.name.clone())
                 .collect();
-            tpl(d.metadata, Some(s.template), template, s.replicas)
-                .map(|w| Workload { claims, ..w })
+            tpl(d.metadata, Some(s.template), template, s.replicas).map(|w| Workload {
+                claims,
+                checks,
+                ..w
+            })
         }
         "DaemonSet" => {
             let d: apps::DaemonSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            tpl(d.metadata, Some(s.template), template, None)
+            let checks = wv::daemon_set(doc, node, path, &s);
+            with(tpl(d.metadata, Some(s.template), template, None), checks)
         }
         "ReplicaSet" => {
             let d: apps::ReplicaSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            tpl(d.metadata, s.template, template, s.replicas)
+            let checks = wv::replica_set(doc, node, path, &s);
+            with(tpl(d.metadata, s.template, template, s.replicas), checks)
         }
         "ReplicationController" => {
             let d: core::ReplicationController = from_node(node, path.clone(), keys)?;
             let s = d.spec.unwrap_or_default();
-            tpl(d.metadata, s.template, template, s.replicas)
+            let checks = wv::replication_controller(doc, path, &s);
+            with(tpl(d.metadata, s.template, template, s.replicas), checks)
         }
         "Job" => {
             let d: batch::Job = from_node(node, path.clone(), keys)?;
             let s = d.spec.unwrap_or_default();
-            tpl(d.metadata, Some(s.template), template, None)
+            let checks = super::workload_batch::job(doc, path, &name(&d.metadata), &s);
+            with(tpl(d.metadata, Some(s.template), template, None), checks)
         }
         "CronJob" => {
             let d: batch::CronJob = from_node(node, path.clone(), keys)?;
             let s = d.spec;
+            let checks = super::workload_batch::cron_job(doc, path, &name(&d.metadata), &s);
             let job = s.job_template.spec.unwrap_or_default();
             let at = FieldPath::root()
                 .key("spec")
                 .key("jobTemplate")
                 .key("spec")
                 .key("template");
-            tpl(d.metadata, Some(job.template), at, None)
+            with(tpl(d.metadata, Some(job.template), at, None), checks)
         }
         _ => None,
     })
