@@ -15,6 +15,7 @@ pub mod objects;
 pub mod read;
 pub mod services;
 pub mod toml_pod;
+pub mod workload_apps;
 pub mod workload_batch;
 pub mod workload_cron;
 pub mod workload_selector;

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::convert::Converter;
 use super::de::{DeError, Keys, from_node};
 use super::fields::key_diagnostics;
-use super::workload_validate as wv;
+use super::workload_apps as wa;
 use super::yaml::{Node, Value};
 use crate::diag::{Diagnostic, FieldPath};
 use crate::spec::model;
@@ -250,7 +250,7 @@ fn typed(
         "Deployment" => {
             let d: apps::Deployment = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            let checks = wv::deployment(doc, node, path, &s);
+            let checks = wa::deployment(doc, node, path, &s);
             with(
                 tpl(d.metadata, Some(s.template), template, s.replicas),
                 checks,
@@ -259,7 +259,7 @@ fn typed(
         "StatefulSet" => {
             let d: apps::StatefulSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            let checks = wv::stateful_set(doc, node, path, &s);
+            let checks = wa::stateful_set(doc, node, path, &s);
             let claims = s
                 .volume_claim_templates
                 .iter()
@@ -275,19 +275,19 @@ fn typed(
         "DaemonSet" => {
             let d: apps::DaemonSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            let checks = wv::daemon_set(doc, node, path, &s);
+            let checks = wa::daemon_set(doc, node, path, &s);
             with(tpl(d.metadata, Some(s.template), template, None), checks)
         }
         "ReplicaSet" => {
             let d: apps::ReplicaSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            let checks = wv::replica_set(doc, node, path, &s);
+            let checks = wa::replica_set(doc, node, path, &s);
             with(tpl(d.metadata, s.template, template, s.replicas), checks)
         }
         "ReplicationController" => {
             let d: core::ReplicationController = from_node(node, path.clone(), keys)?;
             let s = d.spec.unwrap_or_default();
-            let checks = wv::replication_controller(doc, path, &s);
+            let checks = wa::replication_controller(doc, path, &s);
             with(tpl(d.metadata, s.template, template, s.replicas), checks)
         }
         "Job" => {

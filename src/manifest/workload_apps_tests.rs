@@ -1,5 +1,5 @@
-//! Cases of the workload rules, after the Kubernetes validation tests
-//! (pkg/apis/apps/validation/validation_test.go, pkg/apis/batch/validation/validation_test.go).
+//! Cases of the apps/v1 and ReplicationController rules, after the Kubernetes validation tests
+//! (pkg/apis/apps/validation/validation_test.go, pkg/apis/core/validation/validation_test.go).
 
 use std::path::Path;
 
