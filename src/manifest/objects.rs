@@ -259,7 +259,7 @@ fn typed(
         "StatefulSet" => {
             let d: apps::StatefulSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            let checks = wa::stateful_set(doc, node, path, &s);
+            let checks = wa::stateful_set(doc, node, path, &name(&d.metadata), &s);
             let claims = s
                 .volume_claim_templates
                 .iter()

@@ -223,10 +223,23 @@ pub fn stateful_set(
     doc: &Node,
     raw: &Node,
     base: &FieldPath,
+    name: &str,
     s: &apps::StatefulSetSpec,
 ) -> Vec<Diagnostic> {
     let mut out = Sink::new(doc, base);
     let p = spec();
+    // `ValidateStatefulSetName` wants an RFC 1123 label (its pods' hostnames are NAME-N);
+    // a name that is not even a subdomain is the pod name check's to report.
+    if sel::is_dns_subdomain(name) {
+        for m in sel::dns1123_label_errors(name) {
+            out.push(
+                &FieldPath::root().key("metadata").key("name"),
+                format!("Invalid value: {}: {m}", go_quote(name)),
+                "name a StatefulSet with a lowercase RFC 1123 label (no dots, at most 63 characters), e.g. web",
+                OTHER,
+            );
+        }
+    }
     let policy = s.pod_management_policy.as_deref().unwrap_or("OrderedReady");
     if !matches!(policy, "OrderedReady" | "Parallel") {
         out.push(

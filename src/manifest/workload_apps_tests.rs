@@ -279,6 +279,11 @@ fn statefulset_rules() {
         "Invalid value: -1: must be greater than or equal to 0",
     );
     has(
+        &s("").replace("name: web}", "name: web.v1}"),
+        "metadata.name",
+        "Invalid value: \"web.v1\": must not contain dots",
+    );
+    has(
         &s("  serviceName: web.headless\n"),
         "spec.serviceName",
         "Invalid value: \"web.headless\": must not contain dots",

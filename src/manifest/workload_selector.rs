@@ -57,7 +57,8 @@ fn is_dns_label(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
-fn is_dns_subdomain(s: &str) -> bool {
+/// Whether `s` is a lowercase RFC 1123 subdomain (length aside).
+pub fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty() && s.split('.').all(is_dns_label)
 }
 
