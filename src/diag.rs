@@ -121,6 +121,9 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     /// What would be right.
     pub help: Option<String>,
+    /// The lint check id, when the code that found the problem knows it (the workload
+    /// validation does; the pod validation's ids are derived by `lint::classify`).
+    pub rule: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -132,6 +135,7 @@ impl Diagnostic {
             path,
             span: None,
             help: None,
+            rule: None,
         }
     }
 
@@ -154,6 +158,12 @@ impl Diagnostic {
     /// Adds the "what would be right" note.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Names the lint check that reports it.
+    pub fn with_rule(mut self, rule: &'static str) -> Self {
+        self.rule = Some(rule);
         self
     }
 }

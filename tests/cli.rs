@@ -1201,6 +1201,43 @@ fn bad_manifests_exit_2_with_located_errors() {
 }
 
 #[test]
+fn run_and_test_refuse_a_workload_the_api_server_rejects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - {name: web, image: app:1}\n";
+    std::fs::write(dir.path().join("deploy.yaml"), manifest).expect("write manifest");
+    let spec = "manifest = \"deploy.yaml\"\n\n[images.\"app:1\"]\ncommand = [\"sleep\", \"1\"]\n";
+    std::fs::write(dir.path().join("spec.toml"), spec).expect("write spec");
+    for (cmd, path) in [
+        ("run", dir.path().join("deploy.yaml")),
+        ("run", dir.path().join("spec.toml")),
+        ("test", dir.path().to_path_buf()),
+    ] {
+        let out = Command::new(BIN)
+            .arg(cmd)
+            .arg(&path)
+            .output()
+            .expect("podcheck");
+        // `test` reports its failures on stdout, libtest style.
+        let stderr = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "{cmd} {}: {stderr}",
+            path.display()
+        );
+        assert!(
+            stderr.contains("spec.selector: Required value") && stderr.contains("deploy.yaml:5:1"),
+            "{cmd} {}: {stderr}",
+            path.display()
+        );
+    }
+}
+
+#[test]
 fn a_spec_with_a_manifest_reports_the_pods_errors_in_the_manifest() {
     let dir = tempfile::tempdir().expect("tempdir");
     let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: app:1\n    livenessProbe:\n      exec: {command: [\"true\"]}\n      successThreshold: 2\n";
@@ -1292,6 +1329,14 @@ fn lint_reports_every_finding_of_a_manifest_rustc_style() {
     assert_eq!(code, Some(1), "errors fail lint by default");
     assert!(out.is_empty(), "human output goes to stderr");
     snapshot("lint-bad-deployment", &err);
+}
+
+#[test]
+fn lint_reports_the_api_servers_workload_validation() {
+    let (code, out, err) = lint(&["fixtures/lint/bad-workloads.yaml"]);
+    assert_eq!(code, Some(1), "rejected workloads fail lint");
+    assert!(out.is_empty(), "human output goes to stderr");
+    snapshot("lint-bad-workloads", &err);
 }
 
 #[test]

@@ -225,6 +225,11 @@ fn lint_manifest_file(
     }
     for d in &file.diagnostics {
         match d.severity {
+            // The workload validation names its checks.
+            _ if d.rule.is_some() => {
+                let id = d.rule.unwrap_or("api-validation");
+                findings.push(finding(&file.path, src, id, severity_of(id), d, None));
+            }
             crate::diag::Severity::Error if d.message.starts_with("Unsupported value") => {
                 let id = pod_rule(d);
                 findings.push(finding(&file.path, src, id, Severity::Error, d, None));

@@ -106,6 +106,47 @@ pub const CHECKS: &[Check] = &[
         Error,
         "any other rule of the API server's pod validation",
     ),
+    // The API server's validation of the workload around the pod template.
+    check(
+        "workload-selector",
+        Error,
+        "a workload's spec.selector is missing, empty or invalid, or does not match its pod template's labels",
+    ),
+    check(
+        "workload-restart-policy",
+        Error,
+        "the pod template's restartPolicy is one its controller refuses (Always only for Deployments and the like; OnFailure or Never for Jobs)",
+    ),
+    check(
+        "workload-field-range",
+        Error,
+        "a workload count or duration is out of range (negative replicas, progressDeadlineSeconds <= minReadySeconds, ...)",
+    ),
+    check(
+        "workload-strategy",
+        Error,
+        "an invalid rollout or run policy: strategy, updateStrategy, rollingUpdate, podManagementPolicy, concurrencyPolicy, podReplacementPolicy",
+    ),
+    check(
+        "job-spec",
+        Error,
+        "an invalid completionMode, podFailurePolicy or per-index backoff setting of a Job",
+    ),
+    check(
+        "cronjob-schedule",
+        Error,
+        "a CronJob's schedule the API server's cron parser rejects, or TZ=/CRON_TZ= in it",
+    ),
+    check(
+        "cronjob-time-zone",
+        Error,
+        "a CronJob's timeZone is not an IANA time zone name",
+    ),
+    check(
+        "workload-api-validation",
+        Error,
+        "any other rule of the API server's workload validation (serviceName, template labels, activeDeadlineSeconds, name length)",
+    ),
     // What kube-linter, kube-score and Polaris check, without their false positives.
     check(
         "readiness-probe-missing",

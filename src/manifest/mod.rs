@@ -18,6 +18,11 @@ pub mod services;
 pub mod toml_pod;
 pub mod validate_container;
 pub mod versions;
+pub mod workload_apps;
+pub mod workload_batch;
+pub mod workload_cron;
+pub mod workload_selector;
+pub mod workload_validate;
 pub mod yaml;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::convert::Converter;
 use super::de::{DeError, Keys, from_node};
 use super::fields::key_diagnostics;
+use super::workload_apps as wa;
 use super::yaml::{Node, Value};
 use crate::diag::{Diagnostic, FieldPath};
 use crate::spec::model;
@@ -123,16 +124,19 @@ fn read_object(
         return;
     }
     let keys = Keys::default();
-    let workload = typed(kind, node, path, &keys);
+    let workload = typed(kind, doc, node, path, &keys);
     out.extend(key_diagnostics(&keys.0.into_inner()));
     match workload {
-        Ok(Some(w)) => found.pods.push(w.into_pod(doc, kind, document, path, out)),
+        Ok(Some(mut w)) => {
+            out.append(&mut w.checks);
+            found.pods.push(w.into_pod(doc, kind, document, path, out));
+        }
         Ok(None) => out.push(located(
             Diagnostic::error(path.key("spec"), format!("this {kind} has no pod template"))
                 .with_help("add spec.template with the pod's metadata and spec"),
         )),
         Err(e) => {
-            for e in more_type_errors(kind, node, path, e) {
+            for e in more_type_errors(kind, doc, node, path, e) {
                 let mut d =
                     Diagnostic::error(e.path.clone(), e.message.clone()).with_help(type_help(&e));
                 d.span = e.span.clone().or_else(|| Some(doc.span_of(&e.path)));
@@ -148,7 +152,13 @@ const MAX_TYPE_ERRORS: usize = 20;
 /// `first` and the object's further type errors. serde stops at the first, so the value at
 /// fault is set to null (an unset optional field) and the object read again, until it reads
 /// or an error repeats: every wrong value is reported at once, as the API server does.
-fn more_type_errors(kind: &str, node: &Node, path: &FieldPath, first: DeError) -> Vec<DeError> {
+fn more_type_errors(
+    kind: &str,
+    doc: &Node,
+    node: &Node,
+    path: &FieldPath,
+    first: DeError,
+) -> Vec<DeError> {
     let mut errors = vec![first];
     let mut patched = node.clone();
     while errors.len() < MAX_TYPE_ERRORS {
@@ -159,7 +169,7 @@ fn more_type_errors(kind: &str, node: &Node, path: &FieldPath, first: DeError) -
         if !patched.set_null(&FieldPath(rel.to_vec())) {
             break;
         }
-        match typed(kind, &patched, path, &Keys::default()) {
+        match typed(kind, doc, &patched, path, &Keys::default()) {
             Err(e) if !errors.iter().any(|x| x.path == e.path) => errors.push(e),
             _ => break,
         }
@@ -231,11 +241,15 @@ struct Workload {
     replicas: Option<i32>,
     /// StatefulSet volumeClaimTemplates' names, which pods mount as volumes.
     claims: Vec<String>,
+    /// The API server's findings about the object around the pod template.
+    checks: Vec<Diagnostic>,
 }
 
-/// Reads the object as its k8s-openapi type; None when it has no pod template.
+/// Reads the object as its k8s-openapi type, with the API server's validation of the
+/// workload around its template; None when it has no pod template.
 fn typed(
     kind: &str,
+    doc: &Node,
     node: &Node,
     path: &FieldPath,
     keys: &Keys,
@@ -251,8 +265,11 @@ fn typed(
             template: at,
             replicas,
             claims: Vec::new(),
+            checks: Vec::new(),
         })
     };
+    let with = |w: Option<Workload>, checks: Vec<Diagnostic>| w.map(|w| Workload { checks, ..w });
+    let name = |m: &ObjectMeta| m.name.clone().unwrap_or_default();
     let template = FieldPath::root().key("spec").key("template");
     Ok(match kind {
         "Pod" => {
@@ -264,55 +281,69 @@ fn typed(
                 template: FieldPath::root(),
                 replicas: None,
                 claims: Vec::new(),
+                checks: Vec::new(),
             })
         }
         "Deployment" => {
             let d: apps::Deployment = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            tpl(d.metadata, Some(s.template), template, s.replicas)
+            let checks = wa::deployment(doc, node, path, &s);
+            with(
+                tpl(d.metadata, Some(s.template), template, s.replicas),
+                checks,
+            )
         }
         "StatefulSet" => {
             let d: apps::StatefulSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
+            let checks = wa::stateful_set(doc, node, path, &name(&d.metadata), &s);
             let claims = s
                 .volume_claim_templates
                 .iter()
                 .flatten()
                 .filter_map(|c| c.metadata.name.clone())
                 .collect();
-            tpl(d.metadata, Some(s.template), template, s.replicas)
-                .map(|w| Workload { claims, ..w })
+            tpl(d.metadata, Some(s.template), template, s.replicas).map(|w| Workload {
+                claims,
+                checks,
+                ..w
+            })
         }
         "DaemonSet" => {
             let d: apps::DaemonSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            tpl(d.metadata, Some(s.template), template, None)
+            let checks = wa::daemon_set(doc, node, path, &s);
+            with(tpl(d.metadata, Some(s.template), template, None), checks)
         }
         "ReplicaSet" => {
             let d: apps::ReplicaSet = from_node(node, path.clone(), keys)?;
             let s = d.spec;
-            tpl(d.metadata, s.template, template, s.replicas)
+            let checks = wa::replica_set(doc, node, path, &s);
+            with(tpl(d.metadata, s.template, template, s.replicas), checks)
         }
         "ReplicationController" => {
             let d: core::ReplicationController = from_node(node, path.clone(), keys)?;
             let s = d.spec.unwrap_or_default();
-            tpl(d.metadata, s.template, template, s.replicas)
+            let checks = wa::replication_controller(doc, path, &s);
+            with(tpl(d.metadata, s.template, template, s.replicas), checks)
         }
         "Job" => {
             let d: batch::Job = from_node(node, path.clone(), keys)?;
             let s = d.spec.unwrap_or_default();
-            tpl(d.metadata, Some(s.template), template, None)
+            let checks = super::workload_batch::job(doc, path, &name(&d.metadata), &s);
+            with(tpl(d.metadata, Some(s.template), template, None), checks)
         }
         "CronJob" => {
             let d: batch::CronJob = from_node(node, path.clone(), keys)?;
             let s = d.spec;
+            let checks = super::workload_batch::cron_job(doc, path, &name(&d.metadata), &s);
             let job = s.job_template.spec.unwrap_or_default();
             let at = FieldPath::root()
                 .key("spec")
                 .key("jobTemplate")
                 .key("spec")
                 .key("template");
-            tpl(d.metadata, Some(job.template), at, None)
+            with(tpl(d.metadata, Some(job.template), at, None), checks)
         }
         _ => None,
     })

@@ -161,20 +161,24 @@ fn a_spec_manifest_is_checked() {
 #[test]
 fn every_kind_with_a_pod_template_is_read() {
     let pod_spec = "containers: [{name: c, image: app:1}]";
-    let tpl = format!("template:\n    spec: {{{pod_spec}}}");
+    // Each object as the API server accepts it: apps/v1 selects its template's labels,
+    // run-to-completion pods do not restart Always (an RC defaults its selector).
+    let tpl = format!("template:\n    metadata: {{labels: {{app: x}}}}\n    spec: {{{pod_spec}}}");
+    let apps = format!("selector: {{matchLabels: {{app: x}}}}\n  {tpl}");
+    let never = "containers: [{name: c, image: app:1}], restartPolicy: Never";
     let docs = [
         ("v1", "Pod", pod_spec.to_string()),
-        ("apps/v1", "Deployment", tpl.clone()),
-        ("apps/v1", "StatefulSet", tpl.clone()),
-        ("apps/v1", "DaemonSet", tpl.clone()),
-        ("apps/v1", "ReplicaSet", tpl.clone()),
+        ("apps/v1", "Deployment", apps.clone()),
+        ("apps/v1", "StatefulSet", apps.clone()),
+        ("apps/v1", "DaemonSet", apps.clone()),
+        ("apps/v1", "ReplicaSet", apps.clone()),
         ("v1", "ReplicationController", tpl.clone()),
-        ("batch/v1", "Job", tpl.clone()),
+        ("batch/v1", "Job", tpl.replace(pod_spec, never)),
         (
             "batch/v1",
             "CronJob",
             format!(
-                "schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec: {{{pod_spec}}}"
+                "schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec: {{{never}}}"
             ),
         ),
     ];
