@@ -450,7 +450,27 @@ pub struct Timeline {
     pub entries: Vec<Entry>,
 }
 
+impl Entry {
+    /// When it happened (spec time since pod creation).
+    pub fn at(&self) -> Duration {
+        match self {
+            Entry::Event(e) => e.at,
+            Entry::Execution(x) => x.at,
+            Entry::Request(r) => r.at,
+            Entry::Endpoint { at, .. }
+            | Entry::HostListener { at, .. }
+            | Entry::ServiceEndpoint { at, .. }
+            | Entry::Status { at, .. } => *at,
+        }
+    }
+}
+
 impl Timeline {
+    /// The latest time anything was recorded: nothing recorded later can be earlier.
+    pub fn latest(&self) -> Duration {
+        self.entries.iter().map(Entry::at).max().unwrap_or_default()
+    }
+
     /// All events in order.
     pub fn events(&self) -> impl Iterator<Item = &Event> {
         self.entries.iter().filter_map(|e| match e {

@@ -165,7 +165,8 @@ fn describe_windows(at: Option<TimeWindow>, after: Option<TimeWindow>, prev: Dur
 /// the end of the run.
 pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
     // A `within` state is eventual (it holds once, whatever comes later), as Chainsaw's
-    // assert: the run may end as soon as it has held. Every other state waits for its time.
+    // assert: the run may end as soon as it has held. An `at` or `during` state is final
+    // once its window has closed.
     if (exp.events.is_empty() && exp.executions.is_empty() && exp.states.is_empty())
         || !exp.never.is_empty()
         || !exp.counts.is_empty()
@@ -173,12 +174,14 @@ pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
         || !exp.statuses.is_empty()
         || !exp.pod_statuses.is_empty()
         || !exp.endpoints.is_empty()
-        || exp.states.iter().any(|s| s.within.is_none())
         || !exp.logs.is_empty()
     {
         return false;
     }
     let events: Vec<&Event> = timeline.events().collect();
+    if !super::state::windows_closed(exp, &events, timeline.latest()) {
+        return false;
+    }
     let mut unmet = Vec::new();
     super::state::check_states(exp, timeline, &events, &mut unmet);
     unmet.is_empty()

@@ -60,6 +60,24 @@ enum Mode {
     Within,
 }
 
+/// Whether every `at` and `during` state's window has closed by `now` (the latest time the
+/// timeline holds): no status recorded later can fall inside one, so their verdicts are
+/// final. A window with no end, or measured from an event not seen yet, stays open.
+pub(super) fn windows_closed(exp: &Expectations, events: &[&Event], now: Duration) -> bool {
+    exp.states.iter().all(|st| {
+        let end = match (st.at, st.during) {
+            (Some(at), None) => Some(at.0),
+            (None, Some(w)) => w.to,
+            _ => return st.within.is_some(),
+        };
+        let origin = match &st.after_event {
+            None => Some(Duration::ZERO),
+            Some(r) => event_origin(r, events).ok(),
+        };
+        matches!((origin, end), (Some(o), Some(e)) if o.saturating_add(e) < now)
+    })
+}
+
 /// `states`: each at its instant, throughout its window, or at some instant of it.
 pub(super) fn check_states(
     exp: &Expectations,

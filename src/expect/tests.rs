@@ -275,3 +275,29 @@ absent = true
     );
     Ok(())
 }
+
+#[test]
+fn a_run_with_at_and_during_states_is_decided_once_their_windows_close() -> Result<(), String> {
+    let e = exp(
+        "[[states]]\nduring = \"1s..2s\"\nphase = \"Running\"\n[[states]]\nat = \"4s\"\ncontainers.app = { restartCount = 0 }\n[[states]]\nwithin = \"4.5s..6s\"\ncontainers.app = { restartCount = 1 }\n",
+    )?;
+    let full = crash_and_restart();
+    let upto = |n: usize| Timeline {
+        entries: full.entries[..n].to_vec(),
+    };
+    // At 3 s the `at = 4s` window is still ahead: a later status could change its verdict.
+    assert!(!super::check::decided(&e, &upto(2)));
+    // At 4 s the instant itself has just been reached: still open (a status at 4 s may follow).
+    assert!(!super::check::decided(&e, &upto(3)));
+    // At 5 s every window has closed and the `within` state has held.
+    assert!(super::check::decided(&e, &upto(4)));
+    // A window with no end stays open for the whole run.
+    let open = exp("[[states]]\nduring = \"1s..\"\nphase = \"Running\"\n")?;
+    assert!(!super::check::decided(&open, &full));
+    // One measured from an event not seen yet stays open too.
+    let after = exp(
+        "[[states]]\nduring = \"0s..1s\"\nafter_event = { reason = \"BackOff\" }\nphase = \"Running\"\n",
+    )?;
+    assert!(!super::check::decided(&after, &full));
+    Ok(())
+}

@@ -121,11 +121,15 @@ fn checklist_of(v: &PodView<'_>, failures: &[String]) -> (Vec<Checked>, Vec<Stri
         });
     }
     for (i, st) in exp.states.iter().enumerate() {
-        let when = match (st.at, st.during) {
-            (Some(at), _) => format!("at {at}"),
-            (None, Some(w)) => format!("during {w}"),
-            (None, None) => String::new(),
+        let mut when = match (st.at, st.during, st.within) {
+            (Some(at), _, _) => format!("at {at}"),
+            (None, Some(w), _) => format!("during {w}"),
+            (None, None, Some(w)) => format!("within {w}"),
+            (None, None, None) => String::new(),
         };
+        if let Some(r) = &st.after_event {
+            when.push_str(&format!(" after {}", r.matcher()));
+        }
         let label = format!("{when}: {}", state_fields(&st.as_state()).join(", "));
         items.push(plain(format!("states[{i}]"), label));
     }

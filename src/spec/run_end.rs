@@ -6,7 +6,8 @@ use crate::diag::{Diagnostic, FieldPath};
 
 /// A warning when nothing can end the run before its timeout: no `run.duration`, no
 /// deletion or deadline, a pod that restarts forever, and expectations that are only
-/// decided at the end (anything but ordered events and executions and `within` states).
+/// decided at the end (anything but ordered events and executions, `within` states, and
+/// `at` or `during` states whose window closes).
 pub fn only_ends_at_timeout(spec: &SpecFile) -> Option<Diagnostic> {
     let run = &spec.run;
     if run.duration.is_some()
@@ -34,7 +35,9 @@ pub fn only_ends_at_timeout(spec: &SpecFile) -> Option<Diagnostic> {
         && e.statuses.is_empty()
         && e.endpoints.is_empty()
         && e.logs.is_empty()
-        && e.states.iter().all(|s| s.within.is_some());
+        && e.states.iter().all(|s| {
+            s.within.is_some() || s.at.is_some() || s.during.is_some_and(|w| w.to.is_some())
+        });
     if eventual {
         return None;
     }
@@ -48,7 +51,7 @@ pub fn only_ends_at_timeout(spec: &SpecFile) -> Option<Diagnostic> {
                 "this run can only end at run.timeout ({timeout}), which fails it: the pod restarts forever and the expectations wait for the end of the run"
             ),
             )
-        .with_help("set run.duration (the run ends there and the final state is checked), or expect only ordered events, executions and `within` states, which end the run as soon as they hold"),
+        .with_help("set run.duration (the run ends there and the final state is checked), or expect only ordered events, executions and states with a closed window (`within`, `at`, `during = \"A..B\"`), which end the run as soon as they are decided"),
     )
 }
 
@@ -74,6 +77,11 @@ mod tests {
         );
         let eventual = "[[expect.states]]\nwithin = \"0s..30s\"\nconditions.Ready = true\n";
         assert!(only_ends_at_timeout(&spec(eventual)).is_none());
+        // A closed `during` window is decided when it closes; an open one waits for the end.
+        let closed = "[[expect.states]]\nduring = \"1s..5s\"\nphase = \"Running\"\n";
+        assert!(only_ends_at_timeout(&spec(closed)).is_none());
+        let open = "[[expect.states]]\nduring = \"1s..\"\nphase = \"Running\"\n";
+        assert!(only_ends_at_timeout(&spec(open)).is_some());
         let finishes = "[pod]\nrestartPolicy = \"Never\"\n[expect.final]\nphase = \"Succeeded\"\n";
         assert!(only_ends_at_timeout(&spec(finishes)).is_none());
     }
