@@ -92,8 +92,7 @@ fn toml_files(dir: &Path) -> Vec<PathBuf> {
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_dir() && !hidden {
                 todo.push(p);
-            } else if !ft.is_dir()
-                && !(ft.is_symlink() && p.is_dir())
+            } else if !(ft.is_dir() || ft.is_symlink() && p.is_dir())
                 && p.extension().is_some_and(|x| x == "toml")
             {
                 out.push(p);

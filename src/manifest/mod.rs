@@ -16,6 +16,7 @@ pub mod read;
 pub mod services;
 pub mod toml_pod;
 pub mod yaml;
+mod yaml_errors;
 
 use std::collections::BTreeMap;
 use std::path::Path;
