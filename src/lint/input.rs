@@ -515,8 +515,7 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     let (mut spec, key_diags) = match crate::manifest::toml_pod::parse_spec_toml(source) {
         Ok(s) => s,
         Err(e) => {
-            let mut d = Diagnostic::error(FieldPath::root(), e.message().trim().to_owned());
-            d.span = e.span();
+            let d = crate::spec::load::toml_error(source, &e);
             let f = finding(
                 path,
                 source,
