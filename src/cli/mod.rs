@@ -289,9 +289,11 @@ fn load_inputs(
             }
         }
     }
-    // An --image no container uses is a typo in the image name, not a harmless extra.
+    // An --image no container uses is a typo in the image name, not a harmless extra; with
+    // an input that failed to load, its containers are unknown, and the map may be for them.
     let used = crate::manifest::images_used(loaded.iter().map(|(_, l)| l));
-    for (name, _) in &opts.images {
+    let any_failed = !failures.is_empty();
+    for (name, _) in opts.images.iter().filter(|_| !any_failed) {
         if !used.contains(name) {
             eoutln!(
                 "error: --image {name}: no container uses this image; the images are: {}",

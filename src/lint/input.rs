@@ -255,6 +255,17 @@ fn lint_manifest_file(
             crate::diag::Severity::Note => {}
         }
     }
+    // The Services as `podcheck run` checks them, so lint passes no file run refuses.
+    for d in crate::manifest::group::service_diagnostics(file) {
+        findings.push(finding(
+            &file.path,
+            src,
+            "api-validation",
+            Severity::Error,
+            &d,
+            None,
+        ));
+    }
     silence_by_document(file, &mut findings);
     for pod in &file.pods {
         findings.extend(lint_pod(file, pod, extra_ignore));
