@@ -218,6 +218,35 @@ fn json_lines_end_each_failed_spec_with_its_verdict() {
     assert!(cause.starts_with("app#0 exited 1 (Error)"), "{cause}");
 }
 
+#[test]
+fn a_run_whose_spec_does_not_load_still_writes_its_json_and_junit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (json, junit) = (dir.path().join("t.jsonl"), dir.path().join("t.xml"));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[run]\ntimeout = 5\n").expect("write");
+    let out = podcheck(&[
+        "run",
+        "--json",
+        json.to_str().expect("utf8"),
+        "--junit",
+        junit.to_str().expect("utf8"),
+        bad.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(&json).expect("json written");
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("valid json"))
+        .collect();
+    assert_eq!(records.len(), 1, "{text}");
+    assert_eq!(records[0]["kind"], "error");
+    assert_eq!(records[0]["spec"], bad.to_str().expect("utf8"));
+    let message = records[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("run.timeout: invalid type"), "{message}");
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(xml.contains("errors=\"1\""), "{xml}");
+}
+
 /// A spec whose container leaves a child in its group and a double-forked daemon behind,
 /// all marked with `mark` so the test can look for survivors.
 /// `run` goes into the `[run]` table; `expect` is appended after the Started expectation.

@@ -349,7 +349,19 @@ pub fn run(args: RunArgs) -> u8 {
         .unwrap_or_default();
     let started = (std::time::SystemTime::now(), std::time::Instant::now());
     if !failures.is_empty() {
-        // CI still gets a file that says which inputs did not load.
+        // CI still gets files that say which inputs did not load.
+        if let Some(p) = &args.json {
+            let written = std::fs::File::create(p).and_then(|f| {
+                let mut out = json::JsonLines::new(std::io::BufWriter::new(f));
+                for (name, message) in &failures {
+                    out.error(name, message);
+                }
+                out.finish()
+            });
+            if let Err(e) = written {
+                eoutln!("error: cannot write the JSON output {}: {e}", p.display());
+            }
+        }
         let invalid: Vec<junit::Case> = failures
             .into_iter()
             .map(|(name, message)| junit::Case {
@@ -467,6 +479,9 @@ pub fn run(args: RunArgs) -> u8 {
                             p.done(true);
                         }
                         None => eoutln!("error: {}: {e}", path.display()),
+                    }
+                    if let Some(out) = json_out.as_mut() {
+                        out.error(&label, &e.to_string());
                     }
                     cases.push(junit::Case {
                         name: label.clone(),
