@@ -262,6 +262,21 @@ fn a_service_the_api_server_refuses_fails_lint_and_run_alike() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(expected), "{err}");
     assert!(!err.contains("no container uses this image"), "{err}");
+    // A name too long for a Service is said at its metadata.name.
+    let long = "a".repeat(64);
+    let text = manifest("8080", "http").replace(
+        "metadata: {name: web}",
+        &format!("metadata: {{name: {long}}}"),
+    );
+    std::fs::write(dir.path().join("long.yaml"), text).expect("write");
+    let (code, err) = podcheck(&["lint", "long.yaml"], dir.path());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "metadata.name: service name \"{long}\" is not a DNS-1035 label"
+        )) && err.contains("long.yaml:12:"),
+        "{err}"
+    );
     // An empty targetPort is the port, as the API server defaults it: nothing to say.
     std::fs::write(dir.path().join("empty.yaml"), manifest("8080", "\"\"")).expect("write");
     let (code, err) = podcheck(&["lint", "empty.yaml"], dir.path());

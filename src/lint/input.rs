@@ -560,6 +560,9 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     let has_pod_table =
         toml::de::DeTable::parse(source).is_ok_and(|t| t.get_ref().get("pod").is_some());
     let mut related = Vec::new();
+    // A `manifest = …` that could not be read leaves the pod unknown: what would be said of
+    // the empty pod in its place (no containers, never ends) is not about the user's pod.
+    let names_manifest = spec.manifest.is_some();
     let attached = match crate::manifest::attach(path, has_pod_table, &mut spec) {
         Ok(a) => a,
         Err(crate::manifest::AttachError::Spec(d)) => {
@@ -581,8 +584,9 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     for d in crate::spec::validate::validate(&spec) {
         let about_pod =
             matches!(d.path.0.first(), Some(crate::diag::PathSeg::Key(k)) if k == "pod");
-        if about_pod && attached.is_some() {
-            // The manifest's own report has these, at the manifest's lines.
+        if about_pod && names_manifest {
+            // The manifest's own report has these, at the manifest's lines (or, when it
+            // could not be read, they are about the empty pod in its place).
             continue;
         }
         let (id, sev) = if about_pod {
@@ -596,7 +600,8 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     for d in crate::spec::extensions::extensions(&spec) {
         diags.push(("podcheck-extension", Severity::Warning, d, None));
     }
-    if let Some(d) = crate::spec::run_end::only_ends_at_timeout(&spec) {
+    let pod_unknown = names_manifest && attached.is_none();
+    if let Some(d) = crate::spec::run_end::only_ends_at_timeout(&spec).filter(|_| !pod_unknown) {
         diags.push(("run-ends-only-at-timeout", Severity::Warning, d, None));
     }
     if attached.is_none() {

@@ -114,7 +114,12 @@ fn service_in_manifest(file: &ManifestFile, mut d: Diagnostic) -> Diagnostic {
         _ => String::new(),
     };
     if let Some(s) = file.services.iter().find(|s| s.name == name) {
-        let mut path = s.path.key("spec");
+        // `services.NAME` itself is about the name, which the manifest has in metadata.
+        let mut path = if d.path.0.len() == 2 {
+            s.path.key("metadata").key("name")
+        } else {
+            s.path.key("spec")
+        };
         path.0.extend(d.path.0.iter().skip(2).cloned());
         d.span = file
             .docs
