@@ -1346,6 +1346,17 @@ fn lint_exits_2_on_input_it_cannot_parse() {
 }
 
 #[test]
+fn lint_output_with_the_human_format_is_refused_not_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("lint.json");
+    let path = file.to_str().expect("utf8");
+    let (code, _, err) = lint(&["fixtures/lint/bad-deployment.yaml", "--output", path]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("give --format json, sarif or junit"), "{err}");
+    assert!(!file.exists());
+}
+
+#[test]
 fn lint_sarif_is_what_code_scanning_reads() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("lint.sarif");

@@ -95,6 +95,14 @@ fn measure_count(s: &str) -> Result<usize, String> {
 pub fn lint(args: LintArgs) -> u8 {
     use crate::lint::{LintOptions, Severity, lint_paths, unknown_ids};
     use crate::report::{lint_human, lint_json, lint_junit, lint_sarif};
+    // The human text goes to stderr; an --output file would silently never be written.
+    if let (LintFormat::Human, Some(p)) = (args.format, &args.output) {
+        eoutln!(
+            "error: --output {}: give --format json, sarif or junit to write a file; the human format is printed on stderr",
+            p.display()
+        );
+        return EXIT_INVALID;
+    }
     for id in unknown_ids(&args.ignore) {
         eoutln!(
             "warning[unknown-ignore-id]: --ignore {id}: {}",
