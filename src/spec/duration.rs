@@ -16,6 +16,12 @@ impl SpecDuration {
         if t == "0" {
             return Ok(SpecDuration(Duration::ZERO));
         }
+        // humantime's own words for it are "expected number at 0".
+        if t.starts_with('-') {
+            return Err(format!(
+                "invalid duration {s:?}: a duration cannot be negative (write it with a unit, like \"10s\", \"500ms\" or \"1m30s\")"
+            ));
+        }
         humantime::parse_duration(t)
             .map(SpecDuration)
             .map_err(|e| format!("invalid duration {s:?}: {e} (write it with a unit, like \"10s\", \"500ms\" or \"1m30s\")"))
@@ -147,6 +153,10 @@ mod tests {
                 .unwrap_err()
                 .contains("with a unit")
         );
+        for negative in ["-1s", " -0.5ms"] {
+            let e = SpecDuration::parse(negative).unwrap_err();
+            assert!(e.contains("cannot be negative"), "{e}");
+        }
     }
 
     #[test]
