@@ -247,6 +247,24 @@ fn a_run_whose_spec_does_not_load_still_writes_its_json_and_junit() {
     assert!(xml.contains("errors=\"1\""), "{xml}");
 }
 
+#[test]
+fn a_report_into_a_missing_folder_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for flag in ["--junit", "--timeline"] {
+        let target = dir.path().join("missing/report.svg");
+        let out = podcheck(&[
+            "run",
+            flag,
+            target.to_str().expect("utf8"),
+            "specs/basics/onfailure-exit0-succeeds.toml",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{flag}: {err}");
+        assert!(err.contains("missing: No such file or directory"), "{err}");
+        assert!(out.stdout.is_empty(), "{flag}: the spec ran");
+    }
+}
+
 /// A spec whose container leaves a child in its group and a double-forked daemon behind,
 /// all marked with `mark` so the test can look for survivors.
 /// `run` goes into the `[run]` table; `expect` is appended after the Started expectation.

@@ -322,6 +322,20 @@ fn parse_image_args(args: &[String]) -> Result<Vec<(String, Vec<String>)>, Strin
     args.iter().map(|a| parse_image_arg(a)).collect()
 }
 
+/// Whether the folder a report is to be written into exists (the file itself is written
+/// at the end, so an interrupted run leaves no empty one).
+fn folder_exists(p: &std::path::Path) -> Result<(), String> {
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(format!("{} is not a folder", dir.display())),
+        Err(e) => Err(format!("{}: {e}", dir.display())),
+    }
+}
+
 /// `podcheck run`.
 pub fn run(args: RunArgs) -> u8 {
     let images = match parse_image_args(&args.images) {
@@ -336,6 +350,18 @@ pub fn run(args: RunArgs) -> u8 {
     {
         eoutln!("error: {e}");
         return EXIT_INVALID;
+    }
+    // A report that cannot be written is found out now, not after every spec has run.
+    for (what, p) in [
+        ("the JUnit report", &args.junit),
+        ("the timeline picture", &args.timeline),
+    ] {
+        if let Some(p) = p
+            && let Err(e) = folder_exists(p)
+        {
+            eoutln!("error: cannot write {what} {}: {e}", p.display());
+            return EXIT_ENV;
+        }
     }
     let load_opts = LoadOptions {
         images: images.clone(),
