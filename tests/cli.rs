@@ -248,6 +248,24 @@ fn a_run_whose_spec_does_not_load_still_writes_its_json_and_junit() {
 }
 
 #[test]
+fn a_negative_time_scale_is_refused_for_its_value_not_taken_for_a_flag() {
+    for cmd in ["run", "bless"] {
+        let out = podcheck(&[
+            cmd,
+            "--time-scale",
+            "-1",
+            "specs/basics/onfailure-exit0-succeeds.toml",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains("time scale -1: must be a number from 0.001 to 100"),
+            "{cmd}: {err}"
+        );
+    }
+}
+
+#[test]
 fn a_report_into_a_missing_folder_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
     for flag in ["--junit", "--timeline"] {

@@ -68,7 +68,12 @@ pub struct RunArgs {
     /// Run every kubelet timer this many times its real length (0.1 = ten times faster), or
     /// `auto`: the fastest scale at which the spec's timers stay well above this machine's
     /// measured process start latency.
-    #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
+    #[arg(
+        long,
+        env = "PODCHECK_TIME_SCALE",
+        value_name = "SCALE",
+        allow_negative_numbers = true
+    )]
     pub time_scale: Option<crate::clock::TimeScale>,
     /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`
     /// (split like a shell command line: quotes and backslashes work).
@@ -114,7 +119,12 @@ pub struct TestArgs {
     pub isolation: Option<crate::runtime::isolation::Isolation>,
     /// Real seconds per spec second for every spec, overriding their run.time_scale
     /// (0.1 runs every kubelet timer 10x faster), or `auto`.
-    #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
+    #[arg(
+        long,
+        env = "PODCHECK_TIME_SCALE",
+        value_name = "SCALE",
+        allow_negative_numbers = true
+    )]
     pub time_scale: Option<crate::clock::TimeScale>,
     /// Write a JUnit XML report to this file: one testcase per spec.
     #[arg(long, env = "PODCHECK_JUNIT", value_name = "FILE")]
