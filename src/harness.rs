@@ -33,6 +33,7 @@ use crate::spec::{LoadOptions, LoadedSpec, load_spec_with};
 
 pub mod partition;
 pub use partition::Partition;
+mod discover;
 mod judge;
 pub mod recheck;
 pub mod threads;
@@ -270,8 +271,16 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], mut args: Arguments) -> bool {
             return false;
         }
     }
-    let mut files = Vec::new();
-    collect(&dir, &mut files);
+    let mut files = match discover::spec_files(&dir) {
+        Ok(f) => f,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            eprintln!("help: check the folder's permissions; its specs would otherwise not run");
+            return false;
+        }
+    };
     files.sort();
     if files.is_empty() {
         eprintln!(
@@ -459,20 +468,6 @@ fn trial_name(dir: &Path, path: &Path) -> String {
         .unwrap_or(path)
         .to_string_lossy()
         .replace('\\', "/")
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
 }
 
 /// What a trial hands back besides its result, for its JUnit testcase.

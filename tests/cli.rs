@@ -218,6 +218,71 @@ fn json_lines_end_each_failed_spec_with_its_verdict() {
     assert!(cause.starts_with("app#0 exited 1 (Error)"), "{cause}");
 }
 
+#[test]
+fn a_run_whose_spec_does_not_load_still_writes_its_json_and_junit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (json, junit) = (dir.path().join("t.jsonl"), dir.path().join("t.xml"));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[run]\ntimeout = 5\n").expect("write");
+    let out = podcheck(&[
+        "run",
+        "--json",
+        json.to_str().expect("utf8"),
+        "--junit",
+        junit.to_str().expect("utf8"),
+        bad.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(&json).expect("json written");
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("valid json"))
+        .collect();
+    assert_eq!(records.len(), 1, "{text}");
+    assert_eq!(records[0]["kind"], "error");
+    assert_eq!(records[0]["spec"], bad.to_str().expect("utf8"));
+    let message = records[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("run.timeout: invalid type"), "{message}");
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(xml.contains("errors=\"1\""), "{xml}");
+}
+
+#[test]
+fn a_negative_time_scale_is_refused_for_its_value_not_taken_for_a_flag() {
+    for cmd in ["run", "bless"] {
+        let out = podcheck(&[
+            cmd,
+            "--time-scale",
+            "-1",
+            "specs/basics/onfailure-exit0-succeeds.toml",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains("time scale -1: must be a number from 0.001 to 100"),
+            "{cmd}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_report_into_a_missing_folder_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for flag in ["--junit", "--timeline"] {
+        let target = dir.path().join("missing/report.svg");
+        let out = podcheck(&[
+            "run",
+            flag,
+            target.to_str().expect("utf8"),
+            "specs/basics/onfailure-exit0-succeeds.toml",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{flag}: {err}");
+        assert!(err.contains("missing: No such file or directory"), "{err}");
+        assert!(out.stdout.is_empty(), "{flag}: the spec ran");
+    }
+}
+
 /// A spec whose container leaves a child in its group and a double-forked daemon behind,
 /// all marked with `mark` so the test can look for survivors.
 /// `run` goes into the `[run]` table; `expect` is appended after the Started expectation.
@@ -1411,6 +1476,17 @@ fn lint_exits_2_on_input_it_cannot_parse() {
         err.contains("in 8 files"),
         "a file named twice is linted once: {err}"
     );
+}
+
+#[test]
+fn lint_output_with_the_human_format_is_refused_not_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("lint.json");
+    let path = file.to_str().expect("utf8");
+    let (code, _, err) = lint(&["fixtures/lint/bad-deployment.yaml", "--output", path]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("give --format json, sarif or junit"), "{err}");
+    assert!(!file.exists());
 }
 
 #[test]

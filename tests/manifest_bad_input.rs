@@ -298,7 +298,7 @@ fn old_api_versions_duplicate_keys_empty_files_and_type_errors_read_like_kubectl
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains(
-            "spec.terminationGracePeriodSeconds: invalid type: string \"abc\", expected i64"
+            "spec.terminationGracePeriodSeconds: invalid type: string \"abc\", expected an int64"
         ),
         "{err}"
     );
@@ -308,4 +308,49 @@ fn old_api_versions_duplicate_keys_empty_files_and_type_errors_read_like_kubectl
         ),
         "both type errors are reported: {err}"
     );
+}
+
+#[test]
+fn a_service_the_api_server_refuses_fails_lint_and_run_alike() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = |port: &str, target: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, labels: {{app: web}}}}\nspec:\n  containers:\n  - name: web\n    image: web:1\n    ports: [{{name: http, containerPort: 8080}}]\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  selector: {{app: web}}\n  ports:\n  - port: {port}\n    targetPort: {target}\n"
+        )
+    };
+    std::fs::write(dir.path().join("bad.yaml"), manifest("65536", "http")).expect("write");
+    let (code, err) = podcheck(&["lint", "bad.yaml"], dir.path());
+    assert_eq!(code, Some(1), "{err}");
+    let expected =
+        "spec.ports[0].port: Invalid value: 65536: must be between 1 and 65535, inclusive";
+    assert!(
+        err.contains(expected) && err.contains("bad.yaml:16:5"),
+        "{err}"
+    );
+    // run refuses it the same way, and says nothing of the image map: the pod is not the
+    // problem, and its image is mapped.
+    let (code, err) = podcheck(&["run", "bad.yaml", "--image", "web:1=true"], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(expected), "{err}");
+    assert!(!err.contains("no container uses this image"), "{err}");
+    // A name too long for a Service is said at its metadata.name.
+    let long = "a".repeat(64);
+    let text = manifest("8080", "http").replace(
+        "metadata: {name: web}",
+        &format!("metadata: {{name: {long}}}"),
+    );
+    std::fs::write(dir.path().join("long.yaml"), text).expect("write");
+    let (code, err) = podcheck(&["lint", "long.yaml"], dir.path());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "metadata.name: service name \"{long}\" is not a DNS-1035 label"
+        )) && err.contains("long.yaml:12:"),
+        "{err}"
+    );
+    // An empty targetPort is the port, as the API server defaults it: nothing to say.
+    std::fs::write(dir.path().join("empty.yaml"), manifest("8080", "\"\"")).expect("write");
+    let (code, err) = podcheck(&["lint", "empty.yaml"], dir.path());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("targetPort"), "{err}");
 }

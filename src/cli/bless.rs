@@ -14,7 +14,12 @@ pub struct BlessArgs {
     #[arg(long)]
     pub diff: bool,
     /// As for `podcheck run --time-scale`.
-    #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
+    #[arg(
+        long,
+        env = "PODCHECK_TIME_SCALE",
+        value_name = "SCALE",
+        allow_negative_numbers = true
+    )]
     pub time_scale: Option<crate::clock::TimeScale>,
     /// As for `podcheck run --image`.
     #[arg(long = "image", value_name = "NAME=CMD")]

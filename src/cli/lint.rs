@@ -69,17 +69,40 @@ pub struct LintArgs {
     pub ignore: Vec<String>,
     /// Also start each manifest's pod N times and check the probe budgets against the
     /// measured p95 time to started and ready; prints a YAML patch on stdout.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = measure_count)]
     pub measure: Option<usize>,
     /// For --measure: map an image to a local command, as for `podcheck run --image`.
     #[arg(long = "image", value_name = "NAME=CMD")]
     pub images: Vec<String>,
 }
 
+/// Most runs `--measure` takes: each run starts the pod, so a typo such as 10000000 would
+/// keep lint busy for days; a p95 needs no more than this.
+const MAX_MEASURE: usize = 1000;
+
+/// `--measure N`: from 1 (0 would silently measure nothing) to [`MAX_MEASURE`].
+fn measure_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_MEASURE).contains(&n) => Ok(n),
+        // clap prefixes the flag and the value.
+        _ => Err(format!(
+            "must be a number of runs from 1 to {MAX_MEASURE}, e.g. 20"
+        )),
+    }
+}
+
 /// `podcheck lint`: exit 0 clean, 1 findings at or above --fail-on, 2 invalid input.
 pub fn lint(args: LintArgs) -> u8 {
     use crate::lint::{LintOptions, Severity, lint_paths, unknown_ids};
     use crate::report::{lint_human, lint_json, lint_junit, lint_sarif};
+    // The human text goes to stderr; an --output file would silently never be written.
+    if let (LintFormat::Human, Some(p)) = (args.format, &args.output) {
+        eoutln!(
+            "error: --output {}: give --format json, sarif or junit to write a file; the human format is printed on stderr",
+            p.display()
+        );
+        return EXIT_INVALID;
+    }
     for id in unknown_ids(&args.ignore) {
         eoutln!(
             "warning[unknown-ignore-id]: --ignore {id}: {}",
@@ -129,7 +152,7 @@ pub fn lint(args: LintArgs) -> u8 {
     if report.invalid_input() {
         return EXIT_INVALID;
     }
-    if let Some(n) = args.measure.filter(|n| *n > 0) {
+    if let Some(n) = args.measure {
         // A pod the API server would reject never runs in a cluster: measuring it would
         // time a pod that cannot exist.
         if report.findings().any(|f| f.severity == Severity::Error) {
@@ -147,5 +170,20 @@ pub fn lint(args: LintArgs) -> u8 {
         EXIT_FAILED
     } else {
         EXIT_OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measure_counts_are_bounded() {
+        assert_eq!(measure_count("20"), Ok(20));
+        assert_eq!(measure_count("1000"), Ok(1000));
+        for bad in ["0", "1001", "99999999999999999999", "-1", "x"] {
+            let e = measure_count(bad).expect_err(bad);
+            assert!(e.contains("from 1 to 1000"), "{e}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::events::Entry;
 use crate::report::{color, describe, json, junit, kubectl, progress, timeline, verdict, watch};
 use crate::runner::{RunGuard, RunOptions, run_spec};
-use crate::spec::{LoadOptions, LoadedSpec, load_spec, load_spec_with};
+use crate::spec::{LoadOptions, load_spec};
 
 /// Prints to stdout, ignoring a closed pipe (`podcheck run | head` must not panic).
 macro_rules! out {
@@ -39,7 +39,9 @@ macro_rules! eoutln {
 
 mod bless;
 mod export;
+mod inputs;
 mod lint;
+use inputs::{folder_exists, load_inputs};
 
 pub use bless::{BlessArgs, bless};
 pub use export::{ExportArgs, export, schema};
@@ -68,7 +70,12 @@ pub struct RunArgs {
     /// Run every kubelet timer this many times its real length (0.1 = ten times faster), or
     /// `auto`: the fastest scale at which the spec's timers stay well above this machine's
     /// measured process start latency.
-    #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
+    #[arg(
+        long,
+        env = "PODCHECK_TIME_SCALE",
+        value_name = "SCALE",
+        allow_negative_numbers = true
+    )]
     pub time_scale: Option<crate::clock::TimeScale>,
     /// Map an image to a local command, e.g. `--image nginx:1.27='python3 -m http.server 80'`
     /// (split like a shell command line: quotes and backslashes work).
@@ -114,7 +121,12 @@ pub struct TestArgs {
     pub isolation: Option<crate::runtime::isolation::Isolation>,
     /// Real seconds per spec second for every spec, overriding their run.time_scale
     /// (0.1 runs every kubelet timer 10x faster), or `auto`.
-    #[arg(long, env = "PODCHECK_TIME_SCALE", value_name = "SCALE")]
+    #[arg(
+        long,
+        env = "PODCHECK_TIME_SCALE",
+        value_name = "SCALE",
+        allow_negative_numbers = true
+    )]
     pub time_scale: Option<crate::clock::TimeScale>,
     /// Write a JUnit XML report to this file: one testcase per spec.
     #[arg(long, env = "PODCHECK_JUNIT", value_name = "FILE")]
@@ -203,127 +215,6 @@ fn own_dir() -> Vec<PathBuf> {
 
 pub use crate::spec::image_arg::parse_image_arg;
 
-/// Loads the inputs of `podcheck run`: TOML specs, or every pod of YAML manifests (files or
-/// folders). Diagnostics go to stderr; None when any input is invalid.
-/// What failed to load, as (input name, rendered diagnostics), for reports such as JUnit.
-type LoadFailures = Vec<(String, String)>;
-
-/// Loads every input (spec files, manifests, folders of manifests), printing each file's
-/// diagnostics; the second part lists what failed (empty when everything can run).
-fn load_inputs(
-    paths: &[PathBuf],
-    opts: &LoadOptions,
-) -> (Vec<(PathBuf, LoadedSpec)>, LoadFailures) {
-    let mut loaded = Vec::new();
-    let mut failures: LoadFailures = Vec::new();
-    // Manifest files with no object at all, for the error when nothing runs.
-    let mut empty: Vec<PathBuf> = Vec::new();
-    let mut table = std::collections::BTreeMap::new();
-    opts.apply(&mut table);
-    for path in paths {
-        if !crate::manifest::is_manifest_path(path) {
-            match load_spec_with(path, opts) {
-                Ok(l) => {
-                    for d in std::iter::once(&l.warnings).chain(&l.related) {
-                        if !d.diagnostics.is_empty() {
-                            eoutln!("{}", d.render());
-                        }
-                    }
-                    loaded.push((path.clone(), l));
-                }
-                Err(d) => {
-                    eoutln!("{}", d.render());
-                    failures.push((path.display().to_string(), d.render()));
-                }
-            }
-            continue;
-        }
-        let files = match crate::manifest::read_path(path) {
-            Ok(f) => f,
-            Err(e) => {
-                eoutln!("error: {e}");
-                failures.push((path.display().to_string(), e.to_string()));
-                continue;
-            }
-        };
-        for file in &files {
-            if file.docs.is_empty() && !file.has_errors() {
-                empty.push(file.path.clone());
-            }
-            // Every problem of a file at once: reading, conversion and each pod's validation.
-            let mut all = file.file_diagnostics();
-            let mut invalid = file.has_errors();
-            if crate::manifest::group::runs_together(file) {
-                // Replicas and the Services in front of them run together, on one clock.
-                match crate::manifest::group::spec_for_file(file, &table) {
-                    Ok(mut l) => {
-                        all.diagnostics.append(&mut l.warnings.diagnostics);
-                        loaded.push((file.path.clone(), l));
-                    }
-                    Err(mut d) => {
-                        all.diagnostics.append(&mut d.diagnostics);
-                        invalid = true;
-                    }
-                }
-            }
-            let one_by_one: &[crate::manifest::ManifestPod] =
-                if crate::manifest::group::runs_together(file) {
-                    &[]
-                } else {
-                    &file.pods
-                };
-            for pod in one_by_one {
-                match crate::manifest::spec_for(file, pod, &table) {
-                    Ok(mut l) => {
-                        all.diagnostics.append(&mut l.warnings.diagnostics);
-                        loaded.push((file.path.clone(), l));
-                    }
-                    Err(mut d) => {
-                        all.diagnostics.append(&mut d.diagnostics);
-                        invalid = true;
-                    }
-                }
-            }
-            all.diagnostics
-                .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
-            if !all.diagnostics.is_empty() {
-                eoutln!("{}", all.render());
-            }
-            if invalid {
-                failures.push((file.path.display().to_string(), all.render()));
-            }
-        }
-    }
-    // An --image no container uses is a typo in the image name, not a harmless extra.
-    let used = crate::manifest::images_used(loaded.iter().map(|(_, l)| l));
-    for (name, _) in &opts.images {
-        if !used.contains(name) {
-            eoutln!(
-                "error: --image {name}: no container uses this image; the images are: {}",
-                if used.is_empty() {
-                    "none".to_owned()
-                } else {
-                    used.join(", ")
-                }
-            );
-            failures.push((
-                format!("--image {name}"),
-                "no container uses this image".into(),
-            ));
-        }
-    }
-    if failures.is_empty() && loaded.is_empty() {
-        let msg = match empty.as_slice() {
-            [] => "no pod to run: the manifests have no Pod or workload with a pod template"
-                .to_owned(),
-            files => crate::manifest::read::empty_files_message(files),
-        };
-        eoutln!("error: {msg}");
-        failures.push(("inputs".into(), msg));
-    }
-    (loaded, failures)
-}
-
 /// Every `--image NAME=CMD` of a command line, or the first one that does not parse.
 fn parse_image_args(args: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
     args.iter().map(|a| parse_image_arg(a)).collect()
@@ -344,6 +235,18 @@ pub fn run(args: RunArgs) -> u8 {
         eoutln!("error: {e}");
         return EXIT_INVALID;
     }
+    // A report that cannot be written is found out now, not after every spec has run.
+    for (what, p) in [
+        ("the JUnit report", &args.junit),
+        ("the timeline picture", &args.timeline),
+    ] {
+        if let Some(p) = p
+            && let Err(e) = folder_exists(p)
+        {
+            eoutln!("error: cannot write {what} {}: {e}", p.display());
+            return EXIT_ENV;
+        }
+    }
     let load_opts = LoadOptions {
         images: images.clone(),
     };
@@ -356,7 +259,19 @@ pub fn run(args: RunArgs) -> u8 {
         .unwrap_or_default();
     let started = (std::time::SystemTime::now(), std::time::Instant::now());
     if !failures.is_empty() {
-        // CI still gets a file that says which inputs did not load.
+        // CI still gets files that say which inputs did not load.
+        if let Some(p) = &args.json {
+            let written = std::fs::File::create(p).and_then(|f| {
+                let mut out = json::JsonLines::new(std::io::BufWriter::new(f));
+                for (name, message) in &failures {
+                    out.error(name, message);
+                }
+                out.finish()
+            });
+            if let Err(e) = written {
+                eoutln!("error: cannot write the JSON output {}: {e}", p.display());
+            }
+        }
         let invalid: Vec<junit::Case> = failures
             .into_iter()
             .map(|(name, message)| junit::Case {
@@ -474,6 +389,9 @@ pub fn run(args: RunArgs) -> u8 {
                             p.done(true);
                         }
                         None => eoutln!("error: {}: {e}", path.display()),
+                    }
+                    if let Some(out) = json_out.as_mut() {
+                        out.error(&label, &e.to_string());
                     }
                     cases.push(junit::Case {
                         name: label.clone(),

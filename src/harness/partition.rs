@@ -70,6 +70,11 @@ impl FromStr for Partition {
         let total: u64 = n
             .parse()
             .map_err(|e| format!("partition {s:?}: total {n:?} is not a number: {e}"))?;
+        if total == 0 {
+            return Err(format!(
+                "partition {s:?}: the total must be at least 1 (the number of buckets), e.g. 1/4"
+            ));
+        }
         if !(1..=total).contains(&shard) {
             return Err(format!(
                 "partition {s:?}: the shard must be between 1 and the total {total}, inclusive"
@@ -131,6 +136,8 @@ mod tests {
         ] {
             assert!(bad.parse::<Partition>().is_err(), "{bad:?} parsed");
         }
+        let e = "hash:1/0".parse::<Partition>().expect_err("no buckets");
+        assert!(e.contains("the total must be at least 1"), "{e}");
     }
 
     #[test]

@@ -91,7 +91,9 @@ fn toml_files(dir: &Path) -> Vec<PathBuf> {
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_dir() && !hidden {
                 todo.push(p);
-            } else if !ft.is_dir() && p.extension().is_some_and(|x| x == "toml") {
+            } else if !(ft.is_dir() || ft.is_symlink() && p.is_dir())
+                && p.extension().is_some_and(|x| x == "toml")
+            {
                 out.push(p);
             }
             if out.len() >= crate::manifest::read::MAX_FILES {
@@ -256,6 +258,17 @@ fn lint_manifest_file(
             // Notes say what `podcheck run` does not emulate: nothing about the manifest.
             crate::diag::Severity::Note => {}
         }
+    }
+    // The Services as `podcheck run` checks them, so lint passes no file run refuses.
+    for d in crate::manifest::group::service_diagnostics(file) {
+        findings.push(finding(
+            &file.path,
+            src,
+            "api-validation",
+            Severity::Error,
+            &d,
+            None,
+        ));
     }
     silence_by_document(file, &mut findings);
     for pod in &file.pods {
@@ -517,8 +530,7 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     let (mut spec, key_diags) = match crate::manifest::toml_pod::parse_spec_toml(source) {
         Ok(s) => s,
         Err(e) => {
-            let mut d = Diagnostic::error(FieldPath::root(), e.message().trim().to_owned());
-            d.span = e.span();
+            let d = crate::spec::load::toml_error(source, &e);
             let f = finding(
                 path,
                 source,
@@ -552,6 +564,9 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     let has_pod_table =
         toml::de::DeTable::parse(source).is_ok_and(|t| t.get_ref().get("pod").is_some());
     let mut related = Vec::new();
+    // A `manifest = …` that could not be read leaves the pod unknown: what would be said of
+    // the empty pod in its place (no containers, never ends) is not about the user's pod.
+    let names_manifest = spec.manifest.is_some();
     let attached = match crate::manifest::attach(path, has_pod_table, &mut spec) {
         Ok(a) => a,
         Err(crate::manifest::AttachError::Spec(d)) => {
@@ -573,8 +588,9 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     for d in crate::spec::validate::validate(&spec) {
         let about_pod =
             matches!(d.path.0.first(), Some(crate::diag::PathSeg::Key(k)) if k == "pod");
-        if about_pod && attached.is_some() {
-            // The manifest's own report has these, at the manifest's lines.
+        if about_pod && names_manifest {
+            // The manifest's own report has these, at the manifest's lines (or, when it
+            // could not be read, they are about the empty pod in its place).
             continue;
         }
         let (id, sev) = if about_pod {
@@ -588,7 +604,8 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     for d in crate::spec::extensions::extensions(&spec) {
         diags.push(("podcheck-extension", Severity::Warning, d, None));
     }
-    if let Some(d) = crate::spec::run_end::only_ends_at_timeout(&spec) {
+    let pod_unknown = names_manifest && attached.is_none();
+    if let Some(d) = crate::spec::run_end::only_ends_at_timeout(&spec).filter(|_| !pod_unknown) {
         diags.push(("run-ends-only-at-timeout", Severity::Warning, d, None));
     }
     if attached.is_none() {

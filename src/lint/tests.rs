@@ -612,3 +612,12 @@ fn services_and_their_pods_are_matched_across_files() {
     std::fs::write(dir.path().join("svc.yaml"), annotated).expect("write");
     assert!(!ids(&[dir.path().to_owned()]).contains(&"service-selects-nothing"));
 }
+
+#[test]
+fn a_manifest_that_cannot_be_read_is_the_only_finding() {
+    // Not the empty pod standing in for it: "no containers", "ends only at its timeout".
+    for manifest in ["/dev/zero", "", "no-such-dir/"] {
+        let ids = toml_ids(&format!("manifest = {manifest:?}\n"));
+        assert_eq!(ids, ["spec-validation"], "manifest = {manifest:?}");
+    }
+}

@@ -42,10 +42,31 @@ pub struct DeError {
     pub path: FieldPath,
 }
 
+/// serde names the Rust type a field wants (`expected i32`); the Kubernetes API's types
+/// and their ranges say what would be right.
+fn api_types(message: String) -> String {
+    const TYPES: [(&str, &str); 2] = [
+        (
+            "expected i32",
+            "expected an int32 (a whole number from -2147483648 to 2147483647)",
+        ),
+        (
+            "expected i64",
+            "expected an int64 (a whole number from -9223372036854775808 to 9223372036854775807)",
+        ),
+    ];
+    for (rust, api) in TYPES {
+        if let Some(head) = message.strip_suffix(rust) {
+            return format!("{head}{api}");
+        }
+    }
+    message
+}
+
 impl de::Error for DeError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
         DeError {
-            message: msg.to_string(),
+            message: api_types(msg.to_string()),
             span: None,
             path: FieldPath::root(),
         }
@@ -301,6 +322,11 @@ mod tests {
         let e = c.expect_err("fails");
         assert_eq!(e.path.to_string(), "ports[0].containerPort");
         assert_eq!(&src[e.span.clone().expect("span")], "eighty");
-        assert!(e.message.contains("expected i32"), "{}", e.message);
+        assert!(
+            e.message
+                .ends_with("expected an int32 (a whole number from -2147483648 to 2147483647)"),
+            "{}",
+            e.message
+        );
     }
 }

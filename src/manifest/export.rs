@@ -220,6 +220,10 @@ fn located(file: &FileDiagnostics, d: &Diagnostic) -> String {
         }
         None => format!("{}: ", file.path.display()),
     };
+    // A document-level note (no kind, an unknown kind) has no field to name.
+    if d.path.0.is_empty() {
+        return format!("{at}{}", d.message);
+    }
     format!("{at}{}: {}", d.path, d.message)
 }
 

@@ -112,22 +112,7 @@ pub fn spec_for_file(
                 let (_, mut m) = super::split(file, mp, vec![d]);
                 mapped.append(&mut m);
             }
-            Some(PathSeg::Key(k)) if k == "services" => {
-                let name = match d.path.0.get(1) {
-                    Some(PathSeg::Key(n)) => n.clone(),
-                    _ => String::new(),
-                };
-                if let Some(s) = file.services.iter().find(|s| s.name == name) {
-                    let mut path = s.path.key("spec");
-                    path.0.extend(d.path.0.iter().skip(2).cloned());
-                    d.span = file
-                        .docs
-                        .get(s.document.saturating_sub(1))
-                        .map(|n| n.span_of(&path));
-                    d.path = path;
-                }
-                mapped.push(d);
-            }
+            Some(PathSeg::Key(k)) if k == "services" => mapped.push(service_in_manifest(file, d)),
             _ => mapped.push(d),
         }
     }
@@ -150,4 +135,41 @@ pub fn spec_for_file(
         .file_stem()
         .map_or_else(|| "manifest".into(), |s| s.to_string_lossy().into_owned());
     super::loaded(file, mapped, stem, spec)
+}
+
+/// A diagnostic of a `[services.NAME]` path, moved to the Service it came from in the
+/// manifest (its `spec.…` path and line).
+fn service_in_manifest(file: &ManifestFile, mut d: Diagnostic) -> Diagnostic {
+    let name = match d.path.0.get(1) {
+        Some(PathSeg::Key(n)) => n.clone(),
+        _ => String::new(),
+    };
+    if let Some(s) = file.services.iter().find(|s| s.name == name) {
+        // `services.NAME` itself is about the name, which the manifest has in metadata.
+        let mut path = if d.path.0.len() == 2 {
+            s.path.key("metadata").key("name")
+        } else {
+            s.path.key("spec")
+        };
+        path.0.extend(d.path.0.iter().skip(2).cloned());
+        d.span = file
+            .docs
+            .get(s.document.saturating_sub(1))
+            .map(|n| n.span_of(&path));
+        d.path = path;
+    }
+    d
+}
+
+/// The API server's checks of the file's Services (ports, names, selector), located in
+/// the manifest: what `podcheck run` refuses, for `podcheck lint`.
+pub fn service_diagnostics(file: &ManifestFile) -> Vec<Diagnostic> {
+    let mut spec = SpecFile::default();
+    for s in &file.services {
+        spec.services.insert(s.name.clone(), s.service.clone());
+    }
+    crate::spec::validate::validate_services(&spec)
+        .into_iter()
+        .map(|d| service_in_manifest(file, d))
+        .collect()
 }

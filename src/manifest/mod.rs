@@ -24,6 +24,7 @@ pub mod workload_cron;
 pub mod workload_selector;
 pub mod workload_validate;
 pub mod yaml;
+mod yaml_errors;
 
 use std::collections::BTreeMap;
 use std::path::Path;

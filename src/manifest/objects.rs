@@ -221,8 +221,8 @@ fn name_of(node: &Node) -> String {
 fn type_help(e: &DeError) -> String {
     if e.message.contains("expected a string") {
         "quote the value: Kubernetes reads this field as a string (e.g. \"8080\", \"true\"; unquoted yes/no/on/off are booleans, as for kubectl)".into()
-    } else if e.message.contains("expected i32") || e.message.contains("expected i64") {
-        "give a whole number without quotes".into()
+    } else if e.message.contains("expected an int32") || e.message.contains("expected an int64") {
+        "give a whole number in that range, without quotes".into()
     } else if e.message.contains("invalid value") && e.path.to_string().ends_with("apiVersion") {
         "use the apiVersion the Kubernetes API serves for this kind (apps/v1, batch/v1 or v1)"
             .into()

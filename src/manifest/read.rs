@@ -134,9 +134,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ManifestError> {
         let hidden = p
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        // A symlinked folder is skipped like the walk skips it, not read as a file.
+        let linked_dir = ft.is_symlink() && p.is_dir();
         if ft.is_dir() && !hidden {
             collect(&p, out)?;
-        } else if !ft.is_dir() && is_manifest_path(&p) {
+        } else if !ft.is_dir() && !linked_dir && is_manifest_path(&p) {
             out.push(p);
             if out.len() > MAX_FILES {
                 return Err(ManifestError::TooManyFiles {
@@ -383,6 +385,23 @@ mod tests {
             crate::diag::line_col(&latin.source, d.span.clone().expect("span").start),
             (2, 10)
         );
+    }
+
+    #[test]
+    fn symlinked_folders_are_skipped_not_read_as_files() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "a.yaml", b"kind: Pod\napiVersion: v1\nmetadata: {name: a}\nspec: {containers: [{name: a, image: x}]}\n");
+        // A link back up (no extension) and one named like a manifest.
+        std::os::unix::fs::symlink("..", dir.path().join("up")).expect("symlink");
+        std::os::unix::fs::symlink(".", dir.path().join("self.yaml")).expect("symlink");
+        let files = read_path(dir.path()).expect("reads");
+        assert_eq!(
+            files.len(),
+            1,
+            "{:?}",
+            files.iter().map(|f| &f.path).collect::<Vec<_>>()
+        );
+        assert!(!files[0].has_errors(), "{:?}", files[0].diagnostics);
     }
 
     #[test]

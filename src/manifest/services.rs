@@ -95,9 +95,12 @@ pub fn read_service(
         ports.push(model::ServicePort {
             name: p.name.clone(),
             port: i64::from(p.port),
-            target_port: p.target_port.as_ref().map(|t| match t {
-                K8sIntOrString::Int(n) => model::IntOrString::Int(i64::from(*n)),
-                K8sIntOrString::String(s) => model::IntOrString::String(s.clone()),
+            // 0 and "" are unset: the API server defaults them to the port.
+            target_port: p.target_port.as_ref().and_then(|t| match t {
+                K8sIntOrString::Int(0) => None,
+                K8sIntOrString::String(s) if s.is_empty() => None,
+                K8sIntOrString::Int(n) => Some(model::IntOrString::Int(i64::from(*n))),
+                K8sIntOrString::String(s) => Some(model::IntOrString::String(s.clone())),
             }),
             protocol: None,
         });

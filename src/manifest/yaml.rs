@@ -146,15 +146,20 @@ impl Node {
 }
 
 /// Limits on one file's YAML, far above any real manifest and far below what would hurt.
+fn budget() -> serde_saphyr::Budget {
+    let mut b = serde_saphyr::Budget::default();
+    b.max_documents = 2_000;
+    b.max_nodes = 500_000;
+    b.max_aliases = 10_000;
+    b.max_anchors = 10_000;
+    b.max_depth = 64;
+    b
+}
+
+/// How one file's YAML is read: [`budget`], and scalars as kubectl resolves them.
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_documents: 2_000,
-            max_nodes: 500_000,
-            max_aliases: 10_000,
-            max_anchors: 10_000,
-            max_depth: 64,
-        },
+        budget: Some(budget()),
         // An alias bomb doubles at every level; bounding the replayed events stops it.
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 200_000,
@@ -173,11 +178,29 @@ fn options() -> serde_saphyr::Options {
     }
 }
 
+/// The stack the parser runs on. Each level of nesting costs it tens of KiB in a debug
+/// build, so [`budget`]'s 64 levels would overflow a 2 MiB thread (the default for
+/// spawned threads, test threads and tokio's workers) and abort the process; only
+/// touched pages are used, so this is address space, not memory.
+const PARSER_STACK: usize = 64 << 20;
+
 /// Parses every document of a YAML stream; empty documents are dropped.
 pub fn parse_documents(source: &str) -> Result<Vec<Node>, Diagnostic> {
-    let docs: Vec<Option<Node>> =
+    let parse = || {
         serde_saphyr::from_str_multiple_with_options::<Option<Node>, _>(source, options())
-            .map_err(|e| yaml_error(source, &e))?;
+            .map_err(|e| yaml_error(source, &e))
+    };
+    let docs: Vec<Option<Node>> = std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("yaml".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(s, parse)
+        {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            // No thread to be had (a process limit): parse on this one.
+            Err(_) => parse(),
+        }
+    })?;
     Ok(docs.into_iter().flatten().collect())
 }
 
@@ -191,10 +214,10 @@ fn yaml_error(source: &str, e: &serde_saphyr::Error) -> Diagnostic {
     };
     let lower = message.to_lowercase();
     let over_limit = lower.contains("budget") || lower.contains("limit");
-    let title = if over_limit {
-        format!("the YAML goes beyond podcheck's limits: {message}")
-    } else {
-        format!("invalid YAML: {message}")
+    let title = match super::yaml_errors::limit_words(e, &budget()) {
+        Some(words) => format!("the YAML goes beyond podcheck's limits: {words}"),
+        None if over_limit => format!("the YAML goes beyond podcheck's limits: {message}"),
+        None => format!("invalid YAML: {message}"),
     };
     let mut d = Diagnostic::error(FieldPath::root(), title);
     if let Some(loc) = e.location() {
@@ -209,6 +232,23 @@ fn yaml_error(source: &str, e: &serde_saphyr::Error) -> Diagnostic {
                 None => format!("invalid YAML: mapping key {key:?} already defined"),
             };
         }
+    }
+    if let Some((message, help)) = super::yaml_errors::non_finite_words(e) {
+        d.message = message;
+        return d.with_help(help);
+    }
+    if lower.contains("tab") {
+        // The parser points at the scalar before the tab; the tab itself is what to fix.
+        if let Some(at) = d
+            .span
+            .as_ref()
+            .and_then(|s| super::yaml_errors::tab_near(source, s.start))
+        {
+            d.span = Some(at..at + 1);
+        }
+        return d.with_help(
+            "YAML indents with spaces only: replace the tab with spaces (kubectl rejects it too)",
+        );
     }
     let help = if over_limit || lower.contains("alias") {
         "the file exceeds podcheck's YAML limits (aliases, nesting depth, node count): expand or remove the aliases; real manifests stay far below these limits"
@@ -452,6 +492,14 @@ mod tests {
         let x = docs[0].get("x").expect("x");
         assert_eq!(x.get("a").map(|n| &n.value), Some(&Value::Int(1)), "{x:?}");
         assert_eq!(docs[0].get("80").and_then(Node::as_str), Some("http"));
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_parses_on_a_small_stack() {
+        // Test threads have 2 MiB, where 60 levels used to overflow and abort the process.
+        let deep = format!("a: {}1{}\n", "{a: ".repeat(62), "}".repeat(62));
+        let docs = parse_documents(&deep).expect("within the limit");
+        assert_eq!(docs.len(), 1);
     }
 
     #[test]

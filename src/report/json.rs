@@ -298,6 +298,18 @@ pub fn verdict_record(spec: &str, r: &SpecReport, now: SystemTime) -> Value {
     }))
 }
 
+/// The record of a spec that did not run: it did not load (invalid, exit 2) or the
+/// environment could not run it (exit 3); `message` is what was printed for it.
+pub fn error_record(spec: &str, message: &str, now: SystemTime) -> Value {
+    header_first(json!({
+        "kind": "error",
+        "spec": spec,
+        "at": null,
+        "time": wall(now),
+        "message": message,
+    }))
+}
+
 /// A JSON-lines sink: every record is one line, flushed with the file.
 pub struct JsonLines<W: Write> {
     out: W,
@@ -320,6 +332,12 @@ impl<W: Write> JsonLines<W> {
     /// Writes the verdict record of a finished spec, timestamped now.
     pub fn verdict(&mut self, spec: &str, r: &SpecReport) {
         let v = verdict_record(spec, r, SystemTime::now());
+        self.line(&v);
+    }
+
+    /// Writes the record of a spec that did not run, timestamped now.
+    pub fn error(&mut self, spec: &str, message: &str) {
+        let v = error_record(spec, message, SystemTime::now());
         self.line(&v);
     }
 
@@ -444,6 +462,20 @@ mod tests {
         assert_eq!(v["result"], "refused");
         assert_eq!(v["status"], Value::Null);
         assert_eq!(v["latency"], 0.0);
+    }
+
+    #[test]
+    fn an_error_record_has_the_common_fields_first() {
+        let v = error_record("bad.toml", "error: run.timeout: invalid type", at_epoch());
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(keys, ["v", "kind", "spec", "at", "time", "message"]);
+        assert_eq!(v["kind"], "error");
+        assert_eq!(v["at"], Value::Null);
     }
 
     #[test]

@@ -16,6 +16,12 @@ impl SpecDuration {
         if t == "0" {
             return Ok(SpecDuration(Duration::ZERO));
         }
+        // humantime's own words for it are "expected number at 0".
+        if t.starts_with('-') {
+            return Err(format!(
+                "invalid duration {s:?}: a duration cannot be negative (write it with a unit, like \"10s\", \"500ms\" or \"1m30s\")"
+            ));
+        }
         humantime::parse_duration(t)
             .map(SpecDuration)
             .map_err(|e| format!("invalid duration {s:?}: {e} (write it with a unit, like \"10s\", \"500ms\" or \"1m30s\")"))
@@ -29,6 +35,10 @@ impl SpecDuration {
 
 impl fmt::Display for SpecDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Whole seconds exactly, as written: f64 would round a huge one in a message.
+        if self.0.subsec_nanos() == 0 && self.0.as_secs() > 0 {
+            return write!(f, "{}s", self.0.as_secs());
+        }
         f.write_str(&format_secs(self.0.as_secs_f64()))
     }
 }
@@ -38,7 +48,8 @@ pub fn format_secs(secs: f64) -> String {
     if secs != 0.0 && secs.abs() < 1.0 {
         format!("{}ms", (secs * 1000.0).round() as i64)
     } else if (secs - secs.round()).abs() < 0.0005 {
-        format!("{}s", secs.round() as i64)
+        // Not through i64, which would show any duration past 292 billion years as that.
+        format!("{:.0}s", secs.round())
     } else {
         format!("{secs:.1}s")
     }
@@ -147,6 +158,18 @@ mod tests {
                 .unwrap_err()
                 .contains("with a unit")
         );
+        for negative in ["-1s", " -0.5ms"] {
+            let e = SpecDuration::parse(negative).unwrap_err();
+            assert!(e.contains("cannot be negative"), "{e}");
+        }
+    }
+
+    #[test]
+    fn huge_durations_are_shown_as_written() {
+        assert_eq!(format_secs(2.0), "2s");
+        assert_eq!(format_secs(0.0), "0s");
+        let huge = SpecDuration::parse("18446744073709551615s").expect("parses");
+        assert_eq!(huge.to_string(), "18446744073709551615s");
     }
 
     #[test]

@@ -148,7 +148,7 @@ pub fn parse_spec_with(
     let (mut spec, key_diags): (SpecFile, _) =
         match crate::manifest::toml_pod::parse_spec_toml(source) {
             Ok(s) => s,
-            Err(e) => return Err(fail(vec![toml_error(&e)])),
+            Err(e) => return Err(fail(vec![toml_error(source, &e)])),
         };
     if key_diags.iter().any(|d| d.severity == Severity::Error) {
         return Err(fail(key_diags));
@@ -224,9 +224,18 @@ pub fn locate(source: &str, diags: &mut [Diagnostic]) {
 }
 
 /// Turns a TOML/serde error into a diagnostic, adding the closest valid field for typos.
-fn toml_error(e: &toml::de::Error) -> Diagnostic {
+/// A value of the wrong type is named by its field (`run.timeout: invalid type ...`): the
+/// text parses, so the key whose value holds the error's position is known.
+pub(crate) fn toml_error(source: &str, e: &toml::de::Error) -> Diagnostic {
     let message = e.message().trim().to_owned();
-    let mut d = Diagnostic::error(FieldPath::root(), message.clone());
+    let path = e
+        .span()
+        .and_then(|span| {
+            let doc = DeTable::parse(source).ok()?;
+            field_at(doc.get_ref(), span.start)
+        })
+        .unwrap_or_else(FieldPath::root);
+    let mut d = Diagnostic::error(path, message.clone());
     d.span = e.span();
     if let Some(help) = unknown_field_help(&message) {
         d = d.with_help(help);
@@ -265,6 +274,27 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The path of the innermost value whose text holds byte `at`, if any does.
+fn field_at(table: &DeTable<'_>, at: usize) -> Option<FieldPath> {
+    fn value_at(path: FieldPath, v: &toml::Spanned<DeValue<'_>>, at: usize) -> Option<FieldPath> {
+        // A table from a `[header]` has no span around its keys, so look inside first.
+        let inner = match v.get_ref() {
+            DeValue::Table(t) => t
+                .iter()
+                .find_map(|(k, v)| value_at(path.key(k.get_ref()), v, at)),
+            DeValue::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| value_at(path.index(i), v, at)),
+            _ => None,
+        };
+        inner.or_else(|| v.span().contains(&at).then_some(path))
+    }
+    table
+        .iter()
+        .find_map(|(k, v)| value_at(FieldPath::root().key(k.get_ref()), v, at))
+}
+
 /// The byte span of the value at `path`, or of its nearest existing ancestor.
 fn span_of(doc: &DeTable<'_>, path: &FieldPath) -> Option<std::ops::Range<usize>> {
     let mut best = None;
@@ -295,6 +325,26 @@ fn span_of(doc: &DeTable<'_>, path: &FieldPath) -> Option<std::ops::Range<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_field() {
+        for (src, path) in [
+            ("[run]\ntimeout = 5\n", "run.timeout"),
+            ("[run]\ndelete_pod_at = \"-1s\"\n", "run.delete_pod_at"),
+            (
+                "[[pod.containers]]\nname = \"a\"\n[[pod.containers]]\nname = \"b\"\ncommand = 5\n",
+                "pod.containers[1].command",
+            ),
+            (
+                "[expect.final]\ncontainers.app = { state = \"running\", exitCode = \"x\" }\n",
+                "expect.final.containers.app.exitCode",
+            ),
+        ] {
+            let e = parse_spec(Path::new("t.toml"), src).expect_err("wrong type");
+            let d = &e.diagnostics[0];
+            assert_eq!(d.path.to_string(), path, "{src}: {}", d.message);
+        }
+    }
 
     #[test]
     fn suggests_the_closest_field() {

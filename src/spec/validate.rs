@@ -42,6 +42,13 @@ pub fn validate(spec: &SpecFile) -> Vec<Diagnostic> {
     out
 }
 
+/// Only the `[services.NAME]` checks, for a manifest's Services linted without running.
+pub fn validate_services(spec: &SpecFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    super::validate_pods::check_services(spec, &FieldPath::root().key("services"), &mut out);
+    out
+}
+
 /// An error with its "what would be right" note.
 pub(super) fn err(
     path: FieldPath,

@@ -455,7 +455,7 @@ mod tests {
     E | expect.logs[0].container | no container named "web" | [[expect.logs]]\ncontains = "x"\ncontainer = "web"
     E | expect.logs[0] | needs a line to look for | [[expect.logs]] # <-\ncontainer = "app"
     E | expect.logs[0].regex | not both | [[expect.logs]]\ncontainer = "app"\ncontains = "x"\nregex = "y"
-    E |  | unknown field `at_leest` | [expect.final.containers.app]\nrestartCount = { at_leest = 1 }
+    E | expect.final.containers.app.restartCount | unknown field `at_leest` | [expect.final.containers.app]\nrestartCount = { at_leest = 1 }
 "#;
 
     #[test]

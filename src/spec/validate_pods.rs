@@ -247,7 +247,10 @@ pub(super) fn check_services(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Di
             if !(1..=65535).contains(&p.port) {
                 out.push(err(
                     ppath.key("port"),
-                    format!("port {} is not between 1 and 65535", p.port),
+                    format!(
+                        "Invalid value: {}: must be between 1 and 65535, inclusive",
+                        p.port
+                    ),
                     "use a port number from 1 to 65535",
                 ));
             }
@@ -255,7 +258,7 @@ pub(super) fn check_services(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Di
                 Some(super::model::IntOrString::Int(n)) if !(1..=65535).contains(n) => {
                     out.push(err(
                         ppath.key("targetPort"),
-                        format!("targetPort {n} is not between 1 and 65535"),
+                        format!("Invalid value: {n}: must be between 1 and 65535, inclusive"),
                         "use a port number from 1 to 65535, or the name of a container port",
                     ))
                 }
@@ -367,7 +370,10 @@ mod tests {
             "{C}[services.Web]\nselector = {{ app = \"web\" }}\nports = [{{ port = 0 }}, {{ port = 80, protocol = \"UDP\" }}]\n"
         ));
         assert!(r.contains("not a DNS-1035 label"), "{r}");
-        assert!(r.contains("port 0 is not between 1 and 65535"), "{r}");
+        assert!(
+            r.contains("ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive"),
+            "{r}"
+        );
         assert!(r.contains("protocol \"UDP\" is not emulated"), "{r}");
         assert!(r.contains("must name each of them"), "{r}");
         let r = errors(&format!(

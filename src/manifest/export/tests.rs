@@ -164,3 +164,18 @@ fn yaml_1_1_booleans_and_octal_like_strings_stay_strings() {
         assert!(yaml.contains(quoted), "{quoted} unquoted in\n{yaml}");
     }
 }
+
+#[test]
+fn a_skipped_document_is_listed_without_an_empty_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("m.yaml");
+    std::fs::write(&p, "a: 1\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: b}]}\n").expect("write");
+    let file = crate::manifest::read::read_file(&p);
+    let lines = skipped_objects(&file);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0]
+            .ends_with("m.yaml:1:1: document 1 is not a Kubernetes object (no `kind`): skipped"),
+        "{lines:?}"
+    );
+}
