@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod classify;
 pub mod input;
+pub mod manifest;
 pub mod measure;
 pub mod registry;
 pub mod services;
@@ -20,7 +21,8 @@ mod tests;
 use std::ops::Range;
 use std::path::PathBuf;
 
-pub use input::{lint_manifest_source, lint_paths, lint_spec_source};
+pub use input::{lint_paths, lint_spec_source};
+pub use manifest::lint_manifest_source;
 
 /// How bad a finding is; ordered so that `Note < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
