@@ -15,6 +15,11 @@ use crate::runtime::process;
 use crate::spec::LoadedSpec;
 use crate::spec::model::Pod;
 
+mod notes;
+
+pub use notes::identity_unavailable;
+use notes::{made_host_paths_note, memory_note, volume_note};
+
 /// Default real-time bound on a run when the spec sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -536,77 +541,6 @@ fn record_host_listeners(outcome: &mut RunOutcome) {
     }
 }
 
-/// Says so when volumes cannot appear at their `mountPath`.
-fn volume_note(pod: &Pod, pod_mode: bool) -> Option<String> {
-    let mounts = pod
-        .init_containers
-        .iter()
-        .chain(&pod.containers)
-        .any(|c| !c.volume_mounts.is_empty());
-    let why = if !mounts {
-        return None;
-    } else if !pod_mode {
-        "isolation is none".to_owned()
-    } else {
-        crate::runtime::isolation::mounts_in_pod_mode().err()?
-    };
-    Some(format!(
-        "volumes are not at their mountPath ({why}): containers find them through PODCHECK_VOLUME_<NAME>"
-    ))
-}
-
-/// Names the hostPath volumes whose path this machine lacks and that the node would make
-/// (no type, DirectoryOrCreate, FileOrCreate): podcheck makes them for the run only, so
-/// what containers write there never reaches this machine's own path.
-fn made_host_paths_note(pod: &Pod) -> Option<String> {
-    let made: Vec<&str> = pod
-        .volumes
-        .iter()
-        .filter_map(|v| v.host_path.as_ref())
-        .filter(|h| {
-            matches!(
-                h.type_.as_deref().unwrap_or(""),
-                "" | "DirectoryOrCreate" | "FileOrCreate"
-            ) && !std::path::Path::new(&h.path).exists()
-        })
-        .map(|h| h.path.as_str())
-        .collect();
-    (!made.is_empty()).then(|| {
-        format!(
-            "hostPath {} not on this machine: made for this run only, shared by its pods and removed at its end (podcheck never changes the host)",
-            made.join(", ")
-        )
-    })
-}
-
-/// Says so when a container has a memory limit this machine cannot enforce.
-fn memory_note(pod: &Pod) -> Option<String> {
-    let limited: Vec<&str> = pod
-        .init_containers
-        .iter()
-        .chain(&pod.containers)
-        .filter(|c| c.memory_limit().is_some())
-        .map(|c| c.name.as_str())
-        .collect();
-    if limited.is_empty() {
-        return None;
-    }
-    static SWEEP: std::sync::Once = std::sync::Once::new();
-    match crate::runtime::cgroup::memory_support() {
-        Ok(_) => {
-            // Cgroups a SIGKILLed runner left behind go before this run makes its own.
-            SWEEP.call_once(|| {
-                crate::runtime::cgroup::sweep_stale();
-            });
-            None
-        }
-        Err(e) => Some(format!(
-            "memory limits not enforced ({}): {e}; no container can be OOMKilled",
-            limited.join(", ")
-        )),
-    }
-}
-
 /// A UUID-shaped pod uid, unique per run and pod name.
 fn pod_uid(run_id: &str, pod_name: &str) -> String {
     let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
@@ -634,20 +568,6 @@ pub fn sanitize(stem: &str) -> String {
     let s = s.trim_matches('-');
     let s = if s.is_empty() { "pod" } else { s };
     s.chars().take(63).collect()
-}
-
-/// Why this podcheck cannot run the pod's containers as the users their securityContext
-/// names (only root can switch users), if it cannot.
-pub fn identity_unavailable(pod: &crate::spec::model::Pod) -> Option<String> {
-    crate::spec::security::pod_identities(pod).find_map(|(c, want)| {
-        crate::runtime::identity::resolve(crate::runtime::identity::Request {
-            uid: want.run_as_user,
-            gid: want.run_as_group,
-            supplemental: &want.supplemental_groups,
-        })
-        .err()
-        .map(|e| format!("container {}: {e}", c.name))
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,90 @@
+//! What the runner says about a pod before it runs: where this machine cannot do what the
+//! pod asks (volumes at their mountPath, memory limits, users) and what it makes for the
+//! run (hostPath paths the host lacks).
+
+use crate::spec::model::Pod;
+
+/// Says so when volumes cannot appear at their `mountPath`.
+pub(super) fn volume_note(pod: &Pod, pod_mode: bool) -> Option<String> {
+    let mounts = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .any(|c| !c.volume_mounts.is_empty());
+    let why = if !mounts {
+        return None;
+    } else if !pod_mode {
+        "isolation is none".to_owned()
+    } else {
+        crate::runtime::isolation::mounts_in_pod_mode().err()?
+    };
+    Some(format!(
+        "volumes are not at their mountPath ({why}): containers find them through PODCHECK_VOLUME_<NAME>"
+    ))
+}
+
+/// Names the hostPath volumes whose path this machine lacks and that the node would make
+/// (no type, DirectoryOrCreate, FileOrCreate): podcheck makes them for the run only, so
+/// what containers write there never reaches this machine's own path.
+pub(super) fn made_host_paths_note(pod: &Pod) -> Option<String> {
+    let made: Vec<&str> = pod
+        .volumes
+        .iter()
+        .filter_map(|v| v.host_path.as_ref())
+        .filter(|h| {
+            matches!(
+                h.type_.as_deref().unwrap_or(""),
+                "" | "DirectoryOrCreate" | "FileOrCreate"
+            ) && !std::path::Path::new(&h.path).exists()
+        })
+        .map(|h| h.path.as_str())
+        .collect();
+    (!made.is_empty()).then(|| {
+        format!(
+            "hostPath {} not on this machine: made for this run only, shared by its pods and removed at its end (podcheck never changes the host)",
+            made.join(", ")
+        )
+    })
+}
+
+/// Says so when a container has a memory limit this machine cannot enforce.
+pub(super) fn memory_note(pod: &Pod) -> Option<String> {
+    let limited: Vec<&str> = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .filter(|c| c.memory_limit().is_some())
+        .map(|c| c.name.as_str())
+        .collect();
+    if limited.is_empty() {
+        return None;
+    }
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    match crate::runtime::cgroup::memory_support() {
+        Ok(_) => {
+            // Cgroups a SIGKILLed runner left behind go before this run makes its own.
+            SWEEP.call_once(|| {
+                crate::runtime::cgroup::sweep_stale();
+            });
+            None
+        }
+        Err(e) => Some(format!(
+            "memory limits not enforced ({}): {e}; no container can be OOMKilled",
+            limited.join(", ")
+        )),
+    }
+}
+
+/// Why this podcheck cannot run the pod's containers as the users their securityContext
+/// names (only root can switch users), if it cannot.
+pub fn identity_unavailable(pod: &crate::spec::model::Pod) -> Option<String> {
+    crate::spec::security::pod_identities(pod).find_map(|(c, want)| {
+        crate::runtime::identity::resolve(crate::runtime::identity::Request {
+            uid: want.run_as_user,
+            gid: want.run_as_group,
+            supplemental: &want.supplemental_groups,
+        })
+        .err()
+        .map(|e| format!("container {}: {e}", c.name))
+    })
+}
