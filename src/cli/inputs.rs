@@ -54,27 +54,18 @@ pub(super) fn load_inputs(
             // Every problem of a file at once: reading, conversion and each pod's validation.
             let mut all = file.file_diagnostics();
             let mut invalid = file.has_errors();
-            if crate::manifest::group::runs_together(file) {
-                // Replicas and the Services in front of them run together, on one clock.
-                match crate::manifest::group::spec_for_file(file, &table) {
-                    Ok(mut l) => {
-                        all.diagnostics.append(&mut l.warnings.diagnostics);
-                        loaded.push((file.path.clone(), l));
-                    }
-                    Err(mut d) => {
-                        all.diagnostics.append(&mut d.diagnostics);
-                        invalid = true;
-                    }
-                }
-            }
-            let one_by_one: &[crate::manifest::ManifestPod] =
-                if crate::manifest::group::runs_together(file) {
-                    &[]
-                } else {
-                    &file.pods
-                };
-            for pod in one_by_one {
-                match crate::manifest::spec_for(file, pod, &table) {
+            // Replicas and the Services in front of them run together, on one clock; else
+            // each pod is a spec of its own.
+            let specs = if crate::manifest::group::runs_together(file) {
+                vec![crate::manifest::group::spec_for_file(file, &table)]
+            } else {
+                file.pods
+                    .iter()
+                    .map(|pod| crate::manifest::spec_for(file, pod, &table))
+                    .collect()
+            };
+            for spec in specs {
+                match spec {
                     Ok(mut l) => {
                         all.diagnostics.append(&mut l.warnings.diagnostics);
                         loaded.push((file.path.clone(), l));

@@ -222,19 +222,8 @@ pub(super) fn finish(
 /// A spec holding only `pod`, for validation.
 fn pod_spec(pod: &crate::spec::model::Pod) -> SpecFile {
     SpecFile {
-        name: None,
-        run: Default::default(),
-        images: Default::default(),
         pod: pod.clone(),
-        pods: Default::default(),
-        services: Default::default(),
-        cluster: Default::default(),
-        traffic: Vec::new(),
-        manifest: None,
-        object: None,
-        document: None,
-        expect: Default::default(),
-        lint: Default::default(),
+        ..SpecFile::default()
     }
 }
 

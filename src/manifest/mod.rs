@@ -22,6 +22,8 @@ pub mod workload_apps;
 pub mod workload_batch;
 pub mod workload_cron;
 pub mod workload_selector;
+#[cfg(test)]
+mod workload_test_util;
 pub mod workload_validate;
 pub mod yaml;
 mod yaml_errors;
@@ -58,18 +60,11 @@ pub fn spec_for(
         run,
         images: images.clone(),
         pod: pod.pod.clone(),
-        pods: Default::default(),
-        services: Default::default(),
-        cluster: Default::default(),
-        traffic: Vec::new(),
-        manifest: None,
-        object: None,
-        document: None,
         expect: crate::expect::Expectations {
             finals: vec![default_expect::final_state(&pod.pod, None)],
             ..Default::default()
         },
-        lint: Default::default(),
+        ..SpecFile::default()
     };
     let mut diags = crate::spec::validate::validate(&spec);
     diags.retain(|d| !crate::spec::validate::is_missing_image(d));

@@ -3,29 +3,8 @@
 
 use std::path::Path;
 
+use super::super::workload_test_util::{clean, errs, has};
 use crate::manifest::parse_source;
-
-/// (path, message, rule) of every workload finding of a manifest.
-fn errs(src: &str) -> Vec<(String, String, &'static str)> {
-    let file = parse_source(Path::new("t.yaml"), src.to_owned());
-    file.diagnostics
-        .iter()
-        .filter_map(|d| d.rule.map(|r| (d.path.to_string(), d.message.clone(), r)))
-        .collect()
-}
-
-fn has(src: &str, path: &str, message: &str) {
-    let e = errs(src);
-    assert!(
-        e.iter().any(|(p, m, _)| p == path && m == message),
-        "no {path}: {message} in {e:#?}"
-    );
-}
-
-fn clean(src: &str) {
-    let e = errs(src);
-    assert!(e.is_empty(), "{e:#?}");
-}
 
 /// An apps/v1 object of `kind` with `spec` lines (indented by 2) before its template,
 /// `labels` on the template and `pod` lines in the pod spec (indented by 6).

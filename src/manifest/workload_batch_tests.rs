@@ -1,29 +1,6 @@
 //! Cases of the Job and CronJob rules, after pkg/apis/batch/validation/validation_test.go.
 
-use std::path::Path;
-
-use crate::manifest::parse_source;
-
-fn errs(src: &str) -> Vec<(String, String, &'static str)> {
-    let file = parse_source(Path::new("t.yaml"), src.to_owned());
-    file.diagnostics
-        .iter()
-        .filter_map(|d| d.rule.map(|r| (d.path.to_string(), d.message.clone(), r)))
-        .collect()
-}
-
-fn has(src: &str, path: &str, message: &str) {
-    let e = errs(src);
-    assert!(
-        e.iter().any(|(p, m, _)| p == path && m == message),
-        "no {path}: {message} in {e:#?}"
-    );
-}
-
-fn clean(src: &str) {
-    let e = errs(src);
-    assert!(e.is_empty(), "{e:#?}");
-}
+use super::super::workload_test_util::{clean, has};
 
 /// A Job with `spec` lines (indented by 2) and `pod` lines in its pod spec (by 6).
 fn job(spec: &str, pod: &str) -> String {
