@@ -161,13 +161,14 @@ pub async fn run_pods(
                 }
                 seen += 1;
             };
-            let mut decided = |t: &Timeline| {
+            let recheck_at = expect::recheck_times(&exp);
+            let mut decided = |t: &Timeline, now: Duration| {
                 if !any_expectations {
                     return false;
                 }
                 let mut flags = decided_flags.borrow_mut();
                 if !flags[i] {
-                    flags[i] = expect::decided(&exp, t);
+                    flags[i] = expect::decided(&exp, t, now);
                 }
                 if flags.iter().all(|f| *f) && traffic_done.get() {
                     decided_all.set(true);
@@ -179,6 +180,7 @@ pub async fn run_pods(
             let observer = Observer {
                 on_entry: &mut forward,
                 decided: &mut decided,
+                recheck_at,
                 cancel: Some(stop_rx.clone()),
             };
             let out = run_pod(cfg, observer).await;

@@ -353,11 +353,14 @@ pub async fn run_spec(
         };
         let name = cfg.name.clone();
         let exp = spec.expect.clone();
-        let mut decided = |t: &crate::events::Timeline| expect::decided(&exp, t);
+        let recheck_at = expect::recheck_times(&exp);
+        let mut decided =
+            |t: &crate::events::Timeline, now: Duration| expect::decided(&exp, t, now);
         let mut forward = |e: &Entry| on_entry(&name, e);
         let observer = Observer {
             on_entry: &mut forward,
             decided: &mut decided,
+            recheck_at,
             cancel,
         };
         let span = tracing::info_span!("spec", pod = %name);

@@ -354,3 +354,28 @@ fn a_service_the_api_server_refuses_fails_lint_and_run_alike() {
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("targetPort"), "{err}");
 }
+
+#[test]
+fn a_huge_replica_count_is_refused_without_building_its_pods() {
+    // 2^31 - 1 replicas, as a manifest behind a Service and as a TOML table: refused by the
+    // pod limit at once, not by running out of memory naming every replica first.
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("huge.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2147483647\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: 'app:1'}]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("huge.toml"),
+        "[run]\nduration = \"1s\"\n[pods.web]\nreplicas = 2147483647\n[[pods.web.containers]]\nname = \"c\"\ncommand = [\"true\"]\n",
+    )
+    .expect("write");
+    for file in ["huge.yaml", "huge.toml"] {
+        let (code, err) = podcheck(&["run", file], dir.path());
+        assert_eq!(code, Some(2), "{file}: {err}");
+        assert!(
+            err.contains("the spec runs 2147483647 pods; at most 200 are supported"),
+            "{file}: {err}"
+        );
+    }
+}

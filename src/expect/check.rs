@@ -163,7 +163,7 @@ fn describe_windows(at: Option<TimeWindow>, after: Option<TimeWindow>, prev: Dur
 
 /// Whether the run can stop early: every ordered item matched and nothing else waits for
 /// the end of the run.
-pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
+pub fn decided(exp: &Expectations, timeline: &Timeline, now: Duration) -> bool {
     // A `within` state is eventual (it holds once, whatever comes later), as Chainsaw's
     // assert: the run may end as soon as it has held. An `at` or `during` state is final
     // once its window has closed.
@@ -179,7 +179,7 @@ pub fn decided(exp: &Expectations, timeline: &Timeline) -> bool {
         return false;
     }
     let events: Vec<&Event> = timeline.events().collect();
-    if !super::state::windows_closed(exp, &events, timeline.latest()) {
+    if !super::state::windows_closed(exp, &events, now.max(timeline.latest())) {
         return false;
     }
     let mut unmet = Vec::new();

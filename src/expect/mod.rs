@@ -11,6 +11,7 @@ pub mod values;
 
 pub use check::{Verdict, check, decided};
 pub use model::Expectations;
+pub use state::recheck_times;
 
 #[cfg(test)]
 mod tests;

@@ -78,6 +78,22 @@ pub(super) fn windows_closed(exp: &Expectations, events: &[&Event], now: Duratio
     })
 }
 
+/// Just after each `at` and `during` window measured from pod creation closes: when to ask
+/// again whether the run is decided, since a quiet pod records nothing then. (A window
+/// measured from an event closes after a later entry, which asks anyway.)
+pub fn recheck_times(exp: &Expectations) -> Vec<Duration> {
+    exp.states
+        .iter()
+        .filter(|st| st.after_event.is_none())
+        .filter_map(|st| match (st.at, st.during) {
+            (Some(at), None) => Some(at.0),
+            (None, Some(w)) => w.to,
+            _ => None,
+        })
+        .map(|end| end.saturating_add(Duration::from_millis(1)))
+        .collect()
+}
+
 /// `states`: each at its instant, throughout its window, or at some instant of it.
 pub(super) fn check_states(
     exp: &Expectations,

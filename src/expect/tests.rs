@@ -286,18 +286,23 @@ fn a_run_with_at_and_during_states_is_decided_once_their_windows_close() -> Resu
         entries: full.entries[..n].to_vec(),
     };
     // At 3 s the `at = 4s` window is still ahead: a later status could change its verdict.
-    assert!(!super::check::decided(&e, &upto(2)));
+    assert!(!super::check::decided(&e, &upto(2), secs(3.0)));
     // At 4 s the instant itself has just been reached: still open (a status at 4 s may follow).
-    assert!(!super::check::decided(&e, &upto(3)));
+    assert!(!super::check::decided(&e, &upto(3), secs(4.0)));
     // At 5 s every window has closed and the `within` state has held.
-    assert!(super::check::decided(&e, &upto(4)));
+    assert!(super::check::decided(&e, &upto(4), secs(5.0)));
+    // A quiet pod records nothing after its last status: the clock alone closes a window.
+    let quiet = exp("[[states]]\nat = \"4s\"\nphase = \"Running\"\n")?;
+    assert!(!super::check::decided(&quiet, &upto(1), secs(3.9)));
+    assert!(super::check::decided(&quiet, &upto(1), secs(4.1)));
+    assert_eq!(super::recheck_times(&quiet), [secs(4.001)]);
     // A window with no end stays open for the whole run.
     let open = exp("[[states]]\nduring = \"1s..\"\nphase = \"Running\"\n")?;
-    assert!(!super::check::decided(&open, &full));
+    assert!(!super::check::decided(&open, &full, secs(60.0)));
     // One measured from an event not seen yet stays open too.
     let after = exp(
         "[[states]]\nduring = \"0s..1s\"\nafter_event = { reason = \"BackOff\" }\nphase = \"Running\"\n",
     )?;
-    assert!(!super::check::decided(&after, &full));
+    assert!(!super::check::decided(&after, &full, secs(60.0)));
     Ok(())
 }

@@ -107,6 +107,8 @@ pub(super) enum Timer {
     ActiveDeadline,
     /// The n-th `run.updates` entry is applied.
     Update(usize),
+    /// The observer asked to re-check whether the expectations are decided.
+    Recheck,
     RunEnd,
 }
 
@@ -269,6 +271,9 @@ impl Worker<'_> {
             self.schedule_at(at, Timer::Update(i));
         }
         self.schedule_active_deadline();
+        for t in std::mem::take(&mut self.observer.recheck_at) {
+            self.schedule_at(t, Timer::Recheck);
+        }
         tracing::info!("pod admitted, first sync");
         self.sync();
         let mut cancel = self.observer.cancel.clone();
@@ -471,6 +476,7 @@ impl Worker<'_> {
     fn on_timer(&mut self, timer: Timer) {
         match timer {
             Timer::Relist => self.relist(),
+            Timer::Recheck => self.recheck_decided(),
             Timer::Sync => self.sync(),
             Timer::KillDeadline(cid, instance) => {
                 let now = self.now();

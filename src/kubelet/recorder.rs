@@ -109,7 +109,13 @@ impl Worker<'_> {
     fn push_entry(&mut self, entry: Entry) {
         (self.observer.on_entry)(&entry);
         self.timeline.entries.push(entry);
-        if (self.observer.decided)(&self.timeline) {
+        self.recheck_decided();
+    }
+
+    /// Asks the observer whether the expectations are decided at this instant.
+    pub(super) fn recheck_decided(&mut self) {
+        let now = self.now();
+        if (self.observer.decided)(&self.timeline, now) {
             self.decided_now = true;
         }
     }

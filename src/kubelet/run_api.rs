@@ -123,8 +123,12 @@ pub enum RunError {
 pub struct Observer<'a> {
     /// Called for every new timeline entry.
     pub on_entry: &'a mut dyn FnMut(&Entry),
-    /// Whether the run may stop now (checked after every entry).
-    pub decided: &'a mut dyn FnMut(&Timeline) -> bool,
+    /// Whether the run may stop now, given the timeline and the pod time now (checked after
+    /// every entry and at each `recheck_at`).
+    pub decided: &'a mut dyn FnMut(&Timeline, std::time::Duration) -> bool,
+    /// Pod times at which to ask `decided` again even if nothing was recorded (when a
+    /// state's window closes in a quiet pod).
+    pub recheck_at: Vec<std::time::Duration>,
     /// Becomes true when the run must stop at once.
     pub cancel: Option<watch::Receiver<bool>>,
 }

@@ -68,7 +68,10 @@ pub fn spec_for_file(
         pod.name = None;
         pod.replicas = ordinal.then(|| u32::try_from(replicas).unwrap_or(u32::MAX));
         let names: Vec<String> = match pod.replicas {
-            Some(n) => (0..n).map(|k| format!("{key}-{k}")).collect(),
+            // Validation refuses more than MAX_PODS; never build more names than that.
+            Some(n) => (0..n.min(crate::spec::model::MAX_PODS as u32 + 1))
+                .map(|k| format!("{key}-{k}"))
+                .collect(),
             None => vec![key.clone()],
         };
         for name in &names {

@@ -57,6 +57,7 @@ fn deployment_strategy(out: &mut Sink, s: Option<&apps::DeploymentStrategy>) {
     let path = spec().key("strategy");
     let ty = s
         .and_then(|s| s.type_.as_deref())
+        .filter(|t| !t.is_empty())
         .unwrap_or("RollingUpdate");
     let ru = s.and_then(|s| s.rolling_update.as_ref());
     match ty {
@@ -240,7 +241,12 @@ pub fn stateful_set(
             );
         }
     }
-    let policy = s.pod_management_policy.as_deref().unwrap_or("OrderedReady");
+    // Go cannot tell "" from unset: its defaulting makes both the default.
+    let policy = s
+        .pod_management_policy
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("OrderedReady");
     if !matches!(policy, "OrderedReady" | "Parallel") {
         out.push(
             &p.key("podManagementPolicy"),
@@ -255,7 +261,11 @@ pub fn stateful_set(
     let us = s.update_strategy.as_ref();
     let ru = us.and_then(|u| u.rolling_update.as_ref());
     let upath = p.key("updateStrategy");
-    match us.and_then(|u| u.type_.as_deref()).unwrap_or("RollingUpdate") {
+    match us
+        .and_then(|u| u.type_.as_deref())
+        .filter(|t| !t.is_empty())
+        .unwrap_or("RollingUpdate")
+    {
         "OnDelete" => {
             if let Some(r) = ru {
                 out.push(
@@ -370,7 +380,11 @@ pub fn stateful_set(
 fn daemon_set_strategy(out: &mut Sink, s: Option<&apps::DaemonSetUpdateStrategy>) {
     let path = spec().key("updateStrategy");
     let ru = s.and_then(|s| s.rolling_update.as_ref());
-    match s.and_then(|s| s.type_.as_deref()).unwrap_or("RollingUpdate") {
+    match s
+        .and_then(|s| s.type_.as_deref())
+        .filter(|t| !t.is_empty())
+        .unwrap_or("RollingUpdate")
+    {
         "OnDelete" => {}
         "RollingUpdate" => {
             let rpath = path.key("rollingUpdate");

@@ -348,3 +348,28 @@ fn objects_in_a_list_keep_their_item_path() {
     let src = format!("apiVersion: v1\nkind: List\nitems:\n-{}", &item[1..]);
     has(&src, "items[0].spec.selector", "Required value");
 }
+
+#[test]
+fn an_empty_string_where_go_has_a_plain_string_is_the_default() {
+    // Go cannot tell "" from unset in these fields, so its defaulting makes "" the default
+    // (a Helm chart rendering `type: {{ .Values.strategy }}` with nothing set).
+    let with = |lines: &str| format!("{SEL}{lines}");
+    clean(&apps(
+        "Deployment",
+        &with("  strategy: {type: \"\"}\n"),
+        LABELS,
+        "",
+    ));
+    clean(&apps(
+        "StatefulSet",
+        &with("  serviceName: web\n  podManagementPolicy: \"\"\n  updateStrategy: {type: \"\"}\n"),
+        LABELS,
+        "",
+    ));
+    clean(&apps(
+        "DaemonSet",
+        &with("  updateStrategy: {type: \"\"}\n"),
+        LABELS,
+        "",
+    ));
+}

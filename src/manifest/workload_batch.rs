@@ -498,7 +498,11 @@ pub fn cron_job(
             );
         }
     }
-    let policy = s.concurrency_policy.as_deref().unwrap_or("Allow");
+    let policy = s
+        .concurrency_policy
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("Allow");
     if !matches!(policy, "Allow" | "Forbid" | "Replace") {
         out.push(
             &p.key("concurrencyPolicy"),

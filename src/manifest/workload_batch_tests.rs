@@ -297,3 +297,12 @@ fn cronjob_rules() {
         &format!("Invalid value: \"{long}\": must be no more than 52 characters"),
     );
 }
+
+#[test]
+fn an_empty_concurrency_policy_is_the_default() {
+    // A plain string in Go: "" is defaulted to Allow before validation.
+    clean(&cron(
+        "  schedule: '*/5 * * * *'\n  concurrencyPolicy: \"\"\n",
+        "",
+    ));
+}

@@ -290,9 +290,13 @@ impl SpecFile {
         let mut out = Vec::new();
         for (key, pod) in &self.pods {
             let base = pod.name.clone().unwrap_or_else(|| key.clone());
+            // Validation refuses more than MAX_PODS pods, and runs before any is started:
+            // never build more instances than that (replicas may be 2^31 - 1).
+            let room = u32::try_from((MAX_PODS + 1).saturating_sub(out.len())).unwrap_or(0);
             let names: Vec<String> = match pod.replicas {
-                Some(n) => (0..n).map(|i| format!("{base}-{i}")).collect(),
-                None => vec![base],
+                Some(n) => (0..n.min(room)).map(|i| format!("{base}-{i}")).collect(),
+                None if room > 0 => vec![base],
+                None => Vec::new(),
             };
             for name in names {
                 let mut p = pod.clone();

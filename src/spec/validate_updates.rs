@@ -63,7 +63,10 @@ pub(super) fn check_updates(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
             .map(|(key, pod)| {
                 let base = pod.name.clone().unwrap_or_else(|| key.clone());
                 let names = match pod.replicas {
-                    Some(n) => (0..n).map(|i| format!("{base}-{i}")).collect(),
+                    // More than MAX_PODS is refused elsewhere; never build more names.
+                    Some(n) => (0..n.min(super::model::MAX_PODS as u32 + 1))
+                        .map(|i| format!("{base}-{i}"))
+                        .collect(),
                     None => vec![base],
                 };
                 (root.key("pods").key(key), Some(key.as_str()), names, pod)
