@@ -73,7 +73,8 @@ impl<'a> Converter<'a> {
                 std::slice::from_ref(c),
                 &path.key("initContainers"),
             );
-            // The API server names the list, not the init container (its index is 0).
+            // Each init container is checked alone, so the check sees it at index 0, where
+            // the API server would print [0]; podcheck names the init container it means.
             host_ports.extend(one.into_iter().map(|mut d| {
                 if let Some(crate::diag::PathSeg::Index(n)) = d.path.0.get_mut(path.0.len() + 1) {
                     *n = i;

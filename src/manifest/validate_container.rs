@@ -340,7 +340,7 @@ pub fn check_host_ports(containers: &[k::Container], path: &FieldPath) -> Vec<Di
                 out.push(error(
                     path.index(i).key("ports").index(j).key("hostPort"),
                     format!("Duplicate value: {key:?}"),
-                    "two containers of a pod cannot bind the same host port, protocol and hostIP",
+                    "two ports of a pod's containers cannot bind the same host port, protocol and hostIP",
                 ));
             }
         }

@@ -190,7 +190,9 @@ fn check_list<'a>(
                 format!("Invalid value: {q:?}: must be greater than or equal to 0"),
                 "a resource quantity cannot be negative; use 0 or more, or leave it out",
             ));
-        } else if !is_native(name) && v % NANO != 0 {
+        }
+        // Go reports both for a negative fraction of an extended resource.
+        if !is_native(name) && v % NANO != 0 {
             out.push(err(
                 qpath.clone(),
                 format!("Invalid value: {q:?}: must be an integer"),
@@ -199,7 +201,9 @@ fn check_list<'a>(
         }
         if let Some(size) = name.strip_prefix("hugepages-") {
             let page = parse_quantity_nanos(size).ok().filter(|p| *p > 0);
-            if page.is_some_and(|p| v % p != 0) {
+            // IsHugePageResourceValueDivisible: a page size that does not parse divides
+            // nothing.
+            if page.is_none_or(|p| v % p != 0) {
                 out.push(err(
                     qpath,
                     format!("Invalid value: {q:?}: {q} is not positive integer multiple of {name}"),
@@ -312,5 +316,18 @@ mod tests {
         let e = errors_of(&pod(r#"{ limits = { memory = "64MB", cpu = "one" } }"#));
         assert!(e.contains(r#"resources.limits[memory]: Invalid value: "64MB": invalid memory quantity "64MB": Kubernetes quantities carry no byte unit"#), "{e}");
         assert!(e.contains(r#"resources.limits[cpu]: Invalid value: "one": quantities must match the regular expression"#), "{e}");
+    }
+
+    #[test]
+    fn a_hugepage_size_that_does_not_parse_divides_nothing() {
+        let e = errors_of(&pod(
+            r#"{ requests = { memory = "1Gi", hugepages-foo = "2Mi" }, limits = { memory = "1Gi", hugepages-foo = "2Mi" } }"#,
+        ));
+        assert!(
+            e.contains(
+                r#"Invalid value: "2Mi": 2Mi is not positive integer multiple of hugepages-foo"#
+            ),
+            "{e}"
+        );
     }
 }
