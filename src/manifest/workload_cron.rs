@@ -40,10 +40,8 @@ const DOW: Bounds = Bounds {
     names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
 };
 
-/// Go's `strconv.Quote`, as close as the characters of a schedule need.
-fn quote(s: &str) -> String {
-    format!("{s:?}")
-}
+/// Go's `strconv.Quote`, as the cron parser's errors quote a schedule.
+use crate::prober::quote::go_quote as quote;
 
 /// Go's `strconv.Atoi` on a 64-bit machine, with its error text.
 fn atoi(s: &str) -> Result<i64, String> {

@@ -150,11 +150,8 @@ pub fn label_value_errors(v: &str) -> Vec<String> {
     out
 }
 
-/// Go's `%q` of a string, close enough for manifests (Rust's escapes match Go's for the
-/// characters YAML scalars carry).
-pub fn go_quote(s: &str) -> String {
-    format!("{s:?}")
-}
+/// Go's `%q` of a string, as the API server quotes values.
+pub(crate) use crate::prober::quote::go_quote;
 
 /// Go's `%#v` of a `map[string]string` (keys sorted, as fmt prints maps).
 pub fn go_map(m: Option<&BTreeMap<String, String>>) -> String {
