@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1 as k;
 
 use crate::diag::{Diagnostic, FieldPath};
-use crate::spec::api_names::{dns1123_subdomain_problems, qualified_name_problems};
+use crate::spec::api_names::{dns1123_subdomain_errors, qualified_name_errors};
 use crate::spec::validate_env::env_name_error;
 use crate::spec::validate_ports::{PORT_RANGE_MSG, quoted};
 
@@ -247,7 +247,7 @@ fn field_ref(f: &k::ObjectFieldSelector, path: &FieldPath, out: &mut Vec<Diagnos
             } else {
                 key.to_owned()
             };
-            for why in qualified_name_problems(&key) {
+            for why in qualified_name_errors(&key) {
                 out.push(error(
                     path.clone(),
                     format!("Invalid value: {key:?}: {why}"),
@@ -277,7 +277,7 @@ fn field_ref(f: &k::ObjectFieldSelector, path: &FieldPath, out: &mut Vec<Diagnos
 
 /// A configMapKeyRef's or secretKeyRef's name and key (`validateConfigMapKeySelector`).
 fn key_ref(name: &str, key: &str, path: &FieldPath, out: &mut Vec<Diagnostic>) {
-    for why in dns1123_subdomain_problems(name) {
+    for why in dns1123_subdomain_errors(name) {
         out.push(error(
             path.key("name"),
             format!("Invalid value: {name:?}: {why}"),

@@ -1,59 +1,140 @@
 //! The API server's name formats that several validations share (apimachinery's
-//! `IsQualifiedName`, `IsDNS1123Subdomain`), with its own messages.
+//! `pkg/util/validation`: qualified names, label values, RFC 1123 labels and subdomains),
+//! with its exact messages.
 
-/// The API server's explanation of the name part (`qualifiedNameErrMsg` with its examples).
-const QUALIFIED_NAME_MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const QNAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
+const QNAME_MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const DNS_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+const DNS_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
+const DNS_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 
-/// Why `value` is not a lowercase RFC 1123 subdomain, in the API server's words, if it is not.
-pub fn dns1123_subdomain_problems(value: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    if value.len() > 253 {
-        out.push("must be no more than 253 characters".to_owned());
+/// apimachinery's `RegexError`: the message, examples and the regex, in its exact spacing
+/// (each example is followed by `', ` and joined with ` or `).
+fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
+    let mut s = format!("{msg} (e.g. ");
+    for (i, e) in examples.iter().enumerate() {
+        if i > 0 {
+            s.push_str(" or ");
+        }
+        s.push_str(&format!("'{e}', "));
     }
-    let label_ok = |l: &str| {
-        let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-        l.starts_with(alnum) && l.ends_with(alnum) && l.chars().all(|c| alnum(c) || c == '-')
-    };
-    if !value.split('.').all(label_ok) {
-        out.push("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_owned());
+    s.push_str(&format!("regex used for validation is '{fmt}')"));
+    s
+}
+
+fn max_len(n: usize) -> String {
+    format!("must be no more than {n} characters")
+}
+
+/// `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, the name part of a qualified name.
+fn is_qname(s: &str) -> bool {
+    let b = s.as_bytes();
+    let end_ok = |c: &u8| c.is_ascii_alphanumeric();
+    b.first().is_some_and(end_ok)
+        && b.last().is_some_and(end_ok)
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    let end_ok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    b.first().is_some_and(end_ok)
+        && b.last().is_some_and(end_ok)
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// Whether `s` is a lowercase RFC 1123 subdomain (length aside).
+pub fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.split('.').all(is_dns_label)
+}
+
+/// `IsDNS1123Label`'s messages.
+pub fn dns1123_label_errors(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.len() > 63 {
+        out.push(max_len(63));
+    }
+    if !is_dns_label(s) {
+        if is_dns_subdomain(s) {
+            out.push("must not contain dots".into());
+        } else {
+            out.push(regex_error(
+                DNS_LABEL_MSG,
+                DNS_LABEL_FMT,
+                &["my-name", "123-abc"],
+            ));
+        }
     }
     out
 }
 
-/// Why `value` is not a qualified name (`[prefix/]name`, as label keys and resource names
-/// are), in the API server's words; empty when it is one.
-pub fn qualified_name_problems(value: &str) -> Vec<String> {
-    let parts: Vec<&str> = value.split('/').collect();
-    let (prefix, name) = match parts.as_slice() {
-        [name] => (None, *name),
-        [prefix, name] => (Some(*prefix), *name),
+/// `IsDNS1123Subdomain`'s messages.
+pub fn dns1123_subdomain_errors(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.len() > 253 {
+        out.push(max_len(253));
+    }
+    if !is_dns_subdomain(s) {
+        let fmt = format!("{DNS_LABEL_FMT}(\\.{DNS_LABEL_FMT})*");
+        out.push(regex_error(DNS_SUBDOMAIN_MSG, &fmt, &["example.com"]));
+    }
+    out
+}
+
+/// `IsQualifiedName`'s messages (label keys, selector keys).
+pub fn qualified_name_errors(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let parts: Vec<&str> = s.split('/').collect();
+    let name = match parts.as_slice() {
+        [name] => *name,
+        [prefix, name] => {
+            if prefix.is_empty() {
+                out.push("prefix part must be non-empty".into());
+            } else {
+                out.extend(
+                    dns1123_subdomain_errors(prefix)
+                        .into_iter()
+                        .map(|m| format!("prefix part {m}")),
+                );
+            }
+            *name
+        }
         _ => {
             return vec![format!(
-                "a qualified name {QUALIFIED_NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+                "a qualified name {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+                regex_error(QNAME_MSG, QNAME_FMT, &["MyName", "my.name", "123-abc"])
             )];
         }
     };
-    let mut out = Vec::new();
-    match prefix {
-        Some("") => out.push("prefix part must be non-empty".to_owned()),
-        Some(p) => out.extend(
-            dns1123_subdomain_problems(p)
-                .into_iter()
-                .map(|m| format!("prefix part {m}")),
-        ),
-        None => {}
-    }
     if name.is_empty() {
-        out.push("name part must be non-empty".to_owned());
+        out.push("name part must be non-empty".into());
     } else if name.len() > 63 {
-        out.push("name part must be no more than 63 characters".to_owned());
+        out.push(format!("name part {}", max_len(63)));
     }
-    let alnum = |c: char| c.is_ascii_alphanumeric();
-    let name_ok = name.starts_with(alnum)
-        && name.ends_with(alnum)
-        && name.chars().all(|c| alnum(c) || "-_.".contains(c));
-    if !name.is_empty() && !name_ok {
-        out.push(format!("name part {QUALIFIED_NAME_MSG}"));
+    if !is_qname(name) {
+        out.push(format!(
+            "name part {}",
+            regex_error(QNAME_MSG, QNAME_FMT, &["MyName", "my.name", "123-abc"])
+        ));
+    }
+    out
+}
+
+/// `IsValidLabelValue`'s messages.
+pub fn label_value_errors(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if v.len() > 63 {
+        out.push(max_len(63));
+    }
+    if !v.is_empty() && !is_qname(v) {
+        out.push(regex_error(
+            LABEL_VALUE_MSG,
+            &format!("({QNAME_FMT})?"),
+            &["MyValue", "my_value", "12345"],
+        ));
     }
     out
 }
@@ -71,25 +152,25 @@ mod tests {
             "a",
             "app.kubernetes.io/name",
         ] {
-            assert!(qualified_name_problems(ok).is_empty(), "{ok}");
+            assert!(qualified_name_errors(ok).is_empty(), "{ok}");
         }
-        let bad = qualified_name_problems("my gpu");
+        let bad = qualified_name_errors("my gpu");
         assert_eq!(bad.len(), 1);
         assert!(
             bad[0].starts_with("name part must consist of alphanumeric"),
             "{bad:?}"
         );
         assert_eq!(
-            qualified_name_problems("/x"),
+            qualified_name_errors("/x"),
             ["prefix part must be non-empty"]
         );
         assert!(
-            qualified_name_problems("Ex.com/x")[0]
+            qualified_name_errors("Ex.com/x")[0]
                 .starts_with("prefix part a lowercase RFC 1123 subdomain")
         );
-        assert!(qualified_name_problems("a/b/c")[0].starts_with("a qualified name must consist"));
+        assert!(qualified_name_errors("a/b/c")[0].starts_with("a qualified name must consist"));
         assert_eq!(
-            qualified_name_problems(&"x".repeat(64)),
+            qualified_name_errors(&"x".repeat(64)),
             ["name part must be no more than 63 characters"]
         );
     }

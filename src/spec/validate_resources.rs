@@ -4,7 +4,7 @@
 //!
 //! Quantities are quoted in the API server's canonical form ("0.5" is "500m").
 
-use super::api_names::qualified_name_problems;
+use super::api_names::qualified_name_errors;
 use super::model::{Container, Resources};
 use super::quantity::{canonical_quantity, parse_memory_quantity, parse_quantity_nanos};
 use super::validate::err;
@@ -66,7 +66,7 @@ fn overcommit_allowed(name: &str) -> bool {
 /// The API server's objections to `name` as a container resource name
 /// (`validateContainerResourceName`).
 fn name_problems(name: &str) -> Vec<String> {
-    let mut out: Vec<String> = qualified_name_problems(name);
+    let mut out: Vec<String> = qualified_name_errors(name);
     let single = !name.contains('/');
     if out.is_empty()
         && single
