@@ -17,28 +17,32 @@
 //! the spec fails and its report contains every line of the sibling `.expected-failure` file
 //! (a line starting `why: ` must be in the report's cause section, before the expectations).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, OnceLock};
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Arguments;
 
-use crate::report::{junit, timeline, verdict};
-use crate::runner::{RunGuard, RunOptions, run_spec};
+use crate::report::{junit, verdict};
+use crate::runner::RunGuard;
 use crate::runtime::isolation::Isolation;
 use crate::runtime::process;
-use crate::spec::{LoadOptions, LoadedSpec, load_spec_with};
+use crate::spec::{LoadOptions, load_spec_with};
 
 pub mod partition;
 pub use partition::Partition;
 mod discover;
 mod judge;
+mod order;
 pub mod recheck;
+mod suite;
 pub mod threads;
+mod trial;
 mod turns;
-use turns::{PortClaim, SERIAL};
+/// The trial type of [`Suite::with_trial`] and its failure, from libtest-mimic.
+pub use libtest_mimic::{Failed, Trial};
+pub use suite::Suite;
 
 static TRIAL_SEQ: AtomicUsize = AtomicUsize::new(0);
 
@@ -153,7 +157,13 @@ static FORCED_IMAGES: OnceLock<Vec<(String, Vec<String>)>> = OnceLock::new();
 
 /// Runs every spec under `dir` as a trial; `extra_path` is put in front of containers' PATH.
 pub fn main(dir: impl AsRef<Path>, extra_path: &[PathBuf]) -> ExitCode {
-    exit_code(run_all(dir.as_ref(), extra_path, Arguments::from_args()))
+    exit_code(run_all(
+        dir.as_ref(),
+        extra_path,
+        &[None],
+        Vec::new(),
+        Arguments::from_args(),
+    ))
 }
 
 /// Like [`main`], with images mapped to local commands for every spec, e.g.
@@ -175,7 +185,13 @@ pub fn main_with_images(
         }
     }
     let _ = FORCED_IMAGES.set(parsed);
-    exit_code(run_all(dir.as_ref(), extra_path, Arguments::from_args()))
+    exit_code(run_all(
+        dir.as_ref(),
+        extra_path,
+        &[None],
+        Vec::new(),
+        Arguments::from_args(),
+    ))
 }
 
 /// The suite's image entries: `PODCHECK_IMAGES` (one `NAME=CMD` per line), then the ones
@@ -202,7 +218,13 @@ pub fn main_with_isolation(
     isolation: Isolation,
 ) -> ExitCode {
     let _ = FORCED.set(isolation);
-    exit_code(run_all(dir.as_ref(), extra_path, Arguments::from_args()))
+    exit_code(run_all(
+        dir.as_ref(),
+        extra_path,
+        &[None],
+        Vec::new(),
+        Arguments::from_args(),
+    ))
 }
 
 /// Runs every spec under `dir` as a trial, with libtest's command-line `args` (what
@@ -226,7 +248,7 @@ pub fn run_suite(
     if let Some(s) = time_scale {
         let _ = FORCED_SCALE.set(s);
     }
-    run_all(dir, extra_path, args)
+    run_all(dir, extra_path, &[None], Vec::new(), args)
 }
 
 /// The suite-wide time scale: `podcheck test --time-scale`, else `PODCHECK_TIME_SCALE`
@@ -252,7 +274,15 @@ fn exit_code(passed: bool) -> ExitCode {
     }
 }
 
-fn run_all(dir: &Path, extra_path: &[PathBuf], mut args: Arguments) -> bool {
+/// Runs every spec under `dir` once per pass (`None`: the default pass) plus the `extra`
+/// trials, all in one pool of trial threads.
+fn run_all(
+    dir: &Path,
+    extra_path: &[PathBuf],
+    passes: &[Option<Isolation>],
+    extra: Vec<Trial>,
+    mut args: Arguments,
+) -> bool {
     let dir = dir.to_owned();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let env_threads = std::env::var("RUST_TEST_THREADS").ok();
@@ -342,66 +372,49 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], mut args: Arguments) -> bool {
     }
     let started = (std::time::SystemTime::now(), std::time::Instant::now());
     let session = RunGuard::new();
-    let session_id = session.run_id().to_owned();
-    let trials: Vec<Trial> = files
+    let run = Arc::new(trial::SuiteRun {
+        extra_path: extra_path.to_vec(),
+        session_id: session.run_id().to_owned(),
+        time_scale,
+        images,
+    });
+    let filtered = args.filter.is_some();
+    // Loaded once, here: every pass's skip decision and trial share it.
+    let specs: Vec<Arc<trial::SuiteSpec>> = files
         .into_iter()
         .map(|path| {
-            let name = trial_name(&dir, &path);
-            let extra = extra_path.to_vec();
-            let session_id = session_id.clone();
-            // Loaded once, here: the skip decision and the trial share it.
-            let loaded = load_spec_with(&path, &load_opts);
-            let images = images.clone();
-            let skip = loaded.as_ref().ok().and_then(unmet_requirement);
-            if let Some(reason) = &skip {
-                eprintln!("podcheck: skipping {name}: {reason}");
-            }
-            if let (Some(reason), Some(_)) = (&skip, junit_path())
-                && args.filter.is_none()
-            {
-                CASES.push(junit::Case {
-                    name: name.clone(),
-                    outcome: junit::CaseOutcome::Skipped {
-                        reason: reason.clone(),
-                    },
-                    time: std::time::Duration::ZERO,
-                    system_out: String::new(),
-                });
-            }
-            let case_name = name.clone();
-            let trial = Trial::test(name, move || {
-                let started = std::time::Instant::now();
-                let mut out = TrialOut::default();
-                let ok = loaded.is_ok();
-                let result = match &loaded {
-                    Err(d) => Err(Failed::from(d.render())),
-                    Ok(l) => run_trial(
-                        SpecFile {
-                            path: &path,
-                            name: &case_name,
-                        },
-                        l,
-                        &extra,
-                        &session_id,
-                        time_scale,
-                        images.clone(),
-                        &mut out,
-                    ),
-                };
-                // A JUnit time is the spec's own run, not the time it queued behind a serial
-                // spec or a port; a spec that never ran counts from the trial's start.
-                let time = out.ran.unwrap_or_else(|| started.elapsed());
-                record_case(&case_name, &result, ok, time, out.logs);
-                result
-            });
-            match skip {
-                Some(_) => trial
-                    .with_kind("skipped, see above")
-                    .with_ignored_flag(true),
-                None => trial.with_kind("spec"),
-            }
+            Arc::new(trial::SuiteSpec {
+                name: trial_name(&dir, &path),
+                loaded: load_spec_with(&path, &load_opts),
+                path,
+            })
         })
         .collect();
+    let lengths: Vec<f64> = specs
+        .iter()
+        .map(|spec| expected_secs(spec, time_scale))
+        .collect();
+    let mut spec_trials = Vec::new();
+    for forced in passes {
+        if let Some(i) = forced {
+            match crate::runtime::isolation::decide(*i) {
+                Ok((_, note)) => eprintln!("podcheck: pass with isolation {i}: {note}"),
+                Err(e) => eprintln!("podcheck: pass with isolation {i}: {e}"),
+            }
+        }
+        spec_trials.extend(specs.iter().zip(&lengths).map(|(spec, len)| {
+            (
+                *len,
+                trial::spec_trial(run.clone(), spec.clone(), *forced, filtered),
+            )
+        }));
+    }
+    // Longest first (see `order`); a stable sort keeps name order among equals. The
+    // caller's own trials go before all: they are the long ones (a whole suite as another
+    // user), and the spec trials fill the other threads around them.
+    spec_trials.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut trials = extra;
+    trials.extend(spec_trials.into_iter().map(|(_, t)| t));
     let conclusion = libtest_mimic::run(&args, trials);
     drop(session);
     let mut junit_ok = true;
@@ -414,35 +427,31 @@ fn run_all(dir: &Path, extra_path: &[PathBuf], mut args: Arguments) -> bool {
         }
     }
     // Every process any trial started carries the session prefix in PODCHECK_RUN.
-    let leaked = process::tagged_pids("PODCHECK_RUN", |v| v.starts_with(&session_id));
+    let session_id = &run.session_id;
+    let leaked = process::tagged_pids("PODCHECK_RUN", |v| v.starts_with(session_id.as_str()));
     if !leaked.is_empty() {
         eprintln!("error: processes of this test run are still alive after it: {leaked:?}");
-        process::kill_tagged_prefix("PODCHECK_RUN", &session_id);
+        process::kill_tagged_prefix("PODCHECK_RUN", session_id);
         return false;
     }
     junit_ok && !conclusion.has_failed()
 }
 
-/// Why this machine cannot check the spec (a `run.requires` feature it lacks), if so. A spec
-/// that does not load is not skipped: its trial reports the error.
-fn unmet_requirement(loaded: &LoadedSpec) -> Option<String> {
-    if let Some(why) = crate::runner::identity_unavailable(&loaded.spec.pod) {
-        return Some(why);
-    }
-    let run = &loaded.spec.run;
-    if run.requires.is_empty() {
-        return None;
-    }
-    let isolation = env_isolation().or(run.isolation).unwrap_or_default();
-    let pod_mode = match crate::runtime::isolation::decide(isolation) {
-        Ok((pod, _)) => pod,
-        Err(e) => return Some(e),
-    };
-    run.requires.iter().find_map(|f| {
-        f.check(pod_mode)
-            .err()
-            .map(|e| format!("requires {f}, unavailable: {e}"))
-    })
+/// The real seconds `spec` is likely to run (see [`order`]), at the suite's time scale if
+/// one was given, else the spec's (an `auto` scale counts as real time).
+fn expected_secs(spec: &trial::SuiteSpec, suite_scale: Option<crate::clock::TimeScale>) -> f64 {
+    let scale = suite_scale
+        .or_else(|| spec.loaded.as_ref().ok()?.spec.run.time_scale)
+        .map_or(1.0, |s| match s {
+            crate::clock::TimeScale::Fixed(f) => f,
+            crate::clock::TimeScale::Auto => 1.0,
+        });
+    let text = crate::diag::read_capped(&spec.path)
+        .ok()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    order::expected_secs(&text, scale)
 }
 
 /// The forced mode, else `PODCHECK_ISOLATION` when set to a valid mode (an invalid one is
@@ -468,118 +477,4 @@ fn trial_name(dir: &Path, path: &Path) -> String {
         .unwrap_or(path)
         .to_string_lossy()
         .replace('\\', "/")
-}
-
-/// What a trial hands back besides its result, for its JUnit testcase.
-#[derive(Default)]
-struct TrialOut {
-    /// The containers' output.
-    logs: String,
-    /// How long the spec itself ran, from the moment it held its locks to its report.
-    ran: Option<std::time::Duration>,
-}
-
-/// A spec of the suite: its file, and its name (the path below the suite folder).
-struct SpecFile<'a> {
-    path: &'a Path,
-    name: &'a str,
-}
-
-fn run_trial(
-    spec: SpecFile<'_>,
-    loaded: &LoadedSpec,
-    extra_path: &[PathBuf],
-    session_id: &str,
-    time_scale: Option<crate::clock::TimeScale>,
-    images: Vec<(String, Vec<String>)>,
-    out: &mut TrialOut,
-) -> Result<(), Failed> {
-    let path = spec.path;
-    let _lock = if loaded.spec.run.serial {
-        (
-            None,
-            Some(SERIAL.write().unwrap_or_else(|p| p.into_inner())),
-        )
-    } else {
-        (Some(SERIAL.read().unwrap_or_else(|p| p.into_inner())), None)
-    };
-    let isolation = env_isolation()
-        .or(loaded.spec.run.isolation)
-        .unwrap_or_default();
-    let own_network = crate::runtime::isolation::decide(isolation).is_ok_and(|(pod, _)| pod);
-    // Without their own network namespaces pods share the host's loopback, so trials whose
-    // ports overlap take turns.
-    let ports = if own_network {
-        BTreeSet::new()
-    } else {
-        let stem = crate::runner::sanitize(&loaded.stem);
-        loaded
-            .spec
-            .pod_instances(&stem)
-            .iter()
-            .flat_map(|p| crate::spec::ports::pod_ports(&p.pod))
-            .collect()
-    };
-    let _ports = PortClaim::acquire(ports);
-    let ran_from = std::time::Instant::now();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failed::from(format!("cannot start the async runtime: {e}")))?;
-    let mut opts = RunOptions {
-        isolation: env_isolation(),
-        time_scale,
-        images,
-        extra_path: extra_path.to_vec(),
-    };
-    let run_once = |opts: &RunOptions| {
-        let seq = TRIAL_SEQ.fetch_add(1, Ordering::Relaxed);
-        let guard = RunGuard::with_id(format!("{session_id}-{seq}"));
-        rt.block_on(run_spec(loaded, opts, guard.run_id(), &mut |_, _| {}, None))
-            .map_err(|e| Failed::from(e.to_string()))
-    };
-    let mut report = run_once(&opts)?;
-    let mut result = judge::judge(path, &report);
-    let env = std::env::var("PODCHECK_RECHECK").ok();
-    let mut recheck_note = None;
-    if let Err(first) = &result
-        && recheck::wanted(report.wall.scale, env.as_deref())
-    {
-        let first = first.clone();
-        let scale = report.wall.scale;
-        opts.time_scale = Some(crate::clock::TimeScale::Fixed(1.0));
-        report = run_once(&opts)?;
-        result = judge::judge(path, &report);
-        let line = recheck::note(
-            spec.name,
-            scale,
-            verdict::first_cause(&first),
-            result.is_ok(),
-        );
-        eprintln!("{line}");
-        recheck_note = Some((line, first));
-    }
-    out.ran = Some(ran_from.elapsed());
-    out.logs = verdict::logs_text(&report);
-    if let Some((line, _)) = &recheck_note {
-        out.logs = format!("{line}\n{}", out.logs);
-    }
-    if let Some(dir) = timeline_dir() {
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Failed::from(format!(
-                "cannot create the timeline folder {}: {e}",
-                dir.display()
-            ))
-        })?;
-        let file = dir.join(timeline::file_name(spec.name, timeline::Format::Svg));
-        timeline::write(&file, &path.display().to_string(), &report)
-            .map_err(|e| Failed::from(e.to_string()))?;
-    }
-    match (result, recheck_note) {
-        (Ok(()), _) => Ok(()),
-        (Err(text), Some((line, first))) => Err(Failed::from(format!(
-            "{text}\n{line}; the compressed run's report was:\n{first}"
-        ))),
-        (Err(text), None) => Err(Failed::from(text)),
-    }
 }
