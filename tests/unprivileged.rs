@@ -13,7 +13,7 @@ fn a_missing_feature_is_refused_with_the_reason() {
         return;
     };
     // An ordinary user has no writable memory cgroup here (no delegation).
-    let out = run_as(&u, &["run", "-q"], "specs/resources/oom-killed.toml");
+    let out = run_as(&u, &["run", "-q"], "specs/resources/oom-killed.toml", &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(0) {
         eprintln!("skipped: {USER} has a writable memory cgroup on this machine");

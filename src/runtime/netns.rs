@@ -195,12 +195,32 @@ impl PodNetwork {
 /// one message each way, however many sockets.
 fn request(sock: &UnixStream, req: u8, count: u8, out: &mut Vec<OwnedFd>) -> io::Result<()> {
     let msg = [req, count];
-    // SAFETY: the buffers outlive the calls.
-    unsafe {
-        if libc::write(sock.as_raw_fd(), msg.as_ptr().cast(), msg.len()) != msg.len() as isize {
-            return Err(io::Error::last_os_error());
+    // SAFETY: the buffer outlives the call.
+    let wrote = retry_eintr(|| unsafe {
+        match libc::write(sock.as_raw_fd(), msg.as_ptr().cast(), msg.len()) {
+            n if n == msg.len() as isize => Ok(()),
+            _ => Err(io::Error::last_os_error()),
         }
-        recv_fds(sock.as_raw_fd(), out)
+    });
+    wrote?;
+    // SAFETY: a socket of ours, and recv_fds writes only into its own buffers.
+    retry_eintr(|| unsafe { recv_fds(sock.as_raw_fd(), out) })
+}
+
+/// Most interrupted calls in a row [`retry_eintr`] retries before it gives up.
+const EINTR_RETRIES: usize = 1000;
+
+/// Runs `call` again while a signal interrupts it before it did anything. The control
+/// socket has a receive timeout (SO_RCVTIMEO), and a call on a socket with a timeout is
+/// never restarted after a signal handler, SA_RESTART or not (signal(7)), so every SIGCHLD
+/// of a container ending would otherwise fail a probe's socket request with EINTR.
+fn retry_eintr<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut left = EINTR_RETRIES;
+    loop {
+        match call() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted && left > 0 => left -= 1,
+            other => return other,
+        }
     }
 }
 
@@ -235,7 +255,8 @@ fn wait_ready(ctl: &mut UnixStream) -> Result<(), NetnsError> {
     let mut got = 0;
     // Bounded: at most 6 bytes, and each read has the timeout above.
     while got < msg.len() {
-        match ctl.read(&mut msg[got..]) {
+        // Interrupted reads are retried (see retry_eintr).
+        match retry_eintr(|| ctl.read(&mut msg[got..])) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(source) => {

@@ -121,3 +121,65 @@ fn a_process_that_joins_runs_in_the_pod_namespace() {
     assert_eq!(got, want.to_string_lossy());
     let _ = std::io::stderr().flush();
 }
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// Interrupts `thread` with SIGURG every 5 ms until `done`, then (after 150 ms, still
+/// signalling) writes one byte to `peer`. Bounded: at most 400 signals.
+fn interrupt_then_write(
+    thread: libc::pthread_t,
+    mut peer: UnixStream,
+    done: std::sync::Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for i in 0..400 {
+            if done.load(Ordering::SeqCst) {
+                return;
+            }
+            // SAFETY: the reading thread is alive until it sets `done`, which we check.
+            unsafe { libc::pthread_kill(thread, libc::SIGURG) };
+            if i == 30 {
+                let _ = peer.write_all(b"R");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    })
+}
+
+#[test]
+fn a_read_on_the_control_socket_survives_signals() {
+    // A socket with a receive timeout, as the control socket has: signals interrupt its
+    // reads even under SA_RESTART, as SIGCHLD does whenever a container ends.
+    // SAFETY: a no-op handler for a signal nothing else here uses.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGURG, &sa, std::ptr::null_mut());
+    }
+    // SAFETY: pthread_self cannot fail.
+    let me = unsafe { libc::pthread_self() };
+    let read_with = |retry: bool| {
+        let (mut ours, peer) = UnixStream::pair().expect("socket pair");
+        ours.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let signaller = interrupt_then_write(me, peer, done.clone());
+        let mut byte = [0u8; 1];
+        let got = if retry {
+            retry_eintr(|| ours.read(&mut byte))
+        } else {
+            ours.read(&mut byte)
+        };
+        done.store(true, Ordering::SeqCst);
+        let _ = signaller.join();
+        got.map(|n| (n, byte[0]))
+    };
+    let plain = read_with(false);
+    assert_eq!(
+        plain.as_ref().map_err(io::Error::kind).err(),
+        Some(io::ErrorKind::Interrupted),
+        "a plain read is interrupted: {plain:?}"
+    );
+    assert_eq!(read_with(true).expect("retried read"), (1, b'R'));
+}
