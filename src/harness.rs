@@ -157,13 +157,7 @@ static FORCED_IMAGES: OnceLock<Vec<(String, Vec<String>)>> = OnceLock::new();
 
 /// Runs every spec under `dir` as a trial; `extra_path` is put in front of containers' PATH.
 pub fn main(dir: impl AsRef<Path>, extra_path: &[PathBuf]) -> ExitCode {
-    exit_code(run_all(
-        dir.as_ref(),
-        extra_path,
-        &[None],
-        Vec::new(),
-        Arguments::from_args(),
-    ))
+    Suite::new(dir, extra_path).main()
 }
 
 /// Like [`main`], with images mapped to local commands for every spec, e.g.
@@ -185,13 +179,7 @@ pub fn main_with_images(
         }
     }
     let _ = FORCED_IMAGES.set(parsed);
-    exit_code(run_all(
-        dir.as_ref(),
-        extra_path,
-        &[None],
-        Vec::new(),
-        Arguments::from_args(),
-    ))
+    Suite::new(dir, extra_path).main()
 }
 
 /// The suite's image entries: `PODCHECK_IMAGES` (one `NAME=CMD` per line), then the ones
@@ -218,13 +206,7 @@ pub fn main_with_isolation(
     isolation: Isolation,
 ) -> ExitCode {
     let _ = FORCED.set(isolation);
-    exit_code(run_all(
-        dir.as_ref(),
-        extra_path,
-        &[None],
-        Vec::new(),
-        Arguments::from_args(),
-    ))
+    Suite::new(dir, extra_path).main()
 }
 
 /// Runs every spec under `dir` as a trial, with libtest's command-line `args` (what

@@ -7,8 +7,9 @@
 //! A spec's length is not known before it runs; its text names it well enough. The latest
 //! time a spec mentions (an expectation window's end, `at`, `delete_pod_at`, `start_at`,
 //! `run.duration`) is about when its run is decided, and the time scale turns that into real
-//! seconds. `timeout` values are left out: they bound a run (or a probe), they do not say
-//! how long it lasts. A wrong estimate only costs order, never a verdict.
+//! seconds. `timeout` values are left out (they bound a run or a probe, they do not say how
+//! long it lasts), and so are the pods' own fields. A wrong estimate only costs order, never
+//! a verdict.
 
 use crate::spec::duration::SpecDuration;
 
@@ -24,18 +25,45 @@ pub(super) fn expected_secs(text: &str, scale: f64) -> f64 {
     if secs.is_finite() { secs.max(0.0) } else { 0.0 }
 }
 
-/// The greatest duration among the strings under `v`, skipping `timeout` keys; a window
+/// Keys whose values are not times on the spec's timeline: bounds on a run or a probe, and
+/// the pod itself, whose strings are Kubernetes values (a CPU request `"100m"` reads as
+/// 100 minutes).
+const NOT_TIMES: [&str; 6] = [
+    "timeout",
+    "pod",
+    "containers",
+    "initContainers",
+    "ephemeralContainers",
+    "resources",
+];
+
+/// The greatest duration among the strings under `v`, skipping [`NOT_TIMES`]; a window
 /// `"A..B"` counts by both ends.
 fn latest_time(v: &toml::Value, latest: &mut f64) {
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                if k != "timeout" {
+                if !NOT_TIMES.contains(&k.as_str()) {
                     latest_time(v, latest);
                 }
             }
         }
-        toml::Value::Array(a) => a.iter().for_each(|v| latest_time(v, latest)),
+        toml::Value::Array(a) => {
+            // An ordered list (events, executions) whose items come `after_previous`: each
+            // one's time is the previous one's plus its window's end.
+            let mut chain = 0.0_f64;
+            for v in a {
+                latest_time(v, latest);
+                let Some(t) = v.as_table() else { continue };
+                if let Some(at) = t.get("at").and_then(window_end) {
+                    chain = at;
+                }
+                if let Some(gap) = t.get("after_previous").and_then(window_end) {
+                    chain += gap;
+                }
+                *latest = latest.max(chain);
+            }
+        }
         toml::Value::String(s) => {
             for end in s.split("..") {
                 if let Ok(d) = SpecDuration::parse(end.trim()) {
@@ -45,6 +73,14 @@ fn latest_time(v: &toml::Value, latest: &mut f64) {
         }
         _ => {}
     }
+}
+
+/// The end of a window `"A..B"` (or the time `"A"`), in seconds.
+fn window_end(v: &toml::Value) -> Option<f64> {
+    let end = v.as_str()?.rsplit("..").next()?;
+    SpecDuration::parse(end.trim())
+        .ok()
+        .map(SpecDuration::secs_f64)
 }
 
 #[cfg(test)]
@@ -71,7 +107,23 @@ within = "2s.."
     }
 
     #[test]
-    fn timeouts_and_other_strings_are_not_lengths() {
+    fn items_after_the_previous_add_up() {
+        let spec = r#"
+[[expect.events]]
+reason = "Started"
+at = "0s..2s"
+[[expect.events]]
+reason = "Started"
+after_previous = "9s..19s"
+[[expect.events]]
+reason = "Started"
+after_previous = "19s..39s"
+"#;
+        assert_eq!(expected_secs(spec, 0.1), 6.0);
+    }
+
+    #[test]
+    fn timeouts_and_the_pods_own_strings_are_not_lengths() {
         let spec = r#"
 name = "3s of nothing"
 [run]
@@ -79,11 +131,14 @@ timeout = "120s"
 [[pod.containers]]
 name = "app"
 command = ["sleep", "5s"]
-[pod.containers.readinessProbe]
-exec = { command = ["true"] }
+resources = { requests = { cpu = "100m" } }
+[pods.web]
+start_at = "4s"
+[[pods.web.containers]]
+name = "app"
+command = ["sleep", "50s"]
 "#;
-        // `sleep 5s` is an argument, but it reads as a time; a guess may be off that way.
-        assert_eq!(expected_secs(spec, 1.0), 5.0);
+        assert_eq!(expected_secs(spec, 1.0), 4.0);
         assert_eq!(expected_secs("name = \"x\"", 1.0), 0.0);
         assert_eq!(expected_secs("not toml [", 1.0), 0.0);
         assert_eq!(
