@@ -56,13 +56,12 @@ impl Suite {
 
     /// Runs the suite with the process's command-line arguments; libtest's exit code.
     pub fn main(self) -> ExitCode {
-        let args = Arguments::from_args();
-        super::exit_code(super::run_all(
-            &self.dir,
-            &self.extra_path,
-            &self.passes,
-            self.extra,
-            args,
-        ))
+        super::exit_code(self.run(Arguments::from_args()))
+    }
+
+    /// Runs the suite with libtest's arguments `args`; whether every trial passed (and the
+    /// JUnit file, if any, was written, and no process of the run was left).
+    pub fn run(self, args: Arguments) -> bool {
+        super::run_all(&self.dir, &self.extra_path, &self.passes, self.extra, args)
     }
 }
