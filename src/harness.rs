@@ -28,7 +28,7 @@ use crate::report::{junit, verdict};
 use crate::runner::RunGuard;
 use crate::runtime::isolation::Isolation;
 use crate::runtime::process;
-use crate::spec::{LoadOptions, load_spec_with};
+use crate::spec::{LoadOptions, parse_spec_with, read_spec_source};
 
 pub mod partition;
 pub use partition::Partition;
@@ -361,21 +361,26 @@ fn run_all(
         images,
     });
     let filtered = args.filter.is_some();
-    // Loaded once, here: every pass's skip decision and trial share it.
-    let specs: Vec<Arc<trial::SuiteSpec>> = files
+    // Read and loaded once, here: every pass's skip decision and trial share it, and its
+    // text gives its place in the trial order.
+    let (lengths, specs): (Vec<f64>, Vec<Arc<trial::SuiteSpec>>) = files
         .into_iter()
         .map(|path| {
-            Arc::new(trial::SuiteSpec {
+            let mut length = 0.0;
+            let loaded = read_spec_source(&path).and_then(|text| {
+                let loaded = parse_spec_with(&path, &text, &load_opts);
+                let scale = time_scale.or_else(|| loaded.as_ref().ok()?.spec.run.time_scale);
+                length = order::expected_secs(&text, scale);
+                loaded
+            });
+            let spec = trial::SuiteSpec {
                 name: trial_name(&dir, &path),
-                loaded: load_spec_with(&path, &load_opts),
+                loaded,
                 path,
-            })
+            };
+            (length, Arc::new(spec))
         })
-        .collect();
-    let lengths: Vec<f64> = specs
-        .iter()
-        .map(|spec| expected_secs(spec, time_scale))
-        .collect();
+        .unzip();
     let mut spec_trials = Vec::new();
     for forced in passes {
         if let Some(i) = forced {
@@ -417,23 +422,6 @@ fn run_all(
         return false;
     }
     junit_ok && !conclusion.has_failed()
-}
-
-/// The real seconds `spec` is likely to run (see [`order`]), at the suite's time scale if
-/// one was given, else the spec's (an `auto` scale counts as real time).
-fn expected_secs(spec: &trial::SuiteSpec, suite_scale: Option<crate::clock::TimeScale>) -> f64 {
-    let scale = suite_scale
-        .or_else(|| spec.loaded.as_ref().ok()?.spec.run.time_scale)
-        .map_or(1.0, |s| match s {
-            crate::clock::TimeScale::Fixed(f) => f,
-            crate::clock::TimeScale::Auto => 1.0,
-        });
-    let text = crate::diag::read_capped(&spec.path)
-        .ok()
-        .flatten()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    order::expected_secs(&text, scale)
 }
 
 /// The forced mode, else `PODCHECK_ISOLATION` when set to a valid mode (an invalid one is

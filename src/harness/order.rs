@@ -11,11 +11,16 @@
 //! long it lasts), and so are the pods' own fields. A wrong estimate only costs order, never
 //! a verdict.
 
+use crate::clock::TimeScale;
 use crate::spec::duration::SpecDuration;
 
 /// The real seconds a spec file is likely to run: the latest spec time its text mentions
-/// times `scale` (real seconds per spec second). 0 for a text that does not parse.
-pub(super) fn expected_secs(text: &str, scale: f64) -> f64 {
+/// times its time scale (none or `auto`: real time). 0 for a text that does not parse.
+pub(super) fn expected_secs(text: &str, scale: Option<TimeScale>) -> f64 {
+    let scale = match scale {
+        Some(TimeScale::Fixed(s)) => s,
+        Some(TimeScale::Auto) | None => 1.0,
+    };
     let Ok(value) = toml::from_str::<toml::Value>(text) else {
         return 0.0;
     };
@@ -103,7 +108,7 @@ at = "12s..14s"
 reason = "Started"
 within = "2s.."
 "#;
-        assert_eq!(expected_secs(spec, 0.5), 7.0);
+        assert_eq!(expected_secs(spec, Some(TimeScale::Fixed(0.5))), 7.0);
     }
 
     #[test]
@@ -119,7 +124,7 @@ after_previous = "9s..19s"
 reason = "Started"
 after_previous = "19s..39s"
 "#;
-        assert_eq!(expected_secs(spec, 0.1), 6.0);
+        assert_eq!(expected_secs(spec, Some(TimeScale::Fixed(0.1))), 6.0);
     }
 
     #[test]
@@ -138,11 +143,14 @@ start_at = "4s"
 name = "app"
 command = ["sleep", "50s"]
 "#;
-        assert_eq!(expected_secs(spec, 1.0), 4.0);
-        assert_eq!(expected_secs("name = \"x\"", 1.0), 0.0);
-        assert_eq!(expected_secs("not toml [", 1.0), 0.0);
+        assert_eq!(expected_secs(spec, None), 4.0);
+        assert_eq!(expected_secs("name = \"x\"", None), 0.0);
+        assert_eq!(expected_secs("not toml [", Some(TimeScale::Auto)), 0.0);
         assert_eq!(
-            expected_secs("[run]\nduration = \"10s\"", f64::INFINITY),
+            expected_secs(
+                "[run]\nduration = \"10s\"",
+                Some(TimeScale::Fixed(f64::INFINITY))
+            ),
             0.0
         );
     }

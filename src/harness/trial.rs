@@ -51,11 +51,13 @@ pub(super) fn spec_trial(
     filtered: bool,
 ) -> Trial {
     let name = pass_name(&spec.name, forced);
+    // The mode every run of this trial is held to, if any: the pass's, else the suite's.
+    let mode = forced.or_else(env_isolation);
     let skip = spec
         .loaded
         .as_ref()
         .ok()
-        .and_then(|l| unmet_requirement(l, forced));
+        .and_then(|l| unmet_requirement(l, mode));
     if let Some(reason) = &skip {
         eprintln!("podcheck: skipping {name}: {reason}");
     }
@@ -85,7 +87,7 @@ pub(super) fn spec_trial(
                 },
                 l,
                 &run,
-                forced,
+                mode,
                 &mut out,
             ),
         };
@@ -106,17 +108,17 @@ pub(super) fn spec_trial(
 
 /// A trial's name: the spec's path below the suite folder, and for a pass forced to a mode,
 /// that mode after it, so filters on the path select the spec in every pass.
-pub(super) fn pass_name(spec: &str, forced: Option<Isolation>) -> String {
+fn pass_name(spec: &str, forced: Option<Isolation>) -> String {
     match forced {
         None => spec.to_owned(),
         Some(i) => format!("{spec} (isolation {i})"),
     }
 }
 
-/// Why this machine cannot check the spec (a `run.requires` feature it lacks) in the mode
-/// `forced` or the suite's, if so. A spec that does not load is not skipped: its trial
+/// Why this machine cannot check the spec (a `run.requires` feature it lacks) in `mode`
+/// (else the spec's own), if so. A spec that does not load is not skipped: its trial
 /// reports the error.
-fn unmet_requirement(loaded: &LoadedSpec, forced: Option<Isolation>) -> Option<String> {
+fn unmet_requirement(loaded: &LoadedSpec, mode: Option<Isolation>) -> Option<String> {
     if let Some(why) = crate::runner::identity_unavailable(&loaded.spec.pod) {
         return Some(why);
     }
@@ -124,10 +126,7 @@ fn unmet_requirement(loaded: &LoadedSpec, forced: Option<Isolation>) -> Option<S
     if run.requires.is_empty() {
         return None;
     }
-    let isolation = forced
-        .or_else(env_isolation)
-        .or(run.isolation)
-        .unwrap_or_default();
+    let isolation = mode.or(run.isolation).unwrap_or_default();
     let pod_mode = match crate::runtime::isolation::decide(isolation) {
         Ok((pod, _)) => pod,
         Err(e) => return Some(e),
@@ -158,7 +157,7 @@ fn run_trial(
     spec: SpecFile<'_>,
     loaded: &LoadedSpec,
     run: &SuiteRun,
-    forced: Option<Isolation>,
+    mode: Option<Isolation>,
     out: &mut TrialOut,
 ) -> Result<(), Failed> {
     let path = spec.path;
@@ -170,8 +169,7 @@ fn run_trial(
     } else {
         (Some(SERIAL.read().unwrap_or_else(|p| p.into_inner())), None)
     };
-    let forced = forced.or_else(env_isolation);
-    let isolation = forced.or(loaded.spec.run.isolation).unwrap_or_default();
+    let isolation = mode.or(loaded.spec.run.isolation).unwrap_or_default();
     let own_network = crate::runtime::isolation::decide(isolation).is_ok_and(|(pod, _)| pod);
     // Without their own network namespaces pods share the host's loopback, so trials whose
     // ports overlap take turns.
@@ -193,7 +191,7 @@ fn run_trial(
         .build()
         .map_err(|e| Failed::from(format!("cannot start the async runtime: {e}")))?;
     let mut opts = RunOptions {
-        isolation: forced,
+        isolation: mode,
         time_scale: run.time_scale,
         images: run.images.clone(),
         extra_path: run.extra_path.clone(),

@@ -52,6 +52,12 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec, FileDiagnostics> {
 
 /// [`load_spec`] with image entries from outside the spec.
 pub fn load_spec_with(path: &Path, opts: &LoadOptions) -> Result<LoadedSpec, FileDiagnostics> {
+    parse_spec_with(path, &read_spec_source(path)?, opts)
+}
+
+/// A spec file's text: read through the size cap, and UTF-8, or the error that says why not
+/// (what [`load_spec_with`] reads before it parses).
+pub fn read_spec_source(path: &Path) -> Result<String, FileDiagnostics> {
     let bytes = match crate::diag::read_capped(path) {
         Ok(Some(b)) => b,
         Ok(None) => {
@@ -81,10 +87,7 @@ pub fn load_spec_with(path: &Path, opts: &LoadOptions) -> Result<LoadedSpec, Fil
             });
         }
     };
-    match String::from_utf8(bytes) {
-        Ok(source) => parse_spec_with(path, &source, opts),
-        Err(e) => Err(not_utf8(path, e)),
-    }
+    String::from_utf8(bytes).map_err(|e| not_utf8(path, e))
 }
 
 /// The diagnostic for a file that is not UTF-8 (TOML must be): where the first bad byte

@@ -29,5 +29,8 @@ pub mod validate_security;
 pub mod validate_traffic;
 pub mod validate_updates;
 
-pub use load::{LoadOptions, LoadedSpec, load_spec, load_spec_with, parse_spec, parse_spec_with};
+pub use load::{
+    LoadOptions, LoadedSpec, load_spec, load_spec_with, parse_spec, parse_spec_with,
+    read_spec_source,
+};
 pub use model::SpecFile;
