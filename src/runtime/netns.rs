@@ -196,13 +196,12 @@ impl PodNetwork {
 fn request(sock: &UnixStream, req: u8, count: u8, out: &mut Vec<OwnedFd>) -> io::Result<()> {
     let msg = [req, count];
     // SAFETY: the buffer outlives the call.
-    let wrote = retry_eintr(|| unsafe {
+    retry_eintr(|| unsafe {
         match libc::write(sock.as_raw_fd(), msg.as_ptr().cast(), msg.len()) {
             n if n == msg.len() as isize => Ok(()),
             _ => Err(io::Error::last_os_error()),
         }
-    });
-    wrote?;
+    })?;
     // SAFETY: a socket of ours, and recv_fds writes only into its own buffers.
     retry_eintr(|| unsafe { recv_fds(sock.as_raw_fd(), out) })
 }
@@ -253,9 +252,9 @@ fn wait_ready(ctl: &mut UnixStream) -> Result<(), NetnsError> {
     let _ = ctl.set_read_timeout(Some(Duration::from_secs(10)));
     let mut msg = [0u8; 6];
     let mut got = 0;
-    // Bounded: at most 6 bytes, and each read has the timeout above.
+    // Bounded: at most 6 bytes, each read has the timeout above, and interrupted reads are
+    // retried a bounded number of times (retry_eintr).
     while got < msg.len() {
-        // Interrupted reads are retried (see retry_eintr).
         match retry_eintr(|| ctl.read(&mut msg[got..])) {
             Ok(0) => break,
             Ok(n) => got += n,

@@ -134,7 +134,7 @@ pub fn the_suite_passes() -> Result<(), String> {
     let Some(u) = unprivileged_or_skip() else {
         return Ok(());
     };
-    // Half the trial threads: this pass runs beside the conformance target's own two, and
+    // 12 trials, half the 24 of .cargo/config.toml: this pass runs beside the target's two, and
     // pod mode inside a user namespace is the slowest to start a pod.
     let out = run_as(&u, &["test"], "specs", &["--", "--test-threads", "12"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
