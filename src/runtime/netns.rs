@@ -6,6 +6,7 @@
 //! for its UDP and TCP sockets, so the runner itself never changes namespace — that path
 //! works for root and for ordinary users alike.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -56,11 +57,16 @@ const STEPS: [(&str, &str); 6] = [
 ];
 
 /// How many TCP sockets one request to the sandbox brings back. A probe takes one and the
-/// rest wait for the next probes, so most probes make no round trip to the sandbox: each
-/// one blocks the runner's thread until the sandbox has been scheduled, which on a loaded
-/// machine is most of a probe's timing error. (An unconnected socket keeps nothing but its
-/// namespace; a few per pod are cheap.)
+/// rest wait for the next probes. (An unconnected socket keeps nothing but its namespace;
+/// a few per pod are cheap.)
 const TCP_BATCH: u8 = 4;
+/// When a pod has this many spare sockets of a family left, the next batch is asked for
+/// at once, and its reply is collected later without waiting. A blocking round trip to the
+/// sandbox holds the runner's thread until the sandbox has been scheduled, which was most of
+/// a probe's timing error at many pods; with the batch asked for ahead, a probe waits for
+/// the sandbox only when a pod takes sockets faster than it answers (its first probe, or a
+/// burst).
+const PREFETCH_AT: usize = 1;
 /// The most sockets the sandbox sends in one message.
 const MAX_BATCH: usize = 8;
 
@@ -76,11 +82,89 @@ pub struct PodNetwork {
     host_pid: AtomicBool,
 }
 
-/// The control socket to the sandbox, and the TCP sockets it sent ahead (IPv4, IPv6).
+/// The control socket to the sandbox, the TCP sockets it sent ahead (IPv4, IPv6), and the
+/// requests it has not answered yet.
 #[derive(Debug)]
 struct Ctl {
     sock: UnixStream,
     spare: [Vec<OwnedFd>; 2],
+    /// The kind byte of each request sent whose reply is unread, oldest first: the sandbox
+    /// reads one two-byte request at a time and answers each with one message, in order.
+    pending: VecDeque<u8>,
+}
+
+/// The request byte for TCP sockets of a family, and the index of its spares.
+fn tcp_kind(v6: bool) -> (u8, usize) {
+    if v6 { (b'6', 1) } else { (b'4', 0) }
+}
+
+impl Ctl {
+    /// Sends a request for `count` sockets of `kind` without waiting for the reply.
+    fn ask(&mut self, kind: u8, count: u8) -> io::Result<()> {
+        let msg = [kind, count];
+        let fd = self.sock.as_raw_fd();
+        // SAFETY: the buffer outlives the call.
+        retry_eintr(|| unsafe {
+            match libc::write(fd, msg.as_ptr().cast(), msg.len()) {
+                n if n == msg.len() as isize => Ok(()),
+                _ => Err(io::Error::last_os_error()),
+            }
+        })?;
+        self.pending.push_back(kind);
+        Ok(())
+    }
+
+    /// Reads the oldest pending reply, waiting for it when `wait`. Its TCP sockets go to
+    /// the spares, UDP ones into `udp`. `Ok(None)`: nothing pending, or (not waiting)
+    /// nothing arrived yet; `Ok(Some((kind, answer)))`: the reply was read, and `answer` is
+    /// the sandbox's error if it sent no sockets. `Err`: the control socket itself failed.
+    fn take_reply(
+        &mut self,
+        wait: bool,
+        udp: &mut Vec<OwnedFd>,
+    ) -> io::Result<Option<(u8, io::Result<()>)>> {
+        let Some(&kind) = self.pending.front() else {
+            return Ok(None);
+        };
+        let flags = if wait { 0 } else { libc::MSG_DONTWAIT };
+        let mut got = Vec::new();
+        let fd = self.sock.as_raw_fd();
+        // SAFETY: a socket of ours, and recv_fds writes only into its own buffers.
+        let answer = match retry_eintr(|| unsafe { recv_fds(fd, flags, &mut got) }) {
+            Err(e) if !wait && e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            other => other?,
+        };
+        self.pending.pop_front();
+        match kind {
+            b'4' | b'6' => self.spare[tcp_kind(kind == b'6').1].extend(got),
+            _ => udp.extend(got),
+        }
+        Ok(Some((kind, answer)))
+    }
+
+    /// Reads every pending reply that has arrived, without waiting. Failed answers are
+    /// dropped: they were asked for ahead, and the next request for that kind meets its
+    /// own answer.
+    fn collect(&mut self) -> io::Result<()> {
+        let mut udp = Vec::new();
+        // Bounded: each pass takes one of the pending replies off the queue.
+        while self.take_reply(false, &mut udp)?.is_some() {}
+        Ok(())
+    }
+
+    /// Waits for replies until the one to a request of `kind` is read, and returns the
+    /// sandbox's answer to it.
+    fn wait_for(&mut self, kind: u8, udp: &mut Vec<OwnedFd>) -> io::Result<()> {
+        // Bounded: each pass takes one of the pending replies off the queue, and one of
+        // them is a request of `kind` (the caller made sure).
+        loop {
+            match self.take_reply(true, udp)? {
+                None => return Err(io::Error::from_raw_os_error(libc::EIO)),
+                Some((k, answer)) if k == kind => return answer,
+                Some(_) => {}
+            }
+        }
+    }
 }
 
 impl PodNetwork {
@@ -135,6 +219,7 @@ impl PodNetwork {
             ctl: Mutex::new(Ctl {
                 sock: ours,
                 spare: [Vec::new(), Vec::new()],
+                pending: VecDeque::new(),
             }),
             netns,
             userns,
@@ -166,44 +251,43 @@ impl PodNetwork {
     /// An unconnected TCP socket inside the pod's network namespace.
     pub fn socket(&self, v6: bool) -> io::Result<std::net::TcpStream> {
         let mut ctl = self.ctl.lock().unwrap_or_else(|p| p.into_inner());
-        let Ctl { sock, spare } = &mut *ctl;
-        let spare = &mut spare[usize::from(v6)];
-        if spare.is_empty() {
-            request(sock, if v6 { b'6' } else { b'4' }, TCP_BATCH, spare)?;
+        let (kind, k) = tcp_kind(v6);
+        ctl.collect()?;
+        if ctl.spare[k].is_empty() {
+            if !ctl.pending.contains(&kind) {
+                ctl.ask(kind, TCP_BATCH)?;
+            }
+            // Bounded: ends at the first reply to a request of this kind.
+            while ctl.spare[k].is_empty() {
+                ctl.wait_for(kind, &mut Vec::new())?;
+            }
         }
-        spare
+        let sock = ctl.spare[k]
             .pop()
             .map(std::net::TcpStream::from)
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))?;
+        if ctl.spare[k].len() <= PREFETCH_AT && !ctl.pending.contains(&kind) {
+            // Asked ahead: a failure here is met again, and reported, by the request that
+            // needs those sockets.
+            let _ = ctl.ask(kind, TCP_BATCH);
+        }
+        Ok(sock)
     }
 
     /// An unbound UDP socket inside the pod's network namespace (the cluster DNS binds
     /// its port 53 on one: the sandbox lifted the privileged-port limit there, so that
     /// works for an ordinary user too).
     pub fn udp_socket(&self, v6: bool) -> io::Result<std::net::UdpSocket> {
-        let ctl = self.ctl.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ctl = self.ctl.lock().unwrap_or_else(|p| p.into_inner());
+        let kind = if v6 { b'U' } else { b'u' };
         let mut got = Vec::with_capacity(1);
-        request(&ctl.sock, if v6 { b'U' } else { b'u' }, 1, &mut got)?;
+        ctl.ask(kind, 1)?;
+        ctl.wait_for(kind, &mut got)?;
         drop(ctl);
         got.pop()
             .map(std::net::UdpSocket::from)
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))
     }
-}
-
-/// Asks the sandbox for `count` sockets of kind `req` and adds what comes back to `out`:
-/// one message each way, however many sockets.
-fn request(sock: &UnixStream, req: u8, count: u8, out: &mut Vec<OwnedFd>) -> io::Result<()> {
-    let msg = [req, count];
-    // SAFETY: the buffer outlives the call.
-    retry_eintr(|| unsafe {
-        match libc::write(sock.as_raw_fd(), msg.as_ptr().cast(), msg.len()) {
-            n if n == msg.len() as isize => Ok(()),
-            _ => Err(io::Error::last_os_error()),
-        }
-    })?;
-    // SAFETY: a socket of ours, and recv_fds writes only into its own buffers.
-    retry_eintr(|| unsafe { recv_fds(sock.as_raw_fd(), out) })
 }
 
 /// Most interrupted calls in a row [`retry_eintr`] retries before it gives up.
@@ -288,8 +372,14 @@ fn wait_ready(ctl: &mut UnixStream) -> Result<(), NetnsError> {
     })
 }
 
-/// Receives the fds of one SCM_RIGHTS message into `out` (or the sandbox's errno).
-unsafe fn recv_fds(sock: RawFd, out: &mut Vec<OwnedFd>) -> io::Result<()> {
+/// Receives the fds of one SCM_RIGHTS message into `out`; `flags` are recvmsg's
+/// (`MSG_DONTWAIT` to not wait). The outer error is the socket's, the inner one the
+/// sandbox's answer when it sent its errno instead of sockets.
+unsafe fn recv_fds(
+    sock: RawFd,
+    flags: libc::c_int,
+    out: &mut Vec<OwnedFd>,
+) -> io::Result<io::Result<()>> {
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec {
         iov_base: byte.as_mut_ptr().cast(),
@@ -304,17 +394,19 @@ unsafe fn recv_fds(sock: RawFd, out: &mut Vec<OwnedFd>) -> io::Result<()> {
         msg.msg_iovlen = 1;
         msg.msg_control = cbuf.as_mut_ptr().cast();
         msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
-        if libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) <= 0 {
-            return Err(io::Error::last_os_error());
+        match libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC | flags) {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n if n < 0 => return Err(io::Error::last_os_error()),
+            _ => {}
         }
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
         if cmsg.is_null() || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
             let code = i32::from(byte[0]);
-            return Err(io::Error::from_raw_os_error(if code == 0 {
+            return Ok(Err(io::Error::from_raw_os_error(if code == 0 {
                 libc::EIO
             } else {
                 code
-            }));
+            })));
         }
         let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
         let header = libc::CMSG_LEN(0) as usize;
@@ -323,7 +415,7 @@ unsafe fn recv_fds(sock: RawFd, out: &mut Vec<OwnedFd>) -> io::Result<()> {
             let fd = std::ptr::read_unaligned(data.add(i));
             out.push(OwnedFd::from_raw_fd(fd));
         }
-        Ok(())
+        Ok(Ok(()))
     }
 }
 

@@ -93,6 +93,69 @@ fn sockets_come_in_batches_and_each_is_fresh() {
     assert!(net.socket(true).is_ok(), "an IPv6 socket too");
 }
 
+/// A socket option of `fd` as an int (SO_TYPE, SO_DOMAIN).
+fn sockopt(fd: RawFd, opt: libc::c_int) -> libc::c_int {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: a valid int buffer and its length.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "getsockopt {opt}");
+    v
+}
+
+#[test]
+fn the_next_batch_is_asked_for_ahead_and_replies_stay_in_order() {
+    let Ok(net) = PodNetwork::create() else {
+        eprintln!("skipped: network namespaces unavailable here");
+        return;
+    };
+    let state = |net: &PodNetwork| {
+        let ctl = net.ctl.lock().expect("lock");
+        (
+            ctl.spare[0].len(),
+            ctl.pending.iter().copied().collect::<Vec<u8>>(),
+        )
+    };
+    let take = usize::from(TCP_BATCH) - PREFETCH_AT;
+    let mut held: Vec<_> = (0..take)
+        .map(|_| net.socket(false).expect("socket"))
+        .collect();
+    assert_eq!(
+        state(&net),
+        (PREFETCH_AT, vec![b'4']),
+        "down to {PREFETCH_AT} spare, the next batch is already asked for"
+    );
+    // A UDP request behind the pending TCP batch: each reply goes where it belongs.
+    let udp = net
+        .udp_socket(false)
+        .expect("a UDP socket behind a pending TCP batch");
+    assert_eq!(sockopt(udp.as_raw_fd(), libc::SO_TYPE), libc::SOCK_DGRAM);
+    assert_eq!(state(&net), (PREFETCH_AT + usize::from(TCP_BATCH), vec![]));
+    // IPv6 next to IPv4, both asked ahead, each family in its own spares.
+    let v6 = net.socket(true).expect("an IPv6 socket");
+    assert_eq!(sockopt(v6.as_raw_fd(), libc::SO_DOMAIN), libc::AF_INET6);
+    for _ in 0..3 * usize::from(TCP_BATCH) {
+        let s = net.socket(false).expect("socket");
+        assert_eq!(sockopt(s.as_raw_fd(), libc::SO_DOMAIN), libc::AF_INET);
+        assert_eq!(sockopt(s.as_raw_fd(), libc::SO_TYPE), libc::SOCK_STREAM);
+        held.push(s);
+        let v6 = net.socket(true).expect("an IPv6 socket");
+        assert_eq!(sockopt(v6.as_raw_fd(), libc::SO_DOMAIN), libc::AF_INET6);
+    }
+    let mut fds: Vec<_> = held.iter().map(|s| s.as_raw_fd()).collect();
+    fds.sort_unstable();
+    fds.dedup();
+    assert_eq!(fds.len(), held.len(), "every socket is its own");
+}
+
 #[test]
 fn a_process_that_joins_runs_in_the_pod_namespace() {
     let net = match PodNetwork::create() {
