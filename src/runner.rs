@@ -198,6 +198,7 @@ pub async fn run_spec(
     cancel: Option<watch::Receiver<bool>>,
 ) -> Result<SpecReport, RunError> {
     crate::runtime::limits::raise_open_files();
+    crate::runtime::priority::raise_this_thread();
     let spec = &loaded.spec;
     let instances = spec.pod_instances(&sanitize(&loaded.stem));
     let several = instances.len() > 1;

@@ -474,6 +474,7 @@ pub fn run(args: RunArgs) -> u8 {
 fn async_runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .on_thread_start(crate::runtime::priority::raise_this_thread)
         .enable_all()
         .build()
     {

@@ -152,11 +152,16 @@ where
     // The write end must live in the parent until spawn() has forked; the closure holds it.
     let report_w = std::sync::Arc::new(report_w);
     let hold = report_w.clone();
+    let nice = super::priority::container_nice();
     // SAFETY: the closure calls only async-signal-safe functions (see shim_main), and the
     // caller promises the same for `extra`.
     unsafe {
         cmd.pre_exec(move || {
             let _ = &hold;
+            if let Some(n) = nice {
+                // The runner's threads run raised (priority.rs); what it starts does not.
+                libc::setpriority(libc::PRIO_PROCESS, 0, n);
+            }
             enter(placement)?;
             let shim = libc::getpid();
             if placement.role == Role::Container {
