@@ -68,7 +68,7 @@ mod tests {
             let raised = current();
             // SAFETY: geteuid cannot fail.
             if unsafe { libc::geteuid() } != 0 {
-                assert!(raised == before || raised < before, "never lower");
+                assert!(raised <= before, "never lower");
                 eprintln!("raised from {before} to {raised} (not root: may stay)");
                 return;
             }
