@@ -87,7 +87,32 @@ pub fn read_spec_source(path: &Path) -> Result<String, FileDiagnostics> {
             });
         }
     };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(empty_file(path));
+    }
     String::from_utf8(bytes).map_err(|e| not_utf8(path, e))
+}
+
+/// The diagnostic for a spec file with nothing in it, saying so for a named pipe (read
+/// without blocking, so a pipe nobody writes to is empty) rather than that the pod has no
+/// containers.
+fn empty_file(path: &Path) -> FileDiagnostics {
+    use std::os::unix::fs::FileTypeExt;
+    let fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+    let what = if fifo {
+        "the spec file is a named pipe and nothing was written to it"
+    } else {
+        "the spec file is empty"
+    };
+    FileDiagnostics {
+        path: path.to_owned(),
+        source: String::new(),
+        diagnostics: vec![
+            Diagnostic::error(FieldPath::root(), what).with_help(
+                "a spec needs a [pod] table with at least one [[pod.containers]] (a `name` and a `command` or `image`); `podcheck schema` describes every field",
+            ),
+        ],
+    }
 }
 
 /// The diagnostic for a file that is not UTF-8 (TOML must be): where the first bad byte
@@ -374,5 +399,30 @@ mod tests {
         let rendered = err.render();
         assert!(rendered.contains("x.toml:6:1"), "{rendered}");
         eprintln!("{rendered}");
+    }
+
+    #[test]
+    fn an_empty_file_or_an_unwritten_pipe_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = dir.path().join("empty.toml");
+        std::fs::write(&empty, " \n\n").expect("write");
+        let e = read_spec_source(&empty).expect_err("empty");
+        assert_eq!(e.diagnostics[0].message, "the spec file is empty");
+        let fifo = dir.path().join("fifo.toml");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        let e = read_spec_source(&fifo).expect_err("nothing written");
+        assert!(
+            e.diagnostics[0].message.contains("named pipe"),
+            "{}",
+            e.diagnostics[0].message
+        );
+        let comment = dir.path().join("comment.toml");
+        std::fs::write(&comment, "# a comment is not empty\n").expect("write");
+        assert!(
+            read_spec_source(&comment).is_ok(),
+            "validation speaks for it"
+        );
     }
 }
