@@ -201,7 +201,48 @@ pub fn parse_documents(source: &str) -> Result<Vec<Node>, Diagnostic> {
             Err(_) => parse(),
         }
     })?;
-    Ok(docs.into_iter().flatten().collect())
+    let docs: Vec<Node> = docs.into_iter().flatten().collect();
+    match docs.iter().find_map(|d| tab_after_entry(source, d)) {
+        Some(at) => {
+            let mut d = Diagnostic::error(
+                FieldPath::root(),
+                "invalid YAML: found character that cannot start any token",
+            );
+            d.span = Some(at..at + 1);
+            Err(d.with_help(
+                "a tab follows the `-` of a list entry: kubectl's YAML parser (go-yaml, like libyaml) allows only spaces there and refuses the file; replace the tab with spaces",
+            ))
+        }
+        None => Ok(docs),
+    }
+}
+
+/// The byte offset of a tab between a block sequence entry's `-` and its item, which
+/// serde-saphyr accepts but go-yaml does not: after `-` a simple key is allowed, and its
+/// scanner then skips spaces only, so the tab cannot start a token. Flow sequences
+/// (`[a,\tb]`) allow tabs there and are not matched: their items follow `[` or `,`.
+fn tab_after_entry(source: &str, node: &Node) -> Option<usize> {
+    // Bounded by the document: each node is visited once.
+    match &node.value {
+        Value::Seq(items) => items.iter().find_map(|item| {
+            let before = source.get(..item.span.start)?;
+            let gap = before.len() - before.trim_end_matches([' ', '\t']).len();
+            let dash = before.len().checked_sub(gap + 1)?;
+            let is_entry = before.as_bytes().get(dash) == Some(&b'-')
+                && dash
+                    .checked_sub(1)
+                    .is_none_or(|i| matches!(before.as_bytes()[i], b' ' | b'\t' | b'\n'));
+            let tab = before[dash + 1..].find('\t').map(|i| dash + 1 + i);
+            match tab {
+                Some(at) if is_entry => Some(at),
+                _ => tab_after_entry(source, item),
+            }
+        }),
+        Value::Map(entries) => entries
+            .iter()
+            .find_map(|(k, v)| tab_after_entry(source, k).or_else(|| tab_after_entry(source, v))),
+        _ => None,
+    }
 }
 
 /// A serde-saphyr error as a located diagnostic.
@@ -445,6 +486,33 @@ mod tests {
             d.message,
             "invalid YAML: mapping key \"name\" already defined at line 2"
         );
+    }
+
+    #[test]
+    fn a_tab_after_a_list_entry_dash_is_refused_as_go_yaml_does() {
+        // Refused by go-yaml and libyaml (the scanner skips only spaces after `-`).
+        for (src, line_col) in [
+            ("items:\n-\tname: app\n", (2, 2)),
+            ("items:\n  - \tx\n", (2, 5)),
+            ("a:\n  - - ok\n  - -\tb\n", (3, 6)),
+        ] {
+            let d = parse_documents(src).expect_err(src);
+            assert_eq!(
+                d.message, "invalid YAML: found character that cannot start any token",
+                "{src:?}"
+            );
+            let at = d.span.expect("located").start;
+            assert_eq!(crate::diag::line_col(src, at), line_col, "{src:?}");
+        }
+        // Tabs go-yaml accepts: inside flow sequences, quoted strings and block scalars.
+        for src in [
+            "a: [b,\tc]\n",
+            "- \"-\tx\"\n",
+            "- |\n  -\tcontent\n",
+            "- 'a\tb'\n",
+        ] {
+            assert!(parse_documents(src).is_ok(), "{src:?}");
+        }
     }
 
     #[test]
