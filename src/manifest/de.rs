@@ -82,6 +82,13 @@ pub fn from_node<T: de::DeserializeOwned>(
     T::deserialize(NodeDe { node, path, keys })
 }
 
+/// Whether `f` is a whole number that fits an i64, as Go's JSON encoding of a YAML float
+/// writes it without a fraction or exponent.
+fn is_whole(f: f64) -> bool {
+    // 2^63 is exactly representable; every f64 below it with no fraction fits an i64.
+    f.is_finite() && f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0
+}
+
 /// Deserializer over one node.
 struct NodeDe<'a> {
     node: &'a Node,
@@ -109,6 +116,10 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::Int(i) => visitor.visit_i64(*i),
             Value::UInt(u) => visitor.visit_u64(*u),
+            // kubectl turns YAML into JSON first, and JSON has one kind of number: a float
+            // with no fraction (`1e3`, `8080.0`) is written as `1000`, `8080` and then
+            // fills an integer field (or an IntOrString) like any integer.
+            Value::Float(f) if is_whole(*f) => visitor.visit_i64(*f as i64),
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_str(s),
             Value::Seq(items) => visitor.visit_seq(SeqDe {
@@ -313,6 +324,26 @@ mod tests {
         assert_eq!(unknown[0].struct_name, "Probe");
         assert_eq!(unknown[0].path.to_string(), "livenessProbe.periodSecond");
         assert_eq!(&src[unknown[0].span.clone()], "periodSecond");
+    }
+
+    #[test]
+    fn a_whole_float_fills_an_integer_as_after_kubectls_json_step() {
+        use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+        let src = "name: app\nports:\n- containerPort: 8.08e3\nlivenessProbe:\n  httpGet: {port: 8080.0}\n  periodSeconds: 1e1\n";
+        let c = read(src).0.expect("whole floats are integers");
+        assert_eq!(c.ports.expect("ports")[0].container_port, 8080);
+        let probe = c.liveness_probe.expect("probe");
+        assert_eq!(probe.period_seconds, Some(10));
+        assert_eq!(
+            probe.http_get.expect("httpGet").port,
+            IntOrString::Int(8080)
+        );
+        // A fraction, or a whole number beyond every integer, still is not one.
+        for bad in ["1.5", "1e20", "-0.25"] {
+            let src = format!("name: app\nports:\n- containerPort: {bad}\n");
+            let e = read(&src).0.expect_err(bad);
+            assert_eq!(e.path.to_string(), "ports[0].containerPort", "{bad}");
+        }
     }
 
     #[test]
