@@ -1140,7 +1140,7 @@ fn run_takes_a_deployment_manifest_with_an_image_map() {
             "`nodeSelector` is a valid Kubernetes field",
             "webapp.yaml:30:7",
         ),
-        ("ConfigMap \"webapp-config\" is skipped", "webapp.yaml:5:1"),
+        ("ConfigMap \"webapp-config\" runs no pod", "webapp.yaml:5:1"),
     ] {
         let i = stderr
             .find(note)

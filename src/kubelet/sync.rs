@@ -383,6 +383,12 @@ impl Worker<'_> {
         if let Some(img) = &image {
             self.pull_events(cid, img);
         }
+        // generateContainerConfig: the environment (makeEnvironmentVariables) first, then
+        // the image user against runAsNonRoot.
+        if let Some(msg) = self.rec(cid).spec.config_error.clone() {
+            self.config_error(cid, msg);
+            return;
+        }
         if let Err(msg) = self.verify_run_as_non_root(cid) {
             self.config_error(cid, msg);
             return;

@@ -232,6 +232,7 @@ impl<'a> Converter<'a> {
                 name: e.name.clone(),
                 value: e.value.clone().unwrap_or_default(),
                 manifest_index: Some(i),
+                from_object: false,
             })
             .collect();
         let ports = list(&c.ports)
@@ -293,6 +294,7 @@ impl<'a> Converter<'a> {
                 run_as_group: s.run_as_group,
                 run_as_non_root: s.run_as_non_root,
             }),
+            config_error: None,
         }
     }
 

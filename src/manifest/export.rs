@@ -336,6 +336,8 @@ fn container(c: &m::Container) -> k::Container {
         env: some_vec(
             c.env
                 .iter()
+                // A ConfigMap's or Secret's value is not the container's own.
+                .filter(|e| !e.from_object)
                 .map(|e| k::EnvVar {
                     name: e.name.clone(),
                     value: (!e.value.is_empty()).then(|| e.value.clone()),

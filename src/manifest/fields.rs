@@ -116,6 +116,7 @@ fn emulation(struct_name: &str) -> Option<Emulation> {
                 "args",
                 "workingDir",
                 "env",
+                "envFrom",
                 "ports",
                 "volumeMounts",
                 "restartPolicy",
@@ -137,7 +138,17 @@ fn emulation(struct_name: &str) -> Option<Emulation> {
             quiet: &[],
         },
         "EnvVar" => Emulation {
-            runs: &["name", "value"],
+            runs: &["name", "value", "valueFrom"],
+            quiet: &[],
+        },
+        // ConfigMaps and Secrets of the same file resolve (config_refs.rs), which also
+        // says when the object is not there.
+        "EnvVarSource" => Emulation {
+            runs: &["configMapKeyRef", "secretKeyRef"],
+            quiet: &[],
+        },
+        "EnvFromSource" => Emulation {
+            runs: &["configMapRef", "secretRef", "prefix"],
             quiet: &[],
         },
         "ContainerPort" => Emulation {
@@ -236,10 +247,9 @@ fn consequence(struct_name: &str, key: &str) -> &'static str {
         (_, "resources") | ("ResourceRequirements", _) => {
             "only resources.limits.memory is enforced (where cgroups allow)"
         }
-        ("EnvVar", "valueFrom") => {
+        ("EnvVarSource", _) => {
             "the variable is not set: podcheck has no API server to read it from"
         }
-        ("Container", "envFrom") => "no variables are added: podcheck has no ConfigMaps or Secrets",
         ("VolumeMount", "subPath" | "subPathExpr") => "the whole volume is mounted",
         ("PodSpec", "nodeSelector" | "affinity" | "tolerations" | "nodeName") => {
             "the pod runs on this machine"

@@ -6,6 +6,7 @@
 //! here: choosing the pod, validating it like a spec and mapping every diagnostic back to
 //! the manifest's line and column.
 
+pub mod config_refs;
 pub mod convert;
 pub mod de;
 pub mod default_expect;

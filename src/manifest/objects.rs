@@ -54,6 +54,9 @@ pub struct Found {
     pub pods: Vec<ManifestPod>,
     /// The Services.
     pub services: Vec<super::services::ManifestService>,
+    /// The file's ConfigMaps and Secrets, read before its workloads so their variables
+    /// resolve whatever the documents' order.
+    pub config: super::config_refs::ConfigObjects,
 }
 
 /// Reads every object of one document (a `List` contributes its items).
@@ -129,7 +132,9 @@ fn read_object(
     match workload {
         Ok(Some(mut w)) => {
             out.append(&mut w.checks);
-            found.pods.push(w.into_pod(doc, kind, document, path, out));
+            found
+                .pods
+                .push(w.into_pod(doc, kind, document, path, &found.config, out));
         }
         Ok(None) => out.push(located(
             Diagnostic::error(path.key("spec"), format!("this {kind} has no pod template"))
@@ -192,6 +197,14 @@ fn skipped_kind(node: &Node, kind: &str, path: &FieldPath) -> Diagnostic {
         .and_then(|t| t.get("spec"))
         .is_some();
     let message = match (kind, defines) {
+        ("ConfigMap" | "Secret", _) => format!(
+            "{kind} {name:?} runs no pod: the variables of this file's containers that name it (envFrom, {}KeyRef) are read from it; as a volume it is not mounted",
+            if kind == "Secret" {
+                "secret"
+            } else {
+                "configMap"
+            }
+        ),
         ("CustomResourceDefinition", Some(defined)) => format!(
             "CustomResourceDefinition {name:?} is skipped: it defines the custom resource kind {defined}, it runs no pod"
         ),
@@ -356,6 +369,7 @@ impl Workload {
         kind: &str,
         document: usize,
         path: &FieldPath,
+        config: &super::config_refs::ConfigObjects,
         out: &mut Vec<Diagnostic>,
     ) -> ManifestPod {
         let mut template = path.clone();
@@ -364,6 +378,32 @@ impl Workload {
         let mut conv = Converter::new(doc);
         let mut pod = conv.pod(&self.spec, &spec_path);
         out.append(&mut conv.out);
+        let ns = self.meta.namespace.as_deref().unwrap_or("default");
+        let mut env_notes = Vec::new();
+        for (list, key, model) in [
+            (&self.spec.containers, "containers", &mut pod.containers),
+            (
+                self.spec.init_containers.as_ref().unwrap_or(&Vec::new()),
+                "initContainers",
+                &mut pod.init_containers,
+            ),
+        ] {
+            for (i, (c, mc)) in list.iter().zip(model.iter_mut()).enumerate() {
+                let (env, error) = super::config_refs::resolve_env(
+                    c,
+                    ns,
+                    config,
+                    &spec_path.key(key).index(i),
+                    &mut env_notes,
+                );
+                mc.env = env;
+                mc.config_error = error;
+            }
+        }
+        out.extend(env_notes.into_iter().map(|mut d| {
+            d.span = Some(doc.span_of(&d.path));
+            d
+        }));
         let object_name = self.meta.name.clone().unwrap_or_default();
         let located = |mut d: Diagnostic| {
             d.span = Some(doc.span_of(&d.path));
@@ -527,7 +567,7 @@ mod tests {
         assert!(
             diags
                 .iter()
-                .any(|d| d.message.starts_with("ConfigMap \"web\" is skipped")),
+                .any(|d| d.message.starts_with("ConfigMap \"web\" runs no pod")),
             "{diags:?}"
         );
         assert!(

@@ -216,7 +216,10 @@ pub fn parse_source(path: &Path, source: String) -> ManifestFile {
         Ok(docs) => docs,
         Err(d) => return ManifestFile::failed(path, source.clone(), toml_hint(&source, d)),
     };
-    let mut found = super::objects::Found::default();
+    let mut found = super::objects::Found {
+        config: super::config_refs::ConfigObjects::collect(&docs),
+        ..Default::default()
+    };
     let mut diagnostics = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
         read_document(doc, i + 1, &mut found, &mut diagnostics);
@@ -228,7 +231,7 @@ pub fn parse_source(path: &Path, source: String) -> ManifestFile {
         let d = diagnostics.remove(first);
         diagnostics.insert(first, toml_hint(&source, d));
     }
-    let super::objects::Found { pods, services } = found;
+    let super::objects::Found { pods, services, .. } = found;
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     ManifestFile {
         path: path.to_owned(),
@@ -366,7 +369,7 @@ mod tests {
         assert!(
             f.diagnostics[0]
                 .message
-                .starts_with("ConfigMap \"rules\" is skipped")
+                .starts_with("ConfigMap \"rules\" runs no pod")
         );
     }
 

@@ -480,6 +480,11 @@ pub struct Container {
     pub resources: Option<Resources>,
     /// The identity the container's processes (and its exec probes and hooks) run as.
     pub security_context: Option<SecurityContext>,
+    /// Why the kubelet cannot generate this container's config, found while reading a
+    /// manifest (a key its env names is missing from a ConfigMap or Secret of the file):
+    /// the container waits with CreateContainerConfigError and this message.
+    #[serde(skip)]
+    pub config_error: Option<String>,
 }
 
 impl Container {
@@ -527,6 +532,11 @@ pub struct EnvVar {
     /// variables podcheck leaves out: diagnostics point there (unset for a spec's own).
     #[serde(skip)]
     pub manifest_index: Option<usize>,
+    /// The value was read from a ConfigMap or Secret of the manifest (`envFrom`, or a
+    /// `configMapKeyRef` / `secretKeyRef`): not the container's own literal, so an export
+    /// leaves it out rather than write a Secret's value in plain text.
+    #[serde(skip)]
+    pub from_object: bool,
 }
 
 /// A declared container port.

@@ -39,7 +39,12 @@ pub fn env_name_error(name: &str, npath: &FieldPath) -> Option<Diagnostic> {
 /// Checks the names of `c.env`; `path` is the container's `env`.
 pub(super) fn check_env(c: &Container, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
+    // Variables an `envFrom` source supplied are not entries of `env`: `env` overriding
+    // them is how Kubernetes means it, and their names were checked when they were read.
     for (i, e) in c.env.iter().enumerate() {
+        if e.from_object && e.manifest_index.is_none() {
+            continue;
+        }
         let i = e.manifest_index.unwrap_or(i);
         let npath = path.index(i).key("name");
         let name = e.name.as_str();

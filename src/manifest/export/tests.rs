@@ -145,6 +145,7 @@ fn yaml_1_1_booleans_and_octal_like_strings_stay_strings() {
             name: "N".into(),
             value: "no".into(),
             manifest_index: None,
+            from_object: false,
         }],
         ports: Vec::new(),
         volume_mounts: Vec::new(),
@@ -158,6 +159,7 @@ fn yaml_1_1_booleans_and_octal_like_strings_stay_strings() {
         lifecycle: None,
         resources: None,
         security_context: None,
+        config_error: None,
     });
     let yaml = to_yaml(&[to_pod(&pod, "p")]).expect("yaml");
     for quoted in ["\"yes\"", "\"on\"", "\"0755\"", "\"1e3\"", "\"no\""] {

@@ -1,0 +1,217 @@
+//! A manifest's ConfigMaps and Secrets, and the container variables that name them
+//! (`envFrom`, `env[].valueFrom.configMapKeyRef` / `secretKeyRef`), resolved as the
+//! kubelet's makeEnvironmentVariables does: every `envFrom` source in order (its keys,
+//! with the prefix, sorted; later sources win), then `env` in order, which overrides them.
+//!
+//! Only objects of the same file are known. A reference to one that is not in the file
+//! leaves the variable unset with a note (Secrets in particular are often made apart from
+//! the manifests); a missing key of an object that is there is the kubelet's
+//! CreateContainerConfigError, unless the reference is optional.
+
+use std::collections::{BTreeMap, HashMap};
+
+use k8s_openapi::api::core::v1 as k;
+
+use super::de::{Keys, from_node};
+use super::yaml::{Node, Value};
+use crate::diag::{Diagnostic, FieldPath};
+use crate::spec::model as m;
+
+/// Which kind of object a reference names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    ConfigMap,
+    Secret,
+}
+
+impl Kind {
+    /// The kind as the kubelet's messages write it.
+    fn title(self) -> &'static str {
+        match self {
+            Kind::ConfigMap => "ConfigMap",
+            Kind::Secret => "Secret",
+        }
+    }
+
+    /// The resource as an API "not found" error names it.
+    fn resource(self) -> &'static str {
+        match self {
+            Kind::ConfigMap => "configmap",
+            Kind::Secret => "secret",
+        }
+    }
+}
+
+/// The ConfigMaps' and Secrets' data of one manifest file, by (kind, namespace, name).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigObjects {
+    data: HashMap<(Kind, String, String), BTreeMap<String, String>>,
+}
+
+impl ConfigObjects {
+    /// Reads the ConfigMaps and Secrets of `docs` (List items too). A Secret's `data` is
+    /// base64 and its `stringData` wins over it, as the API server merges them; objects
+    /// that do not read are left out (the file's own diagnostics speak for them).
+    pub fn collect(docs: &[Node]) -> Self {
+        let mut found = ConfigObjects::default();
+        for doc in docs {
+            found.read(doc, 0);
+        }
+        found
+    }
+
+    fn read(&mut self, node: &Node, depth: usize) {
+        let kind = node.get("kind").and_then(Node::as_str);
+        if let (Some("List"), Some(Value::Seq(items)), true) =
+            (kind, node.get("items").map(|n| &n.value), depth < 4)
+        {
+            for item in items {
+                self.read(item, depth + 1);
+            }
+            return;
+        }
+        let keys = Keys::default();
+        let (kind, meta, data) = match kind {
+            Some("ConfigMap") => match from_node::<k::ConfigMap>(node, FieldPath::root(), &keys) {
+                Ok(c) => (Kind::ConfigMap, c.metadata, c.data.unwrap_or_default()),
+                Err(_) => return,
+            },
+            Some("Secret") => match from_node::<k::Secret>(node, FieldPath::root(), &keys) {
+                Ok(s) => {
+                    let mut data: BTreeMap<String, String> = s
+                        .data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+                        .collect();
+                    data.extend(s.string_data.unwrap_or_default());
+                    (Kind::Secret, s.metadata, data)
+                }
+                Err(_) => return,
+            },
+            _ => return,
+        };
+        let Some(name) = meta.name else { return };
+        let ns = meta.namespace.unwrap_or_else(|| "default".into());
+        self.data.insert((kind, ns, name), data);
+    }
+
+    fn get(&self, kind: Kind, ns: &str, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.data.get(&(kind, ns.to_owned(), name.to_owned()))
+    }
+}
+
+/// Whether the kubelet takes `name` as a variable from an `envFrom` source: v1.35 accepts
+/// any printable ASCII but `=` (RelaxedEnvironmentVariableValidation).
+fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'=')
+}
+
+/// One container's variables with its ConfigMap and Secret references resolved, and the
+/// CreateContainerConfigError message if one cannot be; `path` is the container's.
+pub fn resolve_env(
+    c: &k::Container,
+    ns: &str,
+    objects: &ConfigObjects,
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) -> (Vec<m::EnvVar>, Option<String>) {
+    let mut env = Vec::new();
+    let mut error = None;
+    let absent = |kind: Kind, name: &str, what: &str, p: FieldPath| {
+        Diagnostic::note(
+            p,
+            format!(
+                "{} {name:?} is not in this file: {what} not set (a cluster without it would keep the container waiting: CreateContainerConfigError, {} {name:?} not found)",
+                kind.title(),
+                kind.resource()
+            ),
+        )
+        .with_help("put the object in the same file (a `---` document) for podcheck to read it, or mark the reference `optional: true`")
+    };
+    for (j, from) in c.env_from.iter().flatten().enumerate() {
+        let p = path.key("envFrom").index(j);
+        let (kind, name, optional) = match (&from.config_map_ref, &from.secret_ref) {
+            (Some(r), _) => (Kind::ConfigMap, &r.name, r.optional.unwrap_or(false)),
+            (None, Some(r)) => (Kind::Secret, &r.name, r.optional.unwrap_or(false)),
+            (None, None) => continue,
+        };
+        let Some(data) = objects.get(kind, ns, name) else {
+            if !optional {
+                out.push(absent(kind, name, "its variables are", p));
+            }
+            continue;
+        };
+        let prefix = from.prefix.as_deref().unwrap_or("");
+        let mut invalid = Vec::new();
+        for (key, value) in data {
+            let var = format!("{prefix}{key}");
+            if valid_env_name(&var) {
+                env.push(m::EnvVar {
+                    name: var,
+                    value: value.clone(),
+                    manifest_index: None,
+                    from_object: true,
+                });
+            } else {
+                invalid.push(var);
+            }
+        }
+        if !invalid.is_empty() {
+            // The kubelet's InvalidEnvironmentVariableNames event, said before the run.
+            out.push(Diagnostic::warning(
+                p,
+                format!(
+                    "Keys [{}] from the EnvFrom {} {ns}/{name} were skipped since they are considered invalid environment variable names.",
+                    invalid.join(", "),
+                    kind.resource()
+                ),
+            ));
+        }
+    }
+    for (i, e) in c.env.iter().flatten().enumerate() {
+        let (value, from_object) = match &e.value_from {
+            None => (e.value.clone().unwrap_or_default(), false),
+            Some(from) => {
+                let (kind, name, key, optional) =
+                    match (&from.config_map_key_ref, &from.secret_key_ref) {
+                        (Some(r), _) => (Kind::ConfigMap, &r.name, &r.key, r.optional),
+                        (None, Some(r)) => (Kind::Secret, &r.name, &r.key, r.optional),
+                        // fieldRef and the rest: the field table's note says it is not set.
+                        (None, None) => continue,
+                    };
+                let optional = optional.unwrap_or(false);
+                let p = path.key("env").index(i).key("valueFrom");
+                let Some(data) = objects.get(kind, ns, name) else {
+                    if !optional {
+                        out.push(absent(kind, name, "the variable is", p));
+                    }
+                    continue;
+                };
+                match data.get(key) {
+                    Some(v) => (v.clone(), true),
+                    None if optional => continue,
+                    None => {
+                        error.get_or_insert_with(|| {
+                            format!("couldn't find key {key} in {} {ns}/{name}", kind.title())
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
+        env.push(m::EnvVar {
+            name: e.name.clone(),
+            value,
+            manifest_index: Some(i),
+            from_object,
+        });
+    }
+    (env, error)
+}
+
+#[cfg(test)]
+mod tests;
