@@ -195,9 +195,16 @@ pub fn resolve_env(
                     Some(v) => (v.clone(), true),
                     None if optional => continue,
                     None => {
-                        error.get_or_insert_with(|| {
-                            format!("couldn't find key {key} in {} {ns}/{name}", kind.title())
-                        });
+                        let message =
+                            format!("couldn't find key {key} in {} {ns}/{name}", kind.title());
+                        out.push(
+                            Diagnostic::warning(
+                                p.clone(),
+                                format!("{message}: the container would wait with CreateContainerConfigError and never start"),
+                            )
+                            .with_help("add the key to the object, fix the key's name, or mark the reference `optional: true`"),
+                        );
+                        error.get_or_insert(message);
                         continue;
                     }
                 }

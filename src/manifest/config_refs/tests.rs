@@ -65,10 +65,12 @@ fn a_secret_is_base64_with_string_data_winning_and_namespaced() {
 
 #[test]
 fn a_missing_key_is_the_kubelets_config_error_unless_optional() {
-    let (env, error, _) = resolve(
+    let (env, error, out) = resolve(
         "default",
         "name: c\nenv:\n- name: O\n  valueFrom: {configMapKeyRef: {name: cfg, key: none, optional: true}}\n- name: M\n  valueFrom: {configMapKeyRef: {name: cfg, key: none}}\n- {name: L, value: l}\n",
     );
+    assert_eq!(out.len(), 1, "lint says so before any run: {out:?}");
+    assert_eq!(out[0].path.to_string(), "env[1].valueFrom");
     assert_eq!(env, pairs(&[("L", "l")]));
     assert_eq!(
         error.as_deref(),
