@@ -97,7 +97,12 @@ impl Worker<'_> {
         let mut vars: HashMap<String, String> = env.iter().cloned().collect();
         vars.extend(services.iter().map(|(k, v)| (k.clone(), v.clone())));
         for e in &spec.env {
-            let value = expand(&e.value, &vars);
+            // A downward-API value is taken as it is (podFieldSelectorRuntimeValue); only a
+            // literal `value` is expanded.
+            let value = match &e.field_ref {
+                Some(path) => self.field_value(path),
+                None => expand(&e.value, &vars),
+            };
             vars.insert(e.name.clone(), value.clone());
             env.retain(|(k, _)| k != &e.name);
             env.push((e.name.clone(), value));
@@ -158,6 +163,28 @@ impl Worker<'_> {
             },
             term_log,
         ))
+    }
+
+    /// A downward-API field of this pod as the kubelet fills it in for a variable: the
+    /// node is `podcheck` and every pod's IP (and the host's) is loopback, as the pod's
+    /// hosts file says. Paths the manifest reader did not pass on are empty.
+    fn field_value(&self, path: &str) -> String {
+        if let Some(key) = path
+            .strip_prefix("metadata.labels['")
+            .and_then(|k| k.strip_suffix("']"))
+        {
+            return self.cfg.pod.labels.get(key).cloned().unwrap_or_default();
+        }
+        match path {
+            "metadata.name" => self.cfg.name.clone(),
+            "metadata.namespace" => self.cfg.namespace.clone(),
+            "metadata.uid" => self.cfg.uid.clone(),
+            "spec.nodeName" => "podcheck".into(),
+            "status.podIP" | "status.podIPs" | "status.hostIP" | "status.hostIPs" => {
+                "127.0.0.1".into()
+            }
+            _ => String::new(),
+        }
     }
 
     /// The identity the container runs as (securityContext), None for podcheck's own.

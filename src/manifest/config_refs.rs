@@ -101,6 +101,19 @@ impl ConfigObjects {
     }
 }
 
+/// The downward-API fields a variable can name whose values podcheck's kubelet knows (and
+/// `metadata.labels['KEY']`).
+const FIELD_PATHS: [&str; 8] = [
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "status.podIP",
+    "status.podIPs",
+    "status.hostIP",
+    "status.hostIPs",
+];
+
 /// Whether the kubelet takes `name` as a variable from an `envFrom` source: v1.35 accepts
 /// any printable ASCII but `=` (RelaxedEnvironmentVariableValidation).
 fn valid_env_name(name: &str) -> bool {
@@ -155,6 +168,7 @@ pub fn resolve_env(
                     value: value.clone(),
                     manifest_index: None,
                     from_object: true,
+                    field_ref: None,
                 });
             } else {
                 invalid.push(var);
@@ -173,8 +187,30 @@ pub fn resolve_env(
         }
     }
     for (i, e) in c.env.iter().flatten().enumerate() {
+        let mut field_ref = None;
         let (value, from_object) = match &e.value_from {
             None => (e.value.clone().unwrap_or_default(), false),
+            Some(from) if from.field_ref.is_some() => {
+                let fp = from
+                    .field_ref
+                    .as_ref()
+                    .map_or("", |f| f.field_path.as_str());
+                if !FIELD_PATHS.contains(&fp) && !fp.starts_with("metadata.labels[") {
+                    // An invalid path is the validator's error; these two are valid.
+                    let known =
+                        fp == "spec.serviceAccountName" || fp.starts_with("metadata.annotations[");
+                    if !known {
+                        continue;
+                    }
+                    out.push(Diagnostic::note(
+                        path.key("env").index(i).key("valueFrom").key("fieldRef"),
+                        format!("fieldRef {fp:?} is not set: podcheck's pod keeps no service account or annotations"),
+                    ));
+                    continue;
+                }
+                field_ref = Some(fp.to_owned());
+                (String::new(), false)
+            }
             Some(from) => {
                 let (kind, name, key, optional) =
                     match (&from.config_map_key_ref, &from.secret_key_ref) {
@@ -215,6 +251,7 @@ pub fn resolve_env(
             value,
             manifest_index: Some(i),
             from_object,
+            field_ref,
         });
     }
     (env, error)

@@ -233,6 +233,7 @@ impl<'a> Converter<'a> {
                 value: e.value.clone().unwrap_or_default(),
                 manifest_index: Some(i),
                 from_object: false,
+                field_ref: None,
             })
             .collect();
         let ports = list(&c.ports)

@@ -340,8 +340,14 @@ fn container(c: &m::Container) -> k::Container {
                 .filter(|e| !e.from_object)
                 .map(|e| k::EnvVar {
                     name: e.name.clone(),
-                    value: (!e.value.is_empty()).then(|| e.value.clone()),
-                    value_from: None,
+                    value: (!e.value.is_empty() && e.field_ref.is_none()).then(|| e.value.clone()),
+                    value_from: e.field_ref.as_ref().map(|path| k::EnvVarSource {
+                        field_ref: Some(k::ObjectFieldSelector {
+                            field_path: path.clone(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
                 })
                 .collect(),
         ),

@@ -144,7 +144,7 @@ fn emulation(struct_name: &str) -> Option<Emulation> {
         // ConfigMaps and Secrets of the same file resolve (config_refs.rs), which also
         // says when the object is not there.
         "EnvVarSource" => Emulation {
-            runs: &["configMapKeyRef", "secretKeyRef"],
+            runs: &["configMapKeyRef", "secretKeyRef", "fieldRef"],
             quiet: &[],
         },
         "EnvFromSource" => Emulation {

@@ -537,6 +537,10 @@ pub struct EnvVar {
     /// leaves it out rather than write a Secret's value in plain text.
     #[serde(skip)]
     pub from_object: bool,
+    /// A manifest's downward-API `fieldRef.fieldPath` (`metadata.name`, `status.podIP`,
+    /// …): the kubelet fills the value in when it starts the container.
+    #[serde(skip)]
+    pub field_ref: Option<String>,
 }
 
 /// A declared container port.

@@ -96,3 +96,27 @@ fn an_object_outside_the_file_is_a_note_and_optional_ones_say_nothing() {
         out[0].message
     );
 }
+
+#[test]
+fn downward_api_fields_pass_to_the_kubelet_and_unknowable_ones_say_so() {
+    let objects = ConfigObjects::default();
+    let c = container(
+        "name: c\nenv:\n- name: PN\n  valueFrom: {fieldRef: {fieldPath: metadata.name}}\n- name: PL\n  valueFrom: {fieldRef: {fieldPath: \"metadata.labels['app']\"}}\n- name: PS\n  valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}\n",
+    );
+    let mut out = Vec::new();
+    let (env, error) = resolve_env(&c, "default", &objects, &FieldPath::root(), &mut out);
+    let refs: Vec<_> = env
+        .iter()
+        .map(|e| (e.name.as_str(), e.field_ref.as_deref()))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            ("PN", Some("metadata.name")),
+            ("PL", Some("metadata.labels['app']"))
+        ]
+    );
+    assert_eq!(error, None);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].path.to_string(), "env[2].valueFrom.fieldRef");
+}
