@@ -55,18 +55,20 @@ impl ConfigObjects {
     pub fn collect(docs: &[Node]) -> Self {
         let mut found = ConfigObjects::default();
         for doc in docs {
-            found.read(doc, 0);
+            found.read(doc);
         }
         found
     }
 
-    fn read(&mut self, node: &Node, depth: usize) {
+    /// Reads one object, or the items of a List as `objects::read_object` walks them
+    /// (the YAML budget bounds how deep Lists nest).
+    fn read(&mut self, node: &Node) {
         let kind = node.get("kind").and_then(Node::as_str);
-        if let (Some("List"), Some(Value::Seq(items)), true) =
-            (kind, node.get("items").map(|n| &n.value), depth < 4)
-        {
-            for item in items {
-                self.read(item, depth + 1);
+        if kind.is_some_and(|k| super::objects::is_list(k, node)) {
+            if let Some(Value::Seq(items)) = node.get("items").map(|n| &n.value) {
+                for item in items {
+                    self.read(item);
+                }
             }
             return;
         }

@@ -5,6 +5,7 @@
 use k8s_openapi::api::core::v1 as k;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString as KIntOrString;
 
+use super::config_refs::{ConfigObjects, resolve_env};
 use super::yaml::{Node, Value};
 use crate::diag::{Diagnostic, FieldPath};
 use crate::spec::model::{self as m, IntOrString};
@@ -15,14 +16,21 @@ pub struct Converter<'a> {
     pub doc: &'a Node,
     /// Diagnostics found while converting.
     pub out: Vec<Diagnostic>,
+    /// The pod's namespace, where its ConfigMap and Secret references point.
+    ns: &'a str,
+    /// The file's ConfigMaps and Secrets, which its containers' variables may name.
+    config: &'a ConfigObjects,
 }
 
 impl<'a> Converter<'a> {
-    /// A converter for a spec in `doc`.
-    pub fn new(doc: &'a Node) -> Self {
+    /// A converter for a spec in `doc`, of a pod in namespace `ns` of a file whose
+    /// ConfigMaps and Secrets are `config`.
+    pub fn new(doc: &'a Node, ns: &'a str, config: &'a ConfigObjects) -> Self {
         Converter {
             doc,
             out: Vec::new(),
+            ns,
+            config,
         }
     }
 
@@ -223,19 +231,12 @@ impl<'a> Converter<'a> {
                 ],
             )
         });
-        // A variable from valueFrom is left out; its note comes from the field table.
-        let env = list(&c.env)
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.value_from.is_none())
-            .map(|(i, e)| m::EnvVar {
-                name: e.name.clone(),
-                value: e.value.clone().unwrap_or_default(),
-                manifest_index: Some(i),
-                from_object: false,
-                field_ref: None,
-            })
-            .collect();
+        let mut notes = Vec::new();
+        let (env, config_error) = resolve_env(c, self.ns, self.config, path, &mut notes);
+        for d in notes {
+            let d = self.located(d);
+            self.out.push(d);
+        }
         let ports = list(&c.ports)
             .iter()
             .map(|p| m::ContainerPort {
@@ -295,7 +296,7 @@ impl<'a> Converter<'a> {
                 run_as_group: s.run_as_group,
                 run_as_non_root: s.run_as_non_root,
             }),
-            config_error: None,
+            config_error,
         }
     }
 
@@ -450,7 +451,8 @@ mod tests {
         let docs = parse_documents(src).expect("yaml");
         let spec: k::PodSpec =
             from_node(&docs[0], FieldPath::root(), &Keys::default()).expect("typed");
-        let mut c = Converter::new(&docs[0]);
+        let config = ConfigObjects::default();
+        let mut c = Converter::new(&docs[0], "default", &config);
         let pod = c.pod(&spec, &FieldPath::root());
         (pod, c.out)
     }
@@ -507,7 +509,12 @@ volumes:
         assert_eq!(c.command.as_deref(), Some(&["/app".to_owned()][..]));
         assert_eq!(c.args.as_ref().map(Vec::len), Some(2));
         assert_eq!(c.working_dir.as_deref(), Some("/srv"));
-        assert_eq!(c.env.len(), 1, "valueFrom is left out");
+        assert_eq!(c.env.len(), 2);
+        assert_eq!(
+            c.env[1].field_ref.as_deref(),
+            Some("status.podIP"),
+            "a downward-API variable is left for the kubelet to fill in"
+        );
         assert_eq!(c.ports[0].container_port, 8080);
         assert!(c.volume_mounts[0].read_only);
         assert_eq!(

@@ -59,6 +59,12 @@ pub struct Found {
     pub config: super::config_refs::ConfigObjects,
 }
 
+/// Whether an object of `kind` is a list of objects in `items` (`List`, or a typed
+/// `PodList`, `ConfigMapList`, … that has items).
+pub(super) fn is_list(kind: &str, node: &Node) -> bool {
+    kind == "List" || (kind.ends_with("List") && node.get("items").is_some())
+}
+
 /// Reads every object of one document (a `List` contributes its items).
 pub fn read_document(doc: &Node, document: usize, found: &mut Found, out: &mut Vec<Diagnostic>) {
     read_object(doc, doc, &FieldPath::root(), document, found, out);
@@ -97,7 +103,7 @@ fn read_object(
         ));
         return;
     };
-    if kind == "List" || (kind.ends_with("List") && node.get("items").is_some()) {
+    if is_list(kind, node) {
         match node.get("items").map(|n| &n.value) {
             Some(Value::Seq(items)) => {
                 for (i, item) in items.iter().enumerate() {
@@ -375,35 +381,10 @@ impl Workload {
         let mut template = path.clone();
         template.0.extend(self.template.0.iter().cloned());
         let spec_path = template.key("spec");
-        let mut conv = Converter::new(doc);
+        let ns = self.meta.namespace.as_deref().unwrap_or("default");
+        let mut conv = Converter::new(doc, ns, config);
         let mut pod = conv.pod(&self.spec, &spec_path);
         out.append(&mut conv.out);
-        let ns = self.meta.namespace.as_deref().unwrap_or("default");
-        let mut env_notes = Vec::new();
-        for (list, key, model) in [
-            (&self.spec.containers, "containers", &mut pod.containers),
-            (
-                self.spec.init_containers.as_ref().unwrap_or(&Vec::new()),
-                "initContainers",
-                &mut pod.init_containers,
-            ),
-        ] {
-            for (i, (c, mc)) in list.iter().zip(model.iter_mut()).enumerate() {
-                let (env, error) = super::config_refs::resolve_env(
-                    c,
-                    ns,
-                    config,
-                    &spec_path.key(key).index(i),
-                    &mut env_notes,
-                );
-                mc.env = env;
-                mc.config_error = error;
-            }
-        }
-        out.extend(env_notes.into_iter().map(|mut d| {
-            d.span = Some(doc.span_of(&d.path));
-            d
-        }));
         let object_name = self.meta.name.clone().unwrap_or_default();
         let located = |mut d: Diagnostic| {
             d.span = Some(doc.span_of(&d.path));
