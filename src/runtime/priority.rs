@@ -10,6 +10,7 @@
 
 use std::cell::Cell;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How many nice steps the runner's threads go up (about 3x the CPU weight of nice 0).
 pub const RAISE: i32 = 5;
@@ -45,15 +46,23 @@ pub fn raise_this_thread() {
     let base = *BASE.get_or_init(current);
     let target = base.saturating_sub(RAISE).max(-20);
     // SAFETY: a plain system call on this thread; a refusal (EACCES, EPERM) changes nothing.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, target);
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, target) };
+    if rc == 0 && target != base {
+        EVER_RAISED.store(true, Ordering::Relaxed);
     }
 }
+
+/// Whether some runner thread was raised; until then what the runner starts inherits the
+/// right nice value and its shim need not set one.
+static EVER_RAISED: AtomicBool = AtomicBool::new(false);
 
 /// The nice value containers and execs get back in their shim, if the runner ever raised
 /// a thread (else they inherit the right one already).
 pub fn container_nice() -> Option<i32> {
-    BASE.get().copied()
+    EVER_RAISED
+        .load(Ordering::Relaxed)
+        .then(|| BASE.get().copied())
+        .flatten()
 }
 
 #[cfg(test)]
