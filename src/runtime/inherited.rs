@@ -1,4 +1,5 @@
-//! Dropping the runner's memory from a long-lived helper process (a pod sandbox or a shim).
+//! Dropping the runner's memory from a long-lived helper process (a shim, or the pod
+//! sandbox an ordinary user's pods have).
 //!
 //! Both are forks of the runner that never exec: they keep a copy-on-write reference to the
 //! runner's whole address space. Each page the runner writes after the fork gets a new copy
