@@ -107,7 +107,8 @@ fn floor(http: usize, tcp: usize) -> Option<Duration> {
         let req = format!(
             "GET /ready HTTP/1.1\r\nHost: 127.0.0.1:{FLOOR_PORT}\r\nUser-Agent: kube-probe/1.35\r\nAccept: */*\r\nConnection: close\r\n\r\n"
         );
-        let before = common::self_cpu();
+        // This thread's CPU only: the pods' teardown may still be ending on other threads.
+        let before = common::thread_cpu();
         let mut buf = Vec::with_capacity(512);
         for _ in 0..http {
             let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", FLOOR_PORT)).await else {
@@ -120,7 +121,7 @@ fn floor(http: usize, tcp: usize) -> Option<Duration> {
         for _ in 0..tcp {
             let _ = tokio::net::TcpStream::connect(("127.0.0.1", FLOOR_PORT + 1)).await;
         }
-        common::self_cpu().saturating_sub(before)
+        common::thread_cpu().saturating_sub(before)
     });
     let _ = server.kill();
     let _ = server.wait();

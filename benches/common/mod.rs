@@ -60,6 +60,19 @@ pub fn self_cpu() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// CPU time (user + system) of the calling thread alone: a floor measured on one thread
+/// must not count other threads' work (a run's teardown still ending in the background).
+pub fn thread_cpu() -> Duration {
+    // SAFETY: rusage is plain data; getrusage fills it through a valid pointer.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
 fn clock_tick() -> f64 {
     // SAFETY: a plain getter.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
