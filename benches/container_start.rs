@@ -99,6 +99,10 @@ pub(crate) fn main() {
         floor.mean, floor.p50, floor.p99
     );
     let mut over = false;
+    // PODCHECK_BENCH_ONLY=TEXT measures only the variants whose name contains TEXT (the
+    // floor always), for profiling one of them.
+    let only = std::env::var("PODCHECK_BENCH_ONLY").unwrap_or_default();
+    let wanted = |name: &str| name.contains(only.as_str());
     let mut report = |name: &str, s: Stats, budgeted: bool| {
         let ratio = s.p50.as_secs_f64() / floor.p50.as_secs_f64();
         let verdict = if !budgeted {
@@ -126,7 +130,9 @@ pub(crate) fn main() {
             (!common::smoke()).then_some(ratio < BUDGET),
         );
     };
-    report("none mode", stats(podcheck(&rt, &base_spec)), true);
+    if wanted("none mode") {
+        report("none mode", stats(podcheck(&rt, &base_spec)), true);
+    }
     match PodNetwork::create() {
         Err(e) => println!("pod mode: skipped: {e}"),
         Ok(net) => {
@@ -137,7 +143,9 @@ pub(crate) fn main() {
                 pid_namespace: true,
                 ..base_spec()
             };
-            report("pod mode", stats(podcheck(&rt, &pod)), true);
+            if wanted("pod mode") {
+                report("pod mode", stats(podcheck(&rt, &pod)), true);
+            }
             let scratch = tempfile::tempdir().expect("scratch");
             let vol = scratch.path().join("vol");
             let log = scratch.path().join("termination-log");
@@ -166,16 +174,14 @@ pub(crate) fn main() {
                     ..pod()
                 }
             };
-            report(
-                "pod mode with /dev/termination-log (every container)",
-                stats(podcheck(&rt, &with(binds[1..].to_vec()))),
-                true,
-            );
-            report(
-                "pod mode with a volume at /data and /dev/termination-log",
-                stats(podcheck(&rt, &with(binds))),
-                true,
-            );
+            let name = "pod mode with /dev/termination-log (every container)";
+            if wanted(name) {
+                report(name, stats(podcheck(&rt, &with(binds[1..].to_vec()))), true);
+            }
+            let name = "pod mode with a volume at /data and /dev/termination-log";
+            if wanted(name) {
+                report(name, stats(podcheck(&rt, &with(binds))), true);
+            }
         }
     }
     if over && !common::smoke() {
