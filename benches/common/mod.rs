@@ -50,23 +50,21 @@ pub fn mono_ns() -> u64 {
 
 /// This process's CPU (user + system, all threads).
 pub fn self_cpu() -> Duration {
-    // SAFETY: rusage is plain data; getrusage fills it through a valid pointer.
-    let ru = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
-        ru
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    cpu_of(libc::RUSAGE_SELF)
 }
 
 /// CPU time (user + system) of the calling thread alone: a floor measured on one thread
 /// must not count other threads' work (a run's teardown still ending in the background).
 pub fn thread_cpu() -> Duration {
+    cpu_of(libc::RUSAGE_THREAD)
+}
+
+/// User + system CPU of `who` (a getrusage target).
+fn cpu_of(who: libc::c_int) -> Duration {
     // SAFETY: rusage is plain data; getrusage fills it through a valid pointer.
     let ru = unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
+        libc::getrusage(who, &mut ru);
         ru
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
