@@ -161,8 +161,10 @@ fn read_object(
 const MAX_TYPE_ERRORS: usize = 20;
 
 /// `first` and the object's further type errors. serde stops at the first, so the value at
-/// fault is set to null (an unset optional field) and the object read again, until it reads
-/// or an error repeats: every wrong value is reported at once, as the API server does.
+/// fault is replaced by a stand-in and the object read again, until it reads or an error
+/// repeats: every wrong value is reported at once. Null (an unset optional field) fits most
+/// fields; an element of a list does not take null, so an empty string (a list of strings)
+/// or an empty mapping (a list of objects) stands in there.
 fn more_type_errors(
     kind: &str,
     doc: &Node,
@@ -172,16 +174,30 @@ fn more_type_errors(
 ) -> Vec<DeError> {
     let mut errors = vec![first];
     let mut patched = node.clone();
+    // Bounded: each pass adds an error at a new path or ends, and at most MAX_TYPE_ERRORS.
     while errors.len() < MAX_TYPE_ERRORS {
         let Some(last) = errors.last() else { break };
         let Some(rel) = last.path.0.strip_prefix(path.0.as_slice()) else {
             break;
         };
-        if !patched.set_null(&FieldPath(rel.to_vec())) {
-            break;
+        let rel = FieldPath(rel.to_vec());
+        let at = last.path.clone();
+        let mut next = None;
+        for stand_in in [Value::Null, Value::Str(String::new()), Value::Map(Vec::new())] {
+            if !patched.set_value(&rel, stand_in) {
+                continue;
+            }
+            match typed(kind, doc, &patched, path, &Keys::default()) {
+                Err(e) if e.path == at => {}
+                Err(e) => {
+                    next = Some(e);
+                    break;
+                }
+                Ok(_) => break,
+            }
         }
-        match typed(kind, doc, &patched, path, &Keys::default()) {
-            Err(e) if !errors.iter().any(|x| x.path == e.path) => errors.push(e),
+        match next {
+            Some(e) if !errors.iter().any(|x| x.path == e.path) => errors.push(e),
             _ => break,
         }
     }
@@ -465,6 +481,27 @@ mod tests {
                 "spec.activeDeadlineSeconds",
                 "spec.containers[0].tty",
                 "spec.containers[0].workingDir"
+            ],
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn type_errors_in_list_elements_do_not_hide_the_others() {
+        // A list element takes no null: the next errors used to go unreported.
+        let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: a\n    command: [sleep, 3]\n    env:\n    - {name: A, value: 1}\n    livenessProbe:\n      periodSeconds: \"10\"\n      exec: {command: [true]}\n    ports: [8080]\n  - {name: b, image: 42}\n";
+        let (pods, diags) = read(src);
+        assert!(pods.is_empty());
+        let paths: Vec<String> = diags.iter().map(|d| d.path.to_string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.containers[0].command[1]",
+                "spec.containers[0].env[0].value",
+                "spec.containers[0].livenessProbe.periodSeconds",
+                "spec.containers[0].livenessProbe.exec.command[0]",
+                "spec.containers[0].ports[0]",
+                "spec.containers[1].image"
             ],
             "{diags:?}"
         );

@@ -69,6 +69,12 @@ impl Node {
 
     /// Sets the node at `path` below this one to null; false when there is no such node.
     pub fn set_null(&mut self, path: &FieldPath) -> bool {
+        self.set_value(path, Value::Null)
+    }
+
+    /// Replaces the value of the node at `path` below this one; false when there is no such
+    /// node or it already has that value.
+    pub fn set_value(&mut self, path: &FieldPath, value: Value) -> bool {
         let mut node = self;
         for seg in &path.0 {
             let next = match (seg, &mut node.value) {
@@ -84,10 +90,10 @@ impl Node {
                 None => return false,
             }
         }
-        if node.value == Value::Null {
+        if node.value == value {
             return false;
         }
-        node.value = Value::Null;
+        node.value = value;
         true
     }
 
