@@ -379,3 +379,58 @@ fn a_huge_replica_count_is_refused_without_building_its_pods() {
         );
     }
 }
+
+#[test]
+fn lint_refuses_what_kubectl_refuses_before_the_api_server() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cases = [
+        (
+            "empty.yaml",
+            "# only a comment\n---\n",
+            "no objects in empty.yaml",
+        ),
+        (
+            "nokind.yaml",
+            "apiVersion: v1\nmetadata: {name: p}\n",
+            "kind not set",
+        ),
+        (
+            "lower.yaml",
+            "apiVersion: v1\nkind: pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a}]}\n",
+            "no matches for kind \"pod\" in version \"v1\"",
+        ),
+    ];
+    for (file, text, says) in cases {
+        std::fs::write(dir.path().join(file), text).expect("write");
+        let out = Command::new(BIN)
+            .args(["lint", file])
+            .current_dir(dir.path())
+            .output()
+            .expect("podcheck runs");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{file}: {all}");
+        assert!(all.contains(says), "{file}: {all}");
+    }
+    // In a folder an empty file beside a manifest is skipped, as kubectl skips it.
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).expect("sub");
+    std::fs::write(sub.join("empty.yaml"), "").expect("write");
+    std::fs::write(
+        sub.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a, command: [sleep, '1']}]}\n",
+    )
+    .expect("write");
+    let out = Command::new(BIN)
+        .args(["lint", "sub"])
+        .current_dir(dir.path())
+        .output()
+        .expect("podcheck runs");
+    let all =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(2), "{all}");
+    assert!(!all.contains("no objects"), "{all}");
+}

@@ -31,6 +31,18 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
             match crate::manifest::read_path(path) {
                 Ok(files) => {
                     for f in &files {
+                        if !path.is_dir() && f.docs.is_empty() && !f.has_errors() {
+                            // A file named on its own with no object is what kubectl apply
+                            // refuses ("no objects passed to apply"); in a folder, an empty
+                            // file among others is skipped, as kubectl skips it.
+                            report.unreadable.push((
+                                f.path.clone(),
+                                crate::manifest::read::empty_files_message(std::slice::from_ref(
+                                    &f.path,
+                                )),
+                            ));
+                            continue;
+                        }
                         report.files.push(lint_manifest_file(f, opts, &[]));
                     }
                     manifests.extend(files);

@@ -94,6 +94,17 @@ fn read_object(
     }
     let kind = node.get("kind").and_then(Node::as_str);
     let Some(kind) = kind else {
+        if node.get("apiVersion").is_some() {
+            // Meant as an object: kubectl refuses it before the API server sees it.
+            out.push(located(
+                Diagnostic::error(
+                    path.key("kind"),
+                    format!("document {document} has an apiVersion but no kind: kind not set (as kubectl says)"),
+                )
+                .with_help("add the object's kind, e.g. `kind: Pod` or `kind: Deployment`"),
+            ));
+            return;
+        }
         out.push(located(
             Diagnostic::note(
                 path.clone(),
@@ -125,7 +136,10 @@ fn read_object(
         return;
     }
     if !KINDS.contains(&kind) {
-        out.push(located(skipped_kind(node, kind, path)));
+        out.push(located(match miscased_kind(kind) {
+            Some(meant) => miscased(node, kind, meant, path),
+            None => skipped_kind(node, kind, path),
+        }));
         return;
     }
     if let Some(d) = super::versions::unserved_version(node, kind, path) {
@@ -183,7 +197,11 @@ fn more_type_errors(
         let rel = FieldPath(rel.to_vec());
         let at = last.path.clone();
         let mut next = None;
-        for stand_in in [Value::Null, Value::Str(String::new()), Value::Map(Vec::new())] {
+        for stand_in in [
+            Value::Null,
+            Value::Str(String::new()),
+            Value::Map(Vec::new()),
+        ] {
             if !patched.set_value(&rel, stand_in) {
                 continue;
             }
@@ -202,6 +220,26 @@ fn more_type_errors(
         }
     }
     errors
+}
+
+/// The kind podcheck knows that `kind` spells in other letter case (`pod` for `Pod`): kinds
+/// are case-sensitive, so the API server knows no such kind.
+fn miscased_kind(kind: &str) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .chain(&["Service", "ConfigMap", "Secret", "List"])
+        .find(|k| k.eq_ignore_ascii_case(kind) && **k != kind)
+        .copied()
+}
+
+/// The API server's answer to a kind in the wrong letter case.
+fn miscased(node: &Node, kind: &str, meant: &str, path: &FieldPath) -> Diagnostic {
+    let version = node.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+    Diagnostic::error(
+        path.key("kind"),
+        format!("no matches for kind {kind:?} in version {version:?} (as the API server says)"),
+    )
+    .with_help(format!("kinds are case-sensitive: write `kind: {meant}`"))
 }
 
 /// The note for an object podcheck does not run: a CRD says what it defines, a custom
@@ -505,6 +543,31 @@ mod tests {
             ],
             "{diags:?}"
         );
+    }
+
+    #[test]
+    fn a_kind_in_the_wrong_case_or_missing_is_an_error() {
+        let src = "apiVersion: v1\nkind: pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a}]}\n";
+        let (pods, diags) = read(src);
+        assert!(pods.is_empty());
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].severity, Severity::Error);
+        assert_eq!(
+            diags[0].message,
+            "no matches for kind \"pod\" in version \"v1\" (as the API server says)"
+        );
+        assert_eq!(
+            diags[0].help.as_deref(),
+            Some("kinds are case-sensitive: write `kind: Pod`")
+        );
+        let (_, diags) = read("apiVersion: v1\nmetadata: {name: p}\n");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].severity, Severity::Error);
+        assert_eq!(diags[0].path.to_string(), "kind");
+        // Not an object at all (a values file in a folder): a note, as before.
+        let (_, diags) = read("replicas: 3\nimage: {tag: x}\n");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].severity, Severity::Note);
     }
 
     #[test]
