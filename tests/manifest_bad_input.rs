@@ -434,3 +434,36 @@ fn lint_refuses_what_kubectl_refuses_before_the_api_server() {
     assert_ne!(out.status.code(), Some(2), "{all}");
     assert!(!all.contains("no objects"), "{all}");
 }
+
+#[test]
+fn a_pod_the_api_server_refuses_is_not_exported_and_lints_as_its_rule() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sidecar = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers:\n  - name: s\n    image: s\n    command: [sleep, '9']\n    restartPolicy: Always\n    restartPolicyRules: [{action: Restart, exitCodes: {operator: In, values: [3]}}]\n  containers: [{name: a, image: a, command: [sleep, '1']}]\n";
+    std::fs::write(dir.path().join("sidecar.yaml"), sidecar).expect("write");
+    let (code, err) = podcheck(&["export", "sidecar.yaml"], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "restartPolicyRules are not allowed for init containers with restart policy Always"
+        ),
+        "{err}"
+    );
+    // Two ports on one host port: the API server's pod validation (exit 1), not input
+    // podcheck cannot read (exit 2); and how `run` treats runAsNonRoot is no lint finding.
+    let ports = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsNonRoot: true}\n  containers:\n  - name: a\n    image: a\n    command: [sleep, '1']\n    ports: [{containerPort: 80, hostPort: 8080}, {containerPort: 81, hostPort: 8080}]\n";
+    std::fs::write(dir.path().join("ports.yaml"), ports).expect("write");
+    let out = Command::new(BIN)
+        .args(["lint", "ports.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("podcheck runs");
+    let all =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("error[port-invalid]"), "{all}");
+    assert!(all.contains("Duplicate value: \"TCP//8080\""), "{all}");
+    assert!(
+        !all.contains("runAsNonRoot is checked against runAsUser only"),
+        "{all}"
+    );
+}

@@ -37,6 +37,24 @@ pub fn export(args: ExportArgs) -> u8 {
                 eoutln!("not exported: {line}");
             }
             for pod in &file.pods {
+                // A pod the API server would refuse is not exported (run and lint refuse
+                // it too); how podcheck would run it is no reason.
+                let refused: Vec<_> = crate::manifest::validate_pod(file, pod)
+                    .into_iter()
+                    .filter(|d| {
+                        d.severity == crate::diag::Severity::Error
+                            && !crate::lint::classify::only_for_running(d)
+                    })
+                    .collect();
+                if !refused.is_empty() {
+                    let found = crate::diag::FileDiagnostics {
+                        path: file.path.clone(),
+                        source: file.source.clone(),
+                        diagnostics: refused,
+                    };
+                    eoutln!("{}", found.render());
+                    return EXIT_INVALID;
+                }
                 exported.push(export::export_manifest_pod(file, pod, &stem));
             }
         }

@@ -14,7 +14,6 @@ use super::registry::IGNORE_ANNOTATION;
 use super::{FileReport, Finding, LintOptions, Severity};
 use crate::diag::{Diagnostic, FieldPath, line_col};
 use crate::manifest::{ManifestFile, ManifestPod};
-use crate::spec::model::SpecFile;
 
 /// Lints manifest text (as if read from `path`).
 pub fn lint_manifest_source(path: &Path, source: String, opts: &LintOptions) -> FileReport {
@@ -66,7 +65,11 @@ pub(super) fn lint_manifest_file(
                 let id = d.rule.unwrap_or("api-validation");
                 findings.push(finding(&file.path, src, id, severity_of(id), d, None));
             }
-            crate::diag::Severity::Error if d.message.starts_with("Unsupported value") => {
+            // The API server's pod validation, worded as it words it.
+            crate::diag::Severity::Error
+                if d.message.starts_with("Unsupported value")
+                    || d.message.starts_with("Duplicate value") =>
+            {
                 let id = pod_rule(d);
                 findings.push(finding(&file.path, src, id, Severity::Error, d, None));
             }
@@ -219,24 +222,17 @@ pub(super) fn finish(
     }
 }
 
-/// A spec holding only `pod`, for validation.
-fn pod_spec(pod: &crate::spec::model::Pod) -> SpecFile {
-    SpecFile {
-        pod: pod.clone(),
-        ..SpecFile::default()
-    }
-}
-
 /// The API validation and the checks of one pod of a manifest, silenced by its annotations.
 fn lint_pod(file: &ManifestFile, pod: &ManifestPod, extra_ignore: &[String]) -> Vec<Finding> {
     let src = file.source.as_str();
     let mut out = Vec::new();
-    let (_, mapped) = crate::manifest::split(
-        file,
-        pod,
-        crate::spec::validate::validate(&pod_spec(&pod.pod)),
-    );
-    for d in mapped.iter().filter(|d| !only_for_running(d)) {
+    let mapped = crate::manifest::validate_pod(file, pod);
+    // Notes say how `podcheck run` will run the pod, nothing about the manifest (as for
+    // the file's own notes above).
+    for d in mapped
+        .iter()
+        .filter(|d| !only_for_running(d) && d.severity != crate::diag::Severity::Note)
+    {
         let id = pod_rule(d);
         out.push(finding(&file.path, src, id, rule_severity(id, d), d, None));
     }

@@ -166,6 +166,16 @@ pub(crate) fn expectation_note(
     d
 }
 
+/// The API server's pod validation of one pod of a manifest, at the manifest's paths and
+/// spans (what `lint` reports for it and `export` refuses on).
+pub fn validate_pod(file: &ManifestFile, pod: &ManifestPod) -> Vec<Diagnostic> {
+    let spec = crate::spec::model::SpecFile {
+        pod: pod.pod.clone(),
+        ..Default::default()
+    };
+    split(file, pod, crate::spec::validate::validate(&spec)).1
+}
+
 /// Splits spec validation diagnostics into the spec's own (run, images, expect) and the
 /// pod's, which are moved to the manifest's paths and spans.
 pub fn split(

@@ -284,7 +284,9 @@ fn yaml_error(source: &str, e: &serde_saphyr::Error) -> Diagnostic {
         d.message = message;
         return d.with_help(help);
     }
-    if lower.contains("tab") {
+    // The duplicate-key message names serde-saphyr's `DuplicateKeyPolicy` and "stable"
+    // options, which contain "tab" too.
+    if lower.contains("tab") && !lower.contains("duplicate") {
         // The parser points at the scalar before the tab; the tab itself is what to fix.
         if let Some(at) = d
             .span
@@ -491,6 +493,11 @@ mod tests {
         assert_eq!(
             d.message,
             "invalid YAML: mapping key \"name\" already defined at line 2"
+        );
+        assert_eq!(
+            d.help.as_deref(),
+            Some("remove one of the duplicate keys; kubectl rejects them too"),
+            "no tab in the file, so no word of tabs"
         );
     }
 

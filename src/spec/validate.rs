@@ -225,7 +225,7 @@ pub(super) fn check_pod(spec: &SpecFile, pod: &Pod, path: &FieldPath, out: &mut 
         out.push(err(
             path.key("containers"),
             "the pod has no containers",
-            "add at least one [[pod.containers]] table with a `name` and a `command` or `image`",
+            "add at least one container with a `name` and a `command` or `image`",
         ));
     }
     // Names are unique across init and regular containers; the later one is reported.

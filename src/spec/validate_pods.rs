@@ -286,7 +286,7 @@ pub(super) fn check_services(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Di
                 None if svc.ports.len() > 1 => out.push(err(
                     ppath.clone(),
                     "a service with several ports must name each of them",
-                    "add `name = \"http\"` (unique within the service)",
+                    "give every port a `name`, unique within the service (e.g. `http`)",
                 )),
                 Some(n) if !names.insert(n.clone()) => out.push(err(
                     ppath.key("name"),

@@ -22,7 +22,7 @@ pub(super) fn check_restart_rules(
         out.push(err(
             rpath.clone(),
             "restartPolicyRules are not allowed for init containers with restart policy Always",
-            "remove them: a sidecar is restarted whatever its exit code",
+            "remove them: a sidecar is restarted whatever its exit code (rules on a sidecar, such as the RestartAllContainers action, need the alpha feature gate RestartAllContainersOnContainerExits, off in v1.35 by default)",
         ));
         return;
     }
