@@ -196,12 +196,19 @@ pub fn split(
             continue;
         }
         let rest = &d.path.0[1..];
+        if matches!(rest.first(), Some(PathSeg::Key(k)) if k == "labels") && pod.kind != "Pod" {
+            // A workload's pod labels are its template's, which the workload's own
+            // validation reports where they are written.
+            continue;
+        }
         let path = match rest.first() {
             Some(PathSeg::Key(k)) if k == "name" => pod.name_path.clone(),
-            Some(PathSeg::Key(k)) if k == "namespace" => {
+            Some(PathSeg::Key(k)) if k == "namespace" || k == "labels" => {
+                // Beside the name in the object's (or template's) metadata.
                 let mut p = pod.name_path.clone();
                 p.0.pop();
-                p.key("namespace")
+                p.0.extend(rest.iter().cloned());
+                p
             }
             _ => {
                 let mut p = pod.spec_path.clone();

@@ -184,6 +184,24 @@ pub(super) fn check_pod(spec: &SpecFile, pod: &Pod, path: &FieldPath, out: &mut 
             ));
         }
     }
+    // ValidateLabels: the API server refuses a pod whose labels it could not select on.
+    for (k, v) in &pod.labels {
+        let at = path.key("labels").map_key(k);
+        for why in crate::spec::api_names::qualified_name_errors(k) {
+            out.push(err(
+                at.clone(),
+                format!("Invalid value: {k:?}: {why}"),
+                "a label key is a name of at most 63 letters, digits, '-', '_' or '.', with an optional DNS prefix (e.g. app or example.com/tier)",
+            ));
+        }
+        for why in crate::spec::api_names::label_value_errors(v) {
+            out.push(err(
+                at.clone(),
+                format!("Invalid value: {v:?}: {why}"),
+                "a label value is empty or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+            ));
+        }
+    }
     if let Some(ns) = &pod.namespace
         && let Some(why) = dns_label_problem(ns)
     {

@@ -63,6 +63,9 @@ const POD_CASES: &str = r#"
     E | volumes[0].hostPath.path | must not contain '..' | [[pod.volumes]]\nname = "d"\nhostPath = { path = "/a/../b" } # <-
     E | volumes[0].hostPath.type | Unsupported value: "Dir" | [[pod.volumes]]\nname = "d"\nhostPath = { path = "/a", type = "Dir" } # <-
     E | volumes[0].name | RFC 1123 label | [[pod.volumes]]\nemptyDir = {}\nname = "Data"
+    E | labels[bad key!] | name part must consist | labels = { "bad key!" = "x" }
+    E | labels[app] | must be no more than 63 characters | labels = { app = "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv" }
+    E | labels[-app] | must start and end with an alphanumeric | labels = { "-app" = "web" }
     E | volumes[1].name | declared twice | [[pod.volumes]]\nname = "d"\nemptyDir = {}\n[[pod.volumes]]\nemptyDir = {}\nname = "d"
 "#;
 
