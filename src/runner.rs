@@ -272,8 +272,16 @@ pub async fn run_spec(
     let mut cfgs = Vec::new();
     for inst in &instances {
         let network = if pod_mode {
+            // The pod's UTS namespace carries its hostname, as the sandbox's does.
+            let namespace = inst.pod.namespace.as_deref().unwrap_or("default");
+            let (hostname, _) = crate::kubelet::pod_dns::hostname_and_domain(
+                &inst.pod,
+                &inst.name,
+                namespace,
+                &cluster.dns.cluster_domain,
+            );
             Some(std::sync::Arc::new(
-                crate::runtime::netns::PodNetwork::create()
+                crate::runtime::netns::PodNetwork::for_pod(&hostname)
                     .map_err(|e| RunError::Isolation(e.to_string()))?,
             ))
         } else {

@@ -221,7 +221,7 @@ impl Worker<'_> {
         let Some(net) = &self.cfg.network else {
             return Ok(None);
         };
-        if mount_namespaces_available(net.ns_fds().0).is_err() {
+        if mount_namespaces_available(net.ns_fds().user).is_err() {
             return Ok(None);
         }
         let spec = &self.rec(cid).spec;

@@ -259,6 +259,9 @@ fn consequence(struct_name: &str, key: &str) -> &'static str {
         }
         ("PodSpec", "imagePullSecrets") => "images come from the --image/[images] map",
         ("JobSpec", "parallelism" | "completions") => "podcheck runs one pod of the Job",
+        ("JobSpec", "completionMode") => {
+            "podcheck runs one pod of the Job; for Indexed, the pod of index 0 as the Job controller makes it (JOB_COMPLETION_INDEX=0 in every container, the hostname JOB-0, the batch.kubernetes.io/job-completion-index label)"
+        }
         (
             "DeploymentSpec"
             | "StatefulSetSpec"

@@ -13,6 +13,7 @@ pub mod default_expect;
 pub mod export;
 pub mod fields;
 pub mod group;
+pub mod indexed_job;
 pub mod objects;
 pub mod read;
 pub mod services;

@@ -314,6 +314,8 @@ struct Workload {
     replicas: Option<i32>,
     /// StatefulSet volumeClaimTemplates' names, which pods mount as volumes.
     claims: Vec<String>,
+    /// A Job (or a CronJob's job) with completionMode Indexed.
+    indexed: bool,
     /// The API server's findings about the object around the pod template.
     checks: Vec<Diagnostic>,
 }
@@ -338,7 +340,14 @@ fn typed(
             template: at,
             replicas,
             claims: Vec::new(),
+            indexed: false,
             checks: Vec::new(),
+        })
+    };
+    let indexed = |w: Option<Workload>, mode: Option<&str>| {
+        w.map(|w| Workload {
+            indexed: mode == Some("Indexed"),
+            ..w
         })
     };
     let with = |w: Option<Workload>, checks: Vec<Diagnostic>| w.map(|w| Workload { checks, ..w });
@@ -354,6 +363,7 @@ fn typed(
                 template: FieldPath::root(),
                 replicas: None,
                 claims: Vec::new(),
+                indexed: false,
                 checks: Vec::new(),
             })
         }
@@ -404,7 +414,9 @@ fn typed(
             let d: batch::Job = from_node(node, path.clone(), keys)?;
             let s = d.spec.unwrap_or_default();
             let checks = super::workload_batch::job(doc, path, &name(&d.metadata), &s);
-            with(tpl(d.metadata, Some(s.template), template, None), checks)
+            let mode = s.completion_mode.clone();
+            let w = with(tpl(d.metadata, Some(s.template), template, None), checks);
+            indexed(w, mode.as_deref())
         }
         "CronJob" => {
             let d: batch::CronJob = from_node(node, path.clone(), keys)?;
@@ -416,7 +428,9 @@ fn typed(
                 .key("jobTemplate")
                 .key("spec")
                 .key("template");
-            with(tpl(d.metadata, Some(job.template), at, None), checks)
+            let mode = job.completion_mode.clone();
+            let w = with(tpl(d.metadata, Some(job.template), at, None), checks);
+            indexed(w, mode.as_deref())
         }
         _ => None,
     })
@@ -486,6 +500,9 @@ impl Workload {
             .meta
             .namespace
             .or_else(|| self.template_meta.and_then(|m| m.namespace));
+        if self.indexed {
+            super::indexed_job::give_index(&mut pod, &base, 0);
+        }
         let name_path = path.key("metadata").key("name");
         ManifestPod {
             object: format!("{kind}/{object_name}"),
@@ -568,6 +585,38 @@ mod tests {
         let (_, diags) = read("replicas: 3\nimage: {tag: x}\n");
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert_eq!(diags[0].severity, Severity::Note);
+    }
+
+    #[test]
+    fn an_indexed_jobs_pod_is_index_zero_as_the_controller_makes_it() {
+        let src = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: shard}\nspec:\n  completionMode: Indexed\n  completions: 2\n  template:\n    spec:\n      restartPolicy: Never\n      hostname: ignored\n      initContainers: [{name: i, image: x, command: [\"true\"]}]\n      containers:\n      - {name: a, image: x, command: [\"true\"]}\n      - {name: b, image: x, command: [\"true\"], env: [{name: JOB_COMPLETION_INDEX, value: own}]}\n";
+        let (pods, _) = read(src);
+        let pod = &pods[0].pod;
+        let index = |c: &model::Container| {
+            c.env
+                .iter()
+                .filter(|e| e.name == "JOB_COMPLETION_INDEX")
+                .map(|e| e.value.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(index(&pod.init_containers[0]), ["0"]);
+        assert_eq!(index(&pod.containers[0]), ["0"]);
+        assert_eq!(
+            index(&pod.containers[1]),
+            ["own"],
+            "a container's own value stays"
+        );
+        assert_eq!(pod.hostname.as_deref(), Some("shard-0"));
+        assert_eq!(
+            pod.labels
+                .get("batch.kubernetes.io/job-completion-index")
+                .map(String::as_str),
+            Some("0")
+        );
+        // A NonIndexed Job's pod gets none of it.
+        let (pods, _) = read(&src.replace("Indexed", "NonIndexed"));
+        assert!(index(&pods[0].pod.containers[0]).is_empty());
+        assert_eq!(pods[0].pod.hostname.as_deref(), Some("ignored"));
     }
 
     #[test]

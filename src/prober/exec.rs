@@ -184,8 +184,9 @@ impl Exec {
         // namespace. Its shim guards it if podcheck dies.
         let ns = ctx.network.as_ref().map(|n| n.ns_fds());
         let placement = Placement {
-            userns: ns.and_then(|n| n.0),
-            netns: ns.map(|n| n.1),
+            userns: ns.and_then(|n| n.user),
+            netns: ns.map(|n| n.net),
+            uts: ns.and_then(|n| n.uts),
             pid: match ctx.container.as_ref().and_then(|c| c.pidns()) {
                 Some(fd) => PidNs::Join(fd),
                 None => {

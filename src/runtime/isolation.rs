@@ -98,7 +98,7 @@ pub fn mounts_in_pod_mode() -> Result<(), String> {
     CHECK
         .get_or_init(|| {
             let net = PodNetwork::create().map_err(|e| e.to_string())?;
-            super::mounts::mount_namespaces_available(net.ns_fds().0)
+            super::mounts::mount_namespaces_available(net.ns_fds().user)
         })
         .clone()
 }
@@ -114,15 +114,17 @@ pub fn pod_mode_available() -> Result<(), String> {
 /// whole sequence a container start goes through, so a partial permission (AppArmor
 /// allowing `unshare` but not the uid map, say) is caught here.
 fn check_pod_mode() -> Result<(), String> {
-    let net = PodNetwork::create().map_err(|e| e.to_string())?;
-    let (userns, netns) = net.ns_fds();
+    // With a hostname, as a pod's network is made: its UTS namespace is part of the check.
+    let net = PodNetwork::for_pod("podcheck-check").map_err(|e| e.to_string())?;
+    let ns = net.ns_fds();
     let mut cmd = std::process::Command::new("true");
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let placement = Placement {
-        userns,
-        netns: Some(netns),
+        userns: ns.user,
+        netns: Some(ns.net),
+        uts: ns.uts,
         pid: PidNs::New,
         role: Role::Container,
     };

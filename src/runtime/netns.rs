@@ -45,7 +45,7 @@ pub enum NetnsError {
 
 /// The namespace set-up steps, numbered as the sandbox reports a failed one (no allocation
 /// after fork), with the likely cause.
-const STEPS: [(&str, &str); 6] = [
+const STEPS: [(&str, &str); 8] = [
     (
         "create a user namespace (unshare CLONE_NEWUSER|CLONE_NEWNET)",
         " — unprivileged user namespaces may be disabled (kernel.unprivileged_userns_clone, AppArmor, or a container seccomp profile); run as root or allow them",
@@ -58,6 +58,14 @@ const STEPS: [(&str, &str); 6] = [
     ("write /proc/self/uid_map", ""),
     ("write /proc/self/gid_map", ""),
     ("bring up the loopback interface (SIOCSIFFLAGS)", ""),
+    (
+        "create a UTS namespace for the pod's hostname (unshare CLONE_NEWUTS)",
+        " — this needs root or a user namespace",
+    ),
+    (
+        "set the pod's hostname (sethostname)",
+        " — a hostname is at most 64 bytes",
+    ),
 ];
 
 /// An address every pod namespace has on `lo` (as `lo:1`, /32) besides 127.0.0.1. A pod in a
@@ -68,12 +76,25 @@ const STEPS: [(&str, &str); 6] = [
 /// namespace reaches on loopback anyway.
 pub const ADDRCONFIG_ADDRESS: [u8; 4] = [127, 96, 0, 10];
 
-/// A pod's network namespace and whatever keeps it alive.
+/// The namespaces a process joins to run in a pod, as fds the pod network holds.
+#[derive(Debug, Clone, Copy)]
+pub struct PodNamespaces {
+    /// The user namespace (an ordinary user's pods), joined first.
+    pub user: Option<RawFd>,
+    /// The network namespace.
+    pub net: RawFd,
+    /// The UTS namespace, whose hostname is the pod's (when the pod network was made for
+    /// a pod: [`PodNetwork::for_pod`]).
+    pub uts: Option<RawFd>,
+}
+
+/// A pod's network namespace (and UTS namespace) and whatever keeps them alive.
 #[derive(Debug)]
 pub struct PodNetwork {
     holder: Holder,
     netns: OwnedFd,
     userns: Option<OwnedFd>,
+    uts: Option<OwnedFd>,
     /// Some process of the pod ran outside every container PID namespace (see
     /// [`PodNetwork::note_host_pid_process`]).
     host_pid: AtomicBool,
@@ -90,27 +111,46 @@ enum Holder {
 
 impl PodNetwork {
     /// Creates the namespace: held by an fd when root, by a sandbox process in a user
-    /// namespace otherwise.
+    /// namespace otherwise. Processes that join keep the machine's hostname.
     pub fn create() -> Result<Self, NetnsError> {
+        Self::made(None)
+    }
+
+    /// Creates the namespace for a pod whose hostname is `hostname`: its processes also
+    /// share a UTS namespace with that hostname, as a pod's containers share the sandbox's
+    /// (the runtime sets it from the pod's hostname, cut to 63 characters).
+    pub fn for_pod(hostname: &str) -> Result<Self, NetnsError> {
+        Self::made(Some(hostname))
+    }
+
+    fn made(hostname: Option<&str>) -> Result<Self, NetnsError> {
         // SAFETY: a plain getter.
         if unsafe { libc::geteuid() } == 0 {
-            Ok(Self::with(Holder::Fd, held::create()?, None))
+            let netns = held::create()?;
+            let uts = hostname.map(held::create_uts).transpose()?;
+            Ok(Self::with(Holder::Fd, netns, None, uts))
         } else {
-            Self::with_sandbox(true)
+            Self::with_sandbox(true, hostname)
         }
     }
 
     /// Creates the namespace in a sandbox process, inside a user namespace when `userns`.
-    fn with_sandbox(userns: bool) -> Result<Self, NetnsError> {
-        let (sandbox, netns, user) = Sandbox::start(userns)?;
-        Ok(Self::with(Holder::Sandbox(sandbox), netns, user))
+    fn with_sandbox(userns: bool, hostname: Option<&str>) -> Result<Self, NetnsError> {
+        let started = Sandbox::start(userns, hostname)?;
+        Ok(Self::with(
+            Holder::Sandbox(started.sandbox),
+            started.net,
+            started.user,
+            started.uts,
+        ))
     }
 
-    fn with(holder: Holder, netns: OwnedFd, userns: Option<OwnedFd>) -> Self {
+    fn with(holder: Holder, netns: OwnedFd, userns: Option<OwnedFd>, uts: Option<OwnedFd>) -> Self {
         PodNetwork {
             holder,
             netns,
             userns,
+            uts,
             host_pid: AtomicBool::new(false),
         }
     }
@@ -128,12 +168,13 @@ impl PodNetwork {
         self.host_pid.load(Ordering::Relaxed)
     }
 
-    /// The namespace fds a process must `setns` into: (user, net).
-    pub fn ns_fds(&self) -> (Option<RawFd>, RawFd) {
-        (
-            self.userns.as_ref().map(AsRawFd::as_raw_fd),
-            self.netns.as_raw_fd(),
-        )
+    /// The namespace fds a process must `setns` into.
+    pub fn ns_fds(&self) -> PodNamespaces {
+        PodNamespaces {
+            user: self.userns.as_ref().map(AsRawFd::as_raw_fd),
+            net: self.netns.as_raw_fd(),
+            uts: self.uts.as_ref().map(AsRawFd::as_raw_fd),
+        }
     }
 
     /// An unconnected TCP socket inside the pod's network namespace.

@@ -30,8 +30,8 @@ pub struct ProcessSpec {
     pub env: Vec<(String, String)>,
     /// Working directory.
     pub cwd: PathBuf,
-    /// Namespaces to join before exec: (user, net) of the pod sandbox.
-    pub netns: Option<(Option<RawFd>, RawFd)>,
+    /// The pod's namespaces to join before exec (pod mode).
+    pub netns: Option<super::netns::PodNamespaces>,
     /// Run as PID 1 of a new PID namespace (pod mode); otherwise PID-1 signal semantics are
     /// emulated.
     pub pid_namespace: bool,
@@ -241,8 +241,9 @@ pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
         .stderr(Stdio::piped())
         .process_group(0);
     let placement = Placement {
-        userns: spec.netns.and_then(|n| n.0),
-        netns: spec.netns.map(|n| n.1),
+        userns: spec.netns.and_then(|n| n.user),
+        netns: spec.netns.map(|n| n.net),
+        uts: spec.netns.and_then(|n| n.uts),
         pid: if spec.pid_namespace {
             PidNs::New
         } else {

@@ -55,6 +55,8 @@ pub struct Placement {
     pub userns: Option<RawFd>,
     /// The pod's network namespace to join.
     pub netns: Option<RawFd>,
+    /// The pod's UTS namespace (its hostname) to join.
+    pub uts: Option<RawFd>,
     /// The PID namespace.
     pub pid: PidNs,
     /// Container or exec.
@@ -239,6 +241,9 @@ unsafe fn enter(p: Placement) -> io::Result<()> {
         }
         if let Some(fd) = p.netns {
             check(libc::setns(fd, libc::CLONE_NEWNET))?;
+        }
+        if let Some(fd) = p.uts {
+            check(libc::setns(fd, libc::CLONE_NEWUTS))?;
         }
         match p.pid {
             PidNs::Host => {}

@@ -120,10 +120,18 @@ impl Ctl {
     }
 }
 
+/// A started sandbox and the fds of the namespaces it made.
+pub(super) struct Started {
+    pub(super) sandbox: Sandbox,
+    pub(super) net: OwnedFd,
+    pub(super) user: Option<OwnedFd>,
+    pub(super) uts: Option<OwnedFd>,
+}
+
 impl Sandbox {
-    /// Forks the sandbox; it makes a user namespace first when `userns` (an ordinary user).
-    /// Returns it with the fds of its (network, user) namespaces.
-    pub(super) fn start(userns: bool) -> Result<(Sandbox, OwnedFd, Option<OwnedFd>), NetnsError> {
+    /// Forks the sandbox; it makes a user namespace first when `userns` (an ordinary user),
+    /// and a UTS namespace named `hostname` when one is given.
+    pub(super) fn start(userns: bool, hostname: Option<&str>) -> Result<Started, NetnsError> {
         let spawn = |step| move |source| NetnsError::Spawn { step, source };
         let (ours, theirs) = UnixStream::pair().map_err(spawn("socketpair"))?;
         // SAFETY: plain getters.
@@ -140,7 +148,15 @@ impl Sandbox {
         }
         if pid == 0 {
             // SAFETY: see above.
-            unsafe { sandbox_main(theirs_fd, userns, &uid_map, &gid_map) }
+            unsafe {
+                sandbox_main(
+                    theirs_fd,
+                    userns,
+                    hostname.map(str::as_bytes),
+                    &uid_map,
+                    &gid_map,
+                )
+            }
         }
         drop(theirs);
         let reap = |e: NetnsError| {
@@ -168,6 +184,10 @@ impl Sandbox {
         } else {
             None
         };
+        let uts = match hostname {
+            Some(_) => Some(open("uts").map_err(reap)?),
+            None => None,
+        };
         let sandbox = Sandbox {
             pid,
             ctl: Mutex::new(Ctl {
@@ -176,7 +196,12 @@ impl Sandbox {
                 pending: VecDeque::new(),
             }),
         };
-        Ok((sandbox, netns, user))
+        Ok(Started {
+            sandbox,
+            net: netns,
+            user,
+            uts,
+        })
     }
 
     /// An unconnected TCP socket from the sandbox.
@@ -352,7 +377,13 @@ pub(super) unsafe fn recv_fds(
 /// # Safety
 /// Runs in a forked child of a multi-threaded process: async-signal-safe calls only.
 #[inline(never)]
-unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8]) -> ! {
+unsafe fn sandbox_main(
+    ctl: RawFd,
+    userns: bool,
+    hostname: Option<&[u8]>,
+    uid_map: &[u8],
+    gid_map: &[u8],
+) -> ! {
     let top = 0u8;
     // SAFETY: raw system calls on valid buffers; we never return.
     unsafe {
@@ -370,8 +401,14 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
             libc::write(ctl, msg.as_ptr().cast(), msg.len());
             libc::_exit(1)
         };
+        // The UTS namespace comes with the others, owned by the same user namespace.
+        let uts = if hostname.is_some() {
+            libc::CLONE_NEWUTS
+        } else {
+            0
+        };
         if userns {
-            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET | uts) != 0 {
                 fail(0);
             }
             if !write_file(c"/proc/self/setgroups", b"deny") {
@@ -383,8 +420,13 @@ unsafe fn sandbox_main(ctl: RawFd, userns: bool, uid_map: &[u8], gid_map: &[u8])
             if !write_file(c"/proc/self/gid_map", gid_map) {
                 fail(4);
             }
-        } else if libc::unshare(libc::CLONE_NEWNET) != 0 {
+        } else if libc::unshare(libc::CLONE_NEWNET | uts) != 0 {
             fail(1);
+        }
+        if let Some(name) = hostname
+            && libc::sethostname(name.as_ptr().cast(), name.len()) != 0
+        {
+            fail(7);
         }
         if !bring_up() {
             fail(5);

@@ -22,7 +22,7 @@ fn every_kind() -> Vec<(&'static str, PodNetwork)> {
         Err(e) => eprintln!("skipped: network namespaces unavailable here: {e}"),
     }
     if root() {
-        match PodNetwork::with_sandbox(false) {
+        match PodNetwork::with_sandbox(false, None) {
             Ok(n) => kinds.push(("a sandbox process", n)),
             Err(e) => eprintln!("skipped the sandbox holder: {e}"),
         }
@@ -37,8 +37,9 @@ fn run_in(net: &PodNetwork, argv: &[&str]) -> String {
     let mut cmd = std::process::Command::new(argv[0]);
     cmd.args(&argv[1..]);
     let placement = crate::runtime::shim::Placement {
-        userns: fds.0,
-        netns: Some(fds.1),
+        userns: fds.user,
+        netns: Some(fds.net),
+        uts: fds.uts,
         pid: crate::runtime::shim::PidNs::Host,
         role: crate::runtime::shim::Role::Exec,
     };
@@ -285,7 +286,7 @@ fn sockopt(fd: RawFd, opt: libc::c_int) -> libc::c_int {
 
 #[test]
 fn the_next_batch_is_asked_for_ahead_and_replies_stay_in_order() {
-    let Ok(net) = PodNetwork::with_sandbox(!root()) else {
+    let Ok(net) = PodNetwork::with_sandbox(!root(), None) else {
         eprintln!("skipped: a sandbox cannot be made here");
         return;
     };
@@ -332,10 +333,38 @@ fn the_next_batch_is_asked_for_ahead_and_replies_stay_in_order() {
 }
 
 #[test]
+fn a_pod_has_its_own_hostname_and_the_runner_keeps_its_own() {
+    let own = || std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    let before = own();
+    let mut kinds = Vec::new();
+    match PodNetwork::for_pod("web-0") {
+        Ok(n) => kinds.push(("the default holder", n)),
+        Err(e) => {
+            eprintln!("skipped: namespaces unavailable here: {e}");
+            return;
+        }
+    }
+    if root() {
+        kinds.push((
+            "a sandbox process",
+            PodNetwork::with_sandbox(false, Some("web-1")).expect("sandbox"),
+        ));
+    }
+    for (i, (kind, net)) in kinds.iter().enumerate() {
+        assert_eq!(run_in(net, &["hostname"]), format!("web-{i}"), "{kind}");
+        assert_eq!(own(), before, "{kind}: the runner's hostname changed");
+    }
+    // Without a pod's hostname, a process keeps the machine's.
+    if let Ok(net) = PodNetwork::create() {
+        assert_eq!(run_in(&net, &["hostname"]), before.trim());
+    }
+}
+
+#[test]
 fn a_process_that_joins_runs_in_the_pod_namespace() {
     for (kind, net) in every_kind() {
         let want =
-            std::fs::read_link(format!("/proc/self/fd/{}", net.ns_fds().1)).expect("ns link");
+            std::fs::read_link(format!("/proc/self/fd/{}", net.ns_fds().net)).expect("ns link");
         let got = run_in(&net, &["readlink", "/proc/self/ns/net"]);
         assert_eq!(got, want.to_string_lossy(), "{kind}");
     }
