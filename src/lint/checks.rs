@@ -389,10 +389,8 @@ impl Ctx<'_> {
             "prestop-exceeds-grace",
             self.path.key("lifecycle").key("preStop").key(at),
             format!(
-                "preStop of container {:?} {how} {seconds} s of the {g} s grace period (terminationGracePeriodSeconds): {g} - {} = {} s are left for the app after SIGTERM (the kubelet grants 2 s at least), then SIGKILL",
+                "preStop of container {:?} {how} {seconds} s, all of the {g} s grace period (terminationGracePeriodSeconds): no time is left for the app after SIGTERM (the kubelet grants 2 s at least), then SIGKILL",
                 self.c.name,
-                seconds.min(g),
-                g.saturating_sub(seconds).max(0)
             ),
             format!(
                 "make terminationGracePeriodSeconds longer than the preStop delay plus the app's own shutdown time (e.g. {}), or shorten the delay",

@@ -448,7 +448,7 @@ fn pod_lines(tl: &Timeline, ready_matters: bool) -> Vec<String> {
         })
         .collect();
     if ready_matters && ready.is_empty() && tl.statuses().next().is_some() {
-        out.push("the pod was never Ready (it never joined its Service's endpoints)".into());
+        out.push("the pod was never Ready (no Service would have sent it traffic)".into());
     }
     out
 }

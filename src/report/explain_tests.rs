@@ -225,7 +225,7 @@ FAIL web.toml: the pod becomes Ready (run.duration reached at 5s)
       | GET /healthz 404
     pod phase: Running at 1s
     kubectl STATUS: Running at 1s
-    the pod was never Ready (it never joined its Service's endpoints)
+    the pod was never Ready (no Service would have sent it traffic)
   expectations: 1 failed, 1 met
   - final.conditions.Ready: expected true, observed false
     met          events[0]: Started (at 0s)
