@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use crate::expect::model::{ContainerFinal, FinalState};
-use crate::expect::values::{ConditionMatch, IntMatch};
+use crate::expect::model::{ContainerFinal, FinalState, NeverExpectation};
+use crate::expect::values::{ConditionMatch, IntMatch, TextMatch};
 use crate::spec::model::{Pod, Probe, RestartPolicy};
 
 /// The longest a manifest's pod is watched when its probes need more than the default.
@@ -52,6 +52,21 @@ pub fn final_state(pod: &Pod, name: Option<&str>) -> FinalState {
         );
     }
     out
+}
+
+/// For a pod that is restarted when it exits: no container may be killed by a failed
+/// liveness or startup probe (`Killing`, "… will be restarted"). A kill still in its grace
+/// period when the watch ends has not restarted the container yet, so the restart count
+/// alone would pass it. None for a pod that runs to completion.
+pub fn never_killed(pod: &Pod, name: Option<&str>) -> Option<NeverExpectation> {
+    (!runs_to_completion(pod)).then(|| NeverExpectation {
+        pod: name.map(str::to_owned),
+        reason: Some("Killing".into()),
+        event_type: None,
+        container: None,
+        message: Some(TextMatch::Contains("probe, will be restarted".into())),
+        within: None,
+    })
 }
 
 /// Whether the pod is one that runs to completion (restartPolicy Never or OnFailure).
@@ -105,7 +120,7 @@ pub fn note_text(pod: &Pod, kind: &str, watch: Duration) -> String {
         )
     } else {
         format!(
-            "podcheck runs {what} for {secs} s and expects it Ready at the end with no container restarted (what a rollout waits for); a spec with `manifest = \"…\"` can expect something else"
+            "podcheck runs {what} for {secs} s and expects it Ready at the end with no container restarted or killed by a failed probe (what a rollout waits for); a spec with `manifest = \"…\"` can expect something else"
         )
     }
 }
@@ -148,6 +163,24 @@ command = ["true"]
         let f = final_state(&job, None);
         assert_eq!(f.phase.as_deref(), Some("Succeeded"));
         assert!(f.conditions.is_empty() && f.containers.is_empty());
+    }
+
+    #[test]
+    fn a_long_running_pod_must_not_be_killed_by_a_probe_and_a_job_pod_may() {
+        let web = pod("[[containers]]\nname = \"web\"\ncommand = [\"x\"]\n");
+        let never = never_killed(&web, Some("web-0")).expect("a long-running pod");
+        assert_eq!(never.reason.as_deref(), Some("Killing"));
+        assert_eq!(never.pod.as_deref(), Some("web-0"));
+        let message = never.message.expect("a message match");
+        assert!(message.matches("Container web failed liveness probe, will be restarted"));
+        assert!(message.matches("Container web failed startup probe, will be restarted"));
+        assert!(
+            !message.matches("Stopping container web"),
+            "the run's own end is no failure"
+        );
+        let job =
+            pod("restartPolicy = \"Never\"\n[[containers]]\nname = \"j\"\ncommand = [\"x\"]\n");
+        assert!(never_killed(&job, None).is_none());
     }
 
     #[test]

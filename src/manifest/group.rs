@@ -78,6 +78,9 @@ pub fn spec_for_file(
             spec.expect
                 .finals
                 .push(super::default_expect::final_state(&pod, Some(name)));
+            spec.expect
+                .never
+                .extend(super::default_expect::never_killed(&pod, Some(name)));
         }
         let pod_watch = super::default_expect::watch_for(&pod, MANIFEST_RUN_DURATION);
         watch = watch.max(pod_watch);

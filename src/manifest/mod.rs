@@ -64,6 +64,9 @@ pub fn spec_for(
         pod: pod.pod.clone(),
         expect: crate::expect::Expectations {
             finals: vec![default_expect::final_state(&pod.pod, None)],
+            never: default_expect::never_killed(&pod.pod, None)
+                .into_iter()
+                .collect(),
             ..Default::default()
         },
         ..SpecFile::default()
