@@ -94,12 +94,18 @@ fn read_object(
     }
     let kind = node.get("kind").and_then(Node::as_str);
     let Some(kind) = kind else {
+        // A List's item is named by its path already; a document by its number.
+        let what = if path.0.is_empty() {
+            format!("document {document}")
+        } else {
+            "this List item".to_owned()
+        };
         if node.get("apiVersion").is_some() {
             // Meant as an object: kubectl refuses it before the API server sees it.
             out.push(located(
                 Diagnostic::error(
                     path.key("kind"),
-                    format!("document {document} has an apiVersion but no kind: kind not set (as kubectl says)"),
+                    format!("{what} has an apiVersion but no kind: kind not set (as kubectl says)"),
                 )
                 .with_help("add the object's kind, e.g. `kind: Pod` or `kind: Deployment`"),
             ));
@@ -108,7 +114,7 @@ fn read_object(
         out.push(located(
             Diagnostic::note(
                 path.clone(),
-                format!("document {document} is not a Kubernetes object (no `kind`): skipped"),
+                format!("{what} is not a Kubernetes object (no `kind`): skipped"),
             )
             .with_help("podcheck reads objects with apiVersion and kind, e.g. `kind: Deployment`"),
         ));
@@ -283,12 +289,16 @@ fn skipped_kind(node: &Node, kind: &str, path: &FieldPath) -> Diagnostic {
     }
 }
 
+/// The object's name for a message: `metadata.name`, else its `generateName` followed by
+/// `…` (the API server appends a random suffix), else empty.
 fn name_of(node: &Node) -> String {
-    node.get("metadata")
-        .and_then(|m| m.get("name"))
-        .and_then(Node::as_str)
-        .unwrap_or("")
-        .to_owned()
+    let meta = node.get("metadata");
+    let field = |k: &str| meta.and_then(|m| m.get(k)).and_then(Node::as_str);
+    match (field("name"), field("generateName")) {
+        (Some(n), _) => n.to_owned(),
+        (None, Some(g)) => format!("{g}…"),
+        (None, None) => String::new(),
+    }
 }
 
 fn type_help(e: &DeError) -> String {
