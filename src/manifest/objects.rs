@@ -591,6 +591,24 @@ mod tests {
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert_eq!(diags[0].severity, Severity::Error);
         assert_eq!(diags[0].path.to_string(), "kind");
+        // A List's item is named as one, not by the document's number.
+        let (_, diags) = read("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1}\n");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].path.to_string(), "items[0].kind");
+        assert!(
+            diags[0]
+                .message
+                .starts_with("this List item has an apiVersion but no kind"),
+            "{diags:?}"
+        );
+        // An object known only by its generateName is named by it.
+        let (_, diags) = read(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: hello-}\nspec: {}\n",
+        );
+        assert!(
+            diags[0].message.contains("Workflow \"hello-…\""),
+            "{diags:?}"
+        );
         // Not an object at all (a values file in a folder): a note, as before.
         let (_, diags) = read("replicas: 3\nimage: {tag: x}\n");
         assert_eq!(diags.len(), 1, "{diags:?}");
