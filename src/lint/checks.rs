@@ -155,6 +155,7 @@ impl Ctx<'_> {
         self.c
             .ports
             .iter()
+            .filter(|p| (1..=65535).contains(&p.container_port))
             .map(|p| p.container_port.to_string())
             .collect::<Vec<_>>()
             .join(", ")
@@ -172,10 +173,13 @@ impl Ctx<'_> {
             "debug",
             "pprof",
         ];
+        // A port number the API server refuses is reported by its validation; it serves
+        // nothing to check here.
         self.c.ports.iter().any(|p| {
-            p.name
-                .as_deref()
-                .is_none_or(|n| !NOT_TRAFFIC.iter().any(|w| n.contains(w)))
+            (1..=65535).contains(&p.container_port)
+                && p.name
+                    .as_deref()
+                    .is_none_or(|n| !NOT_TRAFFIC.iter().any(|w| n.contains(w)))
         })
     }
 

@@ -582,6 +582,17 @@ fn a_container_with_only_a_metrics_port_needs_no_readiness_probe() {
         "        ports:\n        - {containerPort: 8080}\n",
     );
     assert!(yaml_ids(&unnamed).contains(&"readiness-probe-missing"));
+    // A port number the API server refuses serves nothing: its validation says so.
+    let negative = deployment(
+        "Deployment",
+        "",
+        "        ports:\n        - {containerPort: -80}\n",
+    );
+    assert!(
+        !yaml_ids(&negative).contains(&"readiness-probe-missing"),
+        "{:?}",
+        yaml_ids(&negative)
+    );
 }
 
 #[test]
