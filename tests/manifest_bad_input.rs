@@ -47,6 +47,18 @@ fn podcheck(args: &[&str], cwd: &Path) -> (Option<i32>, String) {
     (status.code(), text)
 }
 
+/// `podcheck lint FILE` in `cwd`: (exit code, stdout and stderr together).
+fn lint(file: &str, cwd: &Path) -> (Option<i32>, String) {
+    let out = Command::new(BIN)
+        .args(["lint", file])
+        .current_dir(cwd)
+        .output()
+        .expect("podcheck runs");
+    let all =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), all)
+}
+
 fn both(file: &str, cwd: &Path) -> Vec<(Option<i32>, String)> {
     ["run", "export"]
         .iter()
@@ -402,17 +414,8 @@ fn lint_refuses_what_kubectl_refuses_before_the_api_server() {
     ];
     for (file, text, says) in cases {
         std::fs::write(dir.path().join(file), text).expect("write");
-        let out = Command::new(BIN)
-            .args(["lint", file])
-            .current_dir(dir.path())
-            .output()
-            .expect("podcheck runs");
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(2), "{file}: {all}");
+        let (code, all) = lint(file, dir.path());
+        assert_eq!(code, Some(2), "{file}: {all}");
         assert!(all.contains(says), "{file}: {all}");
     }
     // In a folder an empty file beside a manifest is skipped, as kubectl skips it.
@@ -424,14 +427,8 @@ fn lint_refuses_what_kubectl_refuses_before_the_api_server() {
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a, command: [sleep, '1']}]}\n",
     )
     .expect("write");
-    let out = Command::new(BIN)
-        .args(["lint", "sub"])
-        .current_dir(dir.path())
-        .output()
-        .expect("podcheck runs");
-    let all =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(2), "{all}");
+    let (code, all) = lint("sub", dir.path());
+    assert_ne!(code, Some(2), "{all}");
     assert!(!all.contains("no objects"), "{all}");
 }
 
@@ -452,14 +449,8 @@ fn a_pod_the_api_server_refuses_is_not_exported_and_lints_as_its_rule() {
     // podcheck cannot read (exit 2); and how `run` treats runAsNonRoot is no lint finding.
     let ports = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsNonRoot: true}\n  containers:\n  - name: a\n    image: a\n    command: [sleep, '1']\n    ports: [{containerPort: 80, hostPort: 8080}, {containerPort: 81, hostPort: 8080}]\n";
     std::fs::write(dir.path().join("ports.yaml"), ports).expect("write");
-    let out = Command::new(BIN)
-        .args(["lint", "ports.yaml"])
-        .current_dir(dir.path())
-        .output()
-        .expect("podcheck runs");
-    let all =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    let (code, all) = lint("ports.yaml", dir.path());
+    assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("error[port-invalid]"), "{all}");
     assert!(all.contains("Duplicate value: \"TCP//8080\""), "{all}");
     assert!(
