@@ -55,6 +55,8 @@ fn api_types(message: String) -> String {
             "expected an int64 (a whole number from -9223372036854775808 to 9223372036854775807)",
         ),
     ];
+    // serde's name for a YAML null.
+    let message = message.replace("invalid type: unit value", "invalid type: null");
     for (rust, api) in TYPES {
         if let Some(head) = message.strip_suffix(rust) {
             return format!("{head}{api}");
@@ -204,13 +206,27 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         }
     }
 
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        // Go's JSON decoding leaves a string it finds null empty: `args: [a, null]` is
+        // `["a", ""]` to the API server (an optional string field is unset by null, which
+        // `deserialize_option` does first).
+        if self.node.value == Value::Null {
+            return visitor.visit_str("").map_err(|e| self.locate(e));
+        }
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         // Unknown keys are reported by the map they are in; their values are not walked.
         visitor.visit_unit()
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char bytes byte_buf
         unit unit_struct seq tuple tuple_struct map identifier
     }
 }

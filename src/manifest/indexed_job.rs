@@ -26,8 +26,9 @@ pub fn give_index(pod: &mut model::Pod, job: &str, index: u32) {
                 name: INDEX_ENV.into(),
                 value: value.clone(),
                 manifest_index: None,
-                // The controller's, not the manifest's: an export leaves it out.
-                from_object: true,
+                // A plain value: an exported bare Pod (no controller) keeps it, and runs
+                // as this pod does.
+                from_object: false,
                 field_ref: None,
             });
         }

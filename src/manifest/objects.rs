@@ -135,6 +135,21 @@ fn read_object(
         }
         return;
     }
+    if node.get("apiVersion").is_none() {
+        let what = if path.0.is_empty() {
+            format!("document {document}")
+        } else {
+            "this List item".to_owned()
+        };
+        out.push(located(
+            Diagnostic::error(
+                path.key("apiVersion"),
+                format!("{what} has a kind but no apiVersion: apiVersion not set (as kubectl says)"),
+            )
+            .with_help("add the object's apiVersion, e.g. `apiVersion: v1` for a Pod or `apiVersion: apps/v1` for a Deployment"),
+        ));
+        return;
+    }
     if kind == "Service" {
         found.services.extend(super::services::read_service(
             doc, node, path, document, out,
@@ -326,6 +341,8 @@ struct Workload {
     claims: Vec<String>,
     /// A Job (or a CronJob's job) with completionMode Indexed.
     indexed: bool,
+    /// A StatefulSet's serviceName, the subdomain of its pods.
+    service_name: Option<String>,
     /// The API server's findings about the object around the pod template.
     checks: Vec<Diagnostic>,
 }
@@ -351,6 +368,7 @@ fn typed(
             replicas,
             claims: Vec::new(),
             indexed: false,
+            service_name: None,
             checks: Vec::new(),
         })
     };
@@ -374,6 +392,7 @@ fn typed(
                 replicas: None,
                 claims: Vec::new(),
                 indexed: false,
+                service_name: None,
                 checks: Vec::new(),
             })
         }
@@ -396,9 +415,15 @@ fn typed(
                 .flatten()
                 .filter_map(|c| c.metadata.name.clone())
                 .collect();
+            // An invalid serviceName is the StatefulSet validation's to report.
+            let service_name = s
+                .service_name
+                .clone()
+                .filter(|n| super::workload_selector::dns1123_label_errors(n).is_empty());
             tpl(d.metadata, Some(s.template), template, s.replicas).map(|w| Workload {
                 claims,
                 checks,
+                service_name,
                 ..w
             })
         }
@@ -512,6 +537,13 @@ impl Workload {
             .or_else(|| self.template_meta.and_then(|m| m.namespace));
         if self.indexed {
             super::indexed_job::give_index(&mut pod, &base, 0);
+        }
+        if kind == "StatefulSet" {
+            // The StatefulSet controller's identity (updateIdentity): the hostname is the
+            // pod's name (each replica's own, so the template's is dropped) and the
+            // subdomain its serviceName, which gives each pod its FQDN.
+            pod.hostname = None;
+            pod.subdomain = self.service_name.clone();
         }
         let name_path = path.key("metadata").key("name");
         ManifestPod {

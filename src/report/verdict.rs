@@ -172,7 +172,7 @@ fn pod_timeline_text(header: &str, timeline: &crate::events::Timeline) -> String
                 let what = if *ready { "joined" } else { "left" };
                 let _ = writeln!(
                     s,
-                    "    {:>7}  (endpoints: the pod {what} its Service's ready endpoints)",
+                    "    {:>7}  (endpoints: the pod {what} the ready endpoints)",
                     format_secs(at.as_secs_f64())
                 );
             }

@@ -245,3 +245,43 @@ fn a_wrong_type_is_an_error_at_the_value() {
     );
     assert_eq!(&src[d.span.clone().expect("span")], "8080");
 }
+
+#[test]
+fn a_null_in_a_list_of_strings_is_an_empty_string_as_go_decodes_it() {
+    let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x, command: [sh, null]}\n";
+    let (pods, diags) = read(src);
+    assert_eq!(pods.len(), 1, "{diags:?}");
+    assert_eq!(
+        pods[0].pod.containers[0].command.as_deref(),
+        Some(&["sh".to_owned(), String::new()][..])
+    );
+    // A null where a number must be is named as null, not in serde's words.
+    let src = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x, command: [sh], livenessProbe: {exec: {command: [x]}, periodSeconds: [null]}}\n";
+    let (_, diags) = read(src);
+    assert!(
+        diags.iter().all(|d| !d.message.contains("unit value")),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn a_statefulsets_pod_has_its_name_as_hostname_and_the_service_as_subdomain() {
+    let src = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  serviceName: db-hl\n  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n    spec:\n      hostname: ignored\n      containers: [{name: a, image: x, command: [sh]}]\n";
+    let (pods, diags) = read(src);
+    assert_eq!(pods.len(), 1, "{diags:?}");
+    let pod = &pods[0].pod;
+    assert_eq!(pod.name.as_deref(), Some("db-0"));
+    assert_eq!(pod.hostname, None, "the replica's own name is its hostname");
+    assert_eq!(pod.subdomain.as_deref(), Some("db-hl"));
+}
+
+#[test]
+fn a_kind_without_an_api_version_is_an_error() {
+    let (pods, diags) =
+        read("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a}]}\n");
+    assert!(pods.is_empty());
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].severity, Severity::Error);
+    assert_eq!(diags[0].path.to_string(), "apiVersion");
+    assert!(diags[0].message.contains("apiVersion not set"), "{diags:?}");
+}

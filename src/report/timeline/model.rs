@@ -242,12 +242,12 @@ pub fn lanes(r: &SpecReport) -> (Lane, Vec<Lane>, Duration) {
                 let (kind, text) = if *ready {
                     (
                         MarkKind::EndpointJoined,
-                        "the pod joined its Service's ready endpoints",
+                        "the pod joined the ready endpoints (Ready: Services selecting it send it traffic)",
                     )
                 } else {
                     (
                         MarkKind::EndpointLeft,
-                        "the pod left its Service's ready endpoints",
+                        "the pod left the ready endpoints (not Ready: no Service sends it traffic)",
                     )
                 };
                 pod.marks.push(Mark {
