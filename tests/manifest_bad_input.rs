@@ -47,10 +47,11 @@ fn podcheck(args: &[&str], cwd: &Path) -> (Option<i32>, String) {
     (status.code(), text)
 }
 
-/// `podcheck lint FILE` in `cwd`: (exit code, stdout and stderr together).
-fn lint(file: &str, cwd: &Path) -> (Option<i32>, String) {
+/// `podcheck lint FILES…` in `cwd`: (exit code, stdout and stderr together).
+fn lint(files: &[&str], cwd: &Path) -> (Option<i32>, String) {
     let out = Command::new(BIN)
-        .args(["lint", file])
+        .arg("lint")
+        .args(files)
         .current_dir(cwd)
         .output()
         .expect("podcheck runs");
@@ -414,10 +415,20 @@ fn lint_refuses_what_kubectl_refuses_before_the_api_server() {
     ];
     for (file, text, says) in cases {
         std::fs::write(dir.path().join(file), text).expect("write");
-        let (code, all) = lint(file, dir.path());
+        let (code, all) = lint(&[file], dir.path());
         assert_eq!(code, Some(2), "{file}: {all}");
         assert!(all.contains(says), "{file}: {all}");
     }
+    // Named beside a file with an object, an empty file is no error (kubectl refuses only
+    // when nothing given has an object).
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a, command: [sleep, '1']}]}\n",
+    )
+    .expect("write");
+    let (code, all) = lint(&["empty.yaml", "pod.yaml"], dir.path());
+    assert_ne!(code, Some(2), "{all}");
+    assert!(!all.contains("no objects"), "{all}");
     // In a folder an empty file beside a manifest is skipped, as kubectl skips it.
     let sub = dir.path().join("sub");
     std::fs::create_dir(&sub).expect("sub");
@@ -427,7 +438,7 @@ fn lint_refuses_what_kubectl_refuses_before_the_api_server() {
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a, command: [sleep, '1']}]}\n",
     )
     .expect("write");
-    let (code, all) = lint("sub", dir.path());
+    let (code, all) = lint(&["sub"], dir.path());
     assert_ne!(code, Some(2), "{all}");
     assert!(!all.contains("no objects"), "{all}");
 }
@@ -449,7 +460,7 @@ fn a_pod_the_api_server_refuses_is_not_exported_and_lints_as_its_rule() {
     // podcheck cannot read (exit 2); and how `run` treats runAsNonRoot is no lint finding.
     let ports = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsNonRoot: true}\n  containers:\n  - name: a\n    image: a\n    command: [sleep, '1']\n    ports: [{containerPort: 80, hostPort: 8080}, {containerPort: 81, hostPort: 8080}]\n";
     std::fs::write(dir.path().join("ports.yaml"), ports).expect("write");
-    let (code, all) = lint("ports.yaml", dir.path());
+    let (code, all) = lint(&["ports.yaml"], dir.path());
     assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("error[port-invalid]"), "{all}");
     assert!(all.contains("Duplicate value: \"TCP//8080\""), "{all}");

@@ -18,6 +18,9 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
     let mut report = LintReport::default();
     // Every manifest read, for the checks between Services and pods across files.
     let mut manifests: Vec<ManifestFile> = Vec::new();
+    // Files named on their own that hold no object: kubectl refuses them only when nothing
+    // given has an object ("no objects passed to apply").
+    let mut empty_named: Vec<PathBuf> = Vec::new();
     for path in paths {
         let specs = if path.is_dir() {
             toml_files(path)
@@ -32,15 +35,9 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
                 Ok(files) => {
                     for f in &files {
                         if !path.is_dir() && f.docs.is_empty() && !f.has_errors() {
-                            // A file named on its own with no object is what kubectl apply
-                            // refuses ("no objects passed to apply"); in a folder, an empty
-                            // file among others is skipped, as kubectl skips it.
-                            report.unreadable.push((
-                                f.path.clone(),
-                                crate::manifest::read::empty_files_message(std::slice::from_ref(
-                                    &f.path,
-                                )),
-                            ));
+                            // In a folder, an empty file among others is skipped, as
+                            // kubectl skips it.
+                            empty_named.push(f.path.clone());
                             continue;
                         }
                         report.files.push(lint_manifest_file(f, opts, &[]));
@@ -61,6 +58,10 @@ pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> LintReport {
             continue;
         }
         lint_spec_path(path, opts, &mut report);
+    }
+    if !empty_named.is_empty() && report.files.is_empty() && report.unreadable.is_empty() {
+        let message = crate::manifest::read::empty_files_message(&empty_named);
+        report.unreadable.push((empty_named[0].clone(), message));
     }
     // A file named twice (a folder and a file in it, nested folders) is reported once.
     let mut seen = BTreeSet::new();

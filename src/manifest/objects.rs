@@ -93,13 +93,13 @@ fn read_object(
         return;
     }
     let kind = node.get("kind").and_then(Node::as_str);
+    // A List's item is named by its path already; a document by its number.
+    let what = if path.0.is_empty() {
+        format!("document {document}")
+    } else {
+        "this List item".to_owned()
+    };
     let Some(kind) = kind else {
-        // A List's item is named by its path already; a document by its number.
-        let what = if path.0.is_empty() {
-            format!("document {document}")
-        } else {
-            "this List item".to_owned()
-        };
         if node.get("apiVersion").is_some() {
             // Meant as an object: kubectl refuses it before the API server sees it.
             out.push(located(
@@ -136,11 +136,6 @@ fn read_object(
         return;
     }
     if node.get("apiVersion").is_none() {
-        let what = if path.0.is_empty() {
-            format!("document {document}")
-        } else {
-            "this List item".to_owned()
-        };
         out.push(located(
             Diagnostic::error(
                 path.key("apiVersion"),
