@@ -539,6 +539,11 @@ impl Workload {
             // subdomain its serviceName, which gives each pod its FQDN.
             pod.hostname = None;
             pod.subdomain = self.service_name.clone();
+            // Its identity labels; each replica gets its own (`SpecFile::pod_instances`).
+            if let Some(name) = &pod.name {
+                pod.labels.insert(model::STS_POD_NAME.into(), name.clone());
+                pod.labels.insert(model::POD_INDEX.into(), "0".into());
+            }
         }
         let name_path = path.key("metadata").key("name");
         ManifestPod {

@@ -303,6 +303,37 @@ fn a_file_with_a_service_runs_every_replica_behind_it() {
         .map(|p| p.name)
         .collect();
     assert_eq!(names, ["db-0", "web-0", "web-1"]);
+    // Each replica of a StatefulSet carries its own name and ordinal labels.
+    let mut sts = l.spec.clone();
+    sts.pods.get_mut("db").expect("db").replicas = Some(2);
+    let labels: Vec<(String, String, String)> = sts
+        .pod_instances("web")
+        .into_iter()
+        .filter(|p| p.name.starts_with("db-"))
+        .map(|p| {
+            let get = |k: &str| p.pod.labels.get(k).cloned().unwrap_or_default();
+            (
+                p.name.clone(),
+                get("statefulset.kubernetes.io/pod-name"),
+                get("apps.kubernetes.io/pod-index"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("db-0".into(), "db-0".into(), "0".into()),
+            ("db-1".into(), "db-1".into(), "1".into())
+        ]
+    );
+    assert!(
+        l.spec
+            .pod_instances("web")
+            .iter()
+            .all(|p| p.name.starts_with("db-")
+                || !p.pod.labels.contains_key("apps.kubernetes.io/pod-index")),
+        "a Deployment's pods have no ordinal"
+    );
     let svc = &l.spec.services["web"];
     assert_eq!(svc.selector.get("app").map(String::as_str), Some("web"));
     // The UDP port is left out with a note; TCP stays with its named targetPort.

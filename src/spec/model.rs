@@ -298,9 +298,17 @@ impl SpecFile {
                 None if room > 0 => vec![base],
                 None => Vec::new(),
             };
-            for name in names {
+            for (index, name) in names.into_iter().enumerate() {
                 let mut p = pod.clone();
                 p.name = Some(name.clone());
+                // A StatefulSet's pods carry their own name and ordinal, as its controller
+                // labels them (a Service may select one pod by them).
+                if p.labels.contains_key(STS_POD_NAME) {
+                    p.labels.insert(STS_POD_NAME.into(), name.clone());
+                    if p.labels.contains_key(POD_INDEX) {
+                        p.labels.insert(POD_INDEX.into(), index.to_string());
+                    }
+                }
                 out.push(PodInstance {
                     name,
                     pod: p,
@@ -314,6 +322,11 @@ impl SpecFile {
         out
     }
 }
+
+/// The label a StatefulSet's controller gives each pod: its name.
+pub const STS_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+/// The label a StatefulSet's controller gives each pod: its ordinal.
+pub const POD_INDEX: &str = "apps.kubernetes.io/pod-index";
 
 /// `spec.os`.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
