@@ -83,3 +83,25 @@ fn export_output_snapshot() {
     settings.set_snapshot_path("snapshots");
     settings.bind(|| insta::assert_snapshot!("export-webapp-deployment", text));
 }
+
+#[test]
+fn each_workload_of_a_file_lists_only_its_own_left_out_fields() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let deploy = |name: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      nodeSelector: {{disk: ssd}}\n      containers: [{{name: a, image: a, command: [sleep, '1']}}]\n"
+        )
+    };
+    let file = dir.path().join("two.yaml");
+    std::fs::write(&file, format!("{}---\n{}", deploy("one"), deploy("two"))).expect("write");
+    let out = podcheck(&["export", file.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("nodeSelector")).collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "one line per workload, each at its own line:\n{err}"
+    );
+    assert_ne!(lines[0], lines[1], "{err}");
+}

@@ -124,9 +124,19 @@ pub fn export_manifest_pod(
             pod.object
         ));
     }
+    // The pod's own findings: under its spec, in its document (paths are per document, so
+    // several workloads of a file share them; the document's place in the text tells them
+    // apart).
+    let doc_start = |k: usize| file.docs.get(k).map(|n| n.span.start);
+    let from = doc_start(pod.document.saturating_sub(1)).unwrap_or(0);
+    let to = doc_start(pod.document).unwrap_or(usize::MAX);
     let mut own = file.file_diagnostics();
-    own.diagnostics
-        .retain(|d| d.path.0.starts_with(&pod.spec_path.0));
+    own.diagnostics.retain(|d| {
+        d.path.0.starts_with(&pod.spec_path.0)
+            && d.span
+                .as_ref()
+                .is_none_or(|s| (from..to).contains(&s.start))
+    });
     not_exported.extend(dropped_fields(&own));
     Exported {
         pod: to_pod(&pod.pod, stem),
