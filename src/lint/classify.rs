@@ -42,7 +42,9 @@ pub fn pod_rule(d: &Diagnostic) -> &'static str {
         .any(|k| *k == "restartPolicy" || *k == "restartPolicyRules")
     {
         "restart-policy"
-    } else if in_probe && m.contains("out of range") {
+    } else if in_probe
+        && (m.contains("must be greater than or equal to 0") || m.contains("must be no more than"))
+    {
         "probe-field-range"
     } else if m.contains("the kubelet cannot run it") {
         "tcp-socket-hook"

@@ -82,9 +82,15 @@ fn check_probe(field: &str, p: &Probe, c: &Container, path: &FieldPath, out: &mu
     ];
     for ((name, default), value) in TIMING.iter().zip(values) {
         if let Some(v) = value.filter(|v| !(0..=i64::from(i32::MAX)).contains(v)) {
+            // ValidateNonnegativeField's words; a Go int32 cannot hold more than i32::MAX.
+            let why = if v < 0 {
+                "must be greater than or equal to 0".to_owned()
+            } else {
+                format!("must be no more than {}", i32::MAX)
+            };
             out.push(err(
                 path.key(name),
-                format!("{name} {v} is out of range"),
+                format!("Invalid value: {v}: {why}"),
                 format!("use 0 or more (up to 2147483647); 0 or leaving it out means the default, {default}"),
             ));
         }
@@ -296,11 +302,11 @@ mod tests {
         E | readinessProbe.httpGet.scheme | "http" | readinessProbe = { httpGet = { port = 80, scheme = "http" } }
         E | readinessProbe.httpGet.httpHeaders[0].name | "X Bad" | readinessProbe = { httpGet = { port = 80, httpHeaders = [{ name = "X Bad", value = "1" }] } }
         W | readinessProbe.httpGet.port | port "metrics" is not a named port | readinessProbe = { httpGet = { port = "metrics" } }
-        E | readinessProbe.initialDelaySeconds | -1 is out of range | readinessProbe = { EXEC, initialDelaySeconds = -1 }
-        E | readinessProbe.periodSeconds | -1 is out of range | readinessProbe = { EXEC, periodSeconds = -1 }
-        E | readinessProbe.timeoutSeconds | -1 is out of range | readinessProbe = { EXEC, timeoutSeconds = -1 }
-        E | readinessProbe.successThreshold | -1 is out of range | readinessProbe = { EXEC, successThreshold = -1 }
-        E | readinessProbe.failureThreshold | 2147483648 is out of range | readinessProbe = { EXEC, failureThreshold = 2147483648 }
+        E | readinessProbe.initialDelaySeconds | Invalid value: -1: must be greater than or equal to 0 | readinessProbe = { EXEC, initialDelaySeconds = -1 }
+        E | readinessProbe.periodSeconds | Invalid value: -1: must be greater than or equal to 0 | readinessProbe = { EXEC, periodSeconds = -1 }
+        E | readinessProbe.timeoutSeconds | Invalid value: -1: must be greater than or equal to 0 | readinessProbe = { EXEC, timeoutSeconds = -1 }
+        E | readinessProbe.successThreshold | Invalid value: -1: must be greater than or equal to 0 | readinessProbe = { EXEC, successThreshold = -1 }
+        E | readinessProbe.failureThreshold | Invalid value: 2147483648: must be no more than 2147483647 | readinessProbe = { EXEC, failureThreshold = 2147483648 }
         E | livenessProbe.successThreshold | it must be 1 | livenessProbe = { EXEC, successThreshold = 2 }
         E | startupProbe.successThreshold | it must be 1 | startupProbe = { EXEC, successThreshold = 2 }
         E | readinessProbe.terminationGracePeriodSeconds | must not be set for readinessProbes | readinessProbe = { EXEC, terminationGracePeriodSeconds = 5 }
