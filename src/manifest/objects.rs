@@ -313,7 +313,7 @@ fn name_of(node: &Node) -> String {
 
 fn type_help(e: &DeError) -> String {
     if e.message.contains("expected a string") {
-        "quote the value: Kubernetes reads this field as a string (e.g. \"8080\", \"true\"; unquoted yes/no/on/off are booleans, as for kubectl)".into()
+        "quote the value: Kubernetes reads this field as a string (e.g. \"8080\", \"true\"; unquoted yes/no/on/off/y/n are booleans, as for kubectl)".into()
     } else if e.message.contains("expected an int32") || e.message.contains("expected an int64") {
         "give a whole number in that range, without quotes".into()
     } else if e.message.contains("invalid value") && e.path.to_string().ends_with("apiVersion") {
