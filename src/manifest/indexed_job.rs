@@ -7,8 +7,9 @@ use crate::spec::model;
 
 /// The annotation and label that carry a pod's completion index.
 pub const INDEX_KEY: &str = "batch.kubernetes.io/job-completion-index";
-/// The variable the controller adds to every container (a downward-API reference to the
-/// annotation, which the kubelet resolves to the index).
+/// The variable the controller adds to every container: a downward-API reference to the
+/// index label (with PodIndexLabel, on by default; to the annotation before it), which the
+/// kubelet resolves when it starts the container.
 pub const INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
 
 /// Makes `pod` the Job `job`'s pod of completion index `index`: the variable in every init
@@ -24,12 +25,11 @@ pub fn give_index(pod: &mut model::Pod, job: &str, index: u32) {
         if !c.env.iter().any(|e| e.name == INDEX_ENV) {
             c.env.push(model::EnvVar {
                 name: INDEX_ENV.into(),
-                value: value.clone(),
+                value: String::new(),
                 manifest_index: None,
-                // A plain value: an exported bare Pod (no controller) keeps it, and runs
-                // as this pod does.
                 from_object: false,
-                field_ref: None,
+                // As the controller writes it, so an export carries the same reference.
+                field_ref: Some(format!("metadata.labels['{INDEX_KEY}']")),
             });
         }
     }

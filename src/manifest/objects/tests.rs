@@ -94,11 +94,12 @@ fn an_indexed_jobs_pod_is_index_zero_as_the_controller_makes_it() {
         c.env
             .iter()
             .filter(|e| e.name == "JOB_COMPLETION_INDEX")
-            .map(|e| e.value.clone())
+            .map(|e| e.field_ref.clone().unwrap_or_else(|| e.value.clone()))
             .collect::<Vec<_>>()
     };
-    assert_eq!(index(&pod.init_containers[0]), ["0"]);
-    assert_eq!(index(&pod.containers[0]), ["0"]);
+    let label_ref = "metadata.labels['batch.kubernetes.io/job-completion-index']";
+    assert_eq!(index(&pod.init_containers[0]), [label_ref]);
+    assert_eq!(index(&pod.containers[0]), [label_ref]);
     assert_eq!(
         index(&pod.containers[1]),
         ["own"],
