@@ -68,6 +68,21 @@ const STEPS: [(&str, &str); 8] = [
     ),
 ];
 
+impl NetnsError {
+    /// The failure of set-up step `step` (its number in STEPS) with `e`.
+    fn at_step(step: usize, e: io::Error) -> Self {
+        let (step, hint) = STEPS
+            .get(step)
+            .copied()
+            .unwrap_or(("set up the namespaces", ""));
+        NetnsError::Sandbox {
+            step,
+            errno: e.to_string(),
+            hint,
+        }
+    }
+}
+
 /// An address every pod namespace has on `lo` (as `lo:1`, /32) besides 127.0.0.1. A pod in a
 /// cluster has an `eth0` with its pod IP; here it has only loopback, and glibc's
 /// `getaddrinfo` with `AI_ADDRCONFIG` (check_pf.c counts every IPv4 address but 127.0.0.1)

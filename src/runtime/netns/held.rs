@@ -10,8 +10,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::OnceLock;
 
+use super::NetnsError;
 use super::setup::bring_up;
-use super::{NetnsError, STEPS};
 
 /// Times a failed switch back to the runner's namespace is retried before podcheck gives up.
 const RESTORE_TRIES: usize = 100;
@@ -73,15 +73,6 @@ fn check(rc: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// The error for set-up step `step` (an index into STEPS).
-fn failed(step: usize, e: io::Error) -> NetnsError {
-    NetnsError::Sandbox {
-        step: STEPS[step].0,
-        errno: e.to_string(),
-        hint: STEPS[step].1,
-    }
-}
-
 /// Makes a new network namespace ready for a pod and returns the fd that holds it.
 pub(super) fn create() -> Result<OwnedFd, NetnsError> {
     let made = in_namespace(
@@ -91,14 +82,14 @@ pub(super) fn create() -> Result<OwnedFd, NetnsError> {
         || {
             // SAFETY: raw system calls on stack buffers.
             if !unsafe { bring_up() } {
-                return Err(failed(5, io::Error::last_os_error()));
+                return Err(NetnsError::at_step(5, io::Error::last_os_error()));
             }
             own_ns("net")
         },
     );
     match made {
         Ok(held) => held,
-        Err(e) => Err(failed(1, e)),
+        Err(e) => Err(NetnsError::at_step(1, e)),
     }
 }
 
@@ -111,13 +102,13 @@ pub(super) fn create_uts(hostname: &str) -> Result<OwnedFd, NetnsError> {
         || {
             // SAFETY: sethostname reads `len` bytes of a live buffer.
             check(unsafe { libc::sethostname(hostname.as_ptr().cast(), hostname.len()) })
-                .map_err(|e| failed(7, e))?;
+                .map_err(|e| NetnsError::at_step(7, e))?;
             own_ns("uts")
         },
     );
     match made {
         Ok(held) => held,
-        Err(e) => Err(failed(6, e)),
+        Err(e) => Err(NetnsError::at_step(6, e)),
     }
 }
 

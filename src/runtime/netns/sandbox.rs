@@ -11,8 +11,8 @@ use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::NetnsError;
 use super::setup::{bring_up, write_file};
-use super::{NetnsError, STEPS};
 
 /// How many TCP sockets one request to the sandbox brings back. A probe takes one and the
 /// rest wait for the next probes. (An unconnected socket keeps nothing but its namespace;
@@ -306,16 +306,11 @@ fn wait_ready(ctl: &mut UnixStream) -> Result<(), NetnsError> {
         }
     }
     if got == 6 && msg[0] == b'E' {
-        let (step, hint) = STEPS
-            .get(usize::from(msg[1].saturating_sub(b'0')))
-            .copied()
-            .unwrap_or(("set up the namespaces", ""));
         let code = i32::from_le_bytes([msg[2], msg[3], msg[4], msg[5]]);
-        return Err(NetnsError::Sandbox {
-            step,
-            errno: io::Error::from_raw_os_error(code).to_string(),
-            hint,
-        });
+        return Err(NetnsError::at_step(
+            usize::from(msg[1].saturating_sub(b'0')),
+            io::Error::from_raw_os_error(code),
+        ));
     }
     Err(NetnsError::Sandbox {
         step: "start",
