@@ -151,11 +151,17 @@ impl Ctx<'_> {
         }
     }
 
-    fn ports_text(&self) -> String {
+    /// The declared ports the API server accepts: one it refuses is reported by its
+    /// validation and serves nothing to check here.
+    fn valid_ports(&self) -> impl Iterator<Item = &crate::spec::model::ContainerPort> {
         self.c
             .ports
             .iter()
             .filter(|p| (1..=65535).contains(&p.container_port))
+    }
+
+    fn ports_text(&self) -> String {
+        self.valid_ports()
             .map(|p| p.container_port.to_string())
             .collect::<Vec<_>>()
             .join(", ")
@@ -173,13 +179,10 @@ impl Ctx<'_> {
             "debug",
             "pprof",
         ];
-        // A port number the API server refuses is reported by its validation; it serves
-        // nothing to check here.
-        self.c.ports.iter().any(|p| {
-            (1..=65535).contains(&p.container_port)
-                && p.name
-                    .as_deref()
-                    .is_none_or(|n| !NOT_TRAFFIC.iter().any(|w| n.contains(w)))
+        self.valid_ports().any(|p| {
+            p.name
+                .as_deref()
+                .is_none_or(|n| !NOT_TRAFFIC.iter().any(|w| n.contains(w)))
         })
     }
 
