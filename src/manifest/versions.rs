@@ -78,6 +78,15 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_podcheck_runs_has_its_served_version() {
+        let mut served: Vec<&str> = SERVED.iter().map(|(k, _)| *k).collect();
+        let mut runs = crate::manifest::objects::KINDS.to_vec();
+        served.sort_unstable();
+        runs.sort_unstable();
+        assert_eq!(served, runs, "a kind added to one list belongs in the other");
+    }
+
+    #[test]
     fn a_version_never_served_names_the_served_one() {
         let d = check("apiVersion: v1beta1\nkind: Pod\n", "Pod").expect("refused");
         assert_eq!(
