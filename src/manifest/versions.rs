@@ -83,7 +83,10 @@ mod tests {
         let mut runs = crate::manifest::objects::KINDS.to_vec();
         served.sort_unstable();
         runs.sort_unstable();
-        assert_eq!(served, runs, "a kind added to one list belongs in the other");
+        assert_eq!(
+            served, runs,
+            "a kind added to one list belongs in the other"
+        );
     }
 
     #[test]
