@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::cluster::endpoints::{EndpointsController, PodMeta};
 use crate::cluster::proxy::{ProxyPod, ServiceProxy};
 use crate::events::{Entry, Timeline};
-use crate::expect::{self, Expectations};
+use crate::expect::{self, Decision, Expectations};
 use crate::kubelet::pod_worker::RunError;
 use crate::kubelet::{EndReason, Observer, PodConfig, RunOutcome, run_pod};
 
@@ -48,7 +48,8 @@ pub struct NodeRun {
 /// `on_entry` sees every timeline entry with its pod's name (a request: the pod that served
 /// it, or "" when none did). Every pod is torn down on every path (each pod worker kills
 /// and reaps its own processes when it ends). While a traffic window is open the run goes
-/// on, even when every expectation about the pods is decided.
+/// on, even when every expectation about the pods is decided; otherwise the run ends once
+/// every pod has passed for good, or one has failed for good.
 pub async fn run_pods(
     pods: Vec<NodePod>,
     cluster: NodeCluster<'_>,
@@ -78,10 +79,16 @@ pub async fn run_pods(
     // run ends as one pod's would (its end, run.duration, or the timeout), or once the
     // traffic windows are over.
     let any_expectations = has_traffic || pods.iter().any(|p| !p.expect.is_empty());
-    let decided_flags = RefCell::new(
+    let decisions = RefCell::new(
         pods.iter()
-            .map(|p| p.expect.is_empty())
-            .collect::<Vec<bool>>(),
+            .map(|p| {
+                if p.expect.is_empty() {
+                    Decision::Passed
+                } else {
+                    Decision::Open
+                }
+            })
+            .collect::<Vec<Decision>>(),
     );
     let decided_all = Cell::new(false);
     let interrupted = Cell::new(false);
@@ -100,7 +107,7 @@ pub async fn run_pods(
         RefCell::new(vec![Vec::new(); names.len()]);
     let futs = pods.into_iter().enumerate().map(|(i, p)| {
         let on_entry = &on_entry;
-        let decided_flags = &decided_flags;
+        let decisions = &decisions;
         let decided_all = &decided_all;
         let stop_tx = &stop_tx;
         let mut stop_rx = stop_rx.clone();
@@ -162,20 +169,31 @@ pub async fn run_pods(
                 seen += 1;
             };
             let recheck_at = expect::recheck_times(&exp);
+            let mut settle = expect::settle::Settle::new(&exp);
             let mut decided = |t: &Timeline, now: Duration| {
                 if !any_expectations {
-                    return false;
+                    return None;
                 }
-                let mut flags = decided_flags.borrow_mut();
-                if !flags[i] {
-                    flags[i] = expect::decided(&exp, t, now);
+                let stop_at = settle.stop_at(t, now);
+                let mut all = decisions.borrow_mut();
+                // A pod that expects nothing counts as passed from the start.
+                if !exp.is_empty() {
+                    all[i] = settle.decision().clone();
                 }
-                if flags.iter().all(|f| *f) && traffic_done.get() {
-                    decided_all.set(true);
-                    let _ = stop_tx.send(true);
-                    return true;
+                if !settled(&all) || !traffic_done.get() {
+                    return None;
                 }
-                false
+                // Every pod passed: stop now. This pod failed: stop at the end of its
+                // failure tail. Another pod failed: its own stop ends this one.
+                match stop_at {
+                    Some(at) if at > now => Some(at),
+                    Some(_) => {
+                        decided_all.set(true);
+                        let _ = stop_tx.send(true);
+                        Some(now)
+                    }
+                    None => None,
+                }
             };
             let observer = Observer {
                 on_entry: &mut forward,
@@ -213,7 +231,7 @@ pub async fn run_pods(
         traffic_done.set(true);
         // The pods' expectations may all have been decided while requests were still due.
         // Traffic cut short (timeout, interruption, a pod that could not run) decides nothing.
-        if finished && !*stop_rx.borrow() && decided_flags.borrow().iter().all(|f| *f) {
+        if finished && !*stop_rx.borrow() && settled(&decisions.borrow()) {
             decided_all.set(true);
             let _ = stop_tx.send(true);
         }
@@ -289,6 +307,13 @@ pub async fn run_pods(
                 .collect(),
         },
     })
+}
+
+/// Whether the pods' decisions end the run: every pod passed for good, or one failed for
+/// good (the run fails whatever the others do).
+fn settled(all: &[Decision]) -> bool {
+    all.iter().all(|d| *d == Decision::Passed)
+        || all.iter().any(|d| matches!(d, Decision::Failed(_)))
 }
 
 /// Puts each endpoint entry right after the timeline entry (a status) that caused it.

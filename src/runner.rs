@@ -363,8 +363,8 @@ pub async fn run_spec(
         let name = cfg.name.clone();
         let exp = spec.expect.clone();
         let recheck_at = expect::recheck_times(&exp);
-        let mut decided =
-            |t: &crate::events::Timeline, now: Duration| expect::decided(&exp, t, now);
+        let mut settle = expect::settle::Settle::new(&exp);
+        let mut decided = |t: &crate::events::Timeline, now: Duration| settle.stop_at(t, now);
         let mut forward = |e: &Entry| on_entry(&name, e);
         let observer = Observer {
             on_entry: &mut forward,
@@ -389,14 +389,55 @@ pub async fn run_spec(
         }
     }
     let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
+    // Whether one pod's expectation failed for good and so ended the run for every pod.
+    let failed_early = instances.iter().zip(&outcomes).any(|(inst, o)| {
+        o.end == EndReason::Decided
+            && matches!(
+                expect::decide(
+                    &spec.expect.for_pod(&inst.name, !several),
+                    &o.timeline,
+                    o.ended_at
+                ),
+                expect::Decision::Failed(_)
+            )
+    });
     let mut verdict = Verdict::default();
     let mut pod_verdicts = Vec::new();
     for (inst, outcome) in instances.iter().zip(&outcomes) {
         let sub = spec.expect.for_pod(&inst.name, !several);
-        let v = expect::check(&sub, &outcome.timeline, &outcome.logs, &column);
+        let mut v = expect::check(&sub, &outcome.timeline, &outcome.logs, &column);
+        if outcome.end == EndReason::Decided {
+            // Stopped early: on a pass nothing is left to judge; on a failure (this pod's,
+            // or another's that ended the run) what waits for the end was not judged.
+            let failed = match expect::decide(&sub, &outcome.timeline, outcome.ended_at) {
+                expect::Decision::Failed(key) => Some(key),
+                expect::Decision::Open if failed_early => Some(String::new()),
+                _ => None,
+            };
+            if let Some(key) = failed {
+                expect::settle::judge_early_stop(
+                    &sub,
+                    &outcome.timeline,
+                    outcome.ended_at,
+                    key,
+                    &mut v,
+                );
+            }
+        }
         let compression =
             expect::reliability::compression_notes(&inst.pod, &outcome.timeline, time_scale);
         if several {
+            if let Some(stop) = &v.stopped_early {
+                let early = verdict.stopped_early.get_or_insert_with(Default::default);
+                if !stop.failed.is_empty() && early.failed.is_empty() {
+                    early.failed = format!("pod {}: {}", inst.name, stop.failed);
+                }
+                early.not_judged.extend(
+                    stop.not_judged
+                        .iter()
+                        .map(|k| format!("pod {}: {k}", inst.name)),
+                );
+            }
             pod_verdicts.push(v.clone());
             verdict.sequence.extend(v.sequence.into_iter().map(|mut r| {
                 r.label = format!("pod {}: {}", inst.name, r.label);

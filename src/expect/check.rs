@@ -25,6 +25,8 @@ pub struct Verdict {
     pub sequence: Vec<ItemResult>,
     /// Every expectation that did not hold, each with why.
     pub failures: Vec<String>,
+    /// Set when the run stopped as soon as an expectation failed for good.
+    pub stopped_early: Option<super::settle::EarlyStop>,
 }
 
 impl Verdict {
@@ -41,12 +43,26 @@ fn times(ts: &[Duration]) -> String {
         .join(", ")
 }
 
-/// Matches the ordered event items greedily; returns each item's match time.
-fn match_sequence(
+/// The first ordered event item that did not match, and where matching stood then.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Miss {
+    /// The item's index in `events`.
+    pub index: usize,
+    /// When the previous item matched (zero for the first item).
+    pub prev_at: Duration,
+    /// Whether an event came right after the previous match (what strict order looks at).
+    pub next_seen: bool,
+}
+
+/// Matches the ordered event items greedily; returns each item's match time and the first
+/// item that did not match. (Each match is the earliest that fits, so a match found in a
+/// timeline stays the match when later entries arrive.)
+pub(super) fn match_sequence(
     exp: &Expectations,
     events: &[&Event],
     failures: Option<&mut Vec<String>>,
-) -> Vec<ItemResult> {
+) -> (Vec<ItemResult>, Option<Miss>) {
+    let mut miss = None;
     let mut out = Vec::new();
     let mut pos = 0;
     let mut prev_at = Duration::ZERO;
@@ -98,6 +114,11 @@ fn match_sequence(
             }
             None => {
                 failed = true;
+                miss = Some(Miss {
+                    index: i,
+                    prev_at,
+                    next_seen: pos < events.len(),
+                });
                 let after: Vec<Duration> = events[pos..]
                     .iter()
                     .filter(|ev| m.matches(ev))
@@ -144,7 +165,7 @@ fn match_sequence(
     if let (Some(f), Some(list)) = (first_failure, failures) {
         list.push(f);
     }
-    out
+    (out, miss)
 }
 
 fn describe_windows(at: Option<TimeWindow>, after: Option<TimeWindow>, prev: Duration) -> String {
@@ -161,38 +182,6 @@ fn describe_windows(at: Option<TimeWindow>, after: Option<TimeWindow>, prev: Dur
     parts.join(" and ")
 }
 
-/// Whether the run can stop early: every ordered item matched and nothing else waits for
-/// the end of the run.
-pub fn decided(exp: &Expectations, timeline: &Timeline, now: Duration) -> bool {
-    // A `within` state is eventual (it holds once, whatever comes later), as Chainsaw's
-    // assert: the run may end as soon as it has held. An `at` or `during` state is final
-    // once its window has closed.
-    if (exp.events.is_empty() && exp.executions.is_empty() && exp.states.is_empty())
-        || !exp.never.is_empty()
-        || !exp.counts.is_empty()
-        || !exp.finals.is_empty()
-        || !exp.statuses.is_empty()
-        || !exp.pod_statuses.is_empty()
-        || !exp.endpoints.is_empty()
-        || !exp.logs.is_empty()
-    {
-        return false;
-    }
-    let events: Vec<&Event> = timeline.events().collect();
-    if !super::state::windows_closed(exp, &events, now.max(timeline.latest())) {
-        return false;
-    }
-    let mut unmet = Vec::new();
-    super::state::check_states(exp, timeline, &events, &mut unmet);
-    unmet.is_empty()
-        && match_sequence(exp, &events, None)
-            .iter()
-            .all(|r| r.matched_at.is_some())
-        && super::executions::check(&exp.executions, timeline, None)
-            .iter()
-            .all(Option::is_some)
-}
-
 /// Checks every expectation against the timeline and the containers' output;
 /// `status_column` maps a status to its kubectl STATUS value.
 pub fn check(
@@ -203,7 +192,7 @@ pub fn check(
 ) -> Verdict {
     let events: Vec<&Event> = timeline.events().collect();
     let mut failures = Vec::new();
-    let sequence = match_sequence(exp, &events, Some(&mut failures));
+    let (sequence, _) = match_sequence(exp, &events, Some(&mut failures));
     super::executions::check(&exp.executions, timeline, Some(&mut failures));
     for (i, n) in exp.never.iter().enumerate() {
         let m = n.matcher();
@@ -278,7 +267,11 @@ pub fn check(
             Some(st) => check_final(f, st, endpoint_at(timeline, Duration::MAX), &mut failures),
         }
     }
-    Verdict { sequence, failures }
+    Verdict {
+        sequence,
+        failures,
+        stopped_early: None,
+    }
 }
 
 /// Endpoint membership changes, in order, with their windows: the pod's own membership

@@ -5,13 +5,14 @@ pub mod executions;
 mod logs;
 pub mod model;
 pub mod reliability;
+pub mod settle;
 mod state;
 pub mod traffic;
 pub mod values;
 
-pub use check::{Verdict, check, decided};
+pub use check::{Verdict, check};
 pub use model::Expectations;
-pub use state::recheck_times;
+pub use settle::{Decision, decide, recheck_times};
 
 #[cfg(test)]
 mod tests;

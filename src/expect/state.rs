@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::events::{ContainerState, ContainerStatus, Event, PodStatus, Timeline};
 use crate::spec::duration::{TimeWindow, format_secs};
 
-use super::model::{ContainerFinal, EventRef, Expectations, FinalState};
+use super::model::{ContainerFinal, EventRef, Expectations, FinalState, StateExpectation};
 
 /// The status in effect at `t` (the last one written at or before it).
 pub(super) fn status_at(timeline: &Timeline, t: Duration) -> Option<&PodStatus> {
@@ -64,34 +64,23 @@ enum Mode {
 /// timeline holds): no status recorded later can fall inside one, so their verdicts are
 /// final. A window with no end, or measured from an event not seen yet, stays open.
 pub(super) fn windows_closed(exp: &Expectations, events: &[&Event], now: Duration) -> bool {
-    exp.states.iter().all(|st| {
-        let end = match (st.at, st.during) {
-            (Some(at), None) => Some(at.0),
-            (None, Some(w)) => w.to,
-            _ => return st.within.is_some(),
-        };
-        let origin = match &st.after_event {
-            None => Some(Duration::ZERO),
-            Some(r) => event_origin(r, events).ok(),
-        };
-        matches!((origin, end), (Some(o), Some(e)) if o.saturating_add(e) < now)
-    })
-}
-
-/// Just after each `at` and `during` window measured from pod creation closes: when to ask
-/// again whether the run is decided, since a quiet pod records nothing then. (A window
-/// measured from an event closes after a later entry, which asks anyway.)
-pub fn recheck_times(exp: &Expectations) -> Vec<Duration> {
     exp.states
         .iter()
-        .filter(|st| st.after_event.is_none())
-        .filter_map(|st| match (st.at, st.during) {
-            (Some(at), None) => Some(at.0),
-            (None, Some(w)) => w.to,
-            _ => None,
-        })
-        .map(|end| end.saturating_add(Duration::from_millis(1)))
-        .collect()
+        .all(|st| st.within.is_some() || window_closed(st, events, now))
+}
+
+/// Whether state item `st`'s window (of any mode) has closed by `now`.
+pub(super) fn window_closed(st: &StateExpectation, events: &[&Event], now: Duration) -> bool {
+    let end = match (st.at, st.during, st.within) {
+        (Some(at), None, None) => Some(at.0),
+        (None, Some(w), None) | (None, None, Some(w)) => w.to,
+        _ => None,
+    };
+    let origin = match &st.after_event {
+        None => Some(Duration::ZERO),
+        Some(r) => event_origin(r, events).ok(),
+    };
+    matches!((origin, end), (Some(o), Some(e)) if o.saturating_add(e) < now)
 }
 
 /// `states`: each at its instant, throughout its window, or at some instant of it.

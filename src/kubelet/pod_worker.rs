@@ -162,6 +162,8 @@ pub(super) struct Worker<'a> {
     pub forced: Option<(Phase, String, String)>,
     pub finished: bool,
     pub decided_now: bool,
+    /// The later stop time the observer named, already scheduled as a recheck.
+    pub stop_asked: Option<Duration>,
     pub rng: u64,
     pub logs: Vec<(Cid, u32, SharedLog)>,
     pub probes: Vec<super::probe_worker::ProbeWorker>,
@@ -240,6 +242,7 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         forced: None,
         finished: false,
         decided_now: false,
+        stop_asked: None,
         rng: seed | 1,
         logs: Vec::new(),
         probes: Vec::new(),

@@ -115,8 +115,13 @@ impl Worker<'_> {
     /// Asks the observer whether the expectations are decided at this instant.
     pub(super) fn recheck_decided(&mut self) {
         let now = self.now();
-        if (self.observer.decided)(&self.timeline, now) {
-            self.decided_now = true;
+        match (self.observer.decided)(&self.timeline, now) {
+            Some(at) if at <= now => self.decided_now = true,
+            Some(at) if self.stop_asked != Some(at) => {
+                self.stop_asked = Some(at);
+                self.schedule_at(at, super::pod_worker::Timer::Recheck);
+            }
+            _ => {}
         }
     }
 

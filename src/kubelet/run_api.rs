@@ -123,9 +123,10 @@ pub enum RunError {
 pub struct Observer<'a> {
     /// Called for every new timeline entry.
     pub on_entry: &'a mut dyn FnMut(&Entry),
-    /// Whether the run may stop now, given the timeline and the pod time now (checked after
-    /// every entry and at each `recheck_at`).
-    pub decided: &'a mut dyn FnMut(&Timeline, std::time::Duration) -> bool,
+    /// The pod time at which the run may stop, once that is known, given the timeline and
+    /// the pod time now (asked after every entry and at each `recheck_at`): now or earlier
+    /// stops the run at once; a later time is asked again then.
+    pub decided: &'a mut dyn FnMut(&Timeline, std::time::Duration) -> Option<std::time::Duration>,
     /// Pod times at which to ask `decided` again even if nothing was recorded (when a
     /// state's window closes in a quiet pod).
     pub recheck_at: Vec<std::time::Duration>,

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use crate::expect::model::{ContainerFinal, FinalState};
+use crate::expect::settle::is_about;
 use crate::runner::{PodView, SpecReport};
 use crate::spec::duration::format_secs;
 
@@ -19,7 +20,8 @@ pub enum Outcome {
     Met(Option<Duration>),
     /// It did not hold: the checker's explanations.
     Failed(Vec<String>),
-    /// An ordered item after one that failed: matching stopped there.
+    /// An ordered item after one that failed (matching stopped there), or an item a run
+    /// stopped on a failure could not judge.
     NotChecked,
 }
 
@@ -142,12 +144,20 @@ fn checklist_of(v: &PodView<'_>, failures: &[String]) -> (Vec<Checked>, Vec<Stri
 
     let mut unclaimed = Vec::new();
     for f in failures {
-        match items.iter_mut().find(|c| claims(&c.key, f)) {
+        match items.iter_mut().find(|c| is_about(&c.key, f)) {
             Some(c) => match &mut c.outcome {
                 Outcome::Failed(list) => list.push(f.clone()),
                 other => *other = Outcome::Failed(vec![f.clone()]),
             },
             None => unclaimed.push(f.clone()),
+        }
+    }
+    // A run stopped on a failure did not get to judge what waits for its end.
+    if let Some(stop) = &v.verdict.stopped_early {
+        for c in items.iter_mut() {
+            if stop.not_judged.contains(&c.key) && !matches!(c.outcome, Outcome::Failed(_)) {
+                c.outcome = Outcome::NotChecked;
+            }
         }
     }
     // Ordered lists stop at their first failure: what follows it was never looked at.
@@ -210,14 +220,6 @@ fn plain(key: String, label: String) -> Checked {
         label,
         outcome: Outcome::Met(None),
     }
-}
-
-/// Whether failure text `f` is about the expectation `key` (`states[1]` must not claim a
-/// failure of `states[10]`).
-fn claims(key: &str, f: &str) -> bool {
-    f.strip_prefix(key)
-        .and_then(|rest| rest.chars().next())
-        .is_some_and(|c| matches!(c, ':' | ' ' | '.'))
 }
 
 /// `phase=Running`, `conditions.Ready=true`, `containers.app.restartCount=1`, ...
@@ -300,22 +302,6 @@ pub fn render(items: &[Checked], unclaimed: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefixes_claim_only_their_own_index() {
-        assert!(claims(
-            "states[1]",
-            "states[1] at 2s: phase: expected Running"
-        ));
-        assert!(!claims(
-            "states[1]",
-            "states[10] at 2s: phase: expected Running"
-        ));
-        assert!(claims("final", "final.phase: expected Succeeded"));
-        assert!(claims("final", "final: no pod status was recorded"));
-        assert!(claims("statuses", "statuses: expected the STATUS column"));
-        assert!(!claims("events[0]", "executions[0]: expected exit"));
-    }
 
     #[test]
     fn unchecked_items_follow_the_first_failure() {

@@ -497,7 +497,8 @@ fn candidates(r: &PodView<'_>, items: &[super::checklist::Checked]) -> Vec<Strin
 /// How many same-reason events an unmatched item shows.
 const CANDIDATES_MAX: usize = 3;
 
-/// How the run ended, when that is part of the story (a timeout or an interruption).
+/// How the run ended, when that is part of the story (a timeout, an interruption, a stop
+/// at the first failure for good).
 fn end_line(r: &SpecReport, items: &[super::checklist::Checked]) -> Option<String> {
     let waiting: Vec<String> = items
         .iter()
@@ -511,6 +512,20 @@ fn end_line(r: &SpecReport, items: &[super::checklist::Checked]) -> Option<Strin
         })
         .map(|c| format!("{} ({})", c.key, c.label))
         .collect();
+    if let Some(stop) = &r.verdict.stopped_early {
+        let mut line = format!(
+            "the run stopped early at {}, a short while after {} failed for good",
+            t(r.ended_at),
+            stop.failed
+        );
+        if !stop.not_judged.is_empty() {
+            line.push_str(&format!(
+                "; not judged, since they wait for a later time: {}",
+                stop.not_judged.join(", ")
+            ));
+        }
+        return Some(line);
+    }
     let how = match r.end {
         EndReason::TimedOut => "the run timed out",
         EndReason::Interrupted => "the run was interrupted",

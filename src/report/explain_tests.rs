@@ -129,6 +129,7 @@ pub(crate) fn startup_404_report() -> SpecReport {
                 matched_at: Some(Duration::ZERO),
             }],
             failures: vec!["final.conditions.Ready: expected true, observed false".into()],
+            stopped_early: None,
         },
         notes: vec!["isolation: none (requested)".into()],
         traffic: Timeline::default(),

@@ -294,6 +294,10 @@ pub fn verdict_record(spec: &str, r: &SpecReport, now: SystemTime) -> Value {
         "failures": r.verdict.failures,
         "expectations": expectations,
         "causes": causes,
+        "stoppedEarly": r.verdict.stopped_early.as_ref().map(|s| json!({
+            "failed": s.failed,
+            "notJudged": s.not_judged,
+        })),
         "notes": r.notes,
     }))
 }

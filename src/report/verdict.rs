@@ -20,6 +20,7 @@ pub fn end_text(r: &SpecReport) -> String {
         EndReason::PodFinished if !r.other_pods.is_empty() => "every pod finished",
         EndReason::PodFinished => "pod finished",
         EndReason::DurationReached => "run.duration reached",
+        EndReason::Decided if r.verdict.stopped_early.is_some() => "failed for good",
         EndReason::Decided => "expectations decided",
         EndReason::TimedOut => "timed out",
         EndReason::Interrupted => "interrupted",
