@@ -91,6 +91,7 @@ pub async fn run_pods(
             .collect::<Vec<Decision>>(),
     );
     let decided_all = Cell::new(false);
+    let (fail_stop_tx, fail_stop_rx) = watch::channel(None::<Duration>);
     let interrupted = Cell::new(false);
     let names: Vec<String> = pods.iter().map(|p| p.cfg.name.clone()).collect();
     let metas: Vec<PodMeta> = pods
@@ -108,6 +109,7 @@ pub async fn run_pods(
     let futs = pods.into_iter().enumerate().map(|(i, p)| {
         let on_entry = &on_entry;
         let decisions = &decisions;
+        let fail_stop_tx = &fail_stop_tx;
         let decided_all = &decided_all;
         let stop_tx = &stop_tx;
         let mut stop_rx = stop_rx.clone();
@@ -180,20 +182,18 @@ pub async fn run_pods(
                 if !exp.is_empty() {
                     all[i] = settle.decision().clone();
                 }
-                if !settled(&all) || !traffic_done.get() {
-                    return None;
+                // A failure for good ends every pod at the end of its tail, which this
+                // pod may not live to see (it finished), nor a quiet pod ask about: the
+                // tail watch below ends the run then.
+                if matches!(all[i], Decision::Failed(_)) && fail_stop_tx.borrow().is_none() {
+                    let _ = fail_stop_tx.send(stop_at);
                 }
-                // Every pod passed: stop now. This pod failed: stop at the end of its
-                // failure tail. Another pod failed: its own stop ends this one.
-                match stop_at {
-                    Some(at) if at > now => Some(at),
-                    Some(_) => {
-                        decided_all.set(true);
-                        let _ = stop_tx.send(true);
-                        Some(now)
-                    }
-                    None => None,
+                if all.iter().all(|d| *d == Decision::Passed) && traffic_done.get() {
+                    decided_all.set(true);
+                    let _ = stop_tx.send(true);
+                    return Some(now);
                 }
+                None
             };
             let observer = Observer {
                 on_entry: &mut forward,
@@ -231,13 +231,43 @@ pub async fn run_pods(
         traffic_done.set(true);
         // The pods' expectations may all have been decided while requests were still due.
         // Traffic cut short (timeout, interruption, a pod that could not run) decides nothing.
-        if finished && !*stop_rx.borrow() && settled(&decisions.borrow()) {
+        let settled = {
+            let all = decisions.borrow();
+            all.iter().all(|d| *d == Decision::Passed)
+                || all.iter().any(|d| matches!(d, Decision::Failed(_)))
+        };
+        if finished && !*stop_rx.borrow() && settled {
             decided_all.set(true);
             let _ = stop_tx.send(true);
         }
     };
+    // The end of the first failure's tail stops every pod (once the traffic is over: a
+    // traffic window still open ends the run itself, see above).
+    let tail_watch = async {
+        let mut rx = fail_stop_rx;
+        loop {
+            let at = *rx.borrow();
+            if let Some(at) = at {
+                tokio::time::sleep_until(clock.instant_at(at)).await;
+                if traffic_done.get() {
+                    decided_all.set(true);
+                    let _ = stop_tx.send(true);
+                }
+                break;
+            }
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+        std::future::pending::<std::convert::Infallible>().await
+    };
     let all = futures_util::future::join(futures_util::future::join_all(futs), traffic);
-    let all = async { all.await.0 };
+    let all = async {
+        tokio::select! {
+            r = all => r.0,
+            never = tail_watch => match never {},
+        }
+    };
     tokio::pin!(all);
     let user_cancel = async {
         match cancel {
@@ -307,13 +337,6 @@ pub async fn run_pods(
                 .collect(),
         },
     })
-}
-
-/// Whether the pods' decisions end the run: every pod passed for good, or one failed for
-/// good (the run fails whatever the others do).
-fn settled(all: &[Decision]) -> bool {
-    all.iter().all(|d| *d == Decision::Passed)
-        || all.iter().any(|d| matches!(d, Decision::Failed(_)))
 }
 
 /// Puts each endpoint entry right after the timeline entry (a status) that caused it.

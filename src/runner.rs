@@ -389,54 +389,53 @@ pub async fn run_spec(
         }
     }
     let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
-    // Whether one pod's expectation failed for good and so ended the run for every pod.
-    let failed_early = instances.iter().zip(&outcomes).any(|(inst, o)| {
-        o.end == EndReason::Decided
-            && matches!(
-                expect::decide(
-                    &spec.expect.for_pod(&inst.name, !several),
-                    &o.timeline,
-                    o.ended_at
-                ),
-                expect::Decision::Failed(_)
-            )
-    });
+    // Where each pod's expectations stood at its end; a failure for good that ended the
+    // run early leaves what waits for the end unjudged in the pods it stopped.
+    let decisions: Vec<expect::Decision> = instances
+        .iter()
+        .zip(&outcomes)
+        .map(|(inst, o)| {
+            let sub = spec.expect.for_pod(&inst.name, !several);
+            expect::decide(&sub, &o.timeline, o.ended_at)
+        })
+        .collect();
+    let failed_early = outcomes.iter().any(|o| o.end == EndReason::Decided)
+        && decisions
+            .iter()
+            .any(|d| matches!(d, expect::Decision::Failed(_)));
     let mut verdict = Verdict::default();
     let mut pod_verdicts = Vec::new();
-    for (inst, outcome) in instances.iter().zip(&outcomes) {
+    for ((inst, outcome), decision) in instances.iter().zip(&outcomes).zip(&decisions) {
         let sub = spec.expect.for_pod(&inst.name, !several);
         let mut v = expect::check(&sub, &outcome.timeline, &outcome.logs, &column);
-        if outcome.end == EndReason::Decided {
-            // Stopped early: on a pass nothing is left to judge; on a failure (this pod's,
-            // or another's that ended the run) what waits for the end was not judged.
-            let failed = match expect::decide(&sub, &outcome.timeline, outcome.ended_at) {
-                expect::Decision::Failed(key) => Some(key),
-                expect::Decision::Open if failed_early => Some(String::new()),
-                _ => None,
-            };
-            if let Some(key) = failed {
-                expect::settle::judge_early_stop(
-                    &sub,
-                    &outcome.timeline,
-                    outcome.ended_at,
-                    key,
-                    &mut v,
-                );
-            }
+        let failed_key = match decision {
+            expect::Decision::Failed(key) => Some(key.clone()),
+            _ => None,
+        };
+        if failed_early && outcome.end == EndReason::Decided {
+            let key = failed_key.clone().unwrap_or_default();
+            expect::settle::judge_early_stop(
+                &sub,
+                &outcome.timeline,
+                outcome.ended_at,
+                key,
+                &mut v,
+            );
         }
         let compression =
             expect::reliability::compression_notes(&inst.pod, &outcome.timeline, time_scale);
         if several {
-            if let Some(stop) = &v.stopped_early {
+            if failed_early {
                 let early = verdict.stopped_early.get_or_insert_with(Default::default);
-                if !stop.failed.is_empty() && early.failed.is_empty() {
-                    early.failed = format!("pod {}: {}", inst.name, stop.failed);
+                if let Some(key) = failed_key
+                    && early.failed.is_empty()
+                {
+                    early.failed = format!("pod {}: {key}", inst.name);
                 }
-                early.not_judged.extend(
-                    stop.not_judged
-                        .iter()
-                        .map(|k| format!("pod {}: {k}", inst.name)),
-                );
+                let not_judged = v.stopped_early.iter().flat_map(|s| &s.not_judged);
+                early
+                    .not_judged
+                    .extend(not_judged.map(|k| format!("pod {}: {k}", inst.name)));
             }
             pod_verdicts.push(v.clone());
             verdict.sequence.extend(v.sequence.into_iter().map(|mut r| {

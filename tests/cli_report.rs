@@ -366,3 +366,81 @@ fn describe_shows_container_state_times_as_dates_and_spec_time() {
     settings.add_filter(r"\b\d+(\.\d+)?(ms|s)\b", "[T]");
     settings.bind(|| insta::assert_snapshot!("describe-containers-dates", block));
 }
+
+/// Of two pods, one breaks a `never` at once: the run stops soon after for both, well before
+/// run.duration, and the JSON verdict says which item failed for good and which were left
+/// not checked (the other pod's final state among them).
+#[test]
+fn one_pod_failing_for_good_stops_a_run_of_several_with_what_it_left_unjudged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("early.toml");
+    std::fs::write(
+        &spec,
+        r#"[run]
+duration = "60s"
+time_scale = 0.5
+
+[pods.bad]
+restartPolicy = "Never"
+[[pods.bad.containers]]
+name = "app"
+command = ["sh", "-c", "exit 3"]
+
+[pods.good]
+[[pods.good.containers]]
+name = "app"
+command = ["sleep", "600"]
+
+[[expect.never]]
+pod = "bad"
+reason = "Started"
+
+[[expect.final]]
+pod = "good"
+phase = "Running"
+"#,
+    )
+    .expect("write spec");
+    let json = dir.path().join("t.jsonl");
+    let out = podcheck_in(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "--json",
+            json.to_str().expect("utf8"),
+            "early.toml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let verdict: serde_json::Value = std::fs::read_to_string(&json)
+        .expect("json written")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["kind"] == "verdict")
+        .expect("a verdict record");
+    assert_eq!(verdict["end"], "decided", "{verdict}");
+    // Failed at once (the start), then the tail of at least 1 s: far from the 60 s.
+    let at = verdict["at"].as_f64().unwrap_or(f64::MAX);
+    assert!((1.0..20.0).contains(&at), "stopped at {at}: {verdict}");
+    assert_eq!(verdict["stoppedEarly"]["failed"], "pod bad: never[0]");
+    assert_eq!(
+        verdict["stoppedEarly"]["notJudged"],
+        serde_json::json!(["pod good: final"])
+    );
+    let outcomes: Vec<(String, String)> = verdict["expectations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| (e["key"].to_string(), e["outcome"].to_string()))
+        .collect();
+    assert!(
+        outcomes.contains(&("\"pod good: final\"".into(), "\"notChecked\"".into())),
+        "{outcomes:?}"
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("a short while after pod bad: never[0] failed for good"),
+        "{stdout}"
+    );
+}
