@@ -293,8 +293,25 @@ impl Worker<'_> {
                 .get(img)
                 .is_some_and(|e| e.available_at.is_none_or(|t| self.now() >= t.0))
         };
+        let never_pull = spec.image.as_deref().is_some_and(|img| {
+            spec.image_pull_policy
+                .unwrap_or_else(|| default_pull_policy(img))
+                == PullPolicy::Never
+        });
         match &spec.image {
             None => Image::None,
+            // An image that is only in the registry (`available_at`) is never on the node
+            // under Never: the kubelet does not pull it, ever.
+            Some(img)
+                if never_pull
+                    && self
+                        .cfg
+                        .images
+                        .get(img)
+                        .is_some_and(|e| e.available_at.is_some()) =>
+            {
+                Image::Unpullable(img.clone())
+            }
             // An image that becomes available later cannot be run before that, whatever
             // the container's command says.
             Some(img)
@@ -533,8 +550,43 @@ impl Worker<'_> {
         }
     }
 
-    /// An image that cannot be pulled: ErrImagePull, then ImagePullBackOff while backing off.
+    /// An image that is not on the node under imagePullPolicy Never (EnsureImageExists):
+    /// Warning ErrImageNeverPull, then startContainer's Failed "Error: ErrImageNeverPull".
+    /// Nothing is pulled and no pull back-off applies: each sync tries again.
+    fn never_pull(&mut self, cid: Cid, img: &str) {
+        let msg = format!("Container image \"{img}\" is not present with pull policy of Never");
+        self.kubelet_event(
+            EventType::Warning,
+            "ErrImageNeverPull",
+            msg.clone(),
+            Some(cid),
+        );
+        self.kubelet_event(
+            EventType::Warning,
+            "Failed",
+            "Error: ErrImageNeverPull",
+            Some(cid),
+        );
+        self.rec_mut(cid).start_failure = Some(StartFailure {
+            reason: "ErrImageNeverPull".into(),
+            message: msg,
+        });
+        self.publish_status();
+        self.requeue_after(SYNC_ERROR_RETRY);
+    }
+
+    /// An image that cannot be pulled: ErrImagePull, then ImagePullBackOff while backing off;
+    /// under imagePullPolicy Never, ErrImageNeverPull.
     fn pull_failed(&mut self, cid: Cid, img: &str) {
+        let policy = self
+            .rec(cid)
+            .spec
+            .image_pull_policy
+            .unwrap_or_else(|| default_pull_policy(img));
+        if policy == PullPolicy::Never {
+            self.never_pull(cid, img);
+            return;
+        }
         let now = self.now();
         let key = format!("{}_{img}", self.cfg.uid);
         let in_backoff = self.image_backoff.delay(&key).is_some()

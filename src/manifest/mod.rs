@@ -136,15 +136,13 @@ pub(crate) fn loaded(
 /// Validation speaks of a spec's [images] table; a manifest's images come from --image.
 pub(crate) fn reword_unmapped_images(diags: &mut [Diagnostic]) {
     for d in diags.iter_mut() {
-        if let Some(image) = d
+        if let Some((image, fails)) = d
             .message
             .strip_prefix("image ")
-            .and_then(|m| m.split_once(" is not in the [images] table"))
-            .map(|(i, _)| i.to_owned())
+            .and_then(|m| m.split_once(" is not in the [images] table: "))
+            .map(|(i, rest)| (i.to_owned(), rest.to_owned()))
         {
-            d.message = format!(
-                "image {image} is not mapped to a local command: the container will fail with ErrImagePull"
-            );
+            d.message = format!("image {image} is not mapped to a local command: {fails}");
             d.help = Some(format!(
                 "map it to a program on this machine, e.g. --image {}='./target/release/app --port 8080'",
                 image.trim_matches('"')

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::events::{Entry, Event, ExecutionKind, Timeline, signal_name};
+use crate::events::{ContainerState, Entry, Event, ExecutionKind, Timeline, signal_name};
 use crate::kubelet::EndReason;
 use crate::report::kubectl;
 use crate::report::probes::{self, field_name, plural, short_message};
@@ -125,21 +125,48 @@ fn container_causes(
             first.message
         ));
     }
-    // Start errors (a missing executable, a bad working directory): `Error: <runtime error>`.
+    // An image not on the node under imagePullPolicy Never: never pulled, tried each sync.
+    let never: Vec<&Event> = events_of(tl, name)
+        .filter(|e| e.reason == "ErrImageNeverPull")
+        .collect();
+    if let Some(first) = never.first() {
+        let times: Vec<Duration> = never.iter().map(|e| e.at).collect();
+        decisive.push(format!(
+            "{name}: ErrImageNeverPull ({}): {}; the container never started",
+            folded(&times),
+            first.message
+        ));
+    }
+    // Start errors (a missing executable, a bad working directory): `Error: <runtime error>`;
+    // a container config that cannot be made (a missing ConfigMap key, runAsNonRoot).
     let starts: Vec<&Event> = events_of(tl, name)
         .filter(|e| {
             e.reason == "Failed"
                 && e.message.starts_with("Error: ")
                 && !matches!(
                     e.message.as_str(),
-                    "Error: ErrImagePull" | "Error: ImagePullBackOff"
+                    "Error: ErrImagePull" | "Error: ImagePullBackOff" | "Error: ErrImageNeverPull"
                 )
         })
         .collect();
     if let Some(first) = starts.first() {
         let times: Vec<Duration> = starts.iter().map(|e| e.at).collect();
+        let config = tl.statuses().any(|(_, st)| {
+            st.init_container_statuses
+                .iter()
+                .chain(&st.container_statuses)
+                .any(|c| {
+                    c.name == name
+                        && matches!(&c.state, ContainerState::Waiting { reason: Some(r), .. } if r == "CreateContainerConfigError")
+                })
+        });
+        let what = if config {
+            "CreateContainerConfigError"
+        } else {
+            "StartError"
+        };
         decisive.push(format!(
-            "{name}: could not start, StartError ({}): {}",
+            "{name}: could not start, {what} ({}): {}",
             folded(&times),
             first.message.trim_start_matches("Error: ")
         ));

@@ -278,3 +278,52 @@ fn a_timeout_names_what_it_still_waited_for() {
         "{why}"
     );
 }
+
+/// A report whose container never started: the events `entries` and one status with the
+/// container waiting for `reason`.
+fn never_started(entries: Vec<Entry>, reason: &str) -> SpecReport {
+    let mut r = startup_404_report();
+    let mut waiting = status(0.0, false, 0);
+    if let Entry::Status { status, .. } = &mut waiting {
+        status.container_statuses[0].state = ContainerState::Waiting {
+            reason: Some(reason.into()),
+            message: None,
+        };
+    }
+    r.outcome.timeline = Timeline {
+        entries: std::iter::once(waiting).chain(entries).collect(),
+    };
+    r
+}
+
+#[test]
+fn a_start_that_fails_before_any_process_says_which_kubelet_step_failed() {
+    let never = format!(
+        "Container image {:?} is not present with pull policy of Never",
+        "example/absent:1"
+    );
+    let r = never_started(
+        vec![
+            event(0.0, EventType::Warning, "ErrImageNeverPull", &never),
+            event(0.0, EventType::Warning, "Failed", "Error: ErrImageNeverPull"),
+            event(10.0, EventType::Warning, "ErrImageNeverPull", &never),
+            event(10.0, EventType::Warning, "Failed", "Error: ErrImageNeverPull"),
+        ],
+        "ErrImageNeverPull",
+    );
+    let causes = super::causes(&r);
+    let want = format!(
+        "app: ErrImageNeverPull (x2, first at 0s, last at 10s): {never}; the container never started"
+    );
+    assert!(causes.contains(&want), "{causes:#?}");
+    assert!(!causes.iter().any(|c| c.contains("StartError")), "{causes:#?}");
+
+    let missing = "Error: couldn't find key absent in ConfigMap default/app-config";
+    let r = never_started(
+        vec![event(0.0, EventType::Warning, "Failed", missing)],
+        "CreateContainerConfigError",
+    );
+    let causes = super::causes(&r);
+    let want = "app: could not start, CreateContainerConfigError (at 0s): couldn't find key absent in ConfigMap default/app-config";
+    assert!(causes.iter().any(|c| c == want), "{causes:#?}");
+}

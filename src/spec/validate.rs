@@ -5,7 +5,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::model::{Container, ContainerRestartPolicy, HOST_PATH_TYPES, HostPath, Pod, SpecFile};
+use super::model::{
+    Container, ContainerRestartPolicy, HOST_PATH_TYPES, HostPath, Pod, PullPolicy, SpecFile,
+};
 use super::validate_expect::check_expect;
 use super::validate_probe::check_probes_and_hooks;
 use crate::diag::{Diagnostic, FieldPath};
@@ -433,7 +435,14 @@ fn check_image(spec: &SpecFile, c: &Container, path: &FieldPath, out: &mut Vec<D
         // The runner turns a missing image into ErrImagePull, which specs use on purpose.
         Some(image) if !has_command && !spec.images.contains_key(image) => out.push(warn(
             path.key("image"),
-            format!("image {image:?} is not in the [images] table: the container will fail with ErrImagePull"),
+            format!(
+                "image {image:?} is not in the [images] table: the container will fail with {}",
+                if c.image_pull_policy == Some(PullPolicy::Never) {
+                    "ErrImageNeverPull"
+                } else {
+                    "ErrImagePull"
+                }
+            ),
             format!(
                 "add an [images.{image:?}] entry with a command, or set the container's `command`; known images: {}",
                 list_or_none(spec.images.keys())

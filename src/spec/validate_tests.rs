@@ -152,6 +152,12 @@ fn container_names_images_and_commands() {
     let msg =
         "image \"nope:1\" is not in the [images] table: the container will fail with ErrImagePull";
     assert_diag(&pull, W, "pod.containers[0].image", msg);
+    let never = format!(
+        "{}imagePullPolicy = \"Never\"\nimage = \"nope:1\" # <-\n",
+        bare.replace(" # <-", "")
+    );
+    let msg = "image \"nope:1\" is not in the [images] table: the container will fail with ErrImageNeverPull";
+    assert_diag(&never, W, "pod.containers[0].image", msg);
 }
 
 #[test]
