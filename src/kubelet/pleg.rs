@@ -148,6 +148,11 @@ impl Worker<'_> {
         for cid in self.all_cids() {
             changed |= self.refresh_cache(cid);
         }
+        if std::mem::take(&mut self.teardown_after_relist) {
+            // The terminating sync that waited for this cache runs in place of a sync.
+            self.begin_teardown();
+            return;
+        }
         if changed || self.sync_pending {
             self.sync();
         }

@@ -177,6 +177,11 @@ pub(super) struct Worker<'a> {
     /// The pod was deleted (or its deadline passed) while the worker was blocked; the
     /// teardown begins once the sync in flight returns.
     pub teardown_pending: bool,
+    /// Spec time of the last sync's end (podWorkerLoop's lastSyncTime).
+    pub last_sync_at: Option<Duration>,
+    /// The teardown waits for the next relist: the pod cache is not newer than the last
+    /// sync yet (GetNewerThan(lastSyncTime)).
+    pub teardown_after_relist: bool,
     /// Pod conditions set by a controller (readiness gates), by type.
     pub gate_conditions: BTreeMap<String, bool>,
     /// The pod is among its Service's ready endpoints.
@@ -250,6 +255,8 @@ pub async fn run_pod(cfg: PodConfig, observer: Observer<'_>) -> Result<RunOutcom
         sync_pending: false,
         initialized_at_kill: false,
         teardown_pending: false,
+        last_sync_at: None,
+        teardown_after_relist: false,
         gate_conditions: BTreeMap::new(),
         endpoint_member: false,
         observer,
@@ -380,6 +387,15 @@ impl Worker<'_> {
         let period = RELIST_PERIOD.as_secs_f64();
         let k = (t.as_secs_f64() / period).floor() + 1.0;
         crate::clock::secs_f64(k * period)
+    }
+
+    /// Whether the pod cache is older than the end of the last sync: the generic PLEG
+    /// stamps the cache at every relist (each tick of the 1 s grid), so it is when the last
+    /// sync ran at or after the latest tick.
+    pub(super) fn cache_older_than_last_sync(&self) -> bool {
+        let now = self.now();
+        let latest_tick = self.next_tick_after(now).saturating_sub(RELIST_PERIOD);
+        self.last_sync_at.is_some_and(|s| s >= latest_tick)
     }
 
     /// Schedules a relist at the next tick unless one is already due by then.

@@ -40,6 +40,7 @@ impl Worker<'_> {
             return;
         }
         self.sync_pending = false;
+        self.last_sync_at = Some(self.now());
         self.publish_status();
         if self.finished {
             return;

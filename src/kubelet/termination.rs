@@ -38,9 +38,21 @@ impl Worker<'_> {
     /// waiting for a postStart hook or a kill — begins once that sync returns:
     /// SyncTerminatingPod runs after the pod's SyncPod, never beside it, and SyncPod's
     /// context is not cancellable (pod_workers.go, kuberuntime_manager.go).
+    ///
+    /// Like every transition from syncing to terminating, SyncTerminatingPod first waits for
+    /// a pod cache newer than the end of the last sync (podWorkerLoop's
+    /// GetNewerThan(lastSyncTime), "adds ~1s of latency on all transitions from sync to
+    /// terminating"): after a sync since the latest relist, the teardown begins at the next
+    /// relist.
     pub(super) fn request_teardown(&mut self) {
         if self.sync_block.is_some() {
             self.teardown_pending = true;
+        } else if self.cache_older_than_last_sync() {
+            // The API object shows the deletion (or the status the deadline's sync wrote)
+            // at once; the kubelet's kill waits.
+            self.publish_status();
+            self.teardown_after_relist = true;
+            self.request_relist();
         } else {
             self.begin_teardown();
         }
@@ -53,7 +65,9 @@ impl Worker<'_> {
         }
         if self.teardown_pending {
             self.teardown_pending = false;
-            self.begin_teardown();
+            // The sync in flight ends now.
+            self.last_sync_at = Some(self.now());
+            self.request_teardown();
         } else if self.sync_pending {
             self.sync();
         }
