@@ -194,6 +194,7 @@ pub fn check(
     let mut failures = Vec::new();
     let (sequence, _) = match_sequence(exp, &events, Some(&mut failures));
     super::executions::check(&exp.executions, timeline, Some(&mut failures));
+    super::executions::check_never(&exp.never_executions, timeline, &mut failures);
     for (i, n) in exp.never.iter().enumerate() {
         let m = n.matcher();
         let hits: Vec<&&Event> = events

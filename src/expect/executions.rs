@@ -152,6 +152,34 @@ pub fn describe(x: &Execution) -> String {
     format!("{who} {what} at {}", format_secs(x.at.as_secs_f64()))
 }
 
+/// The executions item `item` (of `never_executions`) forbids, inside its `at` window.
+pub fn forbidden<'a>(
+    item: &'a ExecutionExpectation,
+    timeline: &'a Timeline,
+) -> impl Iterator<Item = &'a Execution> {
+    timeline
+        .executions()
+        .filter(move |x| item.matches(x) && item.at.is_none_or(|w| w.contains(x.at)))
+}
+
+/// `never_executions`: each item that happened, with how often and its first occurrence.
+pub fn check_never(
+    items: &[ExecutionExpectation],
+    timeline: &Timeline,
+    failures: &mut Vec<String>,
+) {
+    for (i, item) in items.iter().enumerate() {
+        let hits: Vec<&Execution> = forbidden(item, timeline).collect();
+        if let Some(first) = hits.first() {
+            failures.push(format!(
+                "never_executions[{i}]: {item} must not happen, but it did {} time(s), first: {}",
+                hits.len(),
+                describe(first)
+            ));
+        }
+    }
+}
+
 /// Matches the ordered items greedily. Returns each item's match time; the first item
 /// that did not match is explained in `failures`.
 pub fn check(

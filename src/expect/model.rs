@@ -38,6 +38,10 @@ pub struct Expectations {
     /// order; other executions may come in between.
     #[serde(default)]
     pub executions: Vec<super::executions::ExecutionExpectation>,
+    /// Executions that must not happen (`execution = "signal"`, `signal = "SIGKILL"`;
+    /// `at` bounds when), matched as `executions` items are.
+    #[serde(default)]
+    pub never_executions: Vec<super::executions::ExecutionExpectation>,
     /// The ordered `events` must follow each other with no other event in between.
     #[serde(default)]
     pub strict_order: bool,
@@ -63,6 +67,7 @@ impl Expectations {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
             && self.executions.is_empty()
+            && self.never_executions.is_empty()
             && self.never.is_empty()
             && self.counts.is_empty()
             && self.statuses.is_empty()
@@ -123,6 +128,12 @@ impl Expectations {
                 .collect(),
             executions: self
                 .executions
+                .iter()
+                .filter(|x| mine(&x.pod))
+                .cloned()
+                .collect(),
+            never_executions: self
+                .never_executions
                 .iter()
                 .filter(|x| mine(&x.pod))
                 .cloned()

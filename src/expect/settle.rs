@@ -126,6 +126,7 @@ fn passed_for_good(
     // once its window has closed.
     if (exp.events.is_empty() && exp.executions.is_empty() && exp.states.is_empty())
         || !exp.never.is_empty()
+        || !exp.never_executions.is_empty()
         || !exp.counts.is_empty()
         || !exp.finals.is_empty()
         || !exp.statuses.is_empty()
@@ -148,7 +149,7 @@ fn passed_for_good(
 }
 
 /// The first expectation (in spec order) that failed and cannot hold whatever is recorded
-/// after `now`: a `never` event seen, a count above its bound or short of it with its window
+/// after `now`: a `never` event or execution seen, a count above its bound or short of it with its window
 /// closed, an ordered event whose window closed without it, a state whose window closed.
 fn failed_for_good(
     exp: &Expectations,
@@ -168,6 +169,11 @@ fn failed_for_good(
             .any(|ev| m.matches(ev) && n.within.is_none_or(|w| w.contains(ev.at)))
         {
             return Some(format!("never[{i}]"));
+        }
+    }
+    for (i, x) in exp.never_executions.iter().enumerate() {
+        if super::executions::forbidden(x, timeline).next().is_some() {
+            return Some(format!("never_executions[{i}]"));
         }
     }
     for (i, c) in exp.counts.iter().enumerate() {
@@ -267,6 +273,12 @@ pub fn judge_early_stop(
         let closed = n.within.and_then(|w| w.to).is_some_and(|to| to < at);
         if !closed && !verdict.failures.iter().any(|f| is_about(&key, f)) {
             open.push(key);
+        }
+    }
+    for (i, x) in exp.never_executions.iter().enumerate() {
+        let closed = x.at.and_then(|w| w.to).is_some_and(|to| to < at);
+        if !closed && super::executions::forbidden(x, timeline).next().is_none() {
+            open.push(format!("never_executions[{i}]"));
         }
     }
     for (i, c) in exp.counts.iter().enumerate() {

@@ -180,3 +180,25 @@ fn the_failure_tail_is_as_long_again_within_1_and_10_seconds() {
     assert_eq!(tail(4.0), secs(4.0));
     assert_eq!(tail(60.0), secs(10.0));
 }
+
+#[test]
+fn a_never_execution_fails_for_good_once_it_happened() -> Result<(), String> {
+    let e = exp("[[never_executions]]\nexecution = \"signal\"\nsignal = \"SIGKILL\"\n")?;
+    let mut t = upto(2);
+    assert_eq!(decide(&e, &t, secs(3.5)), Decision::Open);
+    t.entries.push(Entry::Execution(crate::events::Execution {
+        at: secs(3.6),
+        container: "app".into(),
+        instance: 0,
+        what: crate::events::ExecutionKind::Signal {
+            signal: libc::SIGKILL,
+        },
+    }));
+    assert_eq!(decide(&e, &t, secs(3.6)), failed("never_executions[0]"));
+    // Outside its window the kill is allowed.
+    let later = exp(
+        "[[never_executions]]\nexecution = \"signal\"\nsignal = \"SIGKILL\"\nat = \"0s..3s\"\n",
+    )?;
+    assert_eq!(decide(&later, &t, secs(4.0)), Decision::Open);
+    Ok(())
+}

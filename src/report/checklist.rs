@@ -93,6 +93,10 @@ fn checklist_of(v: &PodView<'_>, failures: &[String]) -> (Vec<Checked>, Vec<Stri
         let label = format!("{} must not occur{within}", n.matcher());
         items.push(plain(format!("never[{i}]"), label));
     }
+    for (i, x) in exp.never_executions.iter().enumerate() {
+        let label = format!("{x} must not happen");
+        items.push(plain(format!("never_executions[{i}]"), label));
+    }
     for (i, c) in exp.counts.iter().enumerate() {
         let mut want = Vec::new();
         want.extend(c.exactly.map(|n| format!("exactly {n}")));

@@ -305,9 +305,19 @@ fn a_start_that_fails_before_any_process_says_which_kubelet_step_failed() {
     let r = never_started(
         vec![
             event(0.0, EventType::Warning, "ErrImageNeverPull", &never),
-            event(0.0, EventType::Warning, "Failed", "Error: ErrImageNeverPull"),
+            event(
+                0.0,
+                EventType::Warning,
+                "Failed",
+                "Error: ErrImageNeverPull",
+            ),
             event(10.0, EventType::Warning, "ErrImageNeverPull", &never),
-            event(10.0, EventType::Warning, "Failed", "Error: ErrImageNeverPull"),
+            event(
+                10.0,
+                EventType::Warning,
+                "Failed",
+                "Error: ErrImageNeverPull",
+            ),
         ],
         "ErrImageNeverPull",
     );
@@ -316,7 +326,10 @@ fn a_start_that_fails_before_any_process_says_which_kubelet_step_failed() {
         "app: ErrImageNeverPull (x2, first at 0s, last at 10s): {never}; the container never started"
     );
     assert!(causes.contains(&want), "{causes:#?}");
-    assert!(!causes.iter().any(|c| c.contains("StartError")), "{causes:#?}");
+    assert!(
+        !causes.iter().any(|c| c.contains("StartError")),
+        "{causes:#?}"
+    );
 
     let missing = "Error: couldn't find key absent in ConfigMap default/app-config";
     let r = never_started(

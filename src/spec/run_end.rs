@@ -29,6 +29,7 @@ pub fn only_ends_at_timeout(spec: &SpecFile) -> Option<Diagnostic> {
     let e = &spec.expect;
     let eventual = !(e.events.is_empty() && e.executions.is_empty() && e.states.is_empty())
         && e.never.is_empty()
+        && e.never_executions.is_empty()
         && e.counts.is_empty()
         && e.finals.is_empty()
         && e.pod_statuses.is_empty()

@@ -79,6 +79,19 @@ pub(super) fn check_expect(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diag
             check_execution(x, &xpath, &container_of(pod), out);
         }
     }
+    for (i, x) in e.never_executions.iter().enumerate() {
+        let xpath = path.key("never_executions").index(i);
+        if let Some(pod) = pod_of(&xpath, x.pod.as_deref(), out) {
+            check_execution(x, &xpath, &container_of(pod), out);
+        }
+        if x.after_previous.is_some() {
+            out.push(err(
+                xpath.key("after_previous"),
+                "`after_previous` has no meaning in never_executions: its items are not a sequence",
+                "bound when it must not happen with `at = \"A..B\"` (spec time since pod creation)",
+            ));
+        }
+    }
     for (i, x) in e.endpoints.iter().enumerate() {
         let epath = path.key("endpoints").index(i);
         pod_of(&epath, x.pod.as_deref(), out);

@@ -216,6 +216,9 @@ const TOP_LEVEL_CASES: &str = r#"
     E | expect.executions[0].signal | "SIGFOO" is not a signal | [[expect.executions]]\nexecution = "signal"\nsignal = "SIGFOO"
     E | expect.executions[0].probe | "alive" does not exist | [[expect.executions]]\nexecution = "probe"\nprobe = "alive"
     E | expect.executions[0].result | hook result "success" | [[expect.executions]]\nexecution = "hook"\nresult = "success"
+    E | expect.never_executions[0].execution | "crash" does not exist | [[expect.never_executions]]\nexecution = "crash"
+    E | expect.never_executions[0].container | "web" | [[expect.never_executions]]\nexecution = "signal"\ncontainer = "web"
+    E | expect.never_executions[0].after_previous | not a sequence | [[expect.never_executions]]\nexecution = "start"\nafter_previous = "0s..1s"
     E | expect.final.containers.app.state | "exited" | [expect.final.containers.app]\nstate = "exited"
     E | expect.final.conditions.ready | "ready" | [expect.final.conditions]\nready = true
 "#;

@@ -99,6 +99,8 @@ pub fn bands(r: &SpecReport, end: Duration) -> Vec<Band> {
             // The checker does not report endpoint match times; the band is still drawn.
             prev_endpoint = matched_at.or(prev_endpoint);
             w
+        } else if let Some(i) = index("never_executions[") {
+            given(r.expect.never_executions.get(i).and_then(|x| x.at))
         } else if let Some(i) = index("never[") {
             given(r.expect.never.get(i).and_then(|n| n.within))
         } else if let Some(i) = index("counts[") {
