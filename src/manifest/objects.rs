@@ -343,8 +343,32 @@ struct Workload {
 }
 
 /// Reads the object as its k8s-openapi type, with the API server's validation of the
-/// workload around its template; None when it has no pod template.
+/// workload around its template and of the metadata around the pod spec (the object's
+/// own: a bare Pod's labels are checked with its spec, a workload's here; the template's
+/// annotations); None when it has no pod template.
 fn typed(
+    kind: &str,
+    doc: &Node,
+    node: &Node,
+    path: &FieldPath,
+    keys: &Keys,
+) -> Result<Option<Workload>, DeError> {
+    let workload = typed_kind(kind, doc, node, path, keys)?;
+    Ok(workload.map(|mut w| {
+        let mut out = super::workload_validate::Sink::new(doc, path);
+        let own = FieldPath::root().key("metadata");
+        super::workload_validate::object_meta(&mut out, &own, &w.meta, kind != "Pod");
+        if let Some(t) = &w.template_meta {
+            let at = w.template.key("metadata");
+            super::workload_validate::object_meta(&mut out, &at, t, false);
+        }
+        w.checks.extend(out.finish());
+        w
+    }))
+}
+
+/// The workload of `kind` as its k8s-openapi type, with its kind's own validation.
+fn typed_kind(
     kind: &str,
     doc: &Node,
     node: &Node,

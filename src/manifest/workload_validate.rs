@@ -92,6 +92,48 @@ impl<'a> Sink<'a> {
     }
 }
 
+/// The API server's limit on the size of an object's annotations, keys and values together
+/// (`TotalAnnotationSizeLimitB`).
+pub const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
+
+/// `ValidateObjectMeta`'s label and annotation rules for metadata at `meta_path` (below the
+/// object): `ValidateLabels` when `labels` (a bare Pod's are checked with its spec), and
+/// `ValidateAnnotations` (each key a qualified name, case aside; 256 KiB in all).
+pub fn object_meta(
+    out: &mut Sink,
+    meta_path: &FieldPath,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    labels: bool,
+) {
+    if labels {
+        sel::validate_labels(meta.labels.as_ref(), &meta_path.key("labels"), OTHER, out);
+    }
+    let Some(annotations) = &meta.annotations else {
+        return;
+    };
+    let path = meta_path.key("annotations");
+    for k in annotations.keys() {
+        for m in crate::spec::api_names::qualified_name_errors(&k.to_lowercase()) {
+            out.push_at(
+                &path,
+                &path.key(k),
+                format!("Invalid value: {}: {m}", go_quote(k)),
+                "an annotation key is a name of at most 63 letters, digits, '-', '_' or '.', with an optional DNS prefix (e.g. example.com/owner)",
+                OTHER,
+            );
+        }
+    }
+    let size: usize = annotations.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > ANNOTATIONS_MAX_BYTES {
+        out.push(
+            &path,
+            format!("Too long: must have at most {ANNOTATIONS_MAX_BYTES} bytes"),
+            "keep large data out of annotations (a ConfigMap holds up to 1 MiB)",
+            OTHER,
+        );
+    }
+}
+
 /// Whether `keys` lead to a non-null value below `node` (the API server's nil check on
 /// fields k8s-openapi types as required).
 pub fn present(node: &Node, keys: &[&str]) -> bool {

@@ -286,3 +286,46 @@ fn a_kind_without_an_api_version_is_an_error() {
     assert_eq!(diags[0].path.to_string(), "apiVersion");
     assert!(diags[0].message.contains("apiVersion not set"), "{diags:?}");
 }
+
+#[test]
+fn a_workloads_own_labels_and_every_objects_annotations_are_validated() {
+    let big = "x".repeat(super::super::workload_validate::ANNOTATIONS_MAX_BYTES);
+    let src = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {{\"bad key!\": x, ok: fine}}\n  annotations: {{\"Example.com/Owner\": team, \"a/b/c\": x}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata:\n      labels: {{app: web}}\n      annotations: {{big: \"{big}\"}}\n    spec:\n      containers: [{{name: a, image: x}}]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {{\"a b\": c}}\nspec:\n  containers: [{{name: a, image: x}}]\n"
+    );
+    let (_, diags) = read(&src);
+    let errors: Vec<(String, String)> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (d.path.to_string(), d.message.clone()))
+        .collect();
+    let at = |path: &str, start: &str| {
+        errors
+            .iter()
+            .any(|(p, m)| p == path && m.starts_with(start))
+    };
+    assert!(
+        at("metadata.labels", "Invalid value: \"bad key!\": name part"),
+        "{errors:?}"
+    );
+    // Annotation keys are checked in lower case: Example.com/Owner is fine.
+    assert!(
+        at(
+            "metadata.annotations",
+            "Invalid value: \"a/b/c\": a qualified name"
+        ),
+        "{errors:?}"
+    );
+    assert!(
+        at(
+            "spec.template.metadata.annotations",
+            "Too long: must have at most 262144 bytes"
+        ),
+        "{errors:?}"
+    );
+    assert!(
+        at("metadata.annotations", "Invalid value: \"a b\": name part"),
+        "{errors:?}"
+    );
+    assert_eq!(errors.len(), 4, "{errors:?}");
+}
