@@ -10,11 +10,11 @@ use crate::events::Entry;
 use crate::expect::{self, Verdict};
 use crate::kubelet::pod_worker::RunError;
 use crate::kubelet::{EndReason, Observer, PodConfig, RunOutcome, run_pod};
-use crate::print_pod;
 use crate::runtime::process;
 use crate::spec::LoadedSpec;
 use crate::spec::model::Pod;
 
+mod judge;
 mod notes;
 
 pub use notes::identity_unavailable;
@@ -388,108 +388,21 @@ pub async fn run_spec(
             record_host_listeners(outcome);
         }
     }
-    let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
-    // Where each pod's expectations stood at its end; a failure for good that ended the
-    // run early leaves what waits for the end unjudged in the pods it stopped.
-    let decisions: Vec<expect::Decision> = instances
-        .iter()
-        .zip(&outcomes)
-        .map(|(inst, o)| {
-            let sub = spec.expect.for_pod(&inst.name, !several);
-            expect::decide(&sub, &o.timeline, o.ended_at)
-        })
-        .collect();
-    let failed_early = outcomes.iter().any(|o| o.end == EndReason::Decided)
-        && decisions
-            .iter()
-            .any(|d| matches!(d, expect::Decision::Failed(_)));
-    let mut verdict = Verdict::default();
-    let mut pod_verdicts = Vec::new();
-    for ((inst, outcome), decision) in instances.iter().zip(&outcomes).zip(&decisions) {
-        let sub = spec.expect.for_pod(&inst.name, !several);
-        let mut v = expect::check(&sub, &outcome.timeline, &outcome.logs, &column);
-        let failed_key = match decision {
-            expect::Decision::Failed(key) => Some(key.clone()),
-            _ => None,
-        };
-        if failed_early && outcome.end == EndReason::Decided {
-            let key = failed_key.clone().unwrap_or_default();
-            expect::settle::judge_early_stop(
-                &sub,
-                &outcome.timeline,
-                outcome.ended_at,
-                key,
-                &mut v,
-            );
-        }
-        let compression =
-            expect::reliability::compression_notes(&inst.pod, &outcome.timeline, time_scale);
-        if several {
-            if failed_early {
-                let early = verdict.stopped_early.get_or_insert_with(Default::default);
-                if let Some(key) = failed_key
-                    && early.failed.is_empty()
-                {
-                    early.failed = format!("pod {}: {key}", inst.name);
-                }
-                let not_judged = v.stopped_early.iter().flat_map(|s| &s.not_judged);
-                early
-                    .not_judged
-                    .extend(not_judged.map(|k| format!("pod {}: {k}", inst.name)));
-            }
-            pod_verdicts.push(v.clone());
-            verdict.sequence.extend(v.sequence.into_iter().map(|mut r| {
-                r.label = format!("pod {}: {}", inst.name, r.label);
-                r
-            }));
-            verdict.failures.extend(
-                v.failures
-                    .into_iter()
-                    .map(|f| format!("pod {}: {f}", inst.name)),
-            );
-            notes.extend(
-                compression
-                    .into_iter()
-                    .map(|n| format!("pod {}: {n}", inst.name)),
-            );
-        } else {
-            verdict = v;
-            notes.extend(compression);
-        }
-    }
-    let requests: Vec<&crate::events::Request> = traffic.requests().collect();
-    verdict
-        .failures
-        .extend(expect::traffic::check(&spec.expect.traffic, &requests));
-    // The run's end: the weightiest of its pods' ends, at the last pod's end.
-    let weight = |e: EndReason| match e {
-        EndReason::PodFinished => 0,
-        EndReason::DurationReached => 1,
-        EndReason::Decided => 2,
-        EndReason::Interrupted => 3,
-        EndReason::TimedOut => 4,
-    };
-    let end = outcomes
-        .iter()
-        .map(|o| o.end)
-        .max_by_key(|e| weight(*e))
-        .unwrap_or(EndReason::PodFinished);
-    let ended_at = outcomes
-        .iter()
-        .map(|o| o.ended_at)
-        .max()
-        .unwrap_or_default();
-    match end {
-        EndReason::TimedOut => verdict.failures.insert(
-            0,
-            format!(
-                "the run timed out after {} of real time before the expectations were decided (raise run.timeout, or set run.duration to end the run on purpose)",
-                crate::spec::duration::format_secs(timeout.as_secs_f64())
-            ),
-        ),
-        EndReason::Interrupted => verdict.failures.insert(0, "the run was interrupted".into()),
-        _ => {}
-    }
+    let judged = judge::judge(
+        &spec.expect,
+        &instances,
+        &outcomes,
+        &traffic,
+        time_scale,
+        timeout,
+        &mut notes,
+    );
+    let judge::Judged {
+        verdict,
+        pod_verdicts,
+        end,
+        ended_at,
+    } = judged;
     let mut runs = instances
         .into_iter()
         .zip(outcomes.drain(..))
