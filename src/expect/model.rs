@@ -490,6 +490,8 @@ pub struct ContainerFinal {
     pub last_reason: Option<String>,
     /// Exit code of lastState.terminated (an integer or a range).
     pub last_exit_code: Option<IntMatch>,
+    /// Termination message of lastState.terminated (the instance before this one).
+    pub last_message: Option<TextMatch>,
     /// The current state's startedAt lies in this window (spec time since pod creation).
     pub started_at: Option<TimeWindow>,
     /// The current state's finishedAt lies in this window (spec time since pod creation).

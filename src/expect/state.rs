@@ -375,11 +375,14 @@ fn check_container(
         let ok = finished.is_some_and(|t| w.contains(t));
         diff("finishedAt", ok, format!("within {w}"), secs(finished));
     }
-    let (last_reason, last_code) = match &cs.last_state {
+    let (last_reason, last_code, last_message) = match &cs.last_state {
         Some(ContainerState::Terminated {
-            reason, exit_code, ..
-        }) => (Some(reason.clone()), Some(*exit_code)),
-        _ => (None, None),
+            reason,
+            exit_code,
+            message,
+            ..
+        }) => (Some(reason.clone()), Some(*exit_code), message.clone()),
+        _ => (None, None, None),
     };
     if let Some(r) = &want.last_reason {
         diff(
@@ -396,6 +399,15 @@ fn check_container(
             ok,
             c.to_string(),
             show(last_code.map(|c| c.to_string())),
+        );
+    }
+    if let Some(m) = &want.last_message {
+        let got = last_message.unwrap_or_default();
+        diff(
+            "lastMessage",
+            m.matches(&got),
+            m.to_string(),
+            format!("{got:?}"),
         );
     }
 }

@@ -311,3 +311,22 @@ fn a_run_with_at_and_during_states_is_decided_once_their_windows_close() -> Resu
     assert!(!passes(&after, &full, secs(60.0)));
     Ok(())
 }
+
+#[test]
+fn the_previous_instances_termination_message_is_last_message() -> Result<(), String> {
+    let mut t = crash_and_restart();
+    if let Some(Entry::Status { status, .. }) = t.entries.last_mut()
+        && let Some(ContainerState::Terminated { message, .. }) =
+            &mut status.container_statuses[0].last_state
+    {
+        *message = Some("disk full".into());
+    }
+    let ok = exp("[final]\ncontainers.app = { lastMessage = { contains = \"disk\" } }")?;
+    assert_eq!(failures(&ok, &t, &[]), Vec::<String>::new());
+    let bad = exp("[final]\ncontainers.app = { lastMessage = \"disk ok\" }")?;
+    assert_eq!(
+        failures(&bad, &t, &[]),
+        ["final.containers.app.lastMessage: expected = \"disk ok\", observed \"disk full\""]
+    );
+    Ok(())
+}

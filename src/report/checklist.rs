@@ -256,6 +256,7 @@ fn container_fields(c: &ContainerFinal) -> Vec<String> {
     out.extend(c.started.map(|v| format!("started={v}")));
     out.extend(c.last_reason.as_ref().map(|v| format!("lastReason={v}")));
     out.extend(c.last_exit_code.map(|v| format!("lastExitCode={v}")));
+    out.extend(c.last_message.as_ref().map(|v| format!("lastMessage {v}")));
     out
 }
 
