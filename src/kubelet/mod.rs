@@ -5,6 +5,7 @@ pub mod container;
 mod container_config;
 pub mod env;
 mod hooks;
+mod images;
 mod pleg;
 pub mod pod_dns;
 pub mod pod_worker;
