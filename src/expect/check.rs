@@ -7,7 +7,7 @@ use crate::kubelet::pod_worker::InstanceLog;
 use crate::spec::duration::{TimeWindow, format_secs};
 
 use super::model::Expectations;
-use super::state::{check_final, check_states, endpoint_at};
+use super::state::{check_final, check_states, condition_since, endpoint_at};
 
 /// The result of one ordered item.
 #[derive(Debug, Clone)]
@@ -265,7 +265,11 @@ pub fn check(
     for f in &exp.finals {
         match timeline.last_status() {
             None => failures.push("final: no pod status was recorded".into()),
-            Some(st) => check_final(f, st, endpoint_at(timeline, Duration::MAX), &mut failures),
+            Some(st) => {
+                let since = |kind: &str| condition_since(timeline, Duration::MAX, kind);
+                let endpoint = endpoint_at(timeline, Duration::MAX);
+                check_final(f, st, endpoint, &since, &mut failures)
+            }
         }
     }
     Verdict {

@@ -7,6 +7,30 @@ use crate::spec::duration::{TimeWindow, format_secs};
 
 use super::model::{ContainerFinal, EventRef, Expectations, FinalState, StateExpectation};
 
+/// When condition `kind` of the status in effect at `t` last changed status: the first
+/// snapshot of the run of snapshots up to `t` in which it has that status (the status
+/// manager keeps lastTransitionTime while the status stays the same, and sets it anew when
+/// the condition appears or its status changes).
+pub(super) fn condition_since(timeline: &Timeline, t: Duration, kind: &str) -> Option<Duration> {
+    let mut since = None;
+    let mut last: Option<bool> = None;
+    for (at, st) in timeline.statuses().take_while(|(at, _)| *at <= t) {
+        let now = st
+            .conditions
+            .iter()
+            .find(|c| c.kind == kind)
+            .map(|c| c.status);
+        if now.is_some() && now != last {
+            since = Some(at);
+        }
+        if now.is_none() {
+            since = None;
+        }
+        last = now;
+    }
+    since
+}
+
 /// The status in effect at `t` (the last one written at or before it).
 pub(super) fn status_at(timeline: &Timeline, t: Duration) -> Option<&PodStatus> {
     timeline
@@ -148,7 +172,10 @@ pub(super) fn check_states(
                 // Before the pod exists a window has nothing to check yet.
                 None if mode != Mode::At => return None,
                 None => found.push("no pod status had been written yet".to_owned()),
-                Some(s) => check_final(&want, s, endpoint_at(timeline, t), &mut found),
+                Some(s) => {
+                    let since = |kind: &str| condition_since(timeline, t, kind);
+                    check_final(&want, s, endpoint_at(timeline, t), &since, &mut found)
+                }
             }
             Some(
                 found
@@ -216,6 +243,7 @@ pub(super) fn check_final(
     f: &FinalState,
     st: &PodStatus,
     endpoint: bool,
+    since: &dyn Fn(&str) -> Option<Duration>,
     failures: &mut Vec<String>,
 ) {
     if let Some(want) = f.endpoint
@@ -268,6 +296,17 @@ pub(super) fn check_final(
             failures.push(format!(
                 "final.conditions.{kind}.message: expected {m}, observed {message:?}"
             ));
+        }
+        if let Some(w) = want.last_transition_time {
+            let at = cond.and(since(kind));
+            if !at.is_some_and(|t| w.contains(t)) {
+                let observed = at.map_or("<no such condition>".to_owned(), |t| {
+                    format_secs(t.as_secs_f64())
+                });
+                failures.push(format!(
+                    "final.conditions.{kind}.lastTransitionTime: expected within {w}, observed {observed}"
+                ));
+            }
         }
     }
     for (name, want) in &f.containers {

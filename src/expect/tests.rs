@@ -330,3 +330,27 @@ fn the_previous_instances_termination_message_is_last_message() -> Result<(), St
     );
     Ok(())
 }
+
+#[test]
+fn a_conditions_last_transition_time_is_when_its_status_last_changed() -> Result<(), String> {
+    // Ready: true at 1 s, false at 3 s, true again at 5 s.
+    let t = crash_and_restart();
+    let ok = exp(concat!(
+        "[final]\nconditions.Ready = { status = true, lastTransitionTime = \"4.9s..5.1s\" }\n",
+        "[[states]]\nat = \"4s\"\nconditions.Ready = { status = false, lastTransitionTime = \"3s..3s\" }\n",
+    ))?;
+    assert_eq!(failures(&ok, &t, &[]), Vec::<String>::new());
+    let bad = exp("[final]\nconditions.Ready = { lastTransitionTime = \"0s..2s\" }\n")?;
+    assert_eq!(
+        failures(&bad, &t, &[]),
+        ["final.conditions.Ready.lastTransitionTime: expected within 0s..2s, observed 5s"]
+    );
+    let missing = exp("[final]\nconditions.Initialized = { lastTransitionTime = \"0s..\" }\n")?;
+    assert_eq!(
+        failures(&missing, &t, &[]),
+        [
+            "final.conditions.Initialized.lastTransitionTime: expected within 0s.., observed <no such condition>"
+        ]
+    );
+    Ok(())
+}

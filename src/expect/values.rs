@@ -139,12 +139,20 @@ pub struct ConditionMatch {
     pub reason: Option<String>,
     /// The condition's message.
     pub message: Option<TextMatch>,
+    /// When the condition last changed status, a window of spec time since pod creation
+    /// (the status manager keeps the time while the status stays the same).
+    pub last_transition_time: Option<crate::spec::duration::TimeWindow>,
 }
 
 impl fmt::Display for ConditionMatch {
     /// `true` for a bare status, else `{ status = false, reason = "…", message … }`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let (Some(s), None, None) = (self.status, &self.reason, &self.message) {
+        if let (Some(s), None, None, None) = (
+            self.status,
+            &self.reason,
+            &self.message,
+            self.last_transition_time,
+        ) {
             return write!(f, "{s}");
         }
         let mut parts = Vec::new();
@@ -156,6 +164,9 @@ impl fmt::Display for ConditionMatch {
         }
         if let Some(m) = &self.message {
             parts.push(format!("message {m}"));
+        }
+        if let Some(w) = self.last_transition_time {
+            parts.push(format!("lastTransitionTime within {w}"));
         }
         write!(f, "{{ {} }}", parts.join(", "))
     }
@@ -172,7 +183,10 @@ impl ConditionMatch {
 
     /// Whether the table sets nothing at all.
     pub fn is_empty(&self) -> bool {
-        self.status.is_none() && self.reason.is_none() && self.message.is_none()
+        self.status.is_none()
+            && self.reason.is_none()
+            && self.message.is_none()
+            && self.last_transition_time.is_none()
     }
 }
 
@@ -182,6 +196,8 @@ struct ConditionTable {
     status: Option<ConditionStatus>,
     reason: Option<String>,
     message: Option<TextMatch>,
+    #[serde(rename = "lastTransitionTime")]
+    last_transition_time: Option<crate::spec::duration::TimeWindow>,
 }
 
 impl<'de> Deserialize<'de> for ConditionMatch {
@@ -209,6 +225,7 @@ impl<'de> Deserialize<'de> for ConditionMatch {
                     status: t.status.map(|s| s.0),
                     reason: t.reason,
                     message: t.message,
+                    last_transition_time: t.last_transition_time,
                 })
             }
         }

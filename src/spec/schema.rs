@@ -153,7 +153,7 @@ impl JsonSchema for ConditionMatch {
             serde_json::json!({"anyOf": [{"type": "boolean"}, {"enum": ["True", "False"]}]});
         let message = generator.subschema_for::<TextMatch>();
         json_schema!({
-            "description": "true, false, \"True\", \"False\", or { status = false, reason = \"...\", message = \"...\" }",
+            "description": "true, false, \"True\", \"False\", or { status = false, reason = \"...\", message = \"...\", lastTransitionTime = \"A..B\" }",
             "anyOf": [
                 {"type": "boolean"},
                 {"enum": ["True", "False"]},
@@ -162,7 +162,8 @@ impl JsonSchema for ConditionMatch {
                     "properties": {
                         "status": status,
                         "reason": {"type": "string"},
-                        "message": message
+                        "message": message,
+                        "lastTransitionTime": {"type": "string", "description": "a window of spec time since pod creation, \"A..B\""}
                     },
                     "additionalProperties": false
                 }
