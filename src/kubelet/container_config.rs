@@ -87,20 +87,28 @@ impl Worker<'_> {
             env.push((volume_env_name(&m.name), dir.display().to_string()));
         }
         // makeEnvironmentVariables: `$(VAR)` in a value may name an earlier variable of the
-        // container or a Service variable; the container's own variables win, and the
-        // Service variables it does not set follow its own.
+        // container (envFrom's first) or a Service variable; the container's own variables
+        // win, and the Service variables it does not set follow its own. What the runtime
+        // adds (HOSTNAME, the image's PATH, HOME) is not among them, so `$(HOSTNAME)` stays
+        // as written; podcheck's own PODCHECK_* variables are (an extension lint flags).
         let services = service_env_map(
             &self.cfg.cluster.services,
             &self.cfg.namespace,
             self.cfg.pod.enable_service_links.unwrap_or(true),
         );
-        let mut vars: HashMap<String, String> = env.iter().cloned().collect();
+        let mut vars: HashMap<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("PODCHECK_"))
+            .cloned()
+            .collect();
         vars.extend(services.iter().map(|(k, v)| (k.clone(), v.clone())));
         for e in &spec.env {
-            // A downward-API value is taken as it is (podFieldSelectorRuntimeValue); only a
-            // literal `value` is expanded.
+            // A downward-API value is taken as it is (podFieldSelectorRuntimeValue), and so
+            // is one read from a ConfigMap or Secret (envFrom, configMapKeyRef,
+            // secretKeyRef); only a literal `value` is expanded.
             let value = match &e.field_ref {
                 Some(path) => self.field_value(path),
+                None if e.from_object => e.value.clone(),
                 None => expand(&e.value, &vars),
             };
             vars.insert(e.name.clone(), value.clone());

@@ -284,13 +284,7 @@ impl Worker<'_> {
             pod_ip: "127.0.0.1".into(),
             ports: self.rec(cid).spec.ports.clone(),
             env: live.env.clone(),
-            spec_env: self
-                .rec(cid)
-                .spec
-                .env
-                .iter()
-                .map(|e| (e.name.clone(), e.value.clone()))
-                .collect(),
+            spec_env: exec_probe_vars(&self.rec(cid).spec.env),
             cwd: live.cwd.clone(),
             timeout_display: crate::kubelet::backoff::go_duration(timeout),
             network: self.cfg.network.clone(),
@@ -451,4 +445,24 @@ impl Worker<'_> {
             }
         }
     }
+}
+
+/// The variables an exec probe's command may name (prober.go runProbe:
+/// ExpandContainerCommandOnlyStatic over `container.Env`): each `env` entry's own `value` as
+/// written, unexpanded, and "" for one taken from elsewhere (valueFrom); envFrom's variables
+/// are not among them.
+fn exec_probe_vars(env: &[crate::spec::model::EnvVar]) -> Vec<(String, String)> {
+    env.iter()
+        // envFrom entries are the ones read from an object with no place in `env`.
+        .filter(|e| !(e.from_object && e.manifest_index.is_none()))
+        .map(|e| {
+            let literal = e.field_ref.is_none() && !e.from_object;
+            let value = if literal {
+                e.value.clone()
+            } else {
+                String::new()
+            };
+            (e.name.clone(), value)
+        })
+        .collect()
 }
