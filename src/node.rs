@@ -42,6 +42,8 @@ pub struct NodeRun {
     pub outcomes: Vec<RunOutcome>,
     /// The load generators' requests (`Entry::Request`), in send order.
     pub traffic: Timeline,
+    /// Each pod's first expectation to fail for good and when, in the given order.
+    pub first_failures: Vec<Option<(String, Duration)>>,
 }
 
 /// Runs every pod concurrently on one clock and returns their outcomes in the given order.
@@ -92,6 +94,7 @@ pub async fn run_pods(
     );
     let decided_all = Cell::new(false);
     let (fail_stop_tx, fail_stop_rx) = watch::channel(None::<Duration>);
+    let first_failures = RefCell::new(vec![None::<(String, Duration)>; pods.len()]);
     let interrupted = Cell::new(false);
     let names: Vec<String> = pods.iter().map(|p| p.cfg.name.clone()).collect();
     let metas: Vec<PodMeta> = pods
@@ -110,6 +113,7 @@ pub async fn run_pods(
         let on_entry = &on_entry;
         let decisions = &decisions;
         let fail_stop_tx = &fail_stop_tx;
+        let first_failures = &first_failures;
         let decided_all = &decided_all;
         let stop_tx = &stop_tx;
         let mut stop_rx = stop_rx.clone();
@@ -181,6 +185,7 @@ pub async fn run_pods(
                 // A pod that expects nothing counts as passed from the start.
                 if !exp.is_empty() {
                     all[i] = settle.decision().clone();
+                    first_failures.borrow_mut()[i] = settle.first_failure();
                 }
                 // A failure for good ends every pod at the end of its tail, which this
                 // pod may not live to see (it finished), nor a quiet pod ask about: the
@@ -295,7 +300,16 @@ pub async fn run_pods(
     };
     let _ = proxy_stop_tx.send(true);
     let _ = proxy_task.await;
-    let ended_at = clock.now();
+    // A pod never created ends where the pods that ran did (the stop), not after their
+    // teardown.
+    let ended_at = results
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Ok(o)) => Some(o.ended_at),
+            _ => None,
+        })
+        .max()
+        .unwrap_or_else(|| clock.now());
     let mut out = Vec::new();
     let mut endpoint_entries = endpoint_entries.take().into_iter();
     for r in results {
@@ -330,6 +344,7 @@ pub async fn run_pods(
     requests.sort_by(|a, b| (a.at, &a.traffic, a.seq).cmp(&(b.at, &b.traffic, b.seq)));
     Ok(NodeRun {
         outcomes: out,
+        first_failures: first_failures.take(),
         traffic: Timeline {
             entries: requests
                 .into_iter()

@@ -335,6 +335,8 @@ pub async fn run_spec(
         None
     };
     let mut traffic = crate::events::Timeline::default();
+    // Each pod's first expectation to fail for good, with when, as its stop condition saw it.
+    let first_failures;
     let mut outcomes = if several
         || !instances[0].start_at.is_zero()
         || !spec.services.is_empty()
@@ -354,6 +356,7 @@ pub async fn run_spec(
         };
         let run = crate::node::run_pods(pods, cluster, time_scale, on_entry, cancel).await?;
         traffic = run.traffic;
+        first_failures = run.first_failures;
         run.outcomes
     } else {
         // One pod: its own worker and clock, as before there were several.
@@ -378,6 +381,7 @@ pub async fn run_spec(
             run_pod(cfg, observer).instrument(span).await?
         };
         tracing::info!(pod = %name, end = ?outcome.end, at = ?outcome.ended_at, "run ended");
+        first_failures = vec![settle.first_failure()];
         vec![outcome]
     };
     if let Some(dns) = dns {
@@ -388,15 +392,13 @@ pub async fn run_spec(
             record_host_listeners(outcome);
         }
     }
-    let judged = judge::judge(
-        &spec.expect,
-        &instances,
-        &outcomes,
-        &traffic,
-        time_scale,
-        timeout,
-        &mut notes,
-    );
+    let ran = judge::Ran {
+        instances: &instances,
+        outcomes: &outcomes,
+        first_failures: &first_failures,
+        traffic: &traffic,
+    };
+    let judged = judge::judge(&spec.expect, &ran, time_scale, timeout, &mut notes);
     let judge::Judged {
         verdict,
         pod_verdicts,

@@ -424,6 +424,10 @@ phase = "Running"
     let at = verdict["at"].as_f64().unwrap_or(f64::MAX);
     assert!((1.0..20.0).contains(&at), "stopped at {at}: {verdict}");
     assert_eq!(verdict["stoppedEarly"]["failed"], "pod bad: never[0]");
+    assert!(
+        verdict["stoppedEarly"]["failedAt"].as_f64().is_some(),
+        "{verdict}"
+    );
     assert_eq!(
         verdict["stoppedEarly"]["notJudged"],
         serde_json::json!(["pod good: final"])
@@ -440,7 +444,7 @@ phase = "Running"
     );
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("a short while after pod bad: never[0] failed for good"),
+        stdout.contains("after pod bad: never[0] failed for good at"),
         "{stdout}"
     );
 }

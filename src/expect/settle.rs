@@ -12,7 +12,9 @@ use crate::events::{Event, Timeline};
 
 use super::check::{Verdict, match_sequence};
 use super::model::Expectations;
-use super::state::{check_states, window_closed, windows_closed};
+use super::state::{
+    check_states, check_states_where, window_closed, window_started, windows_closed,
+};
 
 /// Where a run stands against its expectations at a pod time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,14 @@ impl<'a> Settle<'a> {
     pub fn decision(&self) -> &Decision {
         &self.decision
     }
+
+    /// The expectation that failed for good and the pod time it did, if one did.
+    pub fn first_failure(&self) -> Option<(String, Duration)> {
+        match (&self.decision, self.failed_at) {
+            (Decision::Failed(key), Some(at)) => Some((key.clone(), at)),
+            _ => None,
+        }
+    }
 }
 
 /// Why a run stopped before its end and what it could not judge.
@@ -87,6 +97,8 @@ pub struct EarlyStop {
     /// The expectation that had failed for good (empty for a pod stopped because another
     /// pod's expectation failed).
     pub failed: String,
+    /// The pod time it failed for good (the run stopped a tail later).
+    pub failed_at: Option<Duration>,
     /// Expectations the shortened run could not judge, in spec order.
     pub not_judged: Vec<String>,
 }
@@ -148,7 +160,13 @@ fn passed_for_good(
     {
         return false;
     }
-    if !windows_closed(exp, events, now) {
+    // A `within` state has held only at an instant the timeline has reached.
+    if !windows_closed(exp, events, now)
+        || !exp
+            .states
+            .iter()
+            .all(|st| st.within.is_none() || window_started(st, events, now))
+    {
         return false;
     }
     let mut unmet = Vec::new();
@@ -161,8 +179,10 @@ fn passed_for_good(
 }
 
 /// The first expectation (in spec order) that failed and cannot hold whatever is recorded
-/// after `now`: a `never` event or execution seen, a count above its bound or short of it with its window
-/// closed, an ordered event whose window closed without it, a state whose window closed.
+/// after `now`: a `never` event or execution seen, a count above its bound or short of it
+/// with its window closed, an ordered event or execution whose window closed without it, an
+/// `at` or `during` state broken at an instant already recorded, a `within` state whose
+/// window closed without it holding.
 fn failed_for_good(
     exp: &Expectations,
     timeline: &Timeline,
@@ -173,6 +193,9 @@ fn failed_for_good(
         && sequence_miss_is_final(exp, miss, now)
     {
         return Some(format!("events[{}]", miss.index));
+    }
+    if let Some((i, true)) = executions_miss(exp, timeline, now) {
+        return Some(format!("executions[{i}]"));
     }
     for (i, n) in exp.never.iter().enumerate() {
         let m = n.matcher();
@@ -197,13 +220,68 @@ fn failed_for_good(
             return Some(format!("counts[{i}]"));
         }
     }
+    // Only the states that can be final now are checked (the run asks after every entry).
+    let settles = |i: usize| state_settles(&exp.states[i], events, now);
     let mut failures = Vec::new();
-    check_states(exp, timeline, events, &mut failures);
-    exp.states.iter().enumerate().find_map(|(i, st)| {
+    check_states_where(exp, timeline, events, &mut failures, &settles);
+    (0..exp.states.len()).find_map(|i| {
         let key = format!("states[{i}]");
-        (window_closed(st, events, now) && failures.iter().any(|f| is_about(&key, f)))
-            .then_some(key)
+        (settles(i) && failures.iter().any(|f| is_about(&key, f))).then_some(key)
     })
+}
+
+/// Whether a failure of state item `st` is final at `now`: an `at` or `during` state is
+/// checked at instants the timeline has reached once its window has begun (a later status
+/// cannot undo a mismatch already recorded); a `within` state only once its window closed.
+fn state_settles(st: &super::model::StateExpectation, events: &[&Event], now: Duration) -> bool {
+    if st.within.is_some() {
+        window_closed(st, events, now)
+    } else {
+        window_started(st, events, now)
+    }
+}
+
+/// The first ordered execution item that did not match, and whether its window has closed
+/// (`at`, or `after_previous` from the previous item's match).
+fn executions_miss(
+    exp: &Expectations,
+    timeline: &Timeline,
+    now: Duration,
+) -> Option<(usize, bool)> {
+    let matched = super::executions::check(&exp.executions, timeline, None);
+    let i = matched.iter().position(Option::is_none)?;
+    let item = &exp.executions[i];
+    let prev = i
+        .checked_sub(1)
+        .and_then(|p| matched[p])
+        .unwrap_or_default();
+    let at_closed = item.at.and_then(|w| w.to).is_some_and(|to| to < now);
+    let after_closed = item
+        .after_previous
+        .and_then(|w| w.to)
+        .is_some_and(|to| prev.saturating_add(to) < now);
+    Some((i, at_closed || after_closed))
+}
+
+/// The key of every expectation of `exp`, in spec order.
+fn every_key(exp: &Expectations) -> Vec<String> {
+    let list = |name: &'static str, n: usize| (0..n).map(move |i| format!("{name}[{i}]"));
+    let mut keys: Vec<String> = list("events", exp.events.len())
+        .chain(list("executions", exp.executions.len()))
+        .chain(list("never", exp.never.len()))
+        .chain(list("never_executions", exp.never_executions.len()))
+        .chain(list("counts", exp.counts.len()))
+        .chain(list("endpoints", exp.endpoints.len()))
+        .chain(list("states", exp.states.len()))
+        .chain(list("logs", exp.logs.len()))
+        .collect();
+    if !exp.statuses.is_empty() {
+        keys.push("statuses".into());
+    }
+    if !exp.finals.is_empty() {
+        keys.push("final".into());
+    }
+    keys
 }
 
 /// How many of count item `c`'s events are in the timeline (inside its window).
@@ -258,16 +336,21 @@ pub fn recheck_times(exp: &Expectations) -> Vec<Duration> {
         .collect()
 }
 
-/// After a run stopped at pod time `at` because `failed` had failed for good: takes out of
+/// After a run stopped at pod time `at` because `failed` had failed for good (at its time;
+/// None for a pod stopped by another pod's failure): takes out of
 /// `verdict` the failures of expectations the shortened run could not judge, and records
 /// them as not judged.
 pub fn judge_early_stop(
     exp: &Expectations,
     timeline: &Timeline,
     at: Duration,
-    failed: String,
+    failed: Option<(String, Duration)>,
     verdict: &mut Verdict,
 ) {
+    let (failed, failed_at) = match failed {
+        Some((key, t)) => (key, Some(t)),
+        None => (String::new(), None),
+    };
     let events: Vec<&Event> = timeline.events().collect();
     let at = at.max(timeline.latest());
     let mut open = Vec::new();
@@ -276,8 +359,7 @@ pub fn judge_early_stop(
     {
         open.push(format!("events[{}]", miss.index));
     }
-    let executions = super::executions::check(&exp.executions, timeline, None);
-    if let Some(i) = executions.iter().position(Option::is_none) {
+    if let Some((i, false)) = executions_miss(exp, timeline, at) {
         open.push(format!("executions[{i}]"));
     }
     for (i, n) in exp.never.iter().enumerate() {
@@ -318,19 +400,31 @@ pub fn judge_early_stop(
     }
     for (i, st) in exp.states.iter().enumerate() {
         let key = format!("states[{i}]");
-        let held_once = st.within.is_some() && !verdict.failures.iter().any(|f| is_about(&key, f));
-        if !window_closed(st, &events, at) && !held_once {
+        let failed = verdict.failures.iter().any(|f| is_about(&key, f));
+        // Final: a closed window; a `within` state that held at a recorded instant; an
+        // `at` or `during` state broken at one.
+        let held_once = st.within.is_some() && !failed && window_started(st, &events, at);
+        let broken = st.within.is_none() && failed && window_started(st, &events, at);
+        if !window_closed(st, &events, at) && !held_once && !broken {
             open.push(key);
         }
     }
     if !exp.finals.is_empty() {
         open.push("final".into());
     }
-    for i in 0..exp.logs.len() {
+    for (i, l) in exp.logs.iter().enumerate() {
+        // A line that must appear may still come, and one that must not may still be
+        // written: only a line seen is final, for or against.
         let key = format!("logs[{i}]");
-        if verdict.failures.iter().any(|f| is_about(&key, f)) {
+        let failed = verdict.failures.iter().any(|f| is_about(&key, f));
+        if l.absent != failed {
             open.push(key);
         }
+    }
+    if timeline.entries.is_empty() {
+        // A pod the stop came before (its start_at was still to come): nothing about it
+        // was seen, so nothing about it is judged.
+        open = every_key(exp);
     }
     open.retain(|k| *k != failed);
     verdict
@@ -338,6 +432,7 @@ pub fn judge_early_stop(
         .retain(|f| !open.iter().any(|k| is_about(k, f)));
     verdict.stopped_early = Some(EarlyStop {
         failed,
+        failed_at,
         not_judged: open,
     });
 }

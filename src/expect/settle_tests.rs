@@ -96,11 +96,15 @@ fn strict_order_fails_once_another_event_follows_the_previous_match() -> Result<
 }
 
 #[test]
-fn a_state_fails_for_good_only_once_its_window_has_closed() -> Result<(), String> {
+fn a_state_fails_for_good_once_broken_at_a_recorded_instant_or_its_window_closed()
+-> Result<(), String> {
     let e = exp("[[states]]\nduring = \"0s..10s\"\ncontainers.app = { restartCount = 0 }\n")?;
-    // Already broken at 5 s, but judged when its window closes, as at the end of a run.
-    assert_eq!(decide(&e, &upto(4), secs(6.0)), Decision::Open);
-    assert_eq!(decide(&e, &upto(4), secs(10.5)), failed("states[0]"));
+    // Held until the restart at 5 s: a later status cannot undo the mismatch at 5 s.
+    assert_eq!(decide(&e, &upto(3), secs(4.5)), Decision::Open);
+    assert_eq!(decide(&e, &upto(4), secs(6.0)), failed("states[0]"));
+    // A window that has not begun is not judged by the status in effect now.
+    let later = exp("[[states]]\nduring = \"8s..10s\"\nphase = \"Failed\"\n")?;
+    assert_eq!(decide(&later, &upto(4), secs(6.0)), Decision::Open);
     let never_held = exp("[[states]]\nwithin = \"0s..2s\"\nphase = \"Succeeded\"\n")?;
     assert_eq!(
         decide(&never_held, &upto(1), secs(2.5)),
@@ -130,7 +134,7 @@ fn an_early_stop_judges_only_what_cannot_change() -> Result<(), String> {
     };
     assert_eq!(key, "never[0]");
     let mut v = super::super::check(&e, &t, &[], &|_| String::new());
-    judge_early_stop(&e, &t, at, key, &mut v);
+    judge_early_stop(&e, &t, at, Some((key, secs(4.0))), &mut v);
     let keys: Vec<&str> = v
         .failures
         .iter()
@@ -200,5 +204,51 @@ fn a_never_execution_fails_for_good_once_it_happened() -> Result<(), String> {
         "[[never_executions]]\nexecution = \"signal\"\nsignal = \"SIGKILL\"\nat = \"0s..3s\"\n",
     )?;
     assert_eq!(decide(&later, &t, secs(4.0)), Decision::Open);
+    Ok(())
+}
+
+#[test]
+fn a_within_state_holds_only_at_an_instant_the_run_has_reached() -> Result<(), String> {
+    // Running at 5 s; the window 6 s..8 s has not begun at 5.5 s, so it has not held yet.
+    let e = exp("[[states]]\nwithin = \"6s..8s\"\nphase = \"Running\"\n")?;
+    assert_eq!(decide(&e, &upto(4), secs(5.5)), Decision::Open);
+    assert_eq!(decide(&e, &upto(4), secs(6.1)), Decision::Passed);
+    Ok(())
+}
+
+#[test]
+fn an_early_stop_leaves_open_log_and_execution_items_and_a_pod_never_created_unjudged()
+-> Result<(), String> {
+    let e = exp(concat!(
+        "[[never]]\nreason = \"Killing\"\n",
+        "[[logs]]\ncontainer = \"app\"\ncontains = \"panic\"\nabsent = true\n",
+        "[[executions]]\nexecution = \"exit\"\nat = \"0s..1s\"\n",
+        "[[executions]]\nexecution = \"start\"\n",
+    ))?;
+    let t = upto(3);
+    let mut v = super::super::check(&e, &t, &[], &|_| String::new());
+    judge_early_stop(
+        &e,
+        &t,
+        secs(4.0),
+        Some(("never[0]".into(), secs(4.0))),
+        &mut v,
+    );
+    let stop = v.stopped_early.clone().ok_or("no early stop")?;
+    // The absent line may still be written; the exit's window closed at 1 s: final.
+    assert_eq!(stop.not_judged, ["logs[0]"]);
+    assert!(
+        v.failures.iter().any(|f| is_about("executions[0]", f)),
+        "{:?}",
+        v.failures
+    );
+    let mut none = super::super::check(&e, &Timeline::default(), &[], &|_| String::new());
+    judge_early_stop(&e, &Timeline::default(), secs(4.0), None, &mut none);
+    let stop = none.stopped_early.ok_or("no early stop")?;
+    assert_eq!(
+        stop.not_judged,
+        ["executions[0]", "executions[1]", "never[0]", "logs[0]"]
+    );
+    assert!(none.failures.is_empty(), "{:?}", none.failures);
     Ok(())
 }

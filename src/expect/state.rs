@@ -31,15 +31,6 @@ pub(super) fn condition_since(timeline: &Timeline, t: Duration, kind: &str) -> O
     since
 }
 
-/// The status in effect at `t` (the last one written at or before it).
-pub(super) fn status_at(timeline: &Timeline, t: Duration) -> Option<&PodStatus> {
-    timeline
-        .statuses()
-        .take_while(|(at, _)| *at <= t)
-        .last()
-        .map(|(_, s)| s)
-}
-
 /// Whether the pod was a ready endpoint at `t`.
 pub(super) fn endpoint_at(timeline: &Timeline, t: Duration) -> bool {
     timeline
@@ -107,6 +98,50 @@ pub(super) fn window_closed(st: &StateExpectation, events: &[&Event], now: Durat
     matches!((origin, end), (Some(o), Some(e)) if o.saturating_add(e) < now)
 }
 
+/// The status snapshots and endpoint changes of a timeline, each in time order, for finding
+/// what was in effect at an instant by binary search (a window is checked at every change
+/// inside it, and the run asks after every entry).
+struct History<'a> {
+    statuses: Vec<(Duration, &'a PodStatus)>,
+    endpoints: Vec<(Duration, bool)>,
+}
+
+impl<'a> History<'a> {
+    fn of(timeline: &'a Timeline) -> Self {
+        History {
+            statuses: timeline.statuses().collect(),
+            endpoints: timeline.endpoint_changes().collect(),
+        }
+    }
+
+    /// The status in effect at `t` (the last one written at or before it).
+    fn status_at(&self, t: Duration) -> Option<&'a PodStatus> {
+        let n = self.statuses.partition_point(|(at, _)| *at <= t);
+        n.checked_sub(1).map(|i| self.statuses[i].1)
+    }
+
+    /// Whether the pod was a ready endpoint at `t`.
+    fn endpoint_at(&self, t: Duration) -> bool {
+        let n = self.endpoints.partition_point(|(at, _)| *at <= t);
+        n.checked_sub(1).is_some_and(|i| self.endpoints[i].1)
+    }
+}
+
+/// Whether state item `st`'s window has begun by `now`: its origin is known and its start
+/// is not later than `now`, so the state at its start is on the timeline.
+pub(super) fn window_started(st: &StateExpectation, events: &[&Event], now: Duration) -> bool {
+    let from = match (st.at, st.during, st.within) {
+        (Some(at), None, None) => at.0,
+        (None, Some(w), None) | (None, None, Some(w)) => w.from.unwrap_or_default(),
+        _ => return false,
+    };
+    let origin = match &st.after_event {
+        None => Some(Duration::ZERO),
+        Some(r) => event_origin(r, events).ok(),
+    };
+    origin.is_some_and(|o| o.saturating_add(from) <= now)
+}
+
 /// `states`: each at its instant, throughout its window, or at some instant of it.
 pub(super) fn check_states(
     exp: &Expectations,
@@ -114,7 +149,22 @@ pub(super) fn check_states(
     events: &[&Event],
     failures: &mut Vec<String>,
 ) {
+    check_states_where(exp, timeline, events, failures, &|_| true);
+}
+
+/// [`check_states`] for the items whose index `only` accepts.
+pub(super) fn check_states_where(
+    exp: &Expectations,
+    timeline: &Timeline,
+    events: &[&Event],
+    failures: &mut Vec<String>,
+    only: &dyn Fn(usize) -> bool,
+) {
+    let history = History::of(timeline);
     for (i, st) in exp.states.iter().enumerate() {
+        if !only(i) {
+            continue;
+        }
         let (mode, window) = match (st.at, st.during, st.within) {
             (Some(at), None, None) => (
                 Mode::At,
@@ -158,23 +208,24 @@ pub(super) fn check_states(
         } else {
             // The state only changes with a status or an endpoint change, so the window's
             // start and every change inside it cover every state in effect.
-            let changes = timeline
-                .statuses()
-                .map(|(t, _)| t)
-                .chain(timeline.endpoint_changes().map(|(t, _)| t))
+            let changes = history
+                .statuses
+                .iter()
+                .map(|(t, _)| *t)
+                .chain(history.endpoints.iter().map(|(t, _)| *t))
                 .filter(|t| *t > from && *t <= to);
             std::iter::once(from).chain(changes).collect()
         };
         let want = st.as_state();
         let found_at = |t: Duration| -> Option<Vec<String>> {
             let mut found = Vec::new();
-            match status_at(timeline, t) {
+            match history.status_at(t) {
                 // Before the pod exists a window has nothing to check yet.
                 None if mode != Mode::At => return None,
                 None => found.push("no pod status had been written yet".to_owned()),
                 Some(s) => {
                     let since = |kind: &str| condition_since(timeline, t, kind);
-                    check_final(&want, s, endpoint_at(timeline, t), &since, &mut found)
+                    check_final(&want, s, history.endpoint_at(t), &since, &mut found)
                 }
             }
             Some(

@@ -540,8 +540,12 @@ fn end_line(r: &SpecReport, items: &[super::checklist::Checked]) -> Option<Strin
         .map(|c| format!("{} ({})", c.key, c.label))
         .collect();
     if let Some(stop) = &r.verdict.stopped_early {
+        let when = stop
+            .failed_at
+            .map(|at| format!(" at {}", t(at)))
+            .unwrap_or_default();
         let mut line = format!(
-            "the run stopped early at {}, a short while after {} failed for good",
+            "the run stopped early at {}, after {} failed for good{when}",
             t(r.ended_at),
             stop.failed
         );

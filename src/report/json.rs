@@ -296,6 +296,7 @@ pub fn verdict_record(spec: &str, r: &SpecReport, now: SystemTime) -> Value {
         "causes": causes,
         "stoppedEarly": r.verdict.stopped_early.as_ref().map(|s| json!({
             "failed": s.failed,
+            "failedAt": s.failed_at.map(secs),
             "notJudged": s.not_judged,
         })),
         "notes": r.notes,

@@ -22,49 +22,58 @@ pub(super) struct Judged {
     pub ended_at: Duration,
 }
 
-/// Checks `exp` against the pods' `outcomes` (in `instances` order) and the run's
-/// `traffic`; adds the compression notes to `notes`.
+/// What a run produced, for judging.
+pub(super) struct Ran<'a> {
+    /// The pods, in order.
+    pub instances: &'a [PodInstance],
+    /// Each pod's outcome, in the same order.
+    pub outcomes: &'a [RunOutcome],
+    /// Each pod's first expectation to fail for good and when, as its stop condition saw it.
+    pub first_failures: &'a [Option<(String, Duration)>],
+    /// The load generators' requests.
+    pub traffic: &'a Timeline,
+}
+
+/// Checks `exp` against the pods' outcomes and the run's traffic; adds the compression
+/// notes to `notes`.
 pub(super) fn judge(
     exp: &Expectations,
-    instances: &[PodInstance],
-    outcomes: &[RunOutcome],
-    traffic: &Timeline,
+    ran: &Ran<'_>,
     time_scale: f64,
     timeout: Duration,
     notes: &mut Vec<String>,
 ) -> Judged {
+    let Ran {
+        instances,
+        outcomes,
+        first_failures,
+        traffic,
+    } = *ran;
     let several = instances.len() > 1;
     let column = |st: &crate::events::PodStatus| print_pod::pod_row(st, Duration::ZERO).status;
-    // Where each pod's expectations stood at its end; a failure for good that ended the
-    // run early leaves what waits for the end unjudged in the pods it stopped.
-    let decisions: Vec<expect::Decision> = instances
-        .iter()
-        .zip(outcomes)
-        .map(|(inst, o)| {
-            let sub = exp.for_pod(&inst.name, !several);
-            expect::decide(&sub, &o.timeline, o.ended_at)
-        })
-        .collect();
+    // A failure for good that ended the run early leaves what waits for the end unjudged
+    // in the pods it stopped; the stop condition says which item failed, and when.
     let failed_early = outcomes.iter().any(|o| o.end == EndReason::Decided)
-        && decisions
-            .iter()
-            .any(|d| matches!(d, expect::Decision::Failed(_)));
+        && first_failures.iter().any(Option::is_some);
+    // The pod whose failure came first is the one that started the tail.
+    let first = first_failures
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.as_ref().map(|(_, at)| (i, *at)))
+        .min_by_key(|(_, at)| *at)
+        .map(|(i, _)| i);
     let mut verdict = Verdict::default();
     let mut pod_verdicts = Vec::new();
-    for ((inst, outcome), decision) in instances.iter().zip(outcomes).zip(&decisions) {
+    for (i, (inst, outcome)) in instances.iter().zip(outcomes).enumerate() {
         let sub = exp.for_pod(&inst.name, !several);
         let mut v = expect::check(&sub, &outcome.timeline, &outcome.logs, &column);
-        let failed_key = match decision {
-            expect::Decision::Failed(key) => Some(key.clone()),
-            _ => None,
-        };
+        let failure = first_failures.get(i).cloned().flatten();
         if failed_early && outcome.end == EndReason::Decided {
-            let key = failed_key.clone().unwrap_or_default();
             expect::settle::judge_early_stop(
                 &sub,
                 &outcome.timeline,
                 outcome.ended_at,
-                key,
+                failure.clone(),
                 &mut v,
             );
         }
@@ -73,10 +82,9 @@ pub(super) fn judge(
         if several {
             if failed_early {
                 let early = verdict.stopped_early.get_or_insert_with(Default::default);
-                if let Some(key) = failed_key
-                    && early.failed.is_empty()
-                {
+                if let Some((key, at)) = failure.filter(|_| first == Some(i)) {
                     early.failed = format!("pod {}: {key}", inst.name);
+                    early.failed_at = Some(at);
                 }
                 let not_judged = v.stopped_early.iter().flat_map(|s| &s.not_judged);
                 early
