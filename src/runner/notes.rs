@@ -47,6 +47,33 @@ pub(super) fn made_host_paths_note(pod: &Pod) -> Option<String> {
     })
 }
 
+/// Says so when an emptyDir asks for a tmpfs (`medium: Memory`) or a size limit: the
+/// volume is a directory on this machine's disk either way, so nothing is counted against a
+/// memory limit, no write fails for space and no pod is evicted for its usage.
+pub(super) fn empty_dir_note(pod: &Pod) -> Option<String> {
+    let asked: Vec<String> = pod
+        .volumes
+        .iter()
+        .filter_map(|v| {
+            let e = v.empty_dir.as_ref()?;
+            let mut what = Vec::new();
+            if let Some(m) = e.medium.as_deref().filter(|m| !m.is_empty()) {
+                what.push(format!("medium {m}"));
+            }
+            if let Some(l) = &e.size_limit {
+                what.push(format!("sizeLimit {l}"));
+            }
+            (!what.is_empty()).then(|| format!("{} ({})", v.name, what.join(", ")))
+        })
+        .collect();
+    (!asked.is_empty()).then(|| {
+        format!(
+            "emptyDir {}: a directory on this machine's disk, not a tmpfs and without a size limit (no ENOSPC, no eviction for its usage)",
+            asked.join(", ")
+        )
+    })
+}
+
 /// Says so when a container has a memory limit this machine cannot enforce.
 pub(super) fn memory_note(pod: &Pod) -> Option<String> {
     let limited: Vec<&str> = pod
@@ -87,4 +114,44 @@ pub fn identity_unavailable(pod: &crate::spec::model::Pod) -> Option<String> {
         .err()
         .map(|e| format!("container {}: {e}", c.name))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::empty_dir_note;
+    use crate::spec::load::parse_spec;
+
+    fn pod(volumes: &str) -> crate::spec::model::Pod {
+        let src =
+            format!("[[pod.containers]]\nname = \"app\"\ncommand = [\"sleep\", \"9\"]\n{volumes}");
+        parse_spec(Path::new("t.toml"), &src)
+            .unwrap_or_else(|e| panic!("{}", e.render()))
+            .spec
+            .pod
+    }
+
+    #[test]
+    fn empty_dir_note_names_each_unenforced_setting() {
+        let p = pod(concat!(
+            "[[pod.volumes]]\nname = \"cache\"\nemptyDir = { medium = \"Memory\", sizeLimit = \"64Mi\" }\n",
+            "[[pod.volumes]]\nname = \"plain\"\nemptyDir = {}\n",
+            "[[pod.volumes]]\nname = \"scratch\"\nemptyDir = { sizeLimit = \"1Gi\" }\n",
+        ));
+        let note = empty_dir_note(&p).expect("a note");
+        assert!(
+            note.starts_with(
+                "emptyDir cache (medium Memory, sizeLimit 64Mi), scratch (sizeLimit 1Gi): "
+            ),
+            "{note}"
+        );
+        assert!(!note.contains("plain"), "{note}");
+    }
+
+    #[test]
+    fn plain_empty_dirs_need_no_note() {
+        let p = pod("[[pod.volumes]]\nname = \"plain\"\nemptyDir = { medium = \"\" }\n");
+        assert_eq!(empty_dir_note(&p), None);
+    }
 }

@@ -617,7 +617,7 @@ pub const HOST_PATH_TYPES: [&str; 8] = [
     "Socket",
 ];
 
-/// emptyDir settings (accepted, not enforced).
+/// emptyDir settings (accepted, not enforced: the run's notes say so).
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmptyDir {
