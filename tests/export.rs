@@ -105,3 +105,41 @@ fn each_workload_of_a_file_lists_only_its_own_left_out_fields() {
     );
     assert_ne!(lines[0], lines[1], "{err}");
 }
+
+#[test]
+fn export_keeps_the_downward_api_sources_the_pod_reads() {
+    let out = podcheck(&["export", "fixtures/manifests/downward-env.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let pods: Vec<k8s_openapi::api::core::v1::Pod> =
+        serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).expect("Pods");
+    let pod = pods
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("downward-env"))
+        .expect("the pod");
+    let team = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("team"));
+    assert_eq!(team.map(String::as_str), Some("payments"));
+    let spec = pod.spec.as_ref().expect("spec");
+    assert_eq!(spec.service_account_name.as_deref(), Some("billing"));
+    let env = spec.containers[0].env.as_ref().expect("env");
+    let mem = env.iter().find(|e| e.name == "MEM_MI").expect("MEM_MI");
+    let r = mem
+        .value_from
+        .as_ref()
+        .and_then(|v| v.resource_field_ref.as_ref())
+        .expect("a resourceFieldRef");
+    assert_eq!(r.resource, "limits.memory");
+    assert_eq!(r.divisor.as_ref().map(|d| d.0.as_str()), Some("1Mi"));
+    assert!(mem.value.is_none(), "{mem:?}");
+    let limited = pods
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("downward-pod-limits"))
+        .and_then(|p| p.spec.as_ref()?.resources.as_ref()?.limits.as_ref())
+        .expect("pod-level limits");
+    assert_eq!(limited.get("cpu").map(|q| q.0.as_str()), Some("3"));
+    assert!(!stderr.contains("serviceAccountName"), "{stderr}");
+}

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use crate::runtime::cgroup::ContainerCgroup;
 use crate::runtime::identity::{Identity, Request};
 use crate::runtime::mounts::{Bind, MountPlan, mount_namespaces_available};
+use crate::runtime::node_resources::node_capacity;
 use crate::runtime::process::ProcessSpec;
 
+use super::downward::{Allocatable, resource_value};
 use super::env::container_argv;
 use super::pod_dns::{hostname_and_domain, managed_hosts_file, pod_dns, resolv_conf_text};
 use super::pod_worker::{Cid, Worker};
@@ -29,6 +31,7 @@ impl Worker<'_> {
         cid: Cid,
         restart_count: u32,
         image: Option<&str>,
+        resource_values: &HashMap<usize, String>,
     ) -> Result<(ProcessSpec, std::path::PathBuf), String> {
         let spec = &self.rec(cid).spec;
         let io = |e: std::io::Error| format!("failed to prepare the container's directories: {e}");
@@ -102,14 +105,15 @@ impl Worker<'_> {
             .cloned()
             .collect();
         vars.extend(services.iter().map(|(k, v)| (k.clone(), v.clone())));
-        for e in &spec.env {
-            // A downward-API value is taken as it is (podFieldSelectorRuntimeValue), and so
-            // is one read from a ConfigMap or Secret (envFrom, configMapKeyRef,
-            // secretKeyRef); only a literal `value` is expanded.
-            let value = match &e.field_ref {
-                Some(path) => self.field_value(path),
-                None if e.from_object => e.value.clone(),
-                None => expand(&e.value, &vars),
+        for (i, e) in spec.env.iter().enumerate() {
+            // A downward-API value is taken as it is (podFieldSelectorRuntimeValue,
+            // containerResourceRuntimeValue), and so is one read from a ConfigMap or Secret
+            // (envFrom, configMapKeyRef, secretKeyRef); only a literal `value` is expanded.
+            let value = match (&e.field_ref, resource_values.get(&i)) {
+                (Some(path), _) => self.field_value(path),
+                (None, Some(v)) => v.clone(),
+                (None, None) if e.from_object => e.value.clone(),
+                (None, None) => expand(&e.value, &vars),
             };
             vars.insert(e.name.clone(), value.clone());
             env.retain(|(k, _)| k != &e.name);
@@ -173,21 +177,55 @@ impl Worker<'_> {
         ))
     }
 
+    /// The values of the container's `resourceFieldRef` variables by their index in its
+    /// env, computed against this machine as the node; an error is the container's
+    /// CreateContainerConfigError (a containerName the pod does not have).
+    pub(super) fn resource_env(&self, cid: Cid) -> Result<HashMap<usize, String>, String> {
+        let spec = &self.rec(cid).spec;
+        let mut out = HashMap::new();
+        let mut node = None;
+        for (i, e) in spec.env.iter().enumerate() {
+            if let Some(r) = &e.resource_field_ref {
+                let node = *node.get_or_insert_with(|| Allocatable::of(node_capacity()));
+                out.insert(i, resource_value(r, &self.cfg.pod, spec, &node)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// A downward-API field of this pod as the kubelet fills it in for a variable: the
     /// node is `podcheck` and every pod's IP (and the host's) is loopback, as the pod's
-    /// hosts file says. Paths the manifest reader did not pass on are empty.
+    /// hosts file says. A label or annotation the pod does not carry is empty.
     fn field_value(&self, path: &str) -> String {
-        if let Some(key) = path
-            .strip_prefix("metadata.labels['")
-            .and_then(|k| k.strip_suffix("']"))
-        {
-            return self.cfg.pod.labels.get(key).cloned().unwrap_or_default();
+        let key = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .and_then(|k| k.strip_suffix("']"))
+                .map(str::to_owned)
+        };
+        if let Some(k) = key("metadata.labels['") {
+            return self.cfg.pod.labels.get(&k).cloned().unwrap_or_default();
+        }
+        if let Some(k) = key("metadata.annotations['") {
+            return self
+                .cfg
+                .pod
+                .annotations
+                .get(&k)
+                .cloned()
+                .unwrap_or_default();
         }
         match path {
             "metadata.name" => self.cfg.name.clone(),
             "metadata.namespace" => self.cfg.namespace.clone(),
             "metadata.uid" => self.cfg.uid.clone(),
             "spec.nodeName" => "podcheck".into(),
+            // The ServiceAccount admission plugin sets the name where the pod leaves it out.
+            "spec.serviceAccountName" => self
+                .cfg
+                .pod
+                .service_account_name
+                .clone()
+                .unwrap_or_else(|| "default".into()),
             "status.podIP" | "status.podIPs" | "status.hostIP" | "status.hostIPs" => {
                 "127.0.0.1".into()
             }

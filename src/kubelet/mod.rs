@@ -3,6 +3,7 @@
 pub mod backoff;
 pub mod container;
 mod container_config;
+mod downward;
 pub mod env;
 mod hooks;
 mod images;

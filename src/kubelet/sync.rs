@@ -353,6 +353,13 @@ impl Worker<'_> {
             self.config_error(cid, msg);
             return;
         }
+        let resource_values = match self.resource_env(cid) {
+            Ok(v) => v,
+            Err(msg) => {
+                self.config_error(cid, msg);
+                return;
+            }
+        };
         if let Err(msg) = self.verify_run_as_non_root(cid) {
             self.config_error(cid, msg);
             return;
@@ -362,7 +369,7 @@ impl Worker<'_> {
             .get(&cid)
             .and_then(|t| t.current.as_ref())
             .map_or(0, |r| r.restart_count + 1);
-        let spec = match self.process_spec(cid, restart_count, image.as_deref()) {
+        let spec = match self.process_spec(cid, restart_count, image.as_deref(), &resource_values) {
             Ok(s) => s,
             Err(msg) => {
                 self.start_error(cid, restart_count, msg);

@@ -103,13 +103,14 @@ impl ConfigObjects {
     }
 }
 
-/// The downward-API fields a variable can name whose values podcheck's kubelet knows (and
-/// `metadata.labels['KEY']`).
-const FIELD_PATHS: [&str; 8] = [
+/// The downward-API fields a variable can name (and `metadata.labels['KEY']`,
+/// `metadata.annotations['KEY']`), all of which podcheck's kubelet fills in.
+const FIELD_PATHS: [&str; 9] = [
     "metadata.name",
     "metadata.namespace",
     "metadata.uid",
     "spec.nodeName",
+    "spec.serviceAccountName",
     "status.podIP",
     "status.podIPs",
     "status.hostIP",
@@ -171,6 +172,7 @@ pub fn resolve_env(
                     manifest_index: None,
                     from_object: true,
                     field_ref: None,
+                    resource_field_ref: None,
                 });
             } else {
                 invalid.push(var);
@@ -190,6 +192,7 @@ pub fn resolve_env(
     }
     for (i, e) in c.env.iter().flatten().enumerate() {
         let mut field_ref = None;
+        let mut resource_field_ref = None;
         let (value, from_object) = match &e.value_from {
             None => (e.value.clone().unwrap_or_default(), false),
             Some(from) if from.field_ref.is_some() => {
@@ -197,20 +200,25 @@ pub fn resolve_env(
                     .field_ref
                     .as_ref()
                     .map_or("", |f| f.field_path.as_str());
-                if !FIELD_PATHS.contains(&fp) && !fp.starts_with("metadata.labels[") {
-                    // An invalid path is the validator's error; these two are valid.
-                    let known =
-                        fp == "spec.serviceAccountName" || fp.starts_with("metadata.annotations[");
-                    if !known {
-                        continue;
-                    }
-                    out.push(Diagnostic::note(
-                        path.key("env").index(i).key("valueFrom").key("fieldRef"),
-                        format!("fieldRef {fp:?} is not set: podcheck's pod keeps no service account or annotations"),
-                    ));
+                let known = FIELD_PATHS.contains(&fp)
+                    || fp.starts_with("metadata.labels[")
+                    || fp.starts_with("metadata.annotations[");
+                if !known {
+                    // An invalid path is the validator's error.
                     continue;
                 }
                 field_ref = Some(fp.to_owned());
+                (String::new(), false)
+            }
+            Some(from) if from.resource_field_ref.is_some() => {
+                resource_field_ref =
+                    from.resource_field_ref
+                        .as_ref()
+                        .map(|r| m::ResourceFieldRef {
+                            resource: r.resource.clone(),
+                            container_name: r.container_name.clone().filter(|n| !n.is_empty()),
+                            divisor: r.divisor.as_ref().map(|d| d.0.clone()),
+                        });
                 (String::new(), false)
             }
             Some(from) => {
@@ -254,6 +262,7 @@ pub fn resolve_env(
             manifest_index: Some(i),
             from_object,
             field_ref,
+            resource_field_ref,
         });
     }
     (env, error)

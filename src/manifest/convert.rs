@@ -167,6 +167,19 @@ impl<'a> Converter<'a> {
                         })
                         .collect(),
                 }),
+            annotations: Default::default(),
+            // serviceAccount is the deprecated spelling the API server still copies over.
+            service_account_name: spec
+                .service_account_name
+                .clone()
+                .or_else(|| spec.service_account.clone())
+                .filter(|n| !n.is_empty()),
+            pod_limits: spec
+                .resources
+                .iter()
+                .flat_map(|r| r.limits.iter().flatten())
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
         }
     }
 

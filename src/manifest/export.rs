@@ -40,6 +40,7 @@ pub fn to_pod(pod: &m::Pod, stem: &str) -> k::Pod {
             name: Some(name),
             namespace: pod.namespace.clone(),
             labels: (!pod.labels.is_empty()).then(|| pod.labels.clone()),
+            annotations: (!pod.annotations.is_empty()).then(|| pod.annotations.clone()),
             ..Default::default()
         },
         spec: Some(pod_spec(pod)),
@@ -210,7 +211,7 @@ fn dropped_fields(file: &FileDiagnostics) -> Vec<String> {
         .iter()
         .filter(|d| d.severity != Severity::Error)
         .filter(|d| d.message.contains("does not emulate"))
-        .filter(|d| !d.path.to_string().contains("resources"))
+        .filter(|d| !exported_though_not_emulated(&d.path.to_string()))
         .map(|d| {
             let line = located(file, d);
             if d.message.contains("empty directory here") {
@@ -220,6 +221,14 @@ fn dropped_fields(file: &FileDiagnostics) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// Fields podcheck does not emulate but keeps, so the exported pod carries them: resources
+/// and the service account's name (the downward API reads both).
+fn exported_though_not_emulated(path: &str) -> bool {
+    path.contains("resources")
+        || path.ends_with(".serviceAccountName")
+        || path.ends_with(".serviceAccount")
 }
 
 fn located(file: &FileDiagnostics, d: &Diagnostic) -> String {
@@ -324,8 +333,40 @@ fn pod_spec(pod: &m::Pod) -> k::PodSpec {
                     .collect(),
             ),
         }),
+        service_account_name: pod.service_account_name.clone(),
+        resources: (!pod.pod_limits.is_empty()).then(|| k::ResourceRequirements {
+            limits: Some(
+                pod.pod_limits
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Quantity(v.clone())))
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
         ..Default::default()
     }
+}
+
+/// A downward-API variable's source, None for a literal value.
+fn env_source(e: &m::EnvVar) -> Option<k::EnvVarSource> {
+    if let Some(path) = &e.field_ref {
+        return Some(k::EnvVarSource {
+            field_ref: Some(k::ObjectFieldSelector {
+                field_path: path.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    let r = e.resource_field_ref.as_ref()?;
+    Some(k::EnvVarSource {
+        resource_field_ref: Some(k::ResourceFieldSelector {
+            resource: r.resource.clone(),
+            container_name: r.container_name.clone(),
+            divisor: r.divisor.clone().map(Quantity),
+        }),
+        ..Default::default()
+    })
 }
 
 fn container(c: &m::Container) -> k::Container {
@@ -350,14 +391,11 @@ fn container(c: &m::Container) -> k::Container {
                 .filter(|e| !e.from_object)
                 .map(|e| k::EnvVar {
                     name: e.name.clone(),
-                    value: (!e.value.is_empty() && e.field_ref.is_none()).then(|| e.value.clone()),
-                    value_from: e.field_ref.as_ref().map(|path| k::EnvVarSource {
-                        field_ref: Some(k::ObjectFieldSelector {
-                            field_path: path.clone(),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
+                    value: (!e.value.is_empty()
+                        && e.field_ref.is_none()
+                        && e.resource_field_ref.is_none())
+                    .then(|| e.value.clone()),
+                    value_from: env_source(e),
                 })
                 .collect(),
         ),

@@ -144,7 +144,12 @@ fn emulation(struct_name: &str) -> Option<Emulation> {
         // ConfigMaps and Secrets of the same file resolve (config_refs.rs), which also
         // says when the object is not there.
         "EnvVarSource" => Emulation {
-            runs: &["configMapKeyRef", "secretKeyRef", "fieldRef"],
+            runs: &[
+                "configMapKeyRef",
+                "secretKeyRef",
+                "fieldRef",
+                "resourceFieldRef",
+            ],
             quiet: &[],
         },
         "EnvFromSource" => Emulation {
@@ -244,8 +249,11 @@ fn consequence(struct_name: &str, key: &str) -> &'static str {
         ("SecurityContext" | "PodSecurityContext", _) => {
             "only runAsUser, runAsGroup, runAsNonRoot (and the pod's supplementalGroups) are applied; processes keep the capabilities, file system and profiles of a process started by podcheck"
         }
+        ("PodSpec", "resources") => {
+            "pod-level limits are not enforced; resourceFieldRef variables read them"
+        }
         (_, "resources") | ("ResourceRequirements", _) => {
-            "only resources.limits.memory is enforced (where cgroups allow)"
+            "only resources.limits.memory is enforced (where cgroups allow); resourceFieldRef variables read the rest"
         }
         ("EnvVarSource", _) => {
             "the variable is not set: podcheck has no API server to read it from"
@@ -255,7 +263,7 @@ fn consequence(struct_name: &str, key: &str) -> &'static str {
             "the pod runs on this machine"
         }
         ("PodSpec", "serviceAccountName" | "automountServiceAccountToken") => {
-            "no service account token is mounted"
+            "no service account token is mounted (the spec.serviceAccountName variable reads the name)"
         }
         ("PodSpec", "imagePullSecrets") => "images come from the --image/[images] map",
         ("JobSpec", "parallelism" | "completions") => "podcheck runs one pod of the Job",

@@ -30,6 +30,7 @@ pub fn give_index(pod: &mut model::Pod, job: &str, index: u32) {
                 from_object: false,
                 // As the controller writes it, so an export carries the same reference.
                 field_ref: Some(format!("metadata.labels['{INDEX_KEY}']")),
+                resource_field_ref: None,
             });
         }
     }

@@ -542,14 +542,11 @@ impl Workload {
             _ => base.clone(),
         })
         .filter(|n| !n.is_empty() && n != "-0");
-        // The labels its pods carry, which Services select on.
-        pod.labels = self
-            .template_meta
-            .as_ref()
-            .map_or(&self.meta, |m| m)
-            .labels
-            .clone()
-            .unwrap_or_default();
+        // The labels its pods carry, which Services select on, and the annotations the
+        // downward API reads: a workload's pods carry its template's, not its own.
+        let pod_meta = self.template_meta.as_ref().map_or(&self.meta, |m| m);
+        pod.labels = pod_meta.labels.clone().unwrap_or_default();
+        pod.annotations = pod_meta.annotations.clone().unwrap_or_default();
         pod.namespace = self
             .meta
             .namespace

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod mounts;
 pub mod netns;
 pub mod node_fs;
+pub mod node_resources;
 pub mod priority;
 pub mod process;
 pub mod sandbox;

@@ -175,6 +175,18 @@ pub struct Pod {
     pub dns_policy: Option<super::pod_dns::DnsPolicy>,
     /// Resolver settings merged into what `dnsPolicy` gives.
     pub dns_config: Option<super::pod_dns::PodDnsConfig>,
+    /// A manifest pod's metadata.annotations, which `metadata.annotations['KEY']`
+    /// variables read.
+    #[serde(skip)]
+    pub annotations: BTreeMap<String, String>,
+    /// A manifest pod's spec.serviceAccountName, which the `spec.serviceAccountName`
+    /// variable reads (`default` when unset, as the ServiceAccount admission sets it).
+    #[serde(skip)]
+    pub service_account_name: Option<String>,
+    /// A manifest pod's pod-level spec.resources.limits, which stand in for a container's
+    /// unset cpu and memory limits in `resourceFieldRef` variables.
+    #[serde(skip)]
+    pub pod_limits: BTreeMap<String, String>,
 }
 
 /// `spec.securityContext`: the fields podcheck honours (the rest are accepted with a note).
@@ -554,6 +566,21 @@ pub struct EnvVar {
     /// …): the kubelet fills the value in when it starts the container.
     #[serde(skip)]
     pub field_ref: Option<String>,
+    /// A manifest's downward-API `resourceFieldRef`: the kubelet computes the value from
+    /// the container's resources when it starts the container.
+    #[serde(skip)]
+    pub resource_field_ref: Option<ResourceFieldRef>,
+}
+
+/// A `resourceFieldRef`: one limit or request of a container of the pod, in `divisor`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceFieldRef {
+    /// `limits.cpu`, `requests.memory`, `limits.hugepages-2Mi`, …
+    pub resource: String,
+    /// The container whose resources are read; the variable's own when unset.
+    pub container_name: Option<String>,
+    /// The unit the value is given in, a quantity; `1` when unset.
+    pub divisor: Option<String>,
 }
 
 /// A declared container port.

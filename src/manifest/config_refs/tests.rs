@@ -98,10 +98,10 @@ fn an_object_outside_the_file_is_a_note_and_optional_ones_say_nothing() {
 }
 
 #[test]
-fn downward_api_fields_pass_to_the_kubelet_and_unknowable_ones_say_so() {
+fn downward_api_fields_pass_to_the_kubelet() {
     let objects = ConfigObjects::default();
     let c = container(
-        "name: c\nenv:\n- name: PN\n  valueFrom: {fieldRef: {fieldPath: metadata.name}}\n- name: PL\n  valueFrom: {fieldRef: {fieldPath: \"metadata.labels['app']\"}}\n- name: PS\n  valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}\n",
+        "name: c\nenv:\n- name: PN\n  valueFrom: {fieldRef: {fieldPath: metadata.name}}\n- name: PL\n  valueFrom: {fieldRef: {fieldPath: \"metadata.labels['app']\"}}\n- name: PS\n  valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}\n- name: PA\n  valueFrom: {fieldRef: {fieldPath: \"metadata.annotations['a']\"}}\n- name: RL\n  valueFrom: {resourceFieldRef: {resource: limits.memory, containerName: \"\", divisor: 1Mi}}\n",
     );
     let mut out = Vec::new();
     let (env, error) = resolve_env(&c, "default", &objects, &FieldPath::root(), &mut out);
@@ -113,10 +113,21 @@ fn downward_api_fields_pass_to_the_kubelet_and_unknowable_ones_say_so() {
         refs,
         [
             ("PN", Some("metadata.name")),
-            ("PL", Some("metadata.labels['app']"))
+            ("PL", Some("metadata.labels['app']")),
+            ("PS", Some("spec.serviceAccountName")),
+            ("PA", Some("metadata.annotations['a']")),
+            ("RL", None),
         ]
     );
+    // An empty containerName is the variable's own container, as unset.
+    assert_eq!(
+        env[4].resource_field_ref,
+        Some(m::ResourceFieldRef {
+            resource: "limits.memory".into(),
+            container_name: None,
+            divisor: Some("1Mi".into()),
+        })
+    );
     assert_eq!(error, None);
-    assert_eq!(out.len(), 1, "{out:?}");
-    assert_eq!(out[0].path.to_string(), "env[2].valueFrom.fieldRef");
+    assert!(out.is_empty(), "{out:?}");
 }

@@ -147,6 +147,7 @@ fn yaml_1_1_booleans_and_octal_like_strings_stay_strings() {
             manifest_index: None,
             from_object: false,
             field_ref: None,
+            resource_field_ref: None,
         }],
         ports: Vec::new(),
         volume_mounts: Vec::new(),
