@@ -17,9 +17,24 @@ use super::env::container_argv;
 use super::pod_dns::{hostname_and_domain, managed_hosts_file, pod_dns, resolv_conf_text};
 use super::pod_worker::{Cid, Worker};
 use super::service_env::service_env_map;
-use super::volumes::volume_source;
+use super::volumes::{always_read_only, mount_source, volume_source};
 use crate::spec::expansion::expand;
 use crate::spec::security::{requested_identity, verify_run_as_non_root};
+
+/// Why a container instance could not be made.
+#[derive(Debug)]
+pub(super) enum ConfigFailure {
+    /// generateContainerConfig failed (makeMounts: a subPath): CreateContainerConfigError.
+    Config(String),
+    /// The runtime could not create or start it: StartError.
+    Start(String),
+}
+
+impl From<String> for ConfigFailure {
+    fn from(message: String) -> Self {
+        ConfigFailure::Start(message)
+    }
+}
 
 /// Where the kubelet puts the termination-message file when the spec names no path.
 const DEFAULT_TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
@@ -32,7 +47,7 @@ impl Worker<'_> {
         restart_count: u32,
         image: Option<&str>,
         resource_values: &HashMap<usize, String>,
-    ) -> Result<(ProcessSpec, std::path::PathBuf), String> {
+    ) -> Result<(ProcessSpec, std::path::PathBuf), ConfigFailure> {
         let spec = &self.rec(cid).spec;
         let io = |e: std::io::Error| format!("failed to prepare the container's directories: {e}");
         let home = self.sandbox.container_dir(&spec.name).map_err(io)?;
@@ -138,7 +153,7 @@ impl Worker<'_> {
         .map(|a| expand(a, &vars))
         .collect();
         if argv.is_empty() {
-            return Err("no command specified".into());
+            return Err(ConfigFailure::Start("no command specified".into()));
         }
         let cwd = spec
             .working_dir
@@ -146,6 +161,17 @@ impl Worker<'_> {
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| home.clone());
         let netns = self.cfg.network.as_ref().map(|n| n.ns_fds());
+        // makeMounts: a mount's subPath (subPathExpr expanded from the variables) is what
+        // is bound, made a directory when the volume lacks it.
+        let sources = spec
+            .volume_mounts
+            .iter()
+            .zip(sources)
+            .map(|(m, dir)| {
+                mount_source(&self.cfg.pod, &self.cfg.node_fs, &spec.name, m, dir, &vars)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ConfigFailure::Config)?;
         let mounts = self.mount_plan(cid, sources, &term_log, &cwd, &home)?;
         // Where the machine has no memory cgroup the run's notes say the limit is ignored.
         let cgroup = match spec.memory_limit() {
@@ -276,7 +302,7 @@ impl Worker<'_> {
             binds.push(Bind {
                 source,
                 target: m.mount_path.clone().into(),
-                read_only: m.read_only,
+                read_only: m.read_only || always_read_only(&self.cfg.pod, &m.name),
             });
         }
         binds.push(Bind {

@@ -8,6 +8,7 @@ use crate::runtime::process;
 
 use super::backoff::go_duration;
 use super::container::{ContainerKind, ExitInfo, InstanceRecord, InstanceState, StartFailure};
+use super::container_config::ConfigFailure;
 use super::images::Image;
 use super::pod_worker::{BlockReason, Cid, Live, Msg, SyncBlock, Timer, Worker};
 use super::status::{restarts_after_probe_kill, should_restart};
@@ -44,7 +45,7 @@ impl Worker<'_> {
         // keeps the pod in ContainerCreating.
         match self
             .volumes
-            .set_up(&self.cfg.pod, &self.cfg.node_fs, self.now())
+            .set_up(&self.cfg.pod, &self.cfg.node_fs, &self.sandbox, self.now())
         {
             VolumesState::Ready => {}
             VolumesState::Waiting => return,
@@ -371,7 +372,11 @@ impl Worker<'_> {
             .map_or(0, |r| r.restart_count + 1);
         let spec = match self.process_spec(cid, restart_count, image.as_deref(), &resource_values) {
             Ok(s) => s,
-            Err(msg) => {
+            Err(ConfigFailure::Config(msg)) => {
+                self.config_error(cid, msg);
+                return;
+            }
+            Err(ConfigFailure::Start(msg)) => {
                 self.start_error(cid, restart_count, msg);
                 return;
             }

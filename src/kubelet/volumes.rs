@@ -7,14 +7,17 @@
 //! (500 ms doubling to 2m2s), and the pod's containers wait in ContainerCreating until it
 //! succeeds.
 
+use std::collections::{BTreeSet, HashMap};
 use std::io;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::runtime::atomic_writer::{PayloadFile, write_payload};
 use crate::runtime::node_fs::NodeFs;
 use crate::runtime::sandbox::PodSandbox;
-use crate::spec::model::{HostPath, Pod};
+use crate::spec::expansion::expand_with;
+use crate::spec::model::{HostPath, Pod, Projection, VolumeMount};
 
 /// First retry delay of a failed volume operation (`initialDurationBeforeRetry`).
 const RETRY_INITIAL: Duration = Duration::from_millis(500);
@@ -59,7 +62,13 @@ impl VolumeManager {
 
     /// Sets up (type-checks, makes) every volume a container of `pod` mounts, unless done or
     /// a retry is not due at `now`; a failure doubles the retry delay (at most 2m2s).
-    pub(super) fn set_up(&mut self, pod: &Pod, node: &NodeFs, now: Duration) -> VolumesState {
+    pub(super) fn set_up(
+        &mut self,
+        pod: &Pod,
+        node: &NodeFs,
+        sandbox: &PodSandbox,
+        now: Duration,
+    ) -> VolumesState {
         if self.mounted {
             return VolumesState::Ready;
         }
@@ -77,8 +86,12 @@ impl VolumeManager {
             .iter()
             .filter(|v| used(&v.name))
             .filter_map(|v| {
-                let h = v.host_path.as_ref()?;
-                set_up_host_path(node, h)
+                let result = match (&v.host_path, &v.projection) {
+                    (Some(h), _) => set_up_host_path(node, h).map(drop),
+                    (None, Some(p)) => set_up_projection(sandbox, &v.name, p),
+                    (None, None) => Ok(()),
+                };
+                result
                     .err()
                     .map(|e| format!("MountVolume.SetUp failed for volume {:?} : {e}", v.name))
             })
@@ -93,6 +106,35 @@ impl VolumeManager {
         self.retry_at = Some(retry_at);
         VolumesState::Failed { messages, retry_at }
     }
+}
+
+/// Writes a configMap, secret or projected volume's files into its directory, or fails
+/// with the volume plugin's error (a key its object lacks), as every attempt does.
+fn set_up_projection(sandbox: &PodSandbox, name: &str, p: &Projection) -> Result<(), String> {
+    if let Some(e) = &p.error {
+        return Err(e.clone());
+    }
+    let files: Vec<PayloadFile<'_>> = p
+        .files
+        .iter()
+        .map(|f| PayloadFile {
+            path: &f.path,
+            data: &f.data,
+            mode: f.mode,
+        })
+        .collect();
+    sandbox
+        .volume_dir(name)
+        .and_then(|dir| write_payload(&dir, &files))
+        .map_err(|e| format!("failed to write the volume's files: {e}"))
+}
+
+/// Whether the kubelet mounts the volume read-only whatever the mount says: the API data
+/// volumes (configMap, secret, projected) are.
+pub(super) fn always_read_only(pod: &Pod, name: &str) -> bool {
+    pod.volumes
+        .iter()
+        .any(|v| v.name == name && v.projection.is_some())
 }
 
 /// Where a volume's files are on this machine: the hostPath itself (or the node overlay's
@@ -115,6 +157,104 @@ pub(super) fn volume_source(
         }
         None => sandbox.volume_dir(name),
     }
+}
+
+/// What mount `m` of container `container` binds, given its volume's files at `volume`:
+/// the volume, or its subPath (subPathExpr expanded from `vars`) below it, made a directory
+/// with the volume's mode when missing (makeMounts, SafeMakeDir). For a hostPath volume what
+/// is made goes in the node overlay. Err is the CreateContainerConfigError message.
+pub(super) fn mount_source(
+    pod: &Pod,
+    node: &NodeFs,
+    container: &str,
+    m: &VolumeMount,
+    volume: PathBuf,
+    vars: &HashMap<String, String>,
+) -> Result<PathBuf, String> {
+    let sub = match (&m.sub_path, &m.sub_path_expr) {
+        (_, Some(expr)) => {
+            let mut missing = BTreeSet::new();
+            let out = expand_with(expr, |k| {
+                let v = vars.get(k).cloned().unwrap_or_default();
+                if v.is_empty() {
+                    missing.insert(k.to_owned());
+                }
+                Some(v)
+            });
+            if !missing.is_empty() {
+                let names: Vec<String> = missing.into_iter().collect();
+                return Err(format!("missing value for {}", names.join(", ")));
+            }
+            out
+        }
+        (Some(p), None) => p.clone(),
+        (None, None) => return Ok(volume),
+    };
+    if sub.is_empty() {
+        return Ok(volume);
+    }
+    if sub.starts_with('/') {
+        return Err(format!(
+            "error SubPath `{sub}` must not be an absolute path"
+        ));
+    }
+    if sub.split('/').any(|p| p == "..") {
+        return Err(format!(
+            "unable to provision SubPath `{sub}`: must not contain '..'"
+        ));
+    }
+    let make_failed = || {
+        format!(
+            "failed to create subPath directory for volumeMount {:?} of container {container:?}",
+            m.name
+        )
+    };
+    let host = pod
+        .volumes
+        .iter()
+        .find(|v| v.name == m.name)
+        .and_then(|v| v.host_path.as_ref());
+    if let Some(h) = host {
+        let full = Path::new(&h.path).join(&sub);
+        return match node.resolve(&full) {
+            Some(found) => Ok(found),
+            None => node.make_dir(&full).map_err(|_| make_failed()),
+        };
+    }
+    let target = volume.join(&sub);
+    if target.symlink_metadata().is_err() {
+        let mode = std::fs::metadata(&volume)
+            .map(|md| md.permissions().mode() & 0o7777)
+            .unwrap_or(0o755);
+        safe_make_dir(&volume, &sub, mode).map_err(|_| make_failed())?;
+    }
+    // PrepareSafeSubpath: what the path resolves to (a configMap key's symlinks through
+    // `..data`) must stay inside the volume.
+    let prepare_failed = || {
+        format!(
+            "failed to prepare subPath for volumeMount {:?} of container {container:?}",
+            m.name
+        )
+    };
+    let root = volume.canonicalize().map_err(|_| prepare_failed())?;
+    let resolved = target.canonicalize().map_err(|_| prepare_failed())?;
+    if !resolved.starts_with(&root) {
+        return Err(prepare_failed());
+    }
+    Ok(resolved)
+}
+
+/// Makes each missing directory of `sub` below `root` with `mode` (umask aside).
+fn safe_make_dir(root: &Path, sub: &str, mode: u32) -> io::Result<()> {
+    let mut at = root.to_owned();
+    for part in sub.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        at.push(part);
+        if at.symlink_metadata().is_err() {
+            std::fs::create_dir(&at)?;
+            std::fs::set_permissions(&at, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(())
 }
 
 /// Checks (and for the *OrCreate types, makes) what a hostPath volume needs at its path;
@@ -260,6 +400,82 @@ mod tests {
         assert!(set_up(&hp(&untyped, "")).unwrap().is_dir() && !untyped.exists());
     }
 
+    fn mount(sub_path: Option<&str>, expr: Option<&str>) -> VolumeMount {
+        VolumeMount {
+            name: "v".into(),
+            mount_path: "/m".into(),
+            read_only: false,
+            sub_path: sub_path.map(Into::into),
+            sub_path_expr: expr.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_sub_path_is_made_inside_the_volume_and_may_not_leave_it() {
+        let pod: Pod = toml::from_str("[[volumes]]\nname = \"v\"\nemptyDir = {}\n").unwrap();
+        let node = NodeFs::new();
+        let vol = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(vol.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let vars = HashMap::from([("POD".to_owned(), "web-0".to_owned())]);
+        let src = |m: &VolumeMount| mount_source(&pod, &node, "c", m, vol.path().into(), &vars);
+        let root = vol.path().canonicalize().unwrap();
+        assert_eq!(src(&mount(None, None)), Ok(vol.path().into()));
+        let made = src(&mount(Some("logs/app"), None)).unwrap();
+        assert_eq!(made, root.join("logs/app"));
+        let mode = std::fs::metadata(&made).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o777, "made with the volume's mode");
+        assert_eq!(
+            src(&mount(None, Some("logs/$(POD)"))),
+            Ok(root.join("logs/web-0"))
+        );
+        assert_eq!(
+            src(&mount(None, Some("$(NOPE)/$(EMPTY)/$(POD)"))),
+            Err("missing value for EMPTY, NOPE".into())
+        );
+        // A symlink in the volume that points out of it is refused (PrepareSafeSubpath).
+        std::os::unix::fs::symlink("/etc", vol.path().join("out")).unwrap();
+        assert_eq!(
+            src(&mount(Some("out"), None)),
+            Err("failed to prepare subPath for volumeMount \"v\" of container \"c\"".into())
+        );
+        // The kubelet's own checks, for what validation did not see (an expanded expr).
+        let vars = HashMap::from([("UP".to_owned(), "..".to_owned())]);
+        let up = mount_source(
+            &pod,
+            &node,
+            "c",
+            &mount(None, Some("$(UP)/x")),
+            vol.path().into(),
+            &vars,
+        );
+        assert_eq!(
+            up,
+            Err("unable to provision SubPath `../x`: must not contain '..'".into())
+        );
+    }
+
+    #[test]
+    fn a_host_path_sub_path_is_made_on_the_node_overlay_not_the_host() {
+        let host = tempfile::tempdir().unwrap();
+        let pod: Pod = toml::from_str(&format!(
+            "[[volumes]]\nname = \"v\"\nhostPath = {{ path = {:?} }}\n",
+            host.path().display().to_string()
+        ))
+        .unwrap();
+        let node = NodeFs::new();
+        let at = mount_source(
+            &pod,
+            &node,
+            "c",
+            &mount(Some("new/dir"), None),
+            host.path().into(),
+            &HashMap::new(),
+        )
+        .unwrap();
+        assert!(at.is_dir());
+        assert!(!host.path().join("new").exists(), "the host is not changed");
+    }
+
     #[test]
     fn a_failed_set_up_is_retried_with_the_executors_doubling_back_off() {
         let dir = tempfile::tempdir().unwrap();
@@ -271,12 +487,13 @@ mod tests {
         .unwrap();
         let node = NodeFs::new();
         let mut vm = VolumeManager::new();
+        let sandbox = PodSandbox::create("volumes-test").unwrap();
         let s = Duration::from_secs;
         let ms = Duration::from_millis;
         let mut now = s(0);
         let mut retries = Vec::new();
         for _ in 0..10 {
-            match vm.set_up(&pod, &node, now) {
+            match vm.set_up(&pod, &node, &sandbox, now) {
                 VolumesState::Failed { messages, retry_at } => {
                     assert_eq!(messages.len(), 1);
                     assert!(
@@ -285,7 +502,7 @@ mod tests {
                     );
                     // Not due yet: no second attempt, no second event.
                     assert_eq!(
-                        vm.set_up(&pod, &node, retry_at - ms(1)),
+                        vm.set_up(&pod, &node, &sandbox, retry_at - ms(1)),
                         VolumesState::Waiting
                     );
                     retries.push(retry_at - now);
@@ -297,9 +514,9 @@ mod tests {
         assert_eq!(&retries[..4], [ms(500), s(1), s(2), s(4)]);
         assert_eq!(retries[9], s(122), "capped at maxDurationBeforeRetry");
         std::fs::create_dir(&want).unwrap();
-        assert_eq!(vm.set_up(&pod, &node, now), VolumesState::Ready);
+        assert_eq!(vm.set_up(&pod, &node, &sandbox, now), VolumesState::Ready);
         assert_eq!(
-            vm.set_up(&pod, &node, now),
+            vm.set_up(&pod, &node, &sandbox, now),
             VolumesState::Ready,
             "set up once"
         );

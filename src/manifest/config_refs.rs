@@ -19,14 +19,14 @@ use crate::spec::model as m;
 
 /// Which kind of object a reference names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Kind {
+pub(super) enum Kind {
     ConfigMap,
     Secret,
 }
 
 impl Kind {
     /// The kind as the kubelet's messages write it.
-    fn title(self) -> &'static str {
+    pub(super) fn title(self) -> &'static str {
         match self {
             Kind::ConfigMap => "ConfigMap",
             Kind::Secret => "Secret",
@@ -34,7 +34,7 @@ impl Kind {
     }
 
     /// The resource as an API "not found" error names it.
-    fn resource(self) -> &'static str {
+    pub(super) fn resource(self) -> &'static str {
         match self {
             Kind::ConfigMap => "configmap",
             Kind::Secret => "secret",
@@ -42,10 +42,13 @@ impl Kind {
     }
 }
 
-/// The ConfigMaps' and Secrets' data of one manifest file, by (kind, namespace, name).
+/// The ConfigMaps' and Secrets' data of one manifest file, by (kind, namespace, name): as
+/// variables take it, and as a volume's files do (a ConfigMap's binaryData too, a
+/// Secret's bytes as they are).
 #[derive(Debug, Clone, Default)]
 pub struct ConfigObjects {
     data: HashMap<(Kind, String, String), BTreeMap<String, String>>,
+    files: HashMap<(Kind, String, String), BTreeMap<String, Vec<u8>>>,
 }
 
 impl ConfigObjects {
@@ -73,21 +76,43 @@ impl ConfigObjects {
             return;
         }
         let keys = Keys::default();
-        let (kind, meta, data) = match kind {
+        let (kind, meta, data, files) = match kind {
             Some("ConfigMap") => match from_node::<k::ConfigMap>(node, FieldPath::root(), &keys) {
-                Ok(c) => (Kind::ConfigMap, c.metadata, c.data.unwrap_or_default()),
+                Ok(c) => {
+                    let data = c.data.unwrap_or_default();
+                    let mut files: BTreeMap<String, Vec<u8>> = data
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+                        .collect();
+                    files.extend(
+                        c.binary_data
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(k, v)| (k, v.0)),
+                    );
+                    (Kind::ConfigMap, c.metadata, data, files)
+                }
                 Err(_) => return,
             },
             Some("Secret") => match from_node::<k::Secret>(node, FieldPath::root(), &keys) {
                 Ok(s) => {
-                    let mut data: BTreeMap<String, String> = s
+                    let mut files: BTreeMap<String, Vec<u8>> = s
                         .data
                         .unwrap_or_default()
                         .into_iter()
-                        .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+                        .map(|(k, v)| (k, v.0))
                         .collect();
-                    data.extend(s.string_data.unwrap_or_default());
-                    (Kind::Secret, s.metadata, data)
+                    files.extend(
+                        s.string_data
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(k, v)| (k, v.into_bytes())),
+                    );
+                    let data = files
+                        .iter()
+                        .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+                        .collect();
+                    (Kind::Secret, s.metadata, data, files)
                 }
                 Err(_) => return,
             },
@@ -95,7 +120,19 @@ impl ConfigObjects {
         };
         let Some(name) = meta.name else { return };
         let ns = meta.namespace.unwrap_or_else(|| "default".into());
+        self.files.insert((kind, ns.clone(), name.clone()), files);
         self.data.insert((kind, ns, name), data);
+    }
+
+    /// The files a volume of `kind` naming `name` in `ns` projects, None when the object is
+    /// not in the file.
+    pub(super) fn files(
+        &self,
+        kind: Kind,
+        ns: &str,
+        name: &str,
+    ) -> Option<&BTreeMap<String, Vec<u8>>> {
+        self.files.get(&(kind, ns.to_owned(), name.to_owned()))
     }
 
     fn get(&self, kind: Kind, ns: &str, name: &str) -> Option<&BTreeMap<String, String>> {

@@ -1,11 +1,13 @@
 //! k8s-openapi's PodSpec → podcheck's own `spec::model::Pod`. Every field podcheck runs is
 //! carried over as written; a value podcheck cannot represent is an error at its field;
-//! volume sources podcheck has no data for become empty directories, with a note.
+//! configMap, secret and projected volumes carry their files (`config_volumes`); volume
+//! sources podcheck has no data for become empty directories, with a note.
 
 use k8s_openapi::api::core::v1 as k;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString as KIntOrString;
 
 use super::config_refs::{ConfigObjects, resolve_env};
+use super::config_volumes::project;
 use super::yaml::{Node, Value};
 use crate::diag::{Diagnostic, FieldPath};
 use crate::spec::model::{self as m, IntOrString};
@@ -264,6 +266,8 @@ impl<'a> Converter<'a> {
                 name: v.name.clone(),
                 mount_path: v.mount_path.clone(),
                 read_only: v.read_only.unwrap_or(false),
+                sub_path: v.sub_path.clone().filter(|p| !p.is_empty()),
+                sub_path_expr: v.sub_path_expr.clone().filter(|p| !p.is_empty()),
             })
             .collect();
         m::Container {
@@ -352,10 +356,25 @@ impl<'a> Converter<'a> {
                 name: v.name.clone(),
                 empty_dir,
                 host_path,
+                projection: None,
             };
         }
-        // configMap, secret, persistentVolumeClaim, projected, …: no API server or storage
-        // here, so the volume is an empty directory the pod can still mount and write.
+        let mut found = Vec::new();
+        let projection = project(v, self.ns, self.config, path, &mut found);
+        for d in found {
+            let d = self.located(d);
+            self.out.push(d);
+        }
+        if projection.is_some() {
+            return m::Volume {
+                name: v.name.clone(),
+                empty_dir: None,
+                host_path: None,
+                projection,
+            };
+        }
+        // persistentVolumeClaim, downwardAPI, …: no API server or storage here, so the
+        // volume is an empty directory the pod can still mount and write.
         let source = self
             .doc
             .at(path)
@@ -379,6 +398,7 @@ impl<'a> Converter<'a> {
             name: v.name.clone(),
             empty_dir: Some(m::EmptyDir::default()),
             host_path: None,
+            projection: None,
         }
     }
 }
@@ -563,14 +583,15 @@ volumes:
             pod.volumes[1].host_path.as_ref().map(|h| h.path.as_str()),
             Some("/var/log")
         );
+        let config = pod.volumes[2].projection.as_ref();
         assert!(
-            pod.volumes[2].empty_dir.is_some(),
-            "configMap becomes an emptyDir"
+            config.is_some_and(|p| p.files.is_empty()) && pod.volumes[2].empty_dir.is_none(),
+            "a configMap volume whose object is elsewhere projects nothing"
         );
         let notes: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(diags.len(), 2, "{notes:?}");
         assert!(notes[0].contains("limits.cpu is not enforced"));
-        assert!(notes[1].contains("configMap source"));
+        assert!(notes[1].contains("ConfigMap \"app-config\" is not in this file"));
         assert!(diags.iter().all(|d| d.severity == Severity::Note));
     }
 

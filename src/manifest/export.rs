@@ -417,6 +417,8 @@ fn container(c: &m::Container) -> k::Container {
                     name: v.name.clone(),
                     mount_path: v.mount_path.clone(),
                     read_only: v.read_only.then_some(true),
+                    sub_path: v.sub_path.clone(),
+                    sub_path_expr: v.sub_path_expr.clone(),
                     ..Default::default()
                 })
                 .collect(),
@@ -485,6 +487,10 @@ fn container(c: &m::Container) -> k::Container {
 }
 
 fn volume(v: &m::Volume) -> k::Volume {
+    // A configMap, secret or projected volume goes out as the manifest wrote it.
+    if let Some(p) = &v.projection {
+        return p.source.clone();
+    }
     k::Volume {
         name: v.name.clone(),
         empty_dir: v.empty_dir.as_ref().map(|e| k::EmptyDirVolumeSource {

@@ -161,7 +161,7 @@ fn emulation(struct_name: &str) -> Option<Emulation> {
             quiet: &[],
         },
         "VolumeMount" => Emulation {
-            runs: &["name", "mountPath", "readOnly"],
+            runs: &["name", "mountPath", "readOnly", "subPath", "subPathExpr"],
             quiet: &[],
         },
         // Other volume sources become empty directories; the conversion says so per volume.
@@ -258,7 +258,6 @@ fn consequence(struct_name: &str, key: &str) -> &'static str {
         ("EnvVarSource", _) => {
             "the variable is not set: podcheck has no API server to read it from"
         }
-        ("VolumeMount", "subPath" | "subPathExpr") => "the whole volume is mounted",
         ("PodSpec", "nodeSelector" | "affinity" | "tolerations" | "nodeName") => {
             "the pod runs on this machine"
         }

@@ -274,7 +274,7 @@ fn skipped_kind(node: &Node, kind: &str, path: &FieldPath) -> Diagnostic {
         .is_some();
     let message = match (kind, defines) {
         ("ConfigMap" | "Secret", _) => format!(
-            "{kind} {name:?} runs no pod: the variables of this file's containers that name it (envFrom, {}KeyRef) are read from it; as a volume it is not mounted",
+            "{kind} {name:?} runs no pod: the variables of this file's containers that name it (envFrom, {}KeyRef) are read from it, and so are the files of volumes that name it",
             if kind == "Secret" {
                 "secret"
             } else {
@@ -522,6 +522,7 @@ impl Workload {
                     name: claim.clone(),
                     empty_dir: Some(model::EmptyDir::default()),
                     host_path: None,
+                    projection: None,
                 });
             }
         }

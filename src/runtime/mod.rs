@@ -1,6 +1,7 @@
 //! The container runtime: local processes standing in for containers, and the pod sandbox
 //! (scratch directories and volumes) they share.
 
+pub mod atomic_writer;
 pub mod cgroup;
 pub mod host_port;
 pub mod identity;

@@ -7,6 +7,11 @@ use std::collections::HashMap;
 /// Expands `$(NAME)` from `vars`; `$$(NAME)` stays a literal `$(NAME)`; unknown names stay
 /// as written (the kubelet's `expansion.Expand` rules).
 pub fn expand(input: &str, vars: &HashMap<String, String>) -> String {
+    expand_with(input, |name| vars.get(name).cloned())
+}
+
+/// Expands `$(NAME)` with what `lookup` gives; a name it gives None for stays as written.
+pub fn expand_with(input: &str, mut lookup: impl FnMut(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(input.len());
     let bytes = input.as_bytes();
     let mut i = 0;
@@ -21,8 +26,8 @@ pub fn expand(input: &str, vars: &HashMap<String, String>) -> String {
                 b'(' => {
                     if let Some(close) = input[i + 2..].find(')') {
                         let name = &input[i + 2..i + 2 + close];
-                        match vars.get(name) {
-                            Some(v) => out.push_str(v),
+                        match lookup(name) {
+                            Some(v) => out.push_str(&v),
                             None => out.push_str(&input[i..i + 3 + close]),
                         }
                         i += 3 + close;

@@ -606,6 +606,11 @@ pub struct VolumeMount {
     /// Mount read-only.
     #[serde(default)]
     pub read_only: bool,
+    /// A path inside the volume to mount instead of its root (made as a directory when
+    /// missing).
+    pub sub_path: Option<String>,
+    /// Like subPath, with `$(VAR)` expanded from the container's variables as it starts.
+    pub sub_path_expr: Option<String>,
 }
 
 /// A pod volume; podcheck supports emptyDir and hostPath.
@@ -618,6 +623,32 @@ pub struct Volume {
     pub empty_dir: Option<EmptyDir>,
     /// A file or directory of the node (here: this machine).
     pub host_path: Option<HostPath>,
+    /// A manifest's configMap, secret or projected volume: the files the kubelet writes
+    /// into it, read from the objects of the same file.
+    #[serde(skip)]
+    pub projection: Option<Projection>,
+}
+
+/// The files of a configMap, secret or projected volume, as the volume plugin's payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    /// The files, by path relative to the volume, sorted.
+    pub files: Vec<ProjectedFile>,
+    /// Why the volume cannot be set up (a key its object lacks): the FailedMount message.
+    pub error: Option<String>,
+    /// The volume as the manifest wrote it, which `export` writes back.
+    pub source: k8s_openapi::api::core::v1::Volume,
+}
+
+/// One file of a projected volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectedFile {
+    /// The path below the volume (`items[].path`, else the key).
+    pub path: String,
+    /// The content.
+    pub data: Vec<u8>,
+    /// The file's mode (`items[].mode`, else `defaultMode`, else 0644).
+    pub mode: u32,
 }
 
 /// hostPath settings.

@@ -298,6 +298,8 @@ fn check_volumes(pod: &Pod, path: &FieldPath, out: &mut Vec<Diagnostic>) -> BTre
             ));
         }
         match (&v.empty_dir, &v.host_path) {
+            // A manifest's configMap, secret or projected volume, checked as it was read.
+            (None, None) if v.projection.is_some() => {}
             (None, None) => out.push(err(
                 vpath,
                 format!("volume {:?}: must specify a volume type", v.name),
@@ -483,6 +485,7 @@ fn check_mounts(
                 ),
             ));
         }
+        check_sub_path(m, &mpath, out);
         // Kubernetes leaves relative paths to the runtime; podcheck must map the path into a
         // per-container directory, which needs an absolute path.
         if !m.mount_path.starts_with('/') {
@@ -501,6 +504,30 @@ fn check_mounts(
                 "mount each volume at a different path",
             ));
         }
+    }
+}
+
+/// ValidateVolumeMounts: subPath and subPathExpr are relative paths without `..`, and not
+/// both set.
+fn check_sub_path(m: &super::model::VolumeMount, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let help = "give a path inside the volume, e.g. \"conf/app.conf\"";
+    for (key, value) in [("subPath", &m.sub_path), ("subPathExpr", &m.sub_path_expr)] {
+        let Some(p) = value.as_deref() else { continue };
+        if p.starts_with('/') {
+            let msg = format!("Invalid value: {p:?}: must be a relative path");
+            out.push(err(path.key(key), msg, help));
+        }
+        if p.split('/').any(|part| part == "..") {
+            let msg = format!("Invalid value: {p:?}: must not contain '..'");
+            out.push(err(path.key(key), msg, help));
+        }
+    }
+    if let (Some(_), Some(expr)) = (&m.sub_path, &m.sub_path_expr) {
+        out.push(err(
+            path.key("subPathExpr"),
+            format!("Invalid value: {expr:?}: subPathExpr and subPath are mutually exclusive"),
+            "keep one of them",
+        ));
     }
 }
 

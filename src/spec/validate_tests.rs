@@ -101,6 +101,10 @@ const CONTAINER_CASES: &str = r#"
     E | volumeMounts[0].name | "x" does not refer | volumeMounts = [{ name = "x", mountPath = "/x" }]
     E | volumeMounts[0].mountPath | absolute | volumeMounts = [{ name = "d", mountPath = "x" }]
     E | volumeMounts[1].mountPath | already used | volumeMounts = [{ name = "d", mountPath = "/x" }, { name = "d", mountPath = "/x" }]
+    E | volumeMounts[0].subPath | must be a relative path | volumeMounts = [{ name = "d", mountPath = "/x", subPath = "/abs" }]
+    E | volumeMounts[0].subPath | must not contain '..' | volumeMounts = [{ name = "d", mountPath = "/x", subPath = "a/../../b" }]
+    E | volumeMounts[0].subPathExpr | must not contain '..' | volumeMounts = [{ name = "d", mountPath = "/x", subPathExpr = "$(A)/.." }]
+    E | volumeMounts[0].subPathExpr | mutually exclusive | volumeMounts = [{ name = "d", mountPath = "/x", subPath = "a", subPathExpr = "b" }]
     E | terminationMessagePath | absolute | terminationMessagePath = "log"
 "#;
 
