@@ -12,7 +12,7 @@ use crate::runtime::mounts::{Bind, MountPlan, mount_namespaces_available};
 use crate::runtime::node_resources::node_capacity;
 use crate::runtime::process::ProcessSpec;
 
-use super::downward::{Allocatable, resource_value};
+use super::downward::{Allocatable, PodFields, resource_value};
 use super::env::container_argv;
 use super::pod_dns::{hostname_and_domain, managed_hosts_file, pod_dns, resolv_conf_text};
 use super::pod_worker::{Cid, Worker};
@@ -219,44 +219,9 @@ impl Worker<'_> {
         Ok(out)
     }
 
-    /// A downward-API field of this pod as the kubelet fills it in for a variable: the
-    /// node is `podcheck` and every pod's IP (and the host's) is loopback, as the pod's
-    /// hosts file says. A label or annotation the pod does not carry is empty.
+    /// A downward-API field of this pod as the kubelet fills it in for a variable.
     fn field_value(&self, path: &str) -> String {
-        let key = |prefix: &str| {
-            path.strip_prefix(prefix)
-                .and_then(|k| k.strip_suffix("']"))
-                .map(str::to_owned)
-        };
-        if let Some(k) = key("metadata.labels['") {
-            return self.cfg.pod.labels.get(&k).cloned().unwrap_or_default();
-        }
-        if let Some(k) = key("metadata.annotations['") {
-            return self
-                .cfg
-                .pod
-                .annotations
-                .get(&k)
-                .cloned()
-                .unwrap_or_default();
-        }
-        match path {
-            "metadata.name" => self.cfg.name.clone(),
-            "metadata.namespace" => self.cfg.namespace.clone(),
-            "metadata.uid" => self.cfg.uid.clone(),
-            "spec.nodeName" => "podcheck".into(),
-            // The ServiceAccount admission plugin sets the name where the pod leaves it out.
-            "spec.serviceAccountName" => self
-                .cfg
-                .pod
-                .service_account_name
-                .clone()
-                .unwrap_or_else(|| "default".into()),
-            "status.podIP" | "status.podIPs" | "status.hostIP" | "status.hostIPs" => {
-                "127.0.0.1".into()
-            }
-            _ => String::new(),
-        }
+        PodFields::of(&self.cfg).value(path)
     }
 
     /// The identity the container runs as (securityContext), None for podcheck's own.

@@ -3,8 +3,131 @@
 //! left unset is the pod's limit or else what the node can allocate.
 
 use crate::runtime::node_resources::NodeCapacity;
-use crate::spec::model::{Container, Pod, ResourceFieldRef};
+use crate::spec::model::{Container, DownwardFile, Pod, ResourceFieldRef};
 use crate::spec::quantity::parse_quantity_nanos;
+
+/// The pod as the downward API reads its fields: the spec, and the identity the kubelet
+/// knows (name, namespace, uid).
+#[derive(Debug, Clone, Copy)]
+pub struct PodFields<'a> {
+    /// The pod spec (labels, annotations, service account).
+    pub pod: &'a Pod,
+    /// metadata.name.
+    pub name: &'a str,
+    /// metadata.namespace.
+    pub namespace: &'a str,
+    /// metadata.uid.
+    pub uid: &'a str,
+}
+
+impl<'a> PodFields<'a> {
+    /// The fields of the pod a worker runs.
+    pub fn of(cfg: &'a super::PodConfig) -> Self {
+        PodFields {
+            pod: &cfg.pod,
+            name: &cfg.name,
+            namespace: &cfg.namespace,
+            uid: &cfg.uid,
+        }
+    }
+
+    /// A field as the kubelet fills it in (podFieldSelectorRuntimeValue,
+    /// ExtractFieldPathAsString): the node is `podcheck` and every pod's IP (and the
+    /// host's) is loopback, as the pod's hosts file says; a whole label or annotation map is
+    /// `key="value"` lines, sorted. A label or annotation the pod lacks is empty.
+    pub fn value(&self, path: &str) -> String {
+        let key = |prefix: &str| path.strip_prefix(prefix).and_then(|k| k.strip_suffix("']"));
+        if let Some(k) = key("metadata.labels['") {
+            return self.pod.labels.get(k).cloned().unwrap_or_default();
+        }
+        if let Some(k) = key("metadata.annotations['") {
+            return self.pod.annotations.get(k).cloned().unwrap_or_default();
+        }
+        match path {
+            "metadata.name" => self.name.to_owned(),
+            "metadata.namespace" => self.namespace.to_owned(),
+            "metadata.uid" => self.uid.to_owned(),
+            "metadata.labels" => format_map(&self.pod.labels),
+            "metadata.annotations" => format_map(&self.pod.annotations),
+            "spec.nodeName" => "podcheck".into(),
+            // The ServiceAccount admission plugin sets the name where the pod leaves it out.
+            "spec.serviceAccountName" => self
+                .pod
+                .service_account_name
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            "status.podIP" | "status.podIPs" | "status.hostIP" | "status.hostIPs" => {
+                "127.0.0.1".into()
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// The content of a downwardAPI volume file (downwardapi CollectData): a field, or a
+    /// named container's resource with the node's allocatable for what it leaves unset.
+    pub fn file(&self, f: &DownwardFile, node: &Allocatable) -> Result<String, String> {
+        if let Some(path) = &f.field_ref {
+            return Ok(self.value(path));
+        }
+        let Some(r) = &f.resource_field_ref else {
+            return Ok(String::new());
+        };
+        let name = r.container_name.as_deref().unwrap_or("");
+        let container = self
+            .pod
+            .containers
+            .iter()
+            .chain(&self.pod.init_containers)
+            .find(|c| c.name == name)
+            .ok_or_else(|| format!("container {name} not found"))?;
+        // ExtractResourceValueByContainerNameAndNodeAllocatable: the node's allocatable
+        // fills the named container's unset limits, init container or not.
+        let bare = Pod {
+            containers: vec![container.clone()],
+            ..Default::default()
+        };
+        let unnamed = ResourceFieldRef {
+            container_name: None,
+            ..r.clone()
+        };
+        resource_value(&unnamed, &bare, container, node)
+    }
+}
+
+/// fieldpath.FormatMap: `key="value"` per entry in key order, Go-quoted, newline-separated.
+fn format_map(m: &std::collections::BTreeMap<String, String>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}={}", go_quote(v)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A string as Go's `%q` writes it (strconv.Quote): printable characters as they are,
+/// escapes for quotes, backslashes and control characters.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 /// One unit in the billionths `parse_quantity_nanos` counts in.
 const UNIT: i128 = 1_000_000_000;
@@ -303,6 +426,65 @@ mod tests {
         assert_eq!(
             value(&pod, &c, field("limits.gpu", None, None)),
             Err("Unsupported container resource : limits.gpu".into())
+        );
+    }
+
+    #[test]
+    fn label_and_annotation_maps_are_sorted_go_quoted_lines() {
+        let mut pod = Pod::default();
+        pod.labels.insert("b".into(), "two words".into());
+        pod.labels.insert("a".into(), "x\"y\\z\n\u{1}é".into());
+        let fields = PodFields {
+            pod: &pod,
+            name: "p",
+            namespace: "ns",
+            uid: "u-1",
+        };
+        assert_eq!(
+            fields.value("metadata.labels"),
+            "a=\"x\\\"y\\\\z\\n\\x01é\"\nb=\"two words\""
+        );
+        assert_eq!(fields.value("metadata.annotations"), "");
+        assert_eq!(fields.value("metadata.labels['b']"), "two words");
+        assert_eq!(fields.value("metadata.uid"), "u-1");
+        assert_eq!(fields.value("spec.serviceAccountName"), "default");
+    }
+
+    #[test]
+    fn a_volume_files_container_gets_the_nodes_defaults_even_an_init_one() {
+        let init = container("setup", &[("memory", "64Mi")], &[]);
+        let pod = Pod {
+            init_containers: vec![init],
+            containers: vec![container("app", &[], &[])],
+            ..Default::default()
+        };
+        let fields = PodFields {
+            pod: &pod,
+            name: "p",
+            namespace: "ns",
+            uid: "u",
+        };
+        let file = |c: &str, r: &str| DownwardFile {
+            path: "f".into(),
+            field_ref: None,
+            resource_field_ref: Some(field(r, Some(c), r.ends_with("memory").then_some("1Mi"))),
+            mode: 0o644,
+        };
+        assert_eq!(
+            fields.file(&file("setup", "limits.memory"), &NODE),
+            Ok("64".into())
+        );
+        assert_eq!(
+            fields.file(&file("setup", "limits.cpu"), &NODE),
+            Ok("4".into())
+        );
+        assert_eq!(
+            fields.file(&file("app", "limits.memory"), &NODE),
+            Ok("8192".into())
+        );
+        assert_eq!(
+            fields.file(&file("gone", "limits.cpu"), &NODE),
+            Err("container gone not found".into())
         );
     }
 

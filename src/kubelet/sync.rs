@@ -9,6 +9,7 @@ use crate::runtime::process;
 use super::backoff::go_duration;
 use super::container::{ContainerKind, ExitInfo, InstanceRecord, InstanceState, StartFailure};
 use super::container_config::ConfigFailure;
+use super::downward::PodFields;
 use super::images::Image;
 use super::pod_worker::{BlockReason, Cid, Live, Msg, SyncBlock, Timer, Worker};
 use super::status::{restarts_after_probe_kill, should_restart};
@@ -43,9 +44,11 @@ impl Worker<'_> {
         }
         // WaitForAttachAndMount comes before the sandbox: a volume that cannot be set up
         // keeps the pod in ContainerCreating.
+        let now = self.now();
+        let fields = PodFields::of(&self.cfg);
         match self
             .volumes
-            .set_up(&self.cfg.pod, &self.cfg.node_fs, &self.sandbox, self.now())
+            .set_up(&fields, &self.cfg.node_fs, &self.sandbox, now)
         {
             VolumesState::Ready => {}
             VolumesState::Waiting => return,

@@ -7,14 +7,16 @@
 //! (500 ms doubling to 2m2s), and the pod's containers wait in ContainerCreating until it
 //! succeeds.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::downward::{Allocatable, PodFields};
 use crate::runtime::atomic_writer::{PayloadFile, write_payload};
 use crate::runtime::node_fs::NodeFs;
+use crate::runtime::node_resources::node_capacity;
 use crate::runtime::sandbox::PodSandbox;
 use crate::spec::expansion::expand_with;
 use crate::spec::model::{HostPath, Pod, Projection, VolumeMount};
@@ -64,7 +66,7 @@ impl VolumeManager {
     /// a retry is not due at `now`; a failure doubles the retry delay (at most 2m2s).
     pub(super) fn set_up(
         &mut self,
-        pod: &Pod,
+        fields: &PodFields<'_>,
         node: &NodeFs,
         sandbox: &PodSandbox,
         now: Duration,
@@ -75,6 +77,7 @@ impl VolumeManager {
         if self.retry_at.is_some_and(|t| t > now) {
             return VolumesState::Waiting;
         }
+        let pod = fields.pod;
         let used = |name: &str| {
             pod.init_containers
                 .iter()
@@ -88,7 +91,7 @@ impl VolumeManager {
             .filter_map(|v| {
                 let result = match (&v.host_path, &v.projection) {
                     (Some(h), _) => set_up_host_path(node, h).map(drop),
-                    (None, Some(p)) => set_up_projection(sandbox, &v.name, p),
+                    (None, Some(p)) => set_up_projection(fields, sandbox, &v.name, p),
                     (None, None) => Ok(()),
                 };
                 result
@@ -110,19 +113,52 @@ impl VolumeManager {
 
 /// Writes a configMap, secret or projected volume's files into its directory, or fails
 /// with the volume plugin's error (a key its object lacks), as every attempt does.
-fn set_up_projection(sandbox: &PodSandbox, name: &str, p: &Projection) -> Result<(), String> {
+fn set_up_projection(
+    fields: &PodFields<'_>,
+    sandbox: &PodSandbox,
+    name: &str,
+    p: &Projection,
+) -> Result<(), String> {
     if let Some(e) = &p.error {
         return Err(e.clone());
     }
-    let files: Vec<PayloadFile<'_>> = p
+    // downwardapi CollectData: every file is tried, the errors reported together.
+    let node = (!p.downward.is_empty()).then(|| Allocatable::of(node_capacity()));
+    let mut rendered = Vec::new();
+    let mut errors = Vec::new();
+    for f in &p.downward {
+        match node.as_ref().map(|n| fields.file(f, n)) {
+            Some(Ok(text)) => rendered.push((f, text)),
+            Some(Err(e)) => errors.push(e),
+            None => {}
+        }
+    }
+    match errors.len() {
+        0 => {}
+        1 => return Err(errors.remove(0)),
+        _ => return Err(format!("[{}]", errors.join(", "))),
+    }
+    let mut files: BTreeMap<&str, PayloadFile<'_>> = p
         .files
         .iter()
-        .map(|f| PayloadFile {
-            path: &f.path,
-            data: &f.data,
-            mode: f.mode,
+        .map(|f| {
+            let file = PayloadFile {
+                path: &f.path,
+                data: &f.data,
+                mode: f.mode,
+            };
+            (f.path.as_str(), file)
         })
         .collect();
+    for (f, text) in &rendered {
+        let file = PayloadFile {
+            path: &f.path,
+            data: text.as_bytes(),
+            mode: f.mode,
+        };
+        files.insert(&f.path, file);
+    }
+    let files: Vec<PayloadFile<'_>> = files.into_values().collect();
     sandbox
         .volume_dir(name)
         .and_then(|dir| write_payload(&dir, &files))
@@ -488,12 +524,18 @@ mod tests {
         let node = NodeFs::new();
         let mut vm = VolumeManager::new();
         let sandbox = PodSandbox::create("volumes-test").unwrap();
+        let fields = PodFields {
+            pod: &pod,
+            name: "p",
+            namespace: "default",
+            uid: "u",
+        };
         let s = Duration::from_secs;
         let ms = Duration::from_millis;
         let mut now = s(0);
         let mut retries = Vec::new();
         for _ in 0..10 {
-            match vm.set_up(&pod, &node, &sandbox, now) {
+            match vm.set_up(&fields, &node, &sandbox, now) {
                 VolumesState::Failed { messages, retry_at } => {
                     assert_eq!(messages.len(), 1);
                     assert!(
@@ -502,7 +544,7 @@ mod tests {
                     );
                     // Not due yet: no second attempt, no second event.
                     assert_eq!(
-                        vm.set_up(&pod, &node, &sandbox, retry_at - ms(1)),
+                        vm.set_up(&fields, &node, &sandbox, retry_at - ms(1)),
                         VolumesState::Waiting
                     );
                     retries.push(retry_at - now);
@@ -514,9 +556,12 @@ mod tests {
         assert_eq!(&retries[..4], [ms(500), s(1), s(2), s(4)]);
         assert_eq!(retries[9], s(122), "capped at maxDurationBeforeRetry");
         std::fs::create_dir(&want).unwrap();
-        assert_eq!(vm.set_up(&pod, &node, &sandbox, now), VolumesState::Ready);
         assert_eq!(
-            vm.set_up(&pod, &node, &sandbox, now),
+            vm.set_up(&fields, &node, &sandbox, now),
+            VolumesState::Ready
+        );
+        assert_eq!(
+            vm.set_up(&fields, &node, &sandbox, now),
             VolumesState::Ready,
             "set up once"
         );

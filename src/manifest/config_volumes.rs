@@ -1,6 +1,8 @@
-//! configMap, secret and projected volumes whose objects are in the same file: the files
-//! the kubelet's volume plugins would write (configmap.MakePayload, secret.MakePayload,
-//! projected collectData), and the API server's checks of their items and modes.
+//! configMap, secret, downwardAPI and projected volumes: the files the kubelet's volume
+//! plugins would write (configmap.MakePayload, secret.MakePayload, downwardapi
+//! CollectData, projected collectData) from the objects of the same file, and the API
+//! server's checks of their items and modes. A downwardAPI file is rendered by the kubelet
+//! as it sets the volume up; here it is only checked and carried.
 //!
 //! As for variables, an object that is not in the file leaves the volume empty with a note;
 //! a key missing from an object that is there is the plugin's error, which keeps the pod in
@@ -11,6 +13,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1 as k;
 
 use super::config_refs::{ConfigObjects, Kind};
+use super::validate_container::{VOLUME_FIELD_PATHS, field_ref, resource_field_ref};
 use crate::diag::{Diagnostic, FieldPath};
 use crate::spec::model as m;
 
@@ -37,6 +40,7 @@ pub fn project(
     path: &FieldPath,
     out: &mut Vec<Diagnostic>,
 ) -> Option<m::Projection> {
+    let mut downward_items: Vec<(&[k::DownwardAPIVolumeFile], FieldPath)> = Vec::new();
     let (sources, default_mode, mode_path) = if let Some(c) = &v.config_map {
         let p = path.key("configMap");
         let src = Source {
@@ -57,8 +61,20 @@ pub fn project(
             path: p.clone(),
         };
         (vec![src], s.default_mode, p.key("defaultMode"))
+    } else if let Some(d) = &v.downward_api {
+        let p = path.key("downwardAPI");
+        let items = d.items.as_deref().unwrap_or(&[]);
+        downward_items.push((items, p.key("items")));
+        (Vec::new(), d.default_mode, p.key("defaultMode"))
     } else if let Some(pr) = &v.projected {
         let p = path.key("projected");
+        for (i, s) in pr.sources.iter().flatten().enumerate() {
+            if let Some(d) = &s.downward_api {
+                let items = d.items.as_deref().unwrap_or(&[]);
+                let at = p.key("sources").index(i).key("downwardAPI").key("items");
+                downward_items.push((items, at));
+            }
+        }
         (
             projected_sources(pr, &p, out),
             pr.default_mode,
@@ -112,6 +128,14 @@ pub fn project(
             }
         }
     }
+    let mut downward = Vec::new();
+    for (items, at) in downward_items {
+        for (i, item) in items.iter().enumerate() {
+            if let Some(f) = downward_file(item, default_mode, &at.index(i), out) {
+                downward.push(f);
+            }
+        }
+    }
     // utilerrors.NewAggregate: one error as it is, several in brackets.
     let error = match errors.len() {
         0 => None,
@@ -120,12 +144,14 @@ pub fn project(
     };
     Some(m::Projection {
         files: files.into_values().collect(),
+        downward,
         error,
         source: v.clone(),
     })
 }
 
-/// A projected volume's ConfigMap and Secret sources; the others get a note each.
+/// A projected volume's ConfigMap and Secret sources; its downwardAPI sources are read
+/// apart, and the others get a note each.
 fn projected_sources<'a>(
     pr: &'a k::ProjectedVolumeSource,
     path: &FieldPath,
@@ -150,11 +176,9 @@ fn projected_sources<'a>(
                 optional: c.optional.unwrap_or(false),
                 path: p.key("secret"),
             });
-        } else {
+        } else if s.downward_api.is_none() {
             let what = if s.service_account_token.is_some() {
                 "serviceAccountToken"
-            } else if s.downward_api.is_some() {
-                "downwardAPI"
             } else if s.cluster_trust_bundle.is_some() {
                 "clusterTrustBundle"
             } else {
@@ -237,6 +261,50 @@ fn check_mode(mode: Option<i32>, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// validateDownwardAPIVolumeFile, and the file as the model carries it (None when invalid).
+fn downward_file(
+    item: &k::DownwardAPIVolumeFile,
+    default_mode: i32,
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) -> Option<m::DownwardFile> {
+    let before = out.len();
+    check_path(&item.path, path, out);
+    match (&item.field_ref, &item.resource_field_ref) {
+        (Some(f), r) => {
+            field_ref(f, &VOLUME_FIELD_PATHS, &path.key("fieldRef"), out);
+            if r.is_some() {
+                out.push(Diagnostic::error(
+                    path.clone(),
+                    "Invalid value: \"resource\": fieldRef and resourceFieldRef can not be specified simultaneously".to_owned(),
+                ));
+            }
+        }
+        (None, Some(r)) => resource_field_ref(r, true, &path.key("resourceFieldRef"), out),
+        (None, None) => out.push(Diagnostic::error(
+            path.clone(),
+            "Required value: one of fieldRef and resourceFieldRef is required".to_owned(),
+        )),
+    }
+    check_mode(item.mode, &path.key("mode"), out);
+    if out.len() > before {
+        return None;
+    }
+    Some(m::DownwardFile {
+        path: item.path.clone(),
+        field_ref: item.field_ref.as_ref().map(|f| f.field_path.clone()),
+        resource_field_ref: item
+            .resource_field_ref
+            .as_ref()
+            .map(|r| m::ResourceFieldRef {
+                resource: r.resource.clone(),
+                container_name: r.container_name.clone().filter(|n| !n.is_empty()),
+                divisor: r.divisor.as_ref().map(|d| d.0.clone()),
+            }),
+        mode: u32::try_from(item.mode.unwrap_or(default_mode)).unwrap_or(0) & 0o777,
+    })
+}
+
 /// validateKeyToPath: a key, a path below the volume, a valid mode.
 fn check_item(item: &k::KeyToPath, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     if item.key.is_empty() {
@@ -245,14 +313,19 @@ fn check_item(item: &k::KeyToPath, path: &FieldPath, out: &mut Vec<Diagnostic>) 
             "Required value".to_owned(),
         ));
     }
-    let p = &item.path;
+    check_path(&item.path, path, out);
+    check_mode(item.mode, &path.key("mode"), out);
+}
+
+/// An item's `path`: required, and ValidateLocalNonReservedPath's rules: relative, no `..`
+/// element, and a last element that does not start with `..` (the kubelet's own `..data`
+/// lives there). `path` is the item's.
+fn check_path(p: &str, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     let at = path.key("path");
     let invalid = |why: &str| Diagnostic::error(at.clone(), format!("Invalid value: {p:?}: {why}"));
     if p.is_empty() {
         out.push(Diagnostic::error(at.clone(), "Required value".to_owned()));
     }
-    // ValidateLocalNonReservedPath: relative, no `..` element, and a last element that does
-    // not start with `..` (the kubelet's own `..data` lives there).
     let before = out.len();
     if p.starts_with('/') {
         out.push(invalid("must be a relative path"));
@@ -264,7 +337,6 @@ fn check_item(item: &k::KeyToPath, path: &FieldPath, out: &mut Vec<Diagnostic>) 
     if out.len() == before && base.starts_with("..") {
         out.push(invalid("must not start with '..'"));
     }
-    check_mode(item.mode, &path.key("mode"), out);
 }
 
 #[cfg(test)]
@@ -378,6 +450,42 @@ mod tests {
             out[0].path.to_string(),
             "projected.sources[2].serviceAccountToken"
         );
+    }
+
+    #[test]
+    fn downward_api_files_are_checked_and_carried_for_the_kubelet() {
+        let (p, out) = run(
+            "name: v\ndownwardAPI:\n  defaultMode: 0440\n  items:\n  - {path: labels, fieldRef: {fieldPath: metadata.labels}}\n  - {path: mem, mode: 0400, resourceFieldRef: {containerName: app, resource: limits.memory, divisor: 1Mi}}\n",
+        );
+        assert!(out.is_empty(), "{out:?}");
+        let d = p.expect("a projection").downward;
+        assert_eq!(d.len(), 2);
+        assert_eq!(
+            (d[0].field_ref.as_deref(), d[0].mode),
+            (Some("metadata.labels"), 0o440)
+        );
+        let r = d[1].resource_field_ref.as_ref().expect("a resource");
+        assert_eq!(
+            (r.container_name.as_deref(), d[1].mode),
+            (Some("app"), 0o400)
+        );
+        let (p, out) = run(
+            "name: v\ndownwardAPI:\n  items:\n  - {path: ip, fieldRef: {fieldPath: status.podIP}}\n  - {path: cpu, resourceFieldRef: {resource: limits.cpu}}\n  - {path: none}\n  - {path: both, fieldRef: {fieldPath: metadata.name}, resourceFieldRef: {containerName: a, resource: limits.cpu}}\n",
+        );
+        let got: Vec<String> = out
+            .iter()
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "downwardAPI.items[0].fieldRef.fieldPath: Unsupported value: \"status.podIP\": supported values: \"metadata.annotations\", \"metadata.labels\", \"metadata.name\", \"metadata.namespace\", \"metadata.uid\"",
+                "downwardAPI.items[1].resourceFieldRef.containerName: Required value",
+                "downwardAPI.items[2]: Required value: one of fieldRef and resourceFieldRef is required",
+                "downwardAPI.items[3]: Invalid value: \"resource\": fieldRef and resourceFieldRef can not be specified simultaneously",
+            ]
+        );
+        assert!(p.expect("a projection").downward.is_empty());
     }
 
     #[test]

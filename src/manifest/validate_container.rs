@@ -94,32 +94,11 @@ fn value_from(e: &k::EnvVar, from: &k::EnvVarSource, path: &FieldPath, out: &mut
     let mut sources = 0;
     if let Some(f) = &from.field_ref {
         sources += 1;
-        field_ref(f, &path.key("fieldRef"), out);
+        field_ref(f, &ENV_FIELD_PATHS, &path.key("fieldRef"), out);
     }
     if let Some(r) = &from.resource_field_ref {
         sources += 1;
-        let rpath = path.key("resourceFieldRef").key("resource");
-        if r.resource.is_empty() {
-            out.push(error(
-                rpath,
-                "Required value",
-                "name a resource, e.g. limits.memory",
-            ));
-        } else if !ENV_RESOURCES.contains(&r.resource.as_str())
-            && !r.resource.starts_with("requests.hugepages-")
-            && !r.resource.starts_with("limits.hugepages-")
-        {
-            out.push(error(
-                rpath,
-                format!(
-                    "Unsupported value: {:?}: supported values: {}",
-                    r.resource,
-                    quoted(&ENV_RESOURCES)
-                ),
-                "a resourceFieldRef names a limit or request of cpu, memory, ephemeral-storage or hugepages",
-            ));
-        }
-        divisor(r, &path.key("resourceFieldRef").key("divisor"), out);
+        resource_field_ref(r, false, &path.key("resourceFieldRef"), out);
     }
     let key_refs = [
         (
@@ -158,6 +137,45 @@ fn value_from(e: &k::EnvVar, from: &k::EnvVarSource, path: &FieldPath, out: &mut
         format!("Invalid value: \"\": {why}"),
         "give the variable either a literal `value` or exactly one valueFrom source",
     ));
+}
+
+/// A `resourceFieldRef` (`validateContainerResourceFieldSelector`): a supported resource, a
+/// divisor of one unit, and in a downwardAPI volume the container it reads.
+pub(super) fn resource_field_ref(
+    r: &k::ResourceFieldSelector,
+    volume: bool,
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) {
+    if volume && r.container_name.as_deref().is_none_or(str::is_empty) {
+        out.push(error(
+            path.key("containerName"),
+            "Required value",
+            "a downwardAPI volume file names the container whose resources it reads",
+        ));
+    }
+    let rpath = path.key("resource");
+    if r.resource.is_empty() {
+        out.push(error(
+            rpath,
+            "Required value",
+            "name a resource, e.g. limits.memory",
+        ));
+    } else if !ENV_RESOURCES.contains(&r.resource.as_str())
+        && !r.resource.starts_with("requests.hugepages-")
+        && !r.resource.starts_with("limits.hugepages-")
+    {
+        out.push(error(
+                rpath,
+                format!(
+                    "Unsupported value: {:?}: supported values: {}",
+                    r.resource,
+                    quoted(&ENV_RESOURCES)
+                ),
+                "a resourceFieldRef names a limit or request of cpu, memory, ephemeral-storage or hugepages",
+            ));
+    }
+    divisor(r, &path.key("divisor"), out);
 }
 
 /// The divisors the API server allows per resource (`validateContainerResourceDivisor`).
@@ -199,7 +217,24 @@ fn divisor(r: &k::ResourceFieldSelector, path: &FieldPath, out: &mut Vec<Diagnos
     }
 }
 
-fn field_ref(f: &k::ObjectFieldSelector, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+/// The field paths a downwardAPI volume file's `fieldRef` may name
+/// (`validVolumeDownwardAPIFieldPathExpressions`), sorted.
+pub const VOLUME_FIELD_PATHS: [&str; 5] = [
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+];
+
+/// A `fieldRef` (`validateObjectFieldSelector`): a path the downward API converts, one of
+/// `valid` or a label or annotation subscript with a valid key.
+pub(super) fn field_ref(
+    f: &k::ObjectFieldSelector,
+    valid: &[&str],
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) {
     let fpath = path.key("fieldPath");
     if f.field_path.is_empty() {
         out.push(error(
@@ -229,8 +264,8 @@ fn field_ref(f: &k::ObjectFieldSelector, path: &FieldPath, out: &mut Vec<Diagnos
         (!CONVERTIBLE_FIELD_PATHS.contains(&fp)).then(|| format!("field label not supported: {fp}"))
     };
     let help = format!(
-        "an env variable can take {} or metadata.labels['KEY'] / metadata.annotations['KEY']",
-        ENV_FIELD_PATHS.join(", ")
+        "a fieldRef can take {} or metadata.labels['KEY'] / metadata.annotations['KEY']",
+        valid.join(", ")
     );
     if let Some(why) = convert_error {
         out.push(error(
@@ -261,12 +296,12 @@ fn field_ref(f: &k::ObjectFieldSelector, path: &FieldPath, out: &mut Vec<Diagnos
             } else {
                 fp
             };
-            if !ENV_FIELD_PATHS.contains(&internal) {
+            if !valid.contains(&internal) {
                 out.push(error(
                     fpath,
                     format!(
                         "Unsupported value: {internal:?}: supported values: {}",
-                        quoted(&ENV_FIELD_PATHS)
+                        quoted(valid)
                     ),
                     &help,
                 ));

@@ -634,10 +634,26 @@ pub struct Volume {
 pub struct Projection {
     /// The files, by path relative to the volume, sorted.
     pub files: Vec<ProjectedFile>,
+    /// downwardAPI files, whose content the kubelet renders from the pod as it sets the
+    /// volume up (a later file at the same path wins over `files`).
+    pub downward: Vec<DownwardFile>,
     /// Why the volume cannot be set up (a key its object lacks): the FailedMount message.
     pub error: Option<String>,
     /// The volume as the manifest wrote it, which `export` writes back.
     pub source: k8s_openapi::api::core::v1::Volume,
+}
+
+/// One downwardAPI file of a volume: a pod field or a container's resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownwardFile {
+    /// The path below the volume.
+    pub path: String,
+    /// A `fieldRef` path: `metadata.labels`, `metadata.annotations['KEY']`, …
+    pub field_ref: Option<String>,
+    /// A `resourceFieldRef` (its containerName is required here).
+    pub resource_field_ref: Option<ResourceFieldRef>,
+    /// The file's mode.
+    pub mode: u32,
 }
 
 /// One file of a projected volume.
