@@ -172,7 +172,7 @@ impl Worker<'_> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(ConfigFailure::Config)?;
-        let mounts = self.mount_plan(cid, sources, &term_log, &cwd, &home)?;
+        let mounts = self.mount_plan(cid, sources, &term_log, &cwd, &home, restart_count)?;
         // Where the machine has no memory cgroup the run's notes say the limit is ignored.
         let cgroup = match spec.memory_limit() {
             Some(limit) if crate::runtime::cgroup::memory_support().is_ok() => Some(
@@ -254,6 +254,7 @@ impl Worker<'_> {
         term_log: &Path,
         cwd: &Path,
         scratch: &Path,
+        restart_count: u32,
     ) -> Result<Option<Arc<MountPlan>>, String> {
         let Some(net) = &self.cfg.network else {
             return Ok(None);
@@ -269,6 +270,9 @@ impl Worker<'_> {
                 target: m.mount_path.clone().into(),
                 read_only: m.read_only || always_read_only(&self.cfg.pod, &m.name),
             });
+        }
+        if let Some(b) = self.make_working_dir(&binds, cwd, scratch, restart_count)? {
+            binds.push(b);
         }
         binds.push(Bind {
             source: term_log.to_owned(),
@@ -310,6 +314,46 @@ impl Worker<'_> {
 }
 
 impl Worker<'_> {
+    /// runc makes a missing working directory (`mkdir -p`) once the mounts are in place:
+    /// inside an emptyDir mounted above it, else in the container's own root, which here is
+    /// a fresh directory bound at the path. A hostPath or read-only volume above it gets
+    /// the fresh directory too, so the host is never written.
+    fn make_working_dir(
+        &self,
+        volume_binds: &[Bind],
+        cwd: &Path,
+        scratch: &Path,
+        restart_count: u32,
+    ) -> Result<Option<Bind>, String> {
+        if cwd.exists() || volume_binds.iter().any(|b| b.target == cwd) {
+            return Ok(None);
+        }
+        let fail = |e: std::io::Error| {
+            format!(
+                "failed to make the working directory {}: {e}",
+                cwd.display()
+            )
+        };
+        let covering = volume_binds
+            .iter()
+            .filter(|b| cwd.starts_with(&b.target) && !b.read_only)
+            .filter(|b| b.source.starts_with(self.sandbox.root()) && b.source.is_dir())
+            .max_by_key(|b| b.target.components().count());
+        if let Some(b) = covering
+            && let Ok(rel) = cwd.strip_prefix(&b.target)
+        {
+            std::fs::create_dir_all(b.source.join(rel)).map_err(fail)?;
+            return Ok(None);
+        }
+        let fresh = scratch.join(format!("workdir.{restart_count}"));
+        std::fs::create_dir_all(&fresh).map_err(fail)?;
+        Ok(Some(Bind {
+            source: fresh,
+            target: cwd.to_owned(),
+            read_only: false,
+        }))
+    }
+
     /// The pod's hostname and domain (GeneratePodHostNameAndDomain).
     fn pod_hostname(&self) -> (String, String) {
         hostname_and_domain(

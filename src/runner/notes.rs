@@ -23,6 +23,30 @@ pub(super) fn volume_note(pod: &Pod, pod_mode: bool) -> Option<String> {
     ))
 }
 
+/// Names the workingDirs this machine lacks where no mount namespace can make them: the
+/// runtime would make each, podcheck cannot without changing the host, so the container
+/// fails to start (StartError).
+pub(super) fn working_dir_note(pod: &Pod, pod_mode: bool) -> Option<String> {
+    if pod_mode && crate::runtime::isolation::mounts_in_pod_mode().is_ok() {
+        return None;
+    }
+    let missing: Vec<String> = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .filter_map(|c| {
+            let dir = c.working_dir.as_deref()?;
+            (!std::path::Path::new(dir).is_dir()).then(|| format!("{} ({dir})", c.name))
+        })
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "workingDir not on this machine: {}; a runtime would make it, podcheck can only in pod isolation with mount namespaces, so these containers fail with StartError",
+            missing.join(", ")
+        )
+    })
+}
+
 /// Names the hostPath volumes whose path this machine lacks and that the node would make
 /// (no type, DirectoryOrCreate, FileOrCreate): podcheck makes them for the run only, so
 /// what containers write there never reaches this machine's own path.
@@ -120,7 +144,7 @@ pub fn identity_unavailable(pod: &crate::spec::model::Pod) -> Option<String> {
 mod tests {
     use std::path::Path;
 
-    use super::empty_dir_note;
+    use super::{empty_dir_note, working_dir_note};
     use crate::spec::load::parse_spec;
 
     fn pod(volumes: &str) -> crate::spec::model::Pod {
@@ -153,5 +177,18 @@ mod tests {
     fn plain_empty_dirs_need_no_note() {
         let p = pod("[[pod.volumes]]\nname = \"plain\"\nemptyDir = { medium = \"\" }\n");
         assert_eq!(empty_dir_note(&p), None);
+    }
+
+    #[test]
+    fn a_missing_working_dir_is_named_where_it_cannot_be_made() {
+        let p: crate::spec::model::Pod = toml::from_str(
+            "[[containers]]\nname = \"a\"\nworkingDir = \"/no/such/podcheck-dir\"\n[[containers]]\nname = \"b\"\nworkingDir = \"/\"\n",
+        )
+        .expect("pod");
+        let note = working_dir_note(&p, false).expect("a note");
+        assert!(
+            note.contains("a (/no/such/podcheck-dir)") && !note.contains("b ("),
+            "{note}"
+        );
     }
 }

@@ -228,14 +228,20 @@ pub struct ContainerProcess {
 /// Starts a container process behind its shim, with captured output.
 pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
     let program = spec.argv.first().ok_or(SpawnError::NoCommand)?;
-    if !spec.cwd.is_dir() {
+    // With a mount plan the working directory is the container's, entered at the plan's
+    // end (a bind may be what makes it); the host path need not exist.
+    let host_cwd = if spec.cwd.is_dir() {
+        spec.cwd.as_path()
+    } else if spec.mounts.is_some() {
+        std::path::Path::new("/")
+    } else {
         return Err(SpawnError::NoWorkingDir(spec.cwd.display().to_string()));
-    }
+    };
     let mut cmd = std::process::Command::new(program);
     cmd.args(&spec.argv[1..])
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&spec.cwd)
+        .current_dir(host_cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -414,10 +414,12 @@ impl MountPlan {
             next_slot += 1;
             head.push(Op::Chroot { root: cstr(&root)? });
         }
-        // Opened after the chroot, so the fallback handle is inside the new root.
+        // Opened after the chroot, so the fallback handle is inside the new root. A working
+        // directory only a bind makes has no fallback: the root stands in.
+        let pin = if cwd.exists() { cwd } else { Path::new("/") };
         head.push(Op::Pin {
             slot: cwd_slot,
-            path: cstr(cwd)?,
+            path: cstr(pin)?,
             role: Role::Cwd,
         });
         head.extend(body);
