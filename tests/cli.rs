@@ -1405,6 +1405,24 @@ fn lint_reports_the_api_servers_workload_validation() {
 }
 
 #[test]
+fn lint_reports_api_validation_errors_as_checks_not_unreadable_input() {
+    // Exit 2 is for files that cannot be read or parsed; a manifest the API server would
+    // reject is read fine and fails with its findings (1).
+    let (code, _, err) = lint(&["fixtures/lint/projected-volume.yaml"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(!err.contains("invalid-input"), "{err}");
+    assert!(
+        err.contains("error[api-validation]: spec.volumes[0].projected: Invalid value: \"x\": conflicting duplicate paths")
+            && err.contains("projected-volume.yaml:17:5"),
+        "{err}"
+    );
+    assert!(
+        err.contains("serviceAccountToken.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes"),
+        "{err}"
+    );
+}
+
+#[test]
 fn lint_fail_on_and_ignore_decide_the_exit_code() {
     let bad = "fixtures/lint/bad-deployment.yaml";
     assert_eq!(lint(&[bad, "--fail-on", "never"]).0, Some(0));

@@ -29,6 +29,23 @@ pub fn lint_manifest_source(path: &Path, source: String, opts: &LintOptions) -> 
     report
 }
 
+/// Whether an error is the API server's validation (worded as field.Error words its types),
+/// not a file that cannot be read: it gets a check id and exit code 1, not 2.
+fn api_validation(message: &str) -> bool {
+    [
+        "Invalid value",
+        "Required value",
+        "Forbidden",
+        "Unsupported value",
+        "Duplicate value",
+        "Too long",
+        "Too many",
+        "Not found",
+    ]
+    .iter()
+    .any(|t| message.starts_with(t))
+}
+
 /// Kinds (by apiVersion) whose fields are Kubernetes' own, so a boolean where a string is
 /// due is surely wrong; custom resources may well have boolean fields we do not know.
 fn core_api(doc: &crate::manifest::yaml::Node) -> bool {
@@ -66,10 +83,7 @@ pub(super) fn lint_manifest_file(
                 findings.push(finding(&file.path, src, id, severity_of(id), d, None));
             }
             // The API server's pod validation, worded as it words it.
-            crate::diag::Severity::Error
-                if d.message.starts_with("Unsupported value")
-                    || d.message.starts_with("Duplicate value") =>
-            {
+            crate::diag::Severity::Error if api_validation(&d.message) => {
                 let id = pod_rule(d);
                 findings.push(finding(&file.path, src, id, Severity::Error, d, None));
             }

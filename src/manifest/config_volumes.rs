@@ -75,6 +75,7 @@ pub fn project(
                 downward_items.push((items, at));
             }
         }
+        check_projection(pr, &p, out);
         (
             projected_sources(pr, &p, out),
             pr.default_mode,
@@ -191,6 +192,82 @@ fn projected_sources<'a>(
         }
     }
     sources
+}
+
+/// validateProjectionSources' checks across sources: one volume type per source, no path
+/// projected twice (the error names the projected volume as its field, as the API server
+/// does), and a serviceAccountToken's lifetime and path.
+fn check_projection(pr: &k::ProjectedVolumeSource, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut claim = |p: &str, value: &str, out: &mut Vec<Diagnostic>| {
+        if !p.is_empty() && !seen.insert(p.to_owned()) {
+            out.push(Diagnostic::error(
+                path.clone(),
+                format!("Invalid value: {value:?}: conflicting duplicate paths"),
+            ));
+        }
+    };
+    for (i, s) in pr.sources.iter().flatten().enumerate() {
+        let at = path.key("sources").index(i);
+        let kinds = [
+            s.secret.is_some(),
+            s.config_map.is_some(),
+            s.downward_api.is_some(),
+            s.service_account_token.is_some(),
+            s.cluster_trust_bundle.is_some(),
+            s.pod_certificate.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() > 1 {
+            out.push(Diagnostic::error(
+                at.clone(),
+                "Forbidden: may not specify more than 1 volume type".to_owned(),
+            ));
+        }
+        if let Some(c) = &s.secret {
+            for item in c.items.iter().flatten() {
+                claim(&item.path, &c.name, out);
+            }
+        }
+        if let Some(c) = &s.config_map {
+            for item in c.items.iter().flatten() {
+                claim(&item.path, &c.name, out);
+            }
+        }
+        if let Some(d) = &s.downward_api {
+            for item in d.items.iter().flatten() {
+                claim(&item.path, &item.path, out);
+            }
+        }
+        if let Some(t) = &s.service_account_token {
+            // Unset, the API server defaults it to an hour.
+            let secs = t.expiration_seconds.unwrap_or(3600);
+            let field = at.key("serviceAccountToken").key("expirationSeconds");
+            if secs < 600 {
+                out.push(Diagnostic::error(
+                    field.clone(),
+                    format!(
+                        "Invalid value: {secs}: may not specify a duration less than 10 minutes"
+                    ),
+                ));
+            }
+            if secs > 1 << 32 {
+                out.push(Diagnostic::error(
+                    field,
+                    format!(
+                        "Invalid value: {secs}: may not specify a duration larger than 2^32 seconds"
+                    ),
+                ));
+            }
+            // The API server reports the token's path at the projection's own `path`.
+            let mut found = Vec::new();
+            check_path(&t.path, path, &mut found);
+            out.extend(found);
+        }
+        if let Some(b) = &s.cluster_trust_bundle {
+            check_path(&b.path, &at.key("clusterTrustBundlePEM"), out);
+            claim(&b.path, &b.path, out);
+        }
+    }
 }
 
 /// MakePayload: every key of the object when no items are given, else each item's key at
@@ -449,6 +526,55 @@ mod tests {
         assert_eq!(
             out[0].path.to_string(),
             "projected.sources[2].serviceAccountToken"
+        );
+    }
+
+    #[test]
+    fn projected_sources_are_checked_as_the_api_server_does() {
+        let messages = |yaml: &str| -> Vec<String> {
+            run(yaml)
+                .1
+                .iter()
+                .filter(|d| d.severity == crate::diag::Severity::Error)
+                .map(|d| format!("{}: {}", d.path, d.message))
+                .collect()
+        };
+        // A path projected by two sources, whatever their kinds.
+        assert_eq!(
+            messages(
+                "name: v\nprojected:\n  sources:\n  - configMap: {name: cfg, items: [{key: b, path: x}]}\n  - secret: {name: sec, items: [{key: q, path: x}]}\n  - downwardAPI: {items: [{path: x, fieldRef: {fieldPath: metadata.name}}]}\n",
+            ),
+            [
+                "projected: Invalid value: \"sec\": conflicting duplicate paths",
+                "projected: Invalid value: \"x\": conflicting duplicate paths"
+            ]
+        );
+        // Two volume types in one source.
+        assert_eq!(
+            messages(
+                "name: v\nprojected:\n  sources:\n  - configMap: {name: cfg}\n    secret: {name: sec}\n"
+            ),
+            ["projected.sources[0]: Forbidden: may not specify more than 1 volume type"]
+        );
+        // A token's lifetime is 10 minutes to 2^32 seconds; its path is reported at the
+        // projection's own `path`, as the API server reports it.
+        assert_eq!(
+            messages(
+                "name: v\nprojected:\n  sources:\n  - serviceAccountToken: {path: token, expirationSeconds: 599}\n  - serviceAccountToken: {path: /abs, expirationSeconds: 4294967297}\n  - serviceAccountToken: {path: ''}\n"
+            ),
+            [
+                "projected.sources[0].serviceAccountToken.expirationSeconds: Invalid value: 599: may not specify a duration less than 10 minutes",
+                "projected.sources[1].serviceAccountToken.expirationSeconds: Invalid value: 4294967297: may not specify a duration larger than 2^32 seconds",
+                "projected.path: Invalid value: \"/abs\": must be a relative path",
+                "projected.path: Required value"
+            ]
+        );
+        // The one-hour default and 2^32 itself are fine.
+        assert!(
+            messages(
+                "name: v\nprojected:\n  sources:\n  - serviceAccountToken: {path: a}\n  - serviceAccountToken: {path: b, expirationSeconds: 4294967296}\n"
+            )
+            .is_empty()
         );
     }
 
