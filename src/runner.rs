@@ -206,11 +206,7 @@ pub async fn run_spec(
     for (name, argv) in &opts.images {
         images.insert(
             name.clone(),
-            crate::spec::model::ImageEntry {
-                command: argv.clone(),
-                args: Vec::new(),
-                available_at: None,
-            },
+            crate::spec::model::ImageEntry::command(argv.clone()),
         );
     }
     let requested_scale = opts
@@ -255,7 +251,7 @@ pub async fn run_spec(
         ));
     }
     for p in &all_pods {
-        if let Some(why) = identity_unavailable(p) {
+        if let Some(why) = identity_unavailable(p, &images) {
             return Err(RunError::Isolation(why));
         }
     }

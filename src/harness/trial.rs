@@ -119,7 +119,7 @@ fn pass_name(spec: &str, forced: Option<Isolation>) -> String {
 /// (else the spec's own), if so. A spec that does not load is not skipped: its trial
 /// reports the error.
 fn unmet_requirement(loaded: &LoadedSpec, mode: Option<Isolation>) -> Option<String> {
-    if let Some(why) = crate::runner::identity_unavailable(&loaded.spec.pod) {
+    if let Some(why) = crate::runner::identity_unavailable(&loaded.spec.pod, &loaded.spec.images) {
         return Some(why);
     }
     let run = &loaded.spec.run;

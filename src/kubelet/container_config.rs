@@ -19,7 +19,7 @@ use super::pod_worker::{Cid, Worker};
 use super::service_env::service_env_map;
 use super::volumes::{always_read_only, mount_source, volume_source};
 use crate::spec::expansion::expand;
-use crate::spec::security::{requested_identity, verify_run_as_non_root};
+use crate::spec::security::{ImageUser, effective_ids, requested_identity, verify_run_as_non_root};
 
 /// Why a container instance could not be made.
 #[derive(Debug)]
@@ -51,7 +51,7 @@ impl Worker<'_> {
         let spec = &self.rec(cid).spec;
         let io = |e: std::io::Error| format!("failed to prepare the container's directories: {e}");
         let home = self.sandbox.container_dir(&spec.name).map_err(io)?;
-        let identity = self.identity(cid)?;
+        let identity = self.identity(cid, image)?;
         if let Some(id) = &identity {
             // The container's home, TMPDIR and termination-message file are its user's,
             // as the files a runtime makes for a container are writable by it.
@@ -224,12 +224,23 @@ impl Worker<'_> {
         PodFields::of(&self.cfg).value(path)
     }
 
-    /// The identity the container runs as (securityContext), None for podcheck's own.
-    fn identity(&self, cid: Cid) -> Result<Option<Arc<Identity>>, String> {
+    /// The USER of `image`, when its `[images]` entry declares one.
+    fn image_user(&self, image: Option<&str>) -> Result<Option<ImageUser>, String> {
+        image
+            .and_then(|i| self.cfg.images.get(i))
+            .and_then(|e| e.user.as_deref())
+            .map(ImageUser::parse)
+            .transpose()
+    }
+
+    /// The identity the container runs as (securityContext, else the image's USER), None
+    /// for podcheck's own.
+    fn identity(&self, cid: Cid, image: Option<&str>) -> Result<Option<Arc<Identity>>, String> {
         let want = requested_identity(&self.cfg.pod, &self.rec(cid).spec);
+        let (uid, gid) = effective_ids(&want, self.image_user(image)?.as_ref())?;
         crate::runtime::identity::resolve(Request {
-            uid: want.run_as_user,
-            gid: want.run_as_group,
+            uid,
+            gid,
             supplemental: &want.supplemental_groups,
         })
         .map(|id| id.map(Arc::new))
@@ -237,11 +248,16 @@ impl Worker<'_> {
 
     /// `verifyRunAsNonRoot`, part of generating the container's config: Err is the
     /// CreateContainerConfigError message.
-    pub(super) fn verify_run_as_non_root(&self, cid: Cid) -> Result<(), String> {
+    pub(super) fn verify_run_as_non_root(
+        &self,
+        cid: Cid,
+        image: Option<&str>,
+    ) -> Result<(), String> {
         let rec = self.rec(cid);
         let want = requested_identity(&self.cfg.pod, &rec.spec);
-        // A local command's image has no USER to check.
-        verify_run_as_non_root(&want, None, &self.pod_ref(), rec.name())
+        // A local command without a declared USER has none to check.
+        let user = self.image_user(image)?;
+        verify_run_as_non_root(&want, user.as_ref(), &self.pod_ref(), rec.name())
     }
 
     /// In pod mode, where mount namespaces work: the container's volumes at their

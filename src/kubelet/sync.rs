@@ -364,7 +364,7 @@ impl Worker<'_> {
                 return;
             }
         };
-        if let Err(msg) = self.verify_run_as_non_root(cid) {
+        if let Err(msg) = self.verify_run_as_non_root(cid, image.as_deref()) {
             self.config_error(cid, msg);
             return;
         }

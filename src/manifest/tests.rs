@@ -19,11 +19,7 @@ const TWO: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  cont
 fn image(cmd: &str) -> BTreeMap<String, ImageEntry> {
     BTreeMap::from([(
         "app:1".to_owned(),
-        ImageEntry {
-            command: vec![cmd.to_owned()],
-            args: Vec::new(),
-            available_at: None,
-        },
+        ImageEntry::command(vec![cmd.to_owned()]),
     )])
 }
 

@@ -127,16 +127,39 @@ pub(super) fn memory_note(pod: &Pod) -> Option<String> {
 }
 
 /// Why this podcheck cannot run the pod's containers as the users their securityContext
-/// names (only root can switch users), if it cannot.
-pub fn identity_unavailable(pod: &crate::spec::model::Pod) -> Option<String> {
+/// (or their image's USER) names (only root can switch users), if it cannot.
+pub fn identity_unavailable(
+    pod: &crate::spec::model::Pod,
+    images: &std::collections::BTreeMap<String, crate::spec::model::ImageEntry>,
+) -> Option<String> {
+    use crate::spec::security::{ImageUser, effective_ids};
     crate::spec::security::pod_identities(pod).find_map(|(c, want)| {
-        crate::runtime::identity::resolve(crate::runtime::identity::Request {
-            uid: want.run_as_user,
-            gid: want.run_as_group,
-            supplemental: &want.supplemental_groups,
-        })
-        .err()
-        .map(|e| format!("container {}: {e}", c.name))
+        let declared = c
+            .image
+            .as_ref()
+            .and_then(|i| Some((i, images.get(i)?.user.as_deref()?)));
+        let image = declared.and_then(|(_, u)| ImageUser::parse(u).ok());
+        effective_ids(&want, image.as_ref())
+            .and_then(|(uid, gid)| {
+                crate::runtime::identity::resolve(crate::runtime::identity::Request {
+                    uid,
+                    gid,
+                    supplemental: &want.supplemental_groups,
+                })
+            })
+            .err()
+            .map(|e| match declared {
+                // The uid came from the image, not the securityContext.
+                Some((name, _)) if want.run_as_user.is_none() => format!(
+                    "container {}: {}",
+                    c.name,
+                    e.replace(
+                        "securityContext.runAsUser",
+                        &format!("images.{name:?}.user")
+                    )
+                ),
+                _ => format!("container {}: {e}", c.name),
+            })
     })
 }
 

@@ -128,6 +128,29 @@ fn passwd_entry(passwd: &str, uid: u32) -> Option<(String, u32)> {
     })
 }
 
+/// A user name's uid and primary gid in this machine's /etc/passwd (where an image's USER
+/// name is looked up for a local command).
+pub fn user_by_name(name: &str) -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 4 && f[0] == name)
+            .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+            .flatten()
+    })
+}
+
+/// A group name's gid in this machine's /etc/group.
+pub fn group_by_name(name: &str) -> Option<u32> {
+    let group = std::fs::read_to_string("/etc/group").ok()?;
+    group.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 3 && f[0] == name)
+            .then(|| f[2].parse().ok())
+            .flatten()
+    })
+}
+
 /// The gids of the groups that list `user` as a member, in group-format text.
 fn member_groups(group: &str, user: &str) -> Vec<u32> {
     group

@@ -35,11 +35,7 @@ impl LoadOptions {
         for (name, argv) in &self.images {
             images.insert(
                 name.clone(),
-                super::model::ImageEntry {
-                    command: argv.clone(),
-                    args: Vec::new(),
-                    available_at: None,
-                },
+                super::model::ImageEntry::command(argv.clone()),
             );
         }
     }

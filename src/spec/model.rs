@@ -110,6 +110,23 @@ pub struct ImageEntry {
     /// Spec time from which the image can be pulled; before it, pulls fail (ErrImagePull,
     /// then ImagePullBackOff), as for an image not pushed yet.
     pub available_at: Option<SpecDuration>,
+    /// The image's USER, as a Dockerfile writes it (`uid`, `uid:gid`, `name` or
+    /// `name:group`, names from this machine's /etc/passwd and /etc/group): who the
+    /// container runs as when its securityContext sets no runAsUser, and what runAsNonRoot
+    /// is checked against. Unset, the container runs as podcheck's own user, unchecked.
+    pub user: Option<String>,
+}
+
+impl ImageEntry {
+    /// An image that is only a command (`--image NAME=CMD`): ENTRYPOINT, nothing else.
+    pub fn command(argv: Vec<String>) -> Self {
+        ImageEntry {
+            command: argv,
+            args: Vec::new(),
+            available_at: None,
+            user: None,
+        }
+    }
 }
 
 /// A pod: the `metadata.name`/`namespace` shortcut plus the PodSpec fields podcheck runs.

@@ -39,28 +39,122 @@ pub fn requested_identity(pod: &Pod, c: &Container) -> RequestedIdentity {
     }
 }
 
+/// An image's USER as the runtime reports it to the kubelet (containerd's
+/// `getUserFromImage`): the part before `:` is a uid when numeric, else a user name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageUser {
+    /// The numeric uid, when the user part is one.
+    pub uid: Option<u32>,
+    /// The user name, when the user part is not numeric.
+    pub name: Option<String>,
+    /// The group part after `:`, numeric or a name.
+    pub group: Option<String>,
+}
+
+impl ImageUser {
+    /// Splits `user[:group]`; Err says what is wrong with it.
+    pub fn parse(s: &str) -> Result<ImageUser, String> {
+        let (user, group) = match s.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (s, None),
+        };
+        if user.is_empty() || group.is_some_and(str::is_empty) {
+            return Err(format!(
+                "image user {s:?} is not `uid`, `uid:gid`, `name` or `name:group`"
+            ));
+        }
+        let numeric = !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit());
+        let uid =
+            if numeric {
+                Some(user.parse::<u32>().map_err(|_| {
+                    format!("image user {s:?}: uid {user} is larger than 4294967295")
+                })?)
+            } else {
+                None
+            };
+        Ok(ImageUser {
+            uid,
+            name: (!numeric).then(|| user.to_owned()),
+            group: group.map(str::to_owned),
+        })
+    }
+
+    /// The uid and, when the image names one, the gid, looked up in this machine's
+    /// /etc/passwd and /etc/group as a runtime looks them up in the image's.
+    pub fn resolve(&self) -> Result<(u32, Option<u32>), String> {
+        let (uid, primary) = match (&self.uid, &self.name) {
+            (Some(u), _) => (*u, None),
+            (None, Some(n)) => {
+                let (u, g) = crate::runtime::identity::user_by_name(n).ok_or_else(|| {
+                    format!("unable to find user {n}: no matching entries in passwd file")
+                })?;
+                (u, Some(g))
+            }
+            (None, None) => (0, None),
+        };
+        let gid = match &self.group {
+            None => primary,
+            Some(g) if g.bytes().all(|b| b.is_ascii_digit()) => Some(
+                g.parse::<u32>()
+                    .map_err(|_| format!("image group {g} is larger than 4294967295"))?,
+            ),
+            Some(g) => Some(crate::runtime::identity::group_by_name(g).ok_or_else(|| {
+                format!("unable to find group {g}: no matching entries in group file")
+            })?),
+        };
+        Ok((uid, gid))
+    }
+}
+
+/// The uid and gid a container runs as: its securityContext's, else its image's USER (the
+/// image's group only goes with the image's user, as a runtime applies them); None keeps
+/// podcheck's own.
+pub fn effective_ids(
+    want: &RequestedIdentity,
+    image: Option<&ImageUser>,
+) -> Result<(Option<i64>, Option<i64>), String> {
+    match (want.run_as_user, image) {
+        (Some(u), _) => Ok((Some(u), want.run_as_group)),
+        (None, Some(img)) => {
+            let (u, g) = img.resolve()?;
+            Ok((Some(i64::from(u)), want.run_as_group.or(g.map(i64::from))))
+        }
+        (None, None) => Ok((None, want.run_as_group)),
+    }
+}
+
 /// `verifyRunAsNonRoot`: the kubelet's error when a container with `runAsNonRoot` would run
-/// as root. `image_uid` is the uid the image's USER names, when known; a local command has
-/// none, so only an explicit `runAsUser` is checked (validation notes this). `pod_ref` is
-/// `name_namespace(uid)`.
+/// as root. `image` is the image's USER; an image without one runs as root. For a local
+/// command with no `user` podcheck passes None: only an explicit `runAsUser` is checked
+/// (validation notes this). `pod_ref` is `name_namespace(uid)`.
 pub fn verify_run_as_non_root(
     id: &RequestedIdentity,
-    image_uid: Option<u32>,
+    image: Option<&ImageUser>,
     pod_ref: &str,
     container: &str,
 ) -> Result<(), String> {
     if !id.run_as_non_root {
         return Ok(());
     }
-    match id.run_as_user {
-        Some(0) => Err(format!(
+    match (id.run_as_user, image) {
+        (Some(0), _) => Err(format!(
             "container's runAsUser breaks non-root policy (pod: \"{pod_ref}\", container: {container})"
         )),
-        Some(_) => Ok(()),
-        None if image_uid == Some(0) => Err(format!(
+        (Some(_), _) | (None, None) => Ok(()),
+        (None, Some(ImageUser { uid: Some(0), .. })) => Err(format!(
             "container has runAsNonRoot and image will run as root (pod: \"{pod_ref}\", container: {container})"
         )),
-        None => Ok(()),
+        (
+            None,
+            Some(ImageUser {
+                uid: None,
+                name: Some(n),
+                ..
+            }),
+        ) => Err(format!(
+            "container has runAsNonRoot and image has non-numeric user ({n}), cannot verify user is non-root (pod: \"{pod_ref}\", container: {container})"
+        )),
+        (None, Some(_)) => Ok(()),
     }
 }
 
@@ -108,21 +202,80 @@ mod tests {
             run_as_user: Some(0),
             ..Default::default()
         };
-        let e = verify_run_as_non_root(&id, Some(1000), "web_default(u1)", "app").unwrap_err();
+        let user = |s: &str| ImageUser::parse(s).expect("an image user");
+        let (uid_1000, root, named) = (user("1000"), user("0:0"), user("nonroot"));
+        let e = verify_run_as_non_root(&id, Some(&uid_1000), "web_default(u1)", "app").unwrap_err();
         assert_eq!(
             e,
             "container's runAsUser breaks non-root policy (pod: \"web_default(u1)\", container: app)"
         );
         id.run_as_user = None;
-        assert!(verify_run_as_non_root(&id, Some(1000), "p", "app").is_ok());
-        let e = verify_run_as_non_root(&id, Some(0), "web_default(u1)", "app").unwrap_err();
-        assert!(e.starts_with("container has runAsNonRoot and image will run as root"));
-        // A local command has no image USER: nothing to check without runAsUser.
+        assert!(verify_run_as_non_root(&id, Some(&uid_1000), "p", "app").is_ok());
+        let e = verify_run_as_non_root(&id, Some(&root), "web_default(u1)", "app").unwrap_err();
+        assert_eq!(
+            e,
+            "container has runAsNonRoot and image will run as root (pod: \"web_default(u1)\", container: app)"
+        );
+        let e = verify_run_as_non_root(&id, Some(&named), "web_default(u1)", "app").unwrap_err();
+        assert_eq!(
+            e,
+            "container has runAsNonRoot and image has non-numeric user (nonroot), cannot verify user is non-root (pod: \"web_default(u1)\", container: app)"
+        );
+        // A local command without a declared USER: nothing to check without runAsUser.
         assert!(verify_run_as_non_root(&id, None, "p", "app").is_ok());
         id.run_as_user = Some(1000);
-        assert!(verify_run_as_non_root(&id, Some(0), "p", "app").is_ok());
+        assert!(verify_run_as_non_root(&id, Some(&root), "p", "app").is_ok());
+        assert!(verify_run_as_non_root(&id, Some(&named), "p", "app").is_ok());
         id.run_as_non_root = false;
         id.run_as_user = Some(0);
-        assert!(verify_run_as_non_root(&id, Some(0), "p", "app").is_ok());
+        assert!(verify_run_as_non_root(&id, Some(&root), "p", "app").is_ok());
+    }
+
+    #[test]
+    fn an_image_user_is_split_and_resolved_as_a_runtime_does() {
+        assert_eq!(
+            ImageUser::parse("1234:5678"),
+            Ok(ImageUser {
+                uid: Some(1234),
+                name: None,
+                group: Some("5678".into())
+            })
+        );
+        assert_eq!(
+            ImageUser::parse("1234").and_then(|u| u.resolve()),
+            Ok((1234, None))
+        );
+        assert_eq!(
+            ImageUser::parse("1234:5678").and_then(|u| u.resolve()),
+            Ok((1234, Some(5678)))
+        );
+        // root is in every /etc/passwd, with its primary group.
+        assert_eq!(
+            ImageUser::parse("root").and_then(|u| u.resolve()),
+            Ok((0, Some(0)))
+        );
+        for bad in ["", ":1", "1:", "99999999999"] {
+            assert!(ImageUser::parse(bad).is_err(), "{bad:?}");
+        }
+        let e = ImageUser::parse("no-such-podcheck-user")
+            .and_then(|u| u.resolve())
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "unable to find user no-such-podcheck-user: no matching entries in passwd file"
+        );
+        // The image's group goes with the image's user only.
+        let want = RequestedIdentity {
+            run_as_user: Some(7),
+            ..Default::default()
+        };
+        let img = ImageUser::parse("1234:5678").expect("user");
+        assert_eq!(effective_ids(&want, Some(&img)), Ok((Some(7), None)));
+        let want = RequestedIdentity::default();
+        assert_eq!(
+            effective_ids(&want, Some(&img)),
+            Ok((Some(1234), Some(5678)))
+        );
+        assert_eq!(effective_ids(&want, None), Ok((None, None)));
     }
 }

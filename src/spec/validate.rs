@@ -25,6 +25,16 @@ pub fn validate(spec: &SpecFile) -> Vec<Diagnostic> {
                 "give the image an ENTRYPOINT and/or CMD, e.g. `command = [\"sleep\", \"3600\"]`",
             ));
         }
+        if let Some(user) = &entry.user {
+            let checked = super::security::ImageUser::parse(user).and_then(|u| u.resolve());
+            if let Err(e) = checked {
+                out.push(err(
+                    root.key("images").key(name).key("user"),
+                    e,
+                    "write the image's USER as `uid`, `uid:gid`, or a user (and group) of this machine's /etc/passwd (/etc/group), e.g. `user = \"65532\"`",
+                ));
+            }
+        }
     }
     if spec.pods.is_empty() {
         check_pod(spec, &spec.pod, &root.key("pod"), &mut out);

@@ -49,7 +49,12 @@ pub(super) fn check_security(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
     for (list, containers) in lists {
         for (i, c) in containers.iter().enumerate() {
             let want = super::security::requested_identity(&spec.pod, c);
-            if !want.run_as_non_root || want.run_as_user.is_some() {
+            let image_user = c
+                .image
+                .as_ref()
+                .and_then(|i| spec.images.get(i))
+                .is_some_and(|e| e.user.is_some());
+            if !want.run_as_non_root || want.run_as_user.is_some() || image_user {
                 continue;
             }
             let own = c
@@ -67,7 +72,7 @@ pub(super) fn check_security(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
             out.push(Diagnostic::note(
                 path,
                 format!(
-                    "runAsNonRoot is checked against runAsUser only: container {:?} has no runAsUser and a local command has no image USER, so it starts as podcheck's own user",
+                    "runAsNonRoot is checked against runAsUser only: container {:?} has no runAsUser and its image no `user` in [images], so it starts as podcheck's own user, unchecked",
                     c.name
                 ),
             ));
