@@ -232,7 +232,9 @@ fn a_folder_of_thousands_of_objects_without_pods_ends_with_a_clear_error() {
     for i in 0..2_000 {
         std::fs::write(
             dir.path().join(format!("svc{i}.yaml")),
-            format!("apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\n"),
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\nspec: {{ports: [{{port: 80}}]}}\n"
+            ),
         )
         .expect("write");
     }

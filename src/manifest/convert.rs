@@ -53,7 +53,7 @@ impl<'a> Converter<'a> {
 
     /// The pod spec at `path`, in podcheck's model.
     pub fn pod(&mut self, spec: &k::PodSpec, path: &FieldPath) -> m::Pod {
-        let restart_policy = spec.restart_policy.as_deref().and_then(|p| {
+        let restart_policy = set(&spec.restart_policy).and_then(|p| {
             self.one_of(
                 path.key("restartPolicy"),
                 p,
@@ -142,7 +142,7 @@ impl<'a> Converter<'a> {
                     hostnames: list(&a.hostnames).to_vec(),
                 })
                 .collect(),
-            dns_policy: spec.dns_policy.as_deref().and_then(|p| {
+            dns_policy: set(&spec.dns_policy).and_then(|p| {
                 use crate::spec::pod_dns::DnsPolicy as D;
                 self.one_of(
                     path.key("dnsPolicy"),
@@ -211,7 +211,7 @@ impl<'a> Converter<'a> {
         for d in super::validate_container::check_container(c, path) {
             self.out.push(self.located(d));
         }
-        let image_pull_policy = c.image_pull_policy.as_deref().and_then(|p| {
+        let image_pull_policy = set(&c.image_pull_policy).and_then(|p| {
             self.one_of(
                 path.key("imagePullPolicy"),
                 p,
@@ -233,7 +233,7 @@ impl<'a> Converter<'a> {
                 ],
             )
         });
-        let termination_message_policy = c.termination_message_policy.as_deref().and_then(|p| {
+        let termination_message_policy = set(&c.termination_message_policy).and_then(|p| {
             self.one_of(
                 path.key("terminationMessagePolicy"),
                 p,
@@ -257,7 +257,7 @@ impl<'a> Converter<'a> {
             .map(|p| m::ContainerPort {
                 name: p.name.clone(),
                 container_port: i64::from(p.container_port),
-                protocol: p.protocol.clone(),
+                protocol: set(&p.protocol).map(str::to_owned),
             })
             .collect();
         let volume_mounts = list(&c.volume_mounts)
@@ -276,7 +276,7 @@ impl<'a> Converter<'a> {
             image_pull_policy,
             command: c.command.clone(),
             args: c.args.clone(),
-            working_dir: c.working_dir.clone(),
+            working_dir: set(&c.working_dir).map(str::to_owned),
             env,
             ports,
             volume_mounts,
@@ -294,7 +294,7 @@ impl<'a> Converter<'a> {
                         }),
                 })
                 .collect(),
-            termination_message_path: c.termination_message_path.clone(),
+            termination_message_path: set(&c.termination_message_path).map(str::to_owned),
             termination_message_policy,
             liveness_probe: c.liveness_probe.as_ref().map(probe),
             readiness_probe: c.readiness_probe.as_ref().map(probe),
@@ -401,6 +401,13 @@ impl<'a> Converter<'a> {
             projection: None,
         }
     }
+}
+
+/// A string field that is set: the API server's defaulting treats `""` as absent for the
+/// fields it defaults (SetDefaults_Pod, _Container, _ContainerPort), as Helm charts often
+/// render them.
+fn set(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
 }
 
 fn list<T>(v: &Option<Vec<T>>) -> &[T] {

@@ -277,39 +277,44 @@ fn toml_hint(source: &str, d: Diagnostic) -> Diagnostic {
 }
 
 /// An unrendered Helm template: `{{ … }}` outside comments, when the YAML does not parse or
-/// the braces use Helm's objects. Go templates inside a parsing ConfigMap (alert rules,
-/// say) are data, not a template of the manifest, and pass.
+/// the braces use Helm's own objects and functions. Go templates inside a parsing object
+/// (alert rules with `{{ template "x" . }}` or `{{- end }}`, say) are data, not a template
+/// of the manifest, and pass.
 fn helm_template(source: &str, unparsable: bool) -> Option<Diagnostic> {
+    // What only Helm's template engine has: its built-in objects and chart functions.
+    const HELM: [&str; 9] = [
+        ".Values",
+        ".Release",
+        ".Chart",
+        ".Capabilities",
+        ".Files",
+        "include ",
+        "toYaml",
+        "tpl ",
+        "required ",
+    ];
     let mut offset = 0;
     for line in source.split_inclusive('\n') {
-        let code = line.trim_start();
-        if !code.starts_with('#')
-            && let Some(i) = line.find("{{")
-        {
-            let inner = &line[i..];
-            let helmish = [
-                ".Values",
-                ".Release",
-                ".Chart",
-                "include ",
-                "template ",
-                "{{-",
-                "toYaml",
-                ".Capabilities",
-            ]
-            .iter()
-            .any(|w| inner.contains(w));
-            if unparsable || helmish {
+        if !line.trim_start().starts_with('#') {
+            let mut from = 0;
+            while let Some(i) = line[from..].find("{{").map(|i| from + i) {
                 let end = line[i..]
                     .find("}}")
                     .map_or(line.trim_end().len(), |j| i + j + 2);
-                let mut d = Diagnostic::error(
-                    FieldPath::root(),
-                    format!("this is an unrendered Helm template (`{}`), not a manifest", line[i..end].trim()),
-                )
-                .with_help("render it first, e.g. `helm template my-release ./chart > rendered.yaml`, then run podcheck on rendered.yaml");
-                d.span = Some(offset + i..offset + end);
-                return Some(d);
+                let action = &line[i..end.max(i)];
+                if unparsable || HELM.iter().any(|w| action.contains(w)) {
+                    let mut d = Diagnostic::error(
+                        FieldPath::root(),
+                        format!(
+                            "this is an unrendered Helm template (`{}`), not a manifest",
+                            action.trim()
+                        ),
+                    )
+                    .with_help("render it first, e.g. `helm template my-release ./chart > rendered.yaml`, then run podcheck on rendered.yaml");
+                    d.span = Some(offset + i..offset + end);
+                    return Some(d);
+                }
+                from = end.max(i + 2);
             }
         }
         offset += line.len();
@@ -371,6 +376,20 @@ mod tests {
                 .message
                 .starts_with("ConfigMap \"rules\" runs no pod")
         );
+    }
+
+    #[test]
+    fn alert_templates_with_trim_markers_and_template_calls_are_data() {
+        // kube-prometheus' PrometheusRule: Go template actions Helm charts use too.
+        let dir = tempfile::tempdir().expect("tmp");
+        let rule = "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: r}\nspec:\n  groups:\n  - name: g\n    rules:\n    - alert: A\n      annotations:\n        description: The PVC {{ $labels.pvc }} {{ with $labels.cluster -}} on {{ . }} {{- end }} is {{ $value | humanizePercentage }} free. {{ template \"x\" . }}\n";
+        let f = read_file(&write(dir.path(), "rule.yaml", rule.as_bytes()));
+        assert!(!f.has_errors(), "{:?}", f.diagnostics);
+        // Helm's own objects still tell a chart template, at the action that has them.
+        let chart = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: '{{ $x }} {{ .Values.a }}'\n";
+        let f = read_file(&write(dir.path(), "chart.yaml", chart.as_bytes()));
+        let d = only_error(&f);
+        assert!(d.message.contains("(`{{ .Values.a }}`)"), "{}", d.message);
     }
 
     #[test]

@@ -53,7 +53,46 @@ pub fn read_service(
     let name = svc.metadata.name.clone().unwrap_or_default();
     let spec = svc.spec.unwrap_or_default();
     let spath = path.key("spec");
-    let kind = spec.type_.as_deref().unwrap_or("ClusterIP");
+    let unsupported = |field: FieldPath, value: &str, allowed: &[&str]| {
+        let names: Vec<String> = allowed.iter().map(|s| format!("{s:?}")).collect();
+        located(
+            Diagnostic::error(
+                field,
+                format!(
+                    "Unsupported value: {value:?}: supported values: {}",
+                    names.join(", ")
+                ),
+            )
+            .with_help("use one of the supported values (they are case-sensitive)"),
+        )
+    };
+    // "" is unset: the API server defaults it (SetDefaults_Service).
+    let kind = spec
+        .type_
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("ClusterIP");
+    const TYPES: [&str; 4] = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
+    if !TYPES.contains(&kind) {
+        out.push(unsupported(spath.key("type"), kind, &TYPES));
+        return None;
+    }
+    if let Some(a) = spec.session_affinity.as_deref().filter(|a| !a.is_empty())
+        && !["ClientIP", "None"].contains(&a)
+    {
+        out.push(unsupported(
+            spath.key("sessionAffinity"),
+            a,
+            &["ClientIP", "None"],
+        ));
+    }
+    if kind == "ExternalName" && spec.external_name.as_deref().is_none_or(str::is_empty) {
+        out.push(located(Diagnostic::error(
+            spath.key("externalName"),
+            "Required value".to_owned(),
+        )));
+        return None;
+    }
     if kind == "ExternalName" {
         out.push(located(Diagnostic::note(
             spath.key("type"),
@@ -79,9 +118,50 @@ pub fn read_service(
             format!("Service {name:?} has no selector: no controller makes its endpoints, so none are recorded"),
         )));
     }
+    let headless = spec.cluster_ip.as_deref() == Some("None");
+    let declared = spec.ports.as_deref().unwrap_or(&[]);
+    if declared.is_empty() {
+        if headless {
+            // Valid: a headless Service may name its pods without any port.
+            out.push(located(Diagnostic::note(
+                spath.clone(),
+                format!("Service {name:?} is headless and has no ports: podcheck has nothing of it to emulate, so it is skipped"),
+            )));
+        } else {
+            out.push(located(Diagnostic::error(
+                spath.key("ports"),
+                "Required value".to_owned(),
+            )));
+        }
+        return None;
+    }
     let mut ports = Vec::new();
-    for (i, p) in spec.ports.iter().flatten().enumerate() {
-        let proto = p.protocol.as_deref().unwrap_or("TCP");
+    let mut seen = std::collections::BTreeSet::new();
+    let before = out.len();
+    for (i, p) in declared.iter().enumerate() {
+        let proto = p
+            .protocol
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("TCP");
+        if !["SCTP", "TCP", "UDP"].contains(&proto) {
+            out.push(unsupported(
+                spath.key("ports").index(i).key("protocol"),
+                proto,
+                &["SCTP", "TCP", "UDP"],
+            ));
+            continue;
+        }
+        if !seen.insert((p.port, proto)) {
+            out.push(located(Diagnostic::error(
+                spath.key("ports").index(i),
+                format!(
+                    "Duplicate value: {{\"port\": {}, \"protocol\": {proto:?}}}",
+                    p.port
+                ),
+            )));
+            continue;
+        }
         if proto != "TCP" {
             out.push(located(Diagnostic::note(
                 spath.key("ports").index(i).key("protocol"),
@@ -104,6 +184,20 @@ pub fn read_service(
             }),
             protocol: None,
         });
+    }
+    if out.len() > before
+        && out[before..]
+            .iter()
+            .any(|d| d.severity == crate::diag::Severity::Error)
+    {
+        return None;
+    }
+    if ports.is_empty() {
+        out.push(located(Diagnostic::note(
+            spath.key("ports"),
+            format!("Service {name:?} has no TCP port: podcheck's Services carry TCP only, so it is skipped"),
+        )));
+        return None;
     }
     Some(ManifestService {
         name,

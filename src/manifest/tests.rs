@@ -463,3 +463,76 @@ fn a_workload_scaled_to_zero_still_runs_one_pod_and_says_so() {
         .expect("a note at replicas");
     assert!(d.message.contains("a cluster runs no pod"), "{}", d.message);
 }
+
+#[test]
+fn empty_strings_in_defaulted_fields_are_unset_as_the_api_server_takes_them() {
+    // Helm charts render `imagePullPolicy: ""` and the like; SetDefaults_* fills them in.
+    let dir = tempfile::tempdir().expect("tmp");
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  restartPolicy: ''\n  dnsPolicy: ''\n  containers:\n  - name: web\n    image: app:1\n    imagePullPolicy: ''\n    terminationMessagePath: ''\n    terminationMessagePolicy: ''\n    workingDir: ''\n    ports: [{containerPort: 80, protocol: ''}]\n";
+    let file = read_file(&write(dir.path(), "web.yaml", pod));
+    assert!(!file.has_errors(), "{:?}", file.diagnostics);
+    let l = group::spec_for_file(&file, &image("true")).expect("valid");
+    let pod = l.spec.pods.values().next().unwrap_or(&l.spec.pod);
+    let c = &pod.containers[0];
+    assert_eq!(
+        (
+            &c.image_pull_policy,
+            &c.termination_message_path,
+            &c.working_dir,
+            &c.ports[0].protocol
+        ),
+        (&None, &None, &None, &None)
+    );
+    assert_eq!(pod.restart_policy, None);
+}
+
+#[test]
+fn services_are_validated_and_what_is_not_tcp_is_skipped_with_a_note() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let deploy = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\nspec:\n  containers: [{name: web, image: 'app:1'}]\n";
+    let read = |svc: &str| {
+        let text =
+            format!("apiVersion: v1\nkind: Service\nmetadata: {{name: s}}\nspec:\n{svc}{deploy}");
+        read_file(&write(dir.path(), "s.yaml", &text))
+    };
+    let errors = |svc: &str| -> Vec<String> {
+        read(svc)
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::diag::Severity::Error)
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect()
+    };
+    // Valid, and nothing of it is run: a UDP-only Service, a headless one without ports.
+    for ok in [
+        "  selector: {app: web}\n  ports: [{port: 53, protocol: UDP}]\n",
+        "  clusterIP: None\n  selector: {app: web}\n",
+        "  type: ''\n  sessionAffinity: ''\n  selector: {app: web}\n  ports: [{name: a, port: 53, protocol: ''}, {name: b, port: 53, protocol: UDP}]\n",
+    ] {
+        let f = read(ok);
+        assert!(!f.has_errors(), "{ok}: {:?}", f.diagnostics);
+    }
+    assert_eq!(
+        errors("  type: Foo\n  ports: [{port: 80}]\n"),
+        [
+            "spec.type: Unsupported value: \"Foo\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\""
+        ]
+    );
+    assert_eq!(
+        errors(
+            "  ports: [{name: a, port: 80, protocol: tcp}, {name: b, port: 81}, {name: c, port: 81}]\n"
+        ),
+        [
+            "spec.ports[0].protocol: Unsupported value: \"tcp\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
+            "spec.ports[2]: Duplicate value: {\"port\": 81, \"protocol\": \"TCP\"}"
+        ]
+    );
+    assert_eq!(
+        errors("  selector: {app: web}\n"),
+        ["spec.ports: Required value"]
+    );
+    assert_eq!(
+        errors("  type: ExternalName\n"),
+        ["spec.externalName: Required value"]
+    );
+}
