@@ -4,21 +4,19 @@
 //! declares, so the endpoints carry no port and every connection through it fails (the
 //! EndpointSlice controller skips such a port: `podutil.FindPort`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::registry::IGNORE_ANNOTATION;
 use super::{Finding, Severity};
 use crate::diag::{Diagnostic, line_col};
 use crate::manifest::ManifestFile;
+use crate::manifest::objects::ManifestPod;
 use crate::manifest::services::ManifestService;
-use crate::spec::model::{IntOrString, Pod};
+use crate::spec::model::{IntOrString, POD_INDEX, Pod, STS_POD_NAME};
 
 /// The findings for every Service of `files`, each with the index of its file.
 pub fn check(files: &[&ManifestFile]) -> Vec<(usize, Finding)> {
-    let pods: Vec<&Pod> = files
-        .iter()
-        .flat_map(|f| f.pods.iter().map(|p| &p.pod))
-        .collect();
+    let pods: Vec<&ManifestPod> = files.iter().flat_map(|f| f.pods.iter()).collect();
     let mut out = Vec::new();
     for (fi, file) in files.iter().enumerate() {
         for s in &file.services {
@@ -39,24 +37,25 @@ fn namespace(ns: Option<&str>) -> &str {
 }
 
 /// What is wrong between `s` and the pods linted with it.
-fn service_findings(s: &ManifestService, pods: &[&Pod]) -> Vec<(&'static str, Diagnostic)> {
+fn service_findings(s: &ManifestService, pods: &[&ManifestPod]) -> Vec<(&'static str, Diagnostic)> {
     let svc = &s.service;
     let ns = namespace(svc.namespace.as_deref());
     if svc.selector.is_empty() {
         return Vec::new();
     }
-    let same_ns: Vec<&&Pod> = pods
+    let same_ns: Vec<&ManifestPod> = pods
         .iter()
-        .filter(|p| namespace(p.namespace.as_deref()) == ns)
+        .copied()
+        .filter(|p| namespace(p.pod.namespace.as_deref()) == ns)
         .collect();
     // Without any pod of its namespace in the inputs, the Service's pods live elsewhere.
     if same_ns.is_empty() {
         return Vec::new();
     }
-    let selected: Vec<&&Pod> = same_ns
+    let selected: Vec<&Pod> = same_ns
         .iter()
-        .copied()
-        .filter(|p| svc.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
+        .filter(|p| selects(&svc.selector, p))
+        .map(|p| &p.pod)
         .collect();
     let spec = s.path.key("spec");
     if selected.is_empty() {
@@ -121,6 +120,34 @@ fn service_findings(s: &ManifestService, pods: &[&Pod]) -> Vec<(&'static str, Di
         }
     }
     out
+}
+
+/// Whether `selector` matches some replica of `mp`: a StatefulSet's pods differ in the
+/// name and ordinal labels its controller gives each (`web-1`, `1`), which a Service per
+/// replica selects; the model's pod carries replica 0's.
+fn selects(selector: &BTreeMap<String, String>, mp: &ManifestPod) -> bool {
+    let labels = &mp.pod.labels;
+    let replicas = mp.replicas.map_or(1, |r| u32::try_from(r).unwrap_or(0));
+    let mut ordinal: Option<u32> = None;
+    for (k, v) in selector {
+        let wanted = if k == STS_POD_NAME && labels.contains_key(k) {
+            v.strip_prefix(mp.base_name.as_str())
+                .and_then(|rest| rest.strip_prefix('-'))
+                .and_then(|n| n.parse::<u32>().ok())
+        } else if k == POD_INDEX && labels.contains_key(k) {
+            v.parse::<u32>().ok()
+        } else if labels.get(k) == Some(v) {
+            continue;
+        } else {
+            return false;
+        };
+        match (wanted, ordinal) {
+            (Some(i), None) if i < replicas => ordinal = Some(i),
+            (Some(i), Some(o)) if i == o => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// The ids the Service's own `podcheck.dev/ignore` annotation silences.

@@ -625,6 +625,33 @@ fn services_and_their_pods_are_matched_across_files() {
 }
 
 #[test]
+fn a_service_per_statefulset_replica_selects_that_replica() {
+    // redis-ha and Kafka charts: one Service per pod, by the controller's pod-name label.
+    let sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: redis}\nspec:\n  replicas: 3\n  serviceName: redis\n  selector: {matchLabels: {app: redis}}\n  template:\n    metadata: {labels: {app: redis}}\n    spec:\n      containers: [{name: r, image: 'redis:7', ports: [{name: tcp, containerPort: 6379}]}]\n";
+    let svc = |selector: &str| {
+        format!(
+            "{sts}---\napiVersion: v1\nkind: Service\nmetadata: {{name: announce}}\nspec:\n  selector: {{app: redis, {selector}}}\n  ports: [{{port: 6379, targetPort: tcp}}]\n"
+        )
+    };
+    let selects_nothing =
+        |selector: &str| yaml_ids(&svc(selector)).contains(&"service-selects-nothing");
+    for replica in [
+        "statefulset.kubernetes.io/pod-name: redis-2",
+        "apps.kubernetes.io/pod-index: '1'",
+        "statefulset.kubernetes.io/pod-name: redis-1, apps.kubernetes.io/pod-index: '1'",
+    ] {
+        assert!(!selects_nothing(replica), "{replica}");
+    }
+    for none in [
+        "statefulset.kubernetes.io/pod-name: redis-3",
+        "statefulset.kubernetes.io/pod-name: other-1",
+        "statefulset.kubernetes.io/pod-name: redis-1, apps.kubernetes.io/pod-index: '2'",
+    ] {
+        assert!(selects_nothing(none), "{none}");
+    }
+}
+
+#[test]
 fn a_manifest_that_cannot_be_read_is_the_only_finding() {
     // Not the empty pod standing in for it: "no containers", "ends only at its timeout".
     for manifest in ["/dev/zero", "", "no-such-dir/"] {
