@@ -248,7 +248,7 @@ pub fn describe_events(events: &[Event], now: Duration) -> String {
         } else {
             human_duration(since(now, e.first))
         };
-        let message = e.message.trim();
+        let message = super::terminal_safe(e.message.trim());
         let message = match e.field_path.as_deref() {
             Some(path) if !path.is_empty() => format!("{path}: {message}"),
             _ => message.to_string(),

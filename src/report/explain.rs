@@ -396,7 +396,10 @@ fn exit_lines(r: &PodView<'_>, name: &str, decisive: &mut Vec<String>, exits: &m
                 lines.len(),
                 plural(u32::try_from(lines.len()).unwrap_or(u32::MAX))
             ));
-            target.extend(tail.iter().map(|l| format!("  | {l}")));
+            target.extend(
+                tail.iter()
+                    .map(|l| format!("  | {}", super::terminal_safe(l))),
+            );
         }
         _ => {
             if let Some(l) = target.last_mut() {

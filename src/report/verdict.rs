@@ -108,7 +108,7 @@ pub fn logs_text(r: &SpecReport) -> String {
             tail.len()
         );
         for l in tail {
-            let _ = writeln!(s, "    | {l}");
+            let _ = writeln!(s, "    | {}", super::terminal_safe(l));
         }
     }
     s
