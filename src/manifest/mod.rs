@@ -7,6 +7,7 @@
 //! the manifest's line and column.
 
 pub mod config_refs;
+pub mod config_validate;
 pub mod config_volumes;
 pub mod convert;
 pub mod de;

@@ -151,6 +151,9 @@ fn read_object(
         ));
         return;
     }
+    if kind == "ConfigMap" || kind == "Secret" {
+        super::config_validate::check(doc, node, kind, path, out);
+    }
     if !KINDS.contains(&kind) {
         out.push(located(match miscased_kind(kind) {
             Some(meant) => miscased(node, kind, meant, path),

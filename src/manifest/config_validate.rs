@@ -1,0 +1,192 @@
+//! The API server's checks of a ConfigMap or Secret (ValidateConfigMap, ValidateSecret):
+//! a document that does not decode (a number where a string is due, data that is not
+//! base64), keys that are not config keys, a key in both `data` and `binaryData`, more
+//! than 1 MiB of data, and the keys a typed Secret must have.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1 as k;
+
+use super::de::{Keys, from_node};
+use super::yaml::Node;
+use crate::diag::{Diagnostic, FieldPath};
+
+/// corev1.MaxSecretSize, also the ConfigMap limit.
+const MAX_DATA_BYTES: usize = 1024 * 1024;
+
+/// Checks a `kind: ConfigMap` or `kind: Secret` object at `path` of `doc`.
+pub fn check(doc: &Node, node: &Node, kind: &str, path: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let located = |mut d: Diagnostic| {
+        if d.span.is_none() {
+            d.span = Some(doc.span_of(&d.path));
+        }
+        d
+    };
+    let keys = Keys::default();
+    let decode_error = |e: super::de::DeError| {
+        let mut d = Diagnostic::error(e.path.clone(), e.message.clone()).with_help(
+            "give the value the type the Kubernetes API defines for this field (data values are strings; a Secret's `data` is base64, `stringData` plain text)",
+        );
+        d.span = e.span.clone();
+        located(d)
+    };
+    let mut found = Vec::new();
+    if kind == "ConfigMap" {
+        match from_node::<k::ConfigMap>(node, path.clone(), &keys) {
+            Ok(c) => {
+                let data = c.data.unwrap_or_default();
+                let binary = c.binary_data.unwrap_or_default();
+                let mut size = 0;
+                for (key, v) in &data {
+                    key_problems(key, &path.key("data").map_key(key), &mut found);
+                    size += v.len();
+                }
+                for (key, v) in &binary {
+                    let at = path.key("binaryData").map_key(key);
+                    key_problems(key, &at, &mut found);
+                    if data.contains_key(key) {
+                        found.push(Diagnostic::error(
+                            at,
+                            format!("Invalid value: {key:?}: duplicate of key present in data"),
+                        ));
+                    }
+                    size += v.0.len();
+                }
+                too_large(size, &path.key("data"), &mut found);
+            }
+            Err(e) => found.push(decode_error(e)),
+        }
+    } else {
+        match from_node::<k::Secret>(node, path.clone(), &keys) {
+            Ok(s) => {
+                // The API server merges stringData into data before it validates.
+                let mut data: BTreeMap<String, usize> = BTreeMap::new();
+                for (key, v) in s.data.iter().flatten() {
+                    data.insert(key.clone(), v.0.len());
+                }
+                for (key, v) in s.string_data.iter().flatten() {
+                    data.insert(key.clone(), v.len());
+                }
+                let data_path = path.key("data");
+                for key in data.keys() {
+                    key_problems(key, &data_path.map_key(key), &mut found);
+                }
+                too_large(data.values().sum(), &data_path, &mut found);
+                let required: &[&str] = match s.type_.as_deref().unwrap_or("") {
+                    "kubernetes.io/tls" => &["tls.crt", "tls.key"],
+                    "kubernetes.io/dockerconfigjson" => &[".dockerconfigjson"],
+                    "kubernetes.io/dockercfg" => &[".dockercfg"],
+                    "kubernetes.io/ssh-auth" => &["ssh-privatekey"],
+                    _ => &[],
+                };
+                for key in required {
+                    if !data.contains_key(*key) {
+                        found.push(Diagnostic::error(
+                            data_path.map_key(key),
+                            "Required value".to_owned(),
+                        ));
+                    }
+                }
+            }
+            Err(e) => found.push(decode_error(e)),
+        }
+    }
+    out.extend(found.into_iter().map(located));
+}
+
+/// validation.IsConfigMapKey, worded as the API server words it.
+fn key_problems(key: &str, at: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let mut why = Vec::new();
+    if key.len() > 253 {
+        why.push("must be no more than 253 characters".to_owned());
+    }
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        why.push("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')".to_owned());
+    }
+    match key {
+        "." => why.push("must not be '.'".to_owned()),
+        ".." => why.push("must not be '..'".to_owned()),
+        k if k.starts_with("..") => why.push("must not start with '..'".to_owned()),
+        _ => {}
+    }
+    for w in why {
+        out.push(Diagnostic::error(
+            at.clone(),
+            format!("Invalid value: {key:?}: {w}"),
+        ));
+    }
+}
+
+fn too_large(size: usize, at: &FieldPath, out: &mut Vec<Diagnostic>) {
+    if size > MAX_DATA_BYTES {
+        out.push(Diagnostic::error(
+            at.clone(),
+            format!("Too long: must have at most {MAX_DATA_BYTES} bytes"),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::yaml::parse_documents;
+
+    fn errors(yaml: &str) -> Vec<String> {
+        let doc = parse_documents(yaml).expect("yaml").remove(0);
+        let kind = doc
+            .get("kind")
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let mut out = Vec::new();
+        check(&doc, &doc, &kind, &FieldPath::root(), &mut out);
+        out.iter()
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn what_the_api_server_rejects_is_an_error_at_its_field() {
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+        let ok = errors(&format!("{cm}data: {{a.conf: x, B_2-c: z}}\n"));
+        assert!(ok.is_empty(), "{ok:?}");
+        let e = errors(&format!("{cm}data: {{PORT: 8080}}\n"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("data.PORT: "), "{e:?}");
+        assert_eq!(
+            errors(&format!(
+                "{cm}data: {{'bad key!': x, ..x: w}}\nbinaryData: {{..x: AA==}}\n"
+            )),
+            [
+                "data[..x]: Invalid value: \"..x\": must not start with '..'",
+                "data[bad key!]: Invalid value: \"bad key!\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+                "binaryData[..x]: Invalid value: \"..x\": must not start with '..'",
+                "binaryData[..x]: Invalid value: \"..x\": duplicate of key present in data",
+            ]
+        );
+        let big = "x".repeat(MAX_DATA_BYTES + 1);
+        assert_eq!(
+            errors(&format!("{cm}data: {{a: {big}}}\n")),
+            ["data: Too long: must have at most 1048576 bytes"]
+        );
+        let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n";
+        assert!(
+            errors(&format!(
+                "{secret}data: {{a: cHc=}}\nstringData: {{b: plain}}\n"
+            ))
+            .is_empty()
+        );
+        let e = errors(&format!("{secret}data: {{a: 'not base64!!'}}\n"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            errors(&format!(
+                "{secret}type: kubernetes.io/tls\nstringData: {{tls.crt: x}}\n"
+            )),
+            ["data[tls.key]: Required value"]
+        );
+    }
+}
