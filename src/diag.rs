@@ -189,9 +189,10 @@ impl FileDiagnostics {
 
     /// Renders all diagnostics as plain text, rustc style.
     pub fn render(&self) -> String {
+        let index = LineIndex::new(&self.source);
         self.diagnostics
             .iter()
-            .map(|d| render_one(&self.path, &self.source, d))
+            .map(|d| render_one(&self.path, &self.source, &index, d))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -207,9 +208,78 @@ impl fmt::Display for FileDiagnostics {
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = &source[..floor_char_boundary(source, offset)];
-    let line = before.matches('\n').count() + 1;
+    // Bytes, not chars: a file with thousands of findings counts lines for each.
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
+}
+
+/// Where each line of a text starts, made once so that locating many findings in one file
+/// is not a rescan of it for each.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes `source`.
+    pub fn new(source: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            source
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|s| *s <= offset).max(1)
+    }
+
+    /// 1-based line and column (in chars) of a byte offset of `source`, the text indexed.
+    pub fn line_col(&self, source: &str, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(source, offset.min(source.len()));
+        let line = self.line(offset);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0).min(offset);
+        (line, source[start..offset].chars().count() + 1)
+    }
+}
+
+/// The whole lines of `source` that `span` touches (at most a few past its first line), their
+/// 1-based first line number, and `span` within them: a snippet renderer given the whole
+/// file maps all of it for every finding, which made a file with thousands of findings take
+/// quadratic time. None when `span` is not within `source` on char boundaries.
+pub fn excerpt<'a>(source: &'a str, span: &Range<usize>) -> Option<(&'a str, usize, Range<usize>)> {
+    excerpt_in(source, &LineIndex::new(source), span)
+}
+
+/// [`excerpt`] with the source's line index made already.
+pub fn excerpt_in<'a>(
+    source: &'a str,
+    index: &LineIndex,
+    span: &Range<usize>,
+) -> Option<(&'a str, usize, Range<usize>)> {
+    const MAX_LINES: usize = 6;
+    if span.start > span.end
+        || span.end > source.len()
+        || !source.is_char_boundary(span.start)
+        || !source.is_char_boundary(span.end)
+    {
+        return None;
+    }
+    let start = source[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let mut end = source[span.end..]
+        .find('\n')
+        .map_or(source.len(), |i| span.end + i);
+    if let Some((i, _)) = source[start..end].match_indices('\n').nth(MAX_LINES - 1) {
+        end = start + i;
+    }
+    let line = index.line(start);
+    let inner = (span.start - start)..(span.end.min(end).max(span.start) - start);
+    Some((&source[start..end], line, inner))
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -219,7 +289,7 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-fn render_one(path: &Path, source: &str, d: &Diagnostic) -> String {
+fn render_one(path: &Path, source: &str, index: &LineIndex, d: &Diagnostic) -> String {
     use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 
     let level = match d.severity {
@@ -234,16 +304,21 @@ fn render_one(path: &Path, source: &str, d: &Diagnostic) -> String {
     };
     let origin = match &d.span {
         Some(span) => {
-            let (l, c) = line_col(source, span.start);
+            let (l, c) = index.line_col(source, span.start);
             format!("{}:{l}:{c}", path.display())
         }
         None => path.display().to_string(),
     };
     let mut group = annotate_snippets::Group::with_title(level.primary_title(title.clone()));
-    if let Some(span) = d.span.clone().filter(|s| s.end <= source.len()) {
-        let span = floor_char_boundary(source, span.start)..floor_char_boundary(source, span.end);
+    let span = d
+        .span
+        .clone()
+        .filter(|s| s.end <= source.len())
+        .map(|span| floor_char_boundary(source, span.start)..floor_char_boundary(source, span.end));
+    if let Some((text, line, span)) = span.and_then(|s| excerpt_in(source, index, &s)) {
         group = group.element(
-            Snippet::source(source)
+            Snippet::source(text)
+                .line_start(line)
                 .path(path.display().to_string())
                 .annotation(
                     AnnotationKind::Primary
@@ -286,6 +361,38 @@ mod tests {
             .index(1)
             .key("name");
         assert_eq!(p.to_string(), "pod.containers[1].name");
+    }
+
+    #[test]
+    fn excerpts_are_the_lines_of_the_span() {
+        let src = "a: 1\nbb: 22\ncc: 3\n";
+        // "22" on line 2.
+        assert_eq!(excerpt(src, &(9..11)), Some(("bb: 22", 2, 4..6)));
+        // A span over two lines keeps both.
+        assert_eq!(excerpt(src, &(3..8)), Some(("a: 1\nbb: 22", 1, 3..8)));
+        // At a line's end, and at the very end of the file.
+        assert_eq!(excerpt(src, &(17..17)), Some(("cc: 3", 3, 5..5)));
+        assert_eq!(excerpt(src, &(18..18)), Some(("", 4, 0..0)));
+        // A long span shows its first lines only.
+        let long = "x\n".repeat(20);
+        assert_eq!(
+            excerpt(&long, &(0..30)).map(|e| e.0.lines().count()),
+            Some(6)
+        );
+        assert_eq!(excerpt(src, &(3..99)), None);
+    }
+
+    #[test]
+    fn the_line_index_agrees_with_a_scan() {
+        let src = "ab\ncé\n\nd";
+        let index = LineIndex::new(src);
+        for offset in 0..=src.len() + 2 {
+            assert_eq!(
+                index.line_col(src, offset),
+                line_col(src, offset),
+                "{offset}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::classify::pod_rule;
 use super::manifest::{finish, lint_manifest_file};
 use super::registry;
 use super::{FileReport, Finding, LintOptions, LintReport, Severity};
-use crate::diag::{Diagnostic, FieldPath, line_col};
+use crate::diag::{Diagnostic, FieldPath};
 use crate::manifest::ManifestFile;
 
 /// Lints every path: TOML specs, YAML manifests and folders of manifests.
@@ -140,11 +140,12 @@ fn lint_spec_path(path: &Path, opts: &LintOptions, report: &mut LintReport) {
                         )],
                     },
                 };
-                let findings = fd
+                let mut findings: Vec<Finding> = fd
                     .diagnostics
                     .iter()
                     .map(|d| finding(path, &fd.source, "invalid-input", Severity::Error, d, None))
                     .collect();
+                locate_all(&fd.source, &mut findings);
                 report.files.push(FileReport {
                     path: path.to_owned(),
                     source: fd.source.clone(),
@@ -156,19 +157,28 @@ fn lint_spec_path(path: &Path, opts: &LintOptions, report: &mut LintReport) {
     }
 }
 
-/// Builds one finding located in `source`.
+/// Sets the line and column of every finding that has a span in `source`.
+pub(super) fn locate_all(source: &str, findings: &mut [Finding]) {
+    let index = crate::diag::LineIndex::new(source);
+    for f in findings.iter_mut() {
+        if let Some(s) = &f.span {
+            (f.line, f.column) = index.line_col(source, s.start);
+        }
+    }
+}
+
+/// Builds one finding about `source` (its line and column are set by [`locate_all`]).
 pub(super) fn finding(
     file: &Path,
-    source: &str,
+    _source: &str,
     id: &'static str,
     severity: Severity,
     d: &Diagnostic,
     fix: Option<String>,
 ) -> Finding {
-    let (line, column) = d
-        .span
-        .as_ref()
-        .map_or((1, 1), |s| line_col(source, s.start));
+    // Located later, all of a file's findings with one line index (`locate_all`): a file
+    // with thousands of findings rescanned itself for each.
+    let (line, column) = (1, 1);
     let fix = fix
         .or_else(|| d.help.clone())
         .unwrap_or_else(|| registry::find(id).map_or("", |c| c.summary).to_owned());
@@ -220,14 +230,16 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
         Ok(s) => s,
         Err(e) => {
             let d = crate::spec::load::toml_error(source, &e);
-            let f = finding(
+            let mut f = [finding(
                 path,
                 source,
                 "invalid-input",
                 Severity::Error,
                 &d,
                 Some("fix the TOML at this place".into()),
-            );
+            )];
+            locate_all(source, &mut f);
+            let [f] = f;
             return vec![FileReport {
                 path: path.to_owned(),
                 source: source.to_owned(),

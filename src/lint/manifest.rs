@@ -12,7 +12,7 @@ use super::input::{
 use super::registry;
 use super::registry::IGNORE_ANNOTATION;
 use super::{FileReport, Finding, LintOptions, Severity};
-use crate::diag::{Diagnostic, FieldPath, line_col};
+use crate::diag::{Diagnostic, FieldPath};
 use crate::manifest::{ManifestFile, ManifestPod};
 
 /// Lints manifest text (as if read from `path`).
@@ -196,13 +196,14 @@ fn with_booleans_quoted(
     silence_by_document(&patched_file, &mut own);
     inner.findings.extend(own);
     let back = |p: usize| p.saturating_sub(quotes.iter().filter(|q| **q < p).count());
+    let index = crate::diag::LineIndex::new(src);
     let findings: Vec<Finding> = inner
         .findings
         .into_iter()
         .map(|mut f| {
             if let Some(s) = &f.span {
                 let span = back(s.start)..back(s.end).max(back(s.start));
-                (f.line, f.column) = line_col(src, span.start);
+                (f.line, f.column) = index.line_col(src, span.start);
                 f.span = Some(span);
             }
             f
@@ -226,6 +227,7 @@ pub(super) fn finish(
     opts: &LintOptions,
 ) -> FileReport {
     findings.retain(|f| !opts.ignore.iter().any(|i| i == f.id));
+    super::input::locate_all(&source, &mut findings);
     findings.sort_by_key(|f| (f.line, f.column));
     findings.dedup();
     FileReport {

@@ -15,8 +15,9 @@ pub fn render(report: &LintReport) -> String {
         ));
     }
     for file in &report.files {
+        let index = crate::diag::LineIndex::new(&file.source);
         for f in &file.findings {
-            out.push_str(&render_one(file, f));
+            out.push_str(&render_one(file, &index, f));
             out.push('\n');
         }
     }
@@ -40,7 +41,7 @@ pub fn summary(report: &LintReport) -> String {
     format!("{} in {}", parts.join(", "), plural(files, "file"))
 }
 
-fn render_one(file: &FileReport, f: &Finding) -> String {
+fn render_one(file: &FileReport, index: &crate::diag::LineIndex, f: &Finding) -> String {
     let level = match f.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
@@ -54,13 +55,15 @@ fn render_one(file: &FileReport, f: &Finding) -> String {
     let path = file.path.display().to_string();
     let source = file.source.as_str();
     let mut group = Group::with_title(level.primary_title(title).id(f.id));
-    let span = f.span.clone().filter(|s| {
-        s.end <= source.len() && source.is_char_boundary(s.start) && source.is_char_boundary(s.end)
-    });
-    let has_snippet = span.is_some();
-    if let Some(span) = span {
+    let excerpt = f
+        .span
+        .as_ref()
+        .and_then(|s| crate::diag::excerpt_in(source, index, s));
+    let has_snippet = excerpt.is_some();
+    if let Some((text, line, span)) = excerpt {
         group = group.element(
-            Snippet::source(source)
+            Snippet::source(text)
+                .line_start(line)
                 .path(path.clone())
                 .annotation(AnnotationKind::Primary.span(span)),
         );

@@ -184,8 +184,20 @@ pub(super) fn port_name_problem(value: &str) -> Option<&'static str> {
 /// The help for a bad port name: the IANA_SVC_NAME form.
 pub(super) const PORT_NAME_HELP: &str = "a port name has at most 15 lower-case letters, digits or '-', at least one letter, and no leading, trailing or double '-', e.g. \"http\"";
 
+/// The most containers (init containers included) podcheck runs in one pod: each is a
+/// process with its probe workers on one runner, and thousands made a run crawl.
+pub const MAX_CONTAINERS: usize = 100;
+
 pub(super) fn check_pod(spec: &SpecFile, pod: &Pod, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     super::validate_dns::check_pod_dns(pod, path, out);
+    let containers = pod.containers.len() + pod.init_containers.len();
+    if containers > MAX_CONTAINERS {
+        out.push(err(
+            path.key("containers"),
+            format!("the pod has {containers} containers and init containers; podcheck runs at most {MAX_CONTAINERS} in one pod"),
+            "split the pod, or check its containers in several specs",
+        ));
+    }
     if let Some(name) = &pod.name {
         let bad = name.is_empty() || name.len() > 253 || !name.split('.').all(is_label_like);
         if bad {

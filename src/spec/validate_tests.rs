@@ -231,3 +231,18 @@ const TOP_LEVEL_CASES: &str = r#"
 fn run_settings_images_and_expectations() {
     run_cases(TOP_LEVEL_CASES, "", app);
 }
+
+#[test]
+fn a_pod_of_more_containers_than_podcheck_runs_is_refused_before_it_starts() {
+    let many: String = (0..=super::MAX_CONTAINERS)
+        .map(|i| format!("[[pod.containers]]\nname = \"c{i}\"\ncommand = [\"true\"]\n"))
+        .collect();
+    let fd = diagnose(&many);
+    assert!(
+        fd.diagnostics.iter().any(|d| d.severity == E
+            && d.path.to_string() == "pod.containers"
+            && d.message.contains("podcheck runs at most 100 in one pod")),
+        "{}",
+        fd.render()
+    );
+}
