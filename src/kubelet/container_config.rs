@@ -287,6 +287,9 @@ impl Worker<'_> {
                 read_only: m.read_only || always_read_only(&self.cfg.pod, &m.name),
             });
         }
+        if let Some(b) = private_tmp(&binds, scratch, restart_count)? {
+            binds.push(b);
+        }
         if let Some(b) = self.make_working_dir(&binds, cwd, scratch, restart_count)? {
             binds.push(b);
         }
@@ -327,6 +330,28 @@ impl Worker<'_> {
             .map(|p| Some(Arc::new(p)))
             .map_err(|e| format!("failed to prepare the container's mounts: {e}"))
     }
+}
+
+/// A container's /tmp is its image's, private to it and empty at each start (a restart is
+/// a new container with a new root), not the machine's: a fresh world-writable, sticky
+/// directory bound there, unless a volume is mounted at /tmp. Without it the classic
+/// `touch /tmp/healthy` probe of one pod would see another's file, or a file left on the
+/// machine by an earlier run.
+fn private_tmp(binds: &[Bind], scratch: &Path, restart_count: u32) -> Result<Option<Bind>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = Path::new("/tmp");
+    if !tmp.is_dir() || binds.iter().any(|b| b.target == tmp) {
+        return Ok(None);
+    }
+    let dir = scratch.join(format!("rootfs-tmp.{restart_count}"));
+    let made = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)));
+    made.map_err(|e| format!("failed to make the container's /tmp: {e}"))?;
+    Ok(Some(Bind {
+        source: dir,
+        target: tmp.to_owned(),
+        read_only: false,
+    }))
 }
 
 impl Worker<'_> {
