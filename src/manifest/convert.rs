@@ -92,6 +92,7 @@ impl<'a> Converter<'a> {
                 d
             }));
         }
+        host_ports.extend(super::validate_pod_spec::check_pod_spec(spec, path));
         for d in host_ports {
             self.out.push(self.located(d));
         }

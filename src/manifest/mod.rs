@@ -21,6 +21,7 @@ pub mod read;
 pub mod services;
 pub mod toml_pod;
 pub mod validate_container;
+pub mod validate_pod_spec;
 pub mod versions;
 pub mod workload_apps;
 pub mod workload_batch;
