@@ -199,11 +199,22 @@ pub(super) fn check_pod(spec: &SpecFile, pod: &Pod, path: &FieldPath, out: &mut 
         ));
     }
     if let Some(name) = &pod.name {
-        let bad = name.is_empty() || name.len() > 253 || !name.split('.').all(is_label_like);
-        if bad {
+        // ValidateObjectMeta's name check, with its messages (the length one included);
+        // a long name is shown cut, not echoed whole.
+        let shown: String = if name.len() > 80 {
+            format!("{}…", name.chars().take(64).collect::<String>())
+        } else {
+            name.clone()
+        };
+        let why = if name.is_empty() {
+            vec!["name or generateName is required".to_owned()]
+        } else {
+            super::api_names::dns1123_subdomain_errors(name)
+        };
+        for w in why {
             out.push(err(
                 path.key("name"),
-                format!("pod name {name:?} is not a lowercase RFC 1123 subdomain"),
+                format!("Invalid value: {shown:?}: {w}"),
                 "use at most 253 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit, e.g. \"web-0\"",
             ));
         }

@@ -246,3 +246,20 @@ fn a_pod_of_more_containers_than_podcheck_runs_is_refused_before_it_starts() {
         fd.render()
     );
 }
+
+#[test]
+fn a_pod_name_is_checked_with_the_api_servers_messages() {
+    let long = "a".repeat(254);
+    assert_diag(
+        &pod(&format!("name = \"{long}\" # <-\n")),
+        E,
+        "pod.name",
+        "must be no more than 253 characters",
+    );
+    assert_diag(
+        &pod("name = \"Web_1\" # <-\n"),
+        E,
+        "pod.name",
+        "Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain must consist of",
+    );
+}
