@@ -95,6 +95,11 @@ pub fn spec_for_file(
     spec.run.duration = Some(crate::spec::duration::SpecDuration(watch));
     let mut diags = crate::spec::validate::validate(&spec);
     diags.retain(|d| !crate::spec::validate::is_missing_image(d));
+    // The spec's total of pods is said at the manifest's replicas instead.
+    if let Some(d) = too_many_pods(file) {
+        diags.retain(|x| x.path != FieldPath::root().key("pods"));
+        notes.push(d);
+    }
     let mut mapped: Vec<Diagnostic> = Vec::new();
     for mut d in diags {
         match d.path.0.first().cloned() {
@@ -174,8 +179,37 @@ pub fn service_diagnostics(file: &ManifestFile) -> Vec<Diagnostic> {
     for s in &file.services {
         spec.services.insert(s.name.clone(), s.service.clone());
     }
-    crate::spec::validate::validate_services(&spec)
+    let mut out: Vec<Diagnostic> = crate::spec::validate::validate_services(&spec)
         .into_iter()
         .map(|d| service_in_manifest(file, d))
-        .collect()
+        .collect();
+    out.extend(too_many_pods(file));
+    out
+}
+
+/// A file that runs together with more pods than podcheck runs in one spec: the error
+/// `run` gives, at the `replicas` of the largest workload.
+pub fn too_many_pods(file: &ManifestFile) -> Option<Diagnostic> {
+    use crate::spec::model::MAX_PODS;
+    if !runs_together(file) {
+        return None;
+    }
+    let count = |mp: &crate::manifest::ManifestPod| {
+        usize::try_from(mp.replicas.unwrap_or(1).max(0)).unwrap_or(0)
+    };
+    let total: usize = file.pods.iter().map(count).fold(0, usize::saturating_add);
+    if total <= MAX_PODS {
+        return None;
+    }
+    let largest = file.pods.iter().max_by_key(|mp| count(mp))?;
+    let mut d = Diagnostic::error(
+        largest.object_path.key("spec").key("replicas"),
+        format!("the file runs {total} pods together (its workloads behind its Services); podcheck runs at most {MAX_PODS} in one run"),
+    )
+    .with_help(format!("lower the replicas so the total is {MAX_PODS} or less (a cluster takes more; podcheck runs each as local processes)"));
+    d.span = file
+        .docs
+        .get(largest.document.saturating_sub(1))
+        .map(|n| n.span_of(&d.path));
+    Some(d)
 }

@@ -536,3 +536,28 @@ fn services_are_validated_and_what_is_not_tcp_is_skipped_with_a_note() {
         ["spec.externalName: Required value"]
     );
 }
+
+#[test]
+fn too_many_replicas_behind_a_service_are_refused_at_their_replicas() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = WEB.replace("replicas: 2", "replicas: 2147483647");
+    let file = read_file(&write(dir.path(), "web.yaml", &text));
+    let e = group::spec_for_file(&file, &image("true")).expect_err("refused");
+    let d = e
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("podcheck runs at most 200"))
+        .expect("the limit");
+    assert_eq!(d.path.to_string(), "spec.replicas");
+    let (line, _) = crate::diag::line_col(&file.source, d.span.clone().expect("span").start);
+    assert_eq!(
+        text.lines().nth(line - 1).map(str::trim),
+        Some("replicas: 2147483647")
+    );
+    // lint says the same, so it passes no file that run refuses.
+    assert!(
+        group::service_diagnostics(&file)
+            .iter()
+            .any(|d| d.message.contains("podcheck runs at most 200"))
+    );
+}
