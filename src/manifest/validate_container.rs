@@ -59,6 +59,51 @@ fn error(path: FieldPath, message: impl Into<String>, help: &str) -> Diagnostic 
     Diagnostic::error(path, message).with_help(help)
 }
 
+/// validateEnvFrom for item `i` of `list` (the `envFrom` path): a prefix that is a valid
+/// variable name, exactly one source, each naming a ConfigMap or Secret. The API server
+/// reports the source count at the list itself.
+fn env_from(from: &k::EnvFromSource, list: &FieldPath, i: usize, out: &mut Vec<Diagnostic>) {
+    let at = list.index(i);
+    if let Some(prefix) = from.prefix.as_deref().filter(|p| !p.is_empty())
+        && let Some(d) = crate::spec::validate_env::env_name_error(prefix, &at.key("prefix"))
+    {
+        out.push(d);
+    }
+    let sources = [
+        from.config_map_ref
+            .as_ref()
+            .map(|r| ("configMapRef", &r.name)),
+        from.secret_ref.as_ref().map(|r| ("secretRef", &r.name)),
+    ];
+    for (field, name) in sources.iter().flatten() {
+        let p = at.key(field).key("name");
+        if name.is_empty() {
+            out.push(error(p, "Required value", "name the ConfigMap or Secret"));
+        } else {
+            for why in crate::spec::api_names::dns1123_subdomain_errors(name) {
+                out.push(error(
+                    p.clone(),
+                    format!("Invalid value: {name:?}: {why}"),
+                    "name the ConfigMap or Secret by its metadata.name",
+                ));
+            }
+        }
+    }
+    match sources.iter().flatten().count() {
+        0 => out.push(error(
+            list.clone(),
+            "Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`",
+            "give the item a configMapRef or a secretRef",
+        )),
+        1 => {}
+        _ => out.push(error(
+            list.clone(),
+            "Invalid value: \"\": may not have more than one field specified at a time",
+            "split it into two envFrom items, one per source",
+        )),
+    }
+}
+
 /// The container's image and env; `path` is the container's.
 pub fn check_container(c: &k::Container, path: &FieldPath) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -77,6 +122,9 @@ pub fn check_container(c: &k::Container, path: &FieldPath) -> Vec<Diagnostic> {
             out.extend(env_name_error(&e.name, &epath.key("name")));
             value_from(e, from, &epath.key("valueFrom"), &mut out);
         }
+    }
+    for (i, from) in c.env_from.iter().flatten().enumerate() {
+        env_from(from, &path.key("envFrom"), i, &mut out);
     }
     for (i, p) in c.ports.iter().flatten().enumerate() {
         if let Some(h) = p.host_port.filter(|h| *h != 0 && !(1..=65535).contains(h)) {
@@ -416,6 +464,24 @@ mod tests {
         assert!(
             e.contains("spec.containers[1].image: Required value"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn env_from_takes_one_named_source_and_a_valid_prefix() {
+        let ok = errors(
+            "containers:\n- name: a\n  image: x\n  envFrom:\n  - {prefix: APP_, configMapRef: {name: cfg}}\n  - secretRef: {name: creds}\n",
+        );
+        assert_eq!(ok, "");
+        let e = errors(
+            "containers:\n- name: a\n  image: x\n  envFrom:\n  - {configMapRef: {name: cfg}, secretRef: {name: creds}}\n  - {prefix: '1=', configMapRef: {name: Bad_Name}}\n  - {prefix: X_}\n",
+        );
+        assert_eq!(
+            e,
+            "spec.containers[0].envFrom: Invalid value: \"\": may not have more than one field specified at a time\n\
+             spec.containers[0].envFrom[1].prefix: Invalid value: \"1=\": a valid environment variable name must consist only of printable ASCII characters other than '='\n\
+             spec.containers[0].envFrom[1].configMapRef.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')\n\
+             spec.containers[0].envFrom: Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`\n"
         );
     }
 
