@@ -385,14 +385,23 @@ fn a_huge_replica_count_is_refused_without_building_its_pods() {
         "[run]\nduration = \"1s\"\n[pods.web]\nreplicas = 2147483647\n[[pods.web.containers]]\nname = \"c\"\ncommand = [\"true\"]\n",
     )
     .expect("write");
-    for file in ["huge.yaml", "huge.toml"] {
+    for (file, says) in [
+        (
+            "huge.yaml",
+            "the file runs 2147483647 pods together (its workloads behind its Services); podcheck runs at most 200 in one run",
+        ),
+        (
+            "huge.toml",
+            "the spec runs 2147483647 pods; at most 200 are supported",
+        ),
+    ] {
         let (code, err) = podcheck(&["run", file], dir.path());
         assert_eq!(code, Some(2), "{file}: {err}");
-        assert!(
-            err.contains("the spec runs 2147483647 pods; at most 200 are supported"),
-            "{file}: {err}"
-        );
+        assert!(err.contains(says), "{file}: {err}");
     }
+    // The manifest's error is at its replicas.
+    let (_, err) = podcheck(&["run", "huge.yaml"], dir.path());
+    assert!(err.contains("huge.yaml:12:3"), "{err}");
 }
 
 #[test]

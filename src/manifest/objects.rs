@@ -165,6 +165,22 @@ fn read_object(
         out.push(located(d));
         return;
     }
+    // ValidateObjectMeta: every object is named (generateName lets the server make it).
+    let meta = node.get("metadata");
+    let named = |k: &str| {
+        meta.and_then(|m| m.get(k))
+            .and_then(Node::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    if !named("name") && !named("generateName") {
+        out.push(located(
+            Diagnostic::error(
+                path.key("metadata").key("name"),
+                "Required value: name or generateName is required".to_owned(),
+            )
+            .with_help("give the object a `metadata: {name: ...}`"),
+        ));
+    }
     let keys = Keys::default();
     let workload = typed(kind, doc, node, path, &keys);
     out.extend(key_diagnostics(&keys.0.into_inner()));

@@ -561,3 +561,27 @@ fn too_many_replicas_behind_a_service_are_refused_at_their_replicas() {
             .any(|d| d.message.contains("podcheck runs at most 200"))
     );
 }
+
+#[test]
+fn an_object_without_a_name_or_generate_name_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pod = |meta: &str| {
+        let text = format!(
+            "apiVersion: v1\nkind: Pod\n{meta}spec:\n  containers: [{{name: a, image: 'app:1'}}]\n"
+        );
+        read_file(&write(dir.path(), "p.yaml", &text))
+    };
+    for meta in ["", "metadata: {labels: {a: b}}\n", "metadata: {name: ''}\n"] {
+        let f = pod(meta);
+        assert!(
+            f.diagnostics
+                .iter()
+                .any(|d| d.severity == crate::diag::Severity::Error
+                    && d.path.to_string() == "metadata.name"
+                    && d.message == "Required value: name or generateName is required"),
+            "{meta:?}: {:?}",
+            f.diagnostics
+        );
+    }
+    assert!(!pod("metadata: {generateName: web-}\n").has_errors());
+}
