@@ -283,7 +283,7 @@ impl Worker<'_> {
         for (m, source) in spec.volume_mounts.iter().zip(sources) {
             binds.push(Bind {
                 source,
-                target: m.mount_path.clone().into(),
+                target: container_path(&m.mount_path),
                 read_only: m.read_only || always_read_only(&self.cfg.pod, &m.name),
             });
         }
@@ -304,7 +304,11 @@ impl Worker<'_> {
         });
         // The kubelet's /etc/hosts (makeMounts: not over a volume mounted there) and the
         // runtime's /etc/hostname and /etc/resolv.conf (containerd: likewise).
-        let mounted = |p: &str| spec.volume_mounts.iter().any(|m| m.mount_path == p);
+        let mounted = |p: &str| {
+            spec.volume_mounts
+                .iter()
+                .any(|m| container_path(&m.mount_path) == Path::new(p))
+        };
         let [hosts, hostname, resolv] = self
             .write_name_files()
             .map_err(|e| format!("failed to write the pod's hosts and resolv.conf files: {e}"))?;
@@ -330,6 +334,12 @@ impl Worker<'_> {
             .map(|p| Some(Arc::new(p)))
             .map_err(|e| format!("failed to prepare the container's mounts: {e}"))
     }
+}
+
+/// Where a mountPath is in the container: a relative one below `/`, as the kubelet's
+/// makeMounts makes it absolute (MakeAbsolutePath).
+fn container_path(mount_path: &str) -> std::path::PathBuf {
+    Path::new("/").join(mount_path)
 }
 
 /// A container's /tmp is its image's, private to it and empty at each start (a restart is

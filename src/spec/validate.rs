@@ -519,13 +519,13 @@ fn check_mounts(
             ));
         }
         check_sub_path(m, &mpath, out);
-        // Kubernetes leaves relative paths to the runtime; podcheck must map the path into a
-        // per-container directory, which needs an absolute path.
-        if !m.mount_path.starts_with('/') {
+        // The API server takes a relative mountPath as it is (only "must be unique"); the
+        // kubelet mounts it below `/` (makeMounts: MakeAbsolutePath), as podcheck does.
+        if m.mount_path.is_empty() {
             out.push(err(
                 mpath.key("mountPath"),
-                format!("mountPath {:?} is not an absolute path", m.mount_path),
-                "use an absolute path inside the container, e.g. \"/data\"",
+                "Required value",
+                "give the path inside the container, e.g. \"/data\"",
             ));
         } else if let Some(first) = paths.insert(&m.mount_path, i) {
             out.push(err(

@@ -99,7 +99,7 @@ const CONTAINER_CASES: &str = r#"
     E | ports[0].name | begin or end | ports = [{ name = "-ab", containerPort = 80 }]
     E | ports[1].name | Duplicate value: "w" | ports = [{ name = "w", containerPort = 80 }, { name = "w", containerPort = 81 }]
     E | volumeMounts[0].name | "x" does not refer | volumeMounts = [{ name = "x", mountPath = "/x" }]
-    E | volumeMounts[0].mountPath | absolute | volumeMounts = [{ name = "d", mountPath = "x" }]
+    E | volumeMounts[0].mountPath | Required value | volumeMounts = [{ name = "d", mountPath = "" }]
     E | volumeMounts[1].mountPath | already used | volumeMounts = [{ name = "d", mountPath = "/x" }, { name = "d", mountPath = "/x" }]
     E | volumeMounts[0].subPath | must be a relative path | volumeMounts = [{ name = "d", mountPath = "/x", subPath = "/abs" }]
     E | volumeMounts[0].subPath | must not contain '..' | volumeMounts = [{ name = "d", mountPath = "/x", subPath = "a/../../b" }]
