@@ -149,6 +149,11 @@ pub const CHECKS: &[Check] = &[
     ),
     // What kube-linter, kube-score and Polaris check, without their false positives.
     check(
+        "duplicate-object",
+        Warning,
+        "a workload or Service is named twice in one file: kubectl apply applies the second over the first",
+    ),
+    check(
         "readiness-probe-missing",
         Warning,
         "a long-running container that serves ports has no readinessProbe",

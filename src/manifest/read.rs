@@ -231,6 +231,7 @@ pub fn parse_source(path: &Path, source: String) -> ManifestFile {
         let d = diagnostics.remove(first);
         diagnostics.insert(first, toml_hint(&source, d));
     }
+    diagnostics.extend(duplicate_objects(&docs, &found));
     let super::objects::Found { pods, services, .. } = found;
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     ManifestFile {
@@ -274,6 +275,47 @@ fn toml_hint(source: &str, d: Diagnostic) -> Diagnostic {
     } else {
         d
     }
+}
+
+/// Workloads and Services named twice in one file (same kind, namespace and name): `kubectl
+/// apply` would apply the second over the first, and `kubectl create` refuse it as
+/// AlreadyExists; podcheck would run both, so it says so at the second one.
+fn duplicate_objects(docs: &[Node], found: &super::objects::Found) -> Vec<Diagnostic> {
+    let mut seen = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    let objects = found
+        .pods
+        .iter()
+        .map(|p| (p.kind.as_str(), p.document, &p.object_path))
+        .chain(
+            found
+                .services
+                .iter()
+                .map(|s| ("Service", s.document, &s.path)),
+        );
+    for (kind, document, path) in objects {
+        // Only metadata.name: objects made with generateName get a name each.
+        let meta = docs
+            .get(document.saturating_sub(1))
+            .and_then(|d| d.at(&path.key("metadata")));
+        let field = |k: &str| meta.and_then(|m| m.get(k)).and_then(Node::as_str);
+        let (Some(name), ns) = (field("name").filter(|n| !n.is_empty()), field("namespace")) else {
+            continue;
+        };
+        let key = (kind, ns.unwrap_or("default"), name);
+        if let Some(first) = seen.insert(key, document) {
+            let at = path.key("metadata").key("name");
+            let mut d = Diagnostic::warning(
+                at.clone(),
+                format!("{kind} {name:?} is in this file twice (document {first} and document {document}): kubectl apply would apply this one over the first, kubectl create would refuse it (AlreadyExists)"),
+            )
+            .with_help("give each object its own name, or remove one of them")
+            .with_rule("duplicate-object");
+            d.span = docs.get(document.saturating_sub(1)).map(|n| n.span_of(&at));
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// An unrendered Helm template: `{{ … }}` outside comments, when the YAML does not parse or

@@ -585,3 +585,32 @@ fn an_object_without_a_name_or_generate_name_is_refused() {
     }
     assert!(!pod("metadata: {generateName: web-}\n").has_errors());
 }
+
+#[test]
+fn an_object_named_twice_in_a_file_is_a_warning_at_the_second() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pod = |name: &str, ns: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}{ns}}}\nspec:\n  containers: [{{name: a, image: 'app:1'}}]\n"
+        )
+    };
+    let text = [
+        pod("web", ""),
+        pod("web", ", namespace: other"),
+        pod("db", ""),
+        pod("web", ", namespace: default"),
+    ]
+    .join("---\n");
+    let file = read_file(&write(dir.path(), "p.yaml", &text));
+    let dups: Vec<_> = file
+        .diagnostics
+        .iter()
+        .filter(|d| d.rule == Some("duplicate-object"))
+        .collect();
+    assert_eq!(dups.len(), 1, "{:?}", file.diagnostics);
+    assert!(
+        dups[0].message.contains("(document 1 and document 4)"),
+        "{}",
+        dups[0].message
+    );
+}
