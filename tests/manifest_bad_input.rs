@@ -359,7 +359,7 @@ fn a_service_the_api_server_refuses_fails_lint_and_run_alike() {
     assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains(&format!(
-            "metadata.name: service name \"{long}\" is not a DNS-1035 label"
+            "metadata.name: Invalid value: \"{long}\": must be no more than 63 characters"
         )) && err.contains("long.yaml:12:"),
         "{err}"
     );

@@ -154,6 +154,15 @@ fn yaml_cases() -> Vec<(&'static str, String, String)> {
             svc("web", "htpp"),
             svc("web", "http"),
         ),
+        (
+            "duplicate-object",
+            format!("{}---\n{}", d(GOOD), d(GOOD)),
+            format!(
+                "{}---\n{}",
+                d(GOOD),
+                d(GOOD).replacen("name: web", "name: web2", 1)
+            ),
+        ),
         ("invalid-input", "kind: Pod\nspec: [".to_owned(), d(GOOD)),
         (
             "unknown-field",

@@ -71,6 +71,20 @@ pub fn dns1123_label_errors(s: &str) -> Vec<String> {
     out
 }
 
+/// `IsDNS1035Label`'s messages (Service names).
+pub fn dns1035_label_errors(s: &str) -> Vec<String> {
+    const FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
+    const MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character";
+    let mut out = Vec::new();
+    if s.len() > 63 {
+        out.push(max_len(63));
+    }
+    if !(is_dns_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())) {
+        out.push(regex_error(MSG, FMT, &["my-name", "abc-123"]));
+    }
+    out
+}
+
 /// `IsDNS1123Subdomain`'s messages.
 pub fn dns1123_subdomain_errors(s: &str) -> Vec<String> {
     let mut out = Vec::new();

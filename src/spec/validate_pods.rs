@@ -223,13 +223,15 @@ pub(crate) fn check_labels(
 pub(super) fn check_services(spec: &SpecFile, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     for (name, svc) in &spec.services {
         let spath = path.key(name);
-        let dns1035 = name.len() <= 63
-            && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && is_label_like(name);
-        if !dns1035 {
+        let shown: String = if name.len() > 80 {
+            format!("{}…", name.chars().take(64).collect::<String>())
+        } else {
+            name.clone()
+        };
+        for why in super::api_names::dns1035_label_errors(name) {
             out.push(err(
                 spath.clone(),
-                format!("service name {name:?} is not a DNS-1035 label"),
+                format!("Invalid value: {shown:?}: {why}"),
                 "use at most 63 lower-case letters, digits or '-', starting with a letter and ending with a letter or digit, e.g. [services.mydb]",
             ));
         }
@@ -369,7 +371,7 @@ mod tests {
         let r = errors(&format!(
             "{C}[services.Web]\nselector = {{ app = \"web\" }}\nports = [{{ port = 0 }}, {{ port = 80, protocol = \"UDP\" }}]\n"
         ));
-        assert!(r.contains("not a DNS-1035 label"), "{r}");
+        assert!(r.contains("a DNS-1035 label must consist of"), "{r}");
         assert!(
             r.contains("ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive"),
             "{r}"
