@@ -1928,3 +1928,50 @@ fn many_pods_run_under_a_low_soft_open_file_limit() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(!stderr.contains("Too many open files"), "{stderr}");
 }
+
+#[test]
+fn programs_and_files_under_tmp_that_a_container_names_stay_visible_under_its_own_tmp() {
+    // Each container's /tmp is its own; what its command and probes name of the machine's
+    // /tmp (a script, the file a probe reads) is kept in view, and what it writes there
+    // stays its own.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("podcheck-visible-")
+        .tempdir_in("/tmp")
+        .expect("a directory under /tmp");
+    let script = dir.path().join("app.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho started\ntouch /tmp/podcheck-written-inside\nexec sleep 600\n",
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let flag = dir.path().join("flag");
+    std::fs::write(&flag, "ok").expect("flag");
+    let spec = dir.path().join("s.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "[run]\nrequires = [\"mount-namespaces\"]\nduration = \"3s\"\n[[pod.containers]]\nname = \"app\"\ncommand = [{:?}]\nreadinessProbe = {{ exec = {{ command = [\"cat\", {:?}] }}, periodSeconds = 1 }}\n[expect.final]\ncontainers.app = {{ state = \"running\", ready = true }}\n",
+            script.display().to_string(),
+            flag.display().to_string()
+        ),
+    )
+    .expect("spec");
+    let out = podcheck(&["run", "-q", &spec.display().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(3) {
+        eprintln!("skipped: {}", err.trim_end());
+        return;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{err}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        !Path::new("/tmp/podcheck-written-inside").exists(),
+        "what the container wrote to its /tmp reached the machine's"
+    );
+}

@@ -172,7 +172,7 @@ impl Worker<'_> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(ConfigFailure::Config)?;
-        let mounts = self.mount_plan(cid, sources, &term_log, &cwd, &home, restart_count)?;
+        let mounts = self.mount_plan(cid, sources, &term_log, &cwd, &home, restart_count, &argv)?;
         // Where the machine has no memory cgroup the run's notes say the limit is ignored.
         let cgroup = match spec.memory_limit() {
             Some(limit) if crate::runtime::cgroup::memory_support().is_ok() => Some(
@@ -271,6 +271,7 @@ impl Worker<'_> {
         cwd: &Path,
         scratch: &Path,
         restart_count: u32,
+        argv: &[String],
     ) -> Result<Option<Arc<MountPlan>>, String> {
         let Some(net) = &self.cfg.network else {
             return Ok(None);
@@ -325,15 +326,64 @@ impl Worker<'_> {
                 });
             }
         }
-        // podcheck's own files stay visible under a volume that covers them (issue 12 rule 8).
+        // podcheck's own files stay visible under a volume that covers them (issue 12 rule 8),
+        // and so do the machine's files the container's commands name: a program, script or
+        // working directory under /tmp is still there under the container's own /tmp.
         let own: Vec<_> = std::iter::once(self.sandbox.root().to_owned())
             .chain(self.cfg.extra_path.iter().cloned())
+            .chain(named_machine_paths(spec, argv, cwd))
             .collect();
         crate::runtime::mounts::keep_visible(&mut binds, &own);
         MountPlan::new(&binds, scratch, cwd)
             .map(|p| Some(Arc::new(p)))
             .map_err(|e| format!("failed to prepare the container's mounts: {e}"))
     }
+}
+
+/// The paths of this machine under /tmp that a container's command, exec probes and exec
+/// hooks name, and its working directory: a file directly in /tmp is kept itself, one
+/// deeper its directory (a script's neighbours come with it).
+fn named_machine_paths(
+    spec: &crate::spec::model::Container,
+    argv: &[String],
+    cwd: &Path,
+) -> Vec<std::path::PathBuf> {
+    let probes = [
+        &spec.liveness_probe,
+        &spec.readiness_probe,
+        &spec.startup_probe,
+    ];
+    let hooks = spec
+        .lifecycle
+        .iter()
+        .flat_map(|l| [&l.post_start, &l.pre_stop])
+        .flatten()
+        .filter_map(|h| h.exec.as_ref());
+    let words = argv
+        .iter()
+        .chain(
+            probes
+                .iter()
+                .copied()
+                .flatten()
+                .filter_map(|p| p.exec.as_ref())
+                .flat_map(|e| &e.command),
+        )
+        .chain(hooks.flat_map(|e| &e.command))
+        .map(Path::new)
+        .chain(std::iter::once(cwd));
+    let tmp = Path::new("/tmp");
+    let mut out: Vec<std::path::PathBuf> = Vec::new();
+    for p in words.filter(|p| p.starts_with(tmp) && *p != tmp) {
+        let keep = match p.parent() {
+            Some(parent) if parent != tmp && p.is_file() => parent.to_owned(),
+            _ => p.to_owned(),
+        };
+        if keep.exists() && !out.contains(&keep) {
+            out.push(keep);
+        }
+    }
+    out
 }
 
 /// Where a mountPath is in the container: a relative one below `/`, as the kubelet's
