@@ -172,7 +172,14 @@ impl Worker<'_> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(ConfigFailure::Config)?;
-        let mounts = self.mount_plan(cid, sources, &term_log, &cwd, &home, restart_count, &argv)?;
+        let start = Start {
+            term_log: &term_log,
+            cwd: &cwd,
+            scratch: &home,
+            restart_count,
+            argv: &argv,
+        };
+        let mounts = self.mount_plan(cid, sources, &start)?;
         // Where the machine has no memory cgroup the run's notes say the limit is ignored.
         let cgroup = match spec.memory_limit() {
             Some(limit) if crate::runtime::cgroup::memory_support().is_ok() => Some(
@@ -267,12 +274,15 @@ impl Worker<'_> {
         &self,
         cid: Cid,
         sources: Vec<std::path::PathBuf>,
-        term_log: &Path,
-        cwd: &Path,
-        scratch: &Path,
-        restart_count: u32,
-        argv: &[String],
+        start: &Start<'_>,
     ) -> Result<Option<Arc<MountPlan>>, String> {
+        let Start {
+            term_log,
+            cwd,
+            scratch,
+            restart_count,
+            argv,
+        } = *start;
         let Some(net) = &self.cfg.network else {
             return Ok(None);
         };
@@ -384,6 +394,21 @@ fn named_machine_paths(
         }
     }
     out
+}
+
+/// What one start of a container brings to its mount plan.
+#[derive(Clone, Copy)]
+struct Start<'a> {
+    /// This instance's termination-message file.
+    term_log: &'a Path,
+    /// The working directory.
+    cwd: &'a Path,
+    /// The container's own directory in the pod's sandbox.
+    scratch: &'a Path,
+    /// Which start this is (0 first).
+    restart_count: u32,
+    /// The command it runs.
+    argv: &'a [String],
 }
 
 /// Where a mountPath is in the container: a relative one below `/`, as the kubelet's
