@@ -94,7 +94,11 @@ impl ConfigObjects {
                 }
                 Err(_) => return,
             },
-            Some("Secret") => match from_node::<k::Secret>(node, FieldPath::root(), &keys) {
+            Some("Secret") => match from_node::<k::Secret>(
+                &super::config_validate::unwrapped_secret(node),
+                FieldPath::root(),
+                &keys,
+            ) {
                 Ok(s) => {
                     let mut files: BTreeMap<String, Vec<u8>> = s
                         .data

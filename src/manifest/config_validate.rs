@@ -14,6 +14,38 @@ use crate::diag::{Diagnostic, FieldPath};
 /// corev1.MaxSecretSize, also the ConfigMap limit.
 const MAX_DATA_BYTES: usize = 1024 * 1024;
 
+/// A Secret as the API server decodes it: Go's base64 decoder skips `\r` and `\n`, so a
+/// `data` value wrapped over lines (as `base64` prints it) is valid; k8s-openapi's is not.
+pub fn unwrapped_secret(node: &Node) -> std::borrow::Cow<'_, Node> {
+    use super::yaml::Value;
+    let wrapped = |v: &Node| matches!(&v.value, Value::Str(s) if s.contains(['\n', '\r']));
+    let Some(data) = node.get("data") else {
+        return std::borrow::Cow::Borrowed(node);
+    };
+    let Value::Map(entries) = &data.value else {
+        return std::borrow::Cow::Borrowed(node);
+    };
+    if !entries.iter().any(|(_, v)| wrapped(v)) {
+        return std::borrow::Cow::Borrowed(node);
+    }
+    let mut owned = node.clone();
+    if let Value::Map(top) = &mut owned.value {
+        for (k, v) in top.iter_mut() {
+            if !matches!(&k.value, Value::Str(s) if s == "data") {
+                continue;
+            }
+            if let Value::Map(items) = &mut v.value {
+                for (_, item) in items.iter_mut() {
+                    if let Value::Str(s) = &mut item.value {
+                        s.retain(|c| c != '\n' && c != '\r');
+                    }
+                }
+            }
+        }
+    }
+    std::borrow::Cow::Owned(owned)
+}
+
 /// Checks a `kind: ConfigMap` or `kind: Secret` object at `path` of `doc`.
 pub fn check(doc: &Node, node: &Node, kind: &str, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     let located = |mut d: Diagnostic| {
@@ -42,12 +74,13 @@ pub fn check(doc: &Node, node: &Node, kind: &str, path: &FieldPath, out: &mut Ve
                     size += v.len();
                 }
                 for (key, v) in &binary {
-                    let at = path.key("binaryData").map_key(key);
-                    key_problems(key, &at, &mut found);
+                    key_problems(key, &path.key("binaryData").map_key(key), &mut found);
                     if data.contains_key(key) {
                         found.push(Diagnostic::error(
-                            at,
-                            format!("Invalid value: {key:?}: duplicate of key present in data"),
+                            path.key("data").map_key(key),
+                            format!(
+                                "Invalid value: {key:?}: duplicate of key present in binaryData"
+                            ),
                         ));
                     }
                     size += v.0.len();
@@ -57,7 +90,7 @@ pub fn check(doc: &Node, node: &Node, kind: &str, path: &FieldPath, out: &mut Ve
             Err(e) => found.push(decode_error(e)),
         }
     } else {
-        match from_node::<k::Secret>(node, path.clone(), &keys) {
+        match from_node::<k::Secret>(&unwrapped_secret(node), path.clone(), &keys) {
             Ok(s) => {
                 // The API server merges stringData into data before it validates.
                 let mut data: BTreeMap<String, usize> = BTreeMap::new();
@@ -165,7 +198,7 @@ mod tests {
                 "data[..x]: Invalid value: \"..x\": must not start with '..'",
                 "data[bad key!]: Invalid value: \"bad key!\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
                 "binaryData[..x]: Invalid value: \"..x\": must not start with '..'",
-                "binaryData[..x]: Invalid value: \"..x\": duplicate of key present in data",
+                "data[..x]: Invalid value: \"..x\": duplicate of key present in binaryData",
             ]
         );
         let big = "x".repeat(MAX_DATA_BYTES + 1);
@@ -174,6 +207,8 @@ mod tests {
             ["data: Too long: must have at most 1048576 bytes"]
         );
         let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n";
+        // Wrapped base64, as `base64` prints it, decodes as Go decodes it.
+        assert!(errors(&format!("{secret}data:\n  key: |\n    QUFB\n    QUE=\n")).is_empty());
         assert!(
             errors(&format!(
                 "{secret}data: {{a: cHc=}}\nstringData: {{b: plain}}\n"

@@ -145,6 +145,24 @@ fn read_object(
         ));
         return;
     }
+    // ValidateObjectMeta: every object is named (generateName lets the server make it).
+    let meta = node.get("metadata");
+    let named = |k: &str| {
+        meta.and_then(|m| m.get(k))
+            .and_then(Node::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    let read =
+        kind == "Service" || kind == "ConfigMap" || kind == "Secret" || KINDS.contains(&kind);
+    if read && !named("name") && !named("generateName") {
+        out.push(located(
+            Diagnostic::error(
+                path.key("metadata").key("name"),
+                "Required value: name or generateName is required".to_owned(),
+            )
+            .with_help("give the object a `metadata: {name: ...}`"),
+        ));
+    }
     if kind == "Service" {
         found.services.extend(super::services::read_service(
             doc, node, path, document, out,
@@ -164,22 +182,6 @@ fn read_object(
     if let Some(d) = super::versions::unserved_version(node, kind, path) {
         out.push(located(d));
         return;
-    }
-    // ValidateObjectMeta: every object is named (generateName lets the server make it).
-    let meta = node.get("metadata");
-    let named = |k: &str| {
-        meta.and_then(|m| m.get(k))
-            .and_then(Node::as_str)
-            .is_some_and(|v| !v.is_empty())
-    };
-    if !named("name") && !named("generateName") {
-        out.push(located(
-            Diagnostic::error(
-                path.key("metadata").key("name"),
-                "Required value: name or generateName is required".to_owned(),
-            )
-            .with_help("give the object a `metadata: {name: ...}`"),
-        ));
     }
     let keys = Keys::default();
     let workload = typed(kind, doc, node, path, &keys);

@@ -302,12 +302,28 @@ fn duplicate_objects(docs: &[Node], found: &super::objects::Found) -> Vec<Diagno
         let (Some(name), ns) = (field("name").filter(|n| !n.is_empty()), field("namespace")) else {
             continue;
         };
-        let key = (kind, ns.unwrap_or("default"), name);
-        if let Some(first) = seen.insert(key, document) {
+        let key = (
+            kind,
+            ns.filter(|n| !n.is_empty()).unwrap_or("default"),
+            name,
+        );
+        // A List's items share their document: name the item too.
+        let place = |doc: usize, p: &FieldPath| {
+            if p.0.is_empty() {
+                format!("document {doc}")
+            } else {
+                format!("document {doc} at {p}")
+            }
+        };
+        if let Some((first, first_path)) = seen.insert(key, (document, path.clone())) {
             let at = path.key("metadata").key("name");
             let mut d = Diagnostic::warning(
                 at.clone(),
-                format!("{kind} {name:?} is in this file twice (document {first} and document {document}): kubectl apply would apply this one over the first, kubectl create would refuse it (AlreadyExists)"),
+                format!(
+                    "{kind} {name:?} is in this file twice ({} and {}): kubectl apply would apply this one over the first, kubectl create would refuse it (AlreadyExists)",
+                    place(first, &first_path),
+                    place(document, path)
+                ),
             )
             .with_help("give each object its own name, or remove one of them")
             .with_rule("duplicate-object");

@@ -584,6 +584,22 @@ fn an_object_without_a_name_or_generate_name_is_refused() {
         );
     }
     assert!(!pod("metadata: {generateName: web-}\n").has_errors());
+    // Services, ConfigMaps and Secrets too.
+    for kind in [
+        "Service\nspec: {ports: [{port: 80}]}",
+        "ConfigMap",
+        "Secret",
+    ] {
+        let text = format!("apiVersion: v1\nkind: {kind}\n");
+        let f = read_file(&write(dir.path(), "o.yaml", &text));
+        assert!(
+            f.diagnostics
+                .iter()
+                .any(|d| d.message == "Required value: name or generateName is required"),
+            "{kind}: {:?}",
+            f.diagnostics
+        );
+    }
 }
 
 #[test]
@@ -612,5 +628,23 @@ fn an_object_named_twice_in_a_file_is_a_warning_at_the_second() {
         dups[0].message.contains("(document 1 and document 4)"),
         "{}",
         dups[0].message
+    );
+    // Items of one List are told apart by their place; `namespace: ""` is the default one.
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n- {}\n- {}\n",
+        "{apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: a, image: 'app:1'}]}}",
+        "{apiVersion: v1, kind: Pod, metadata: {name: a, namespace: ''}, spec: {containers: [{name: a, image: 'app:1'}]}}"
+    );
+    let file = read_file(&write(dir.path(), "l.yaml", &list));
+    let d = file
+        .diagnostics
+        .iter()
+        .find(|d| d.rule == Some("duplicate-object"))
+        .expect("a duplicate");
+    assert!(
+        d.message
+            .contains("(document 1 at items[0] and document 1 at items[1])"),
+        "{}",
+        d.message
     );
 }

@@ -80,7 +80,9 @@ fn env_from(from: &k::EnvFromSource, list: &FieldPath, i: usize, out: &mut Vec<D
         if name.is_empty() {
             out.push(error(p, "Required value", "name the ConfigMap or Secret"));
         } else {
-            for why in crate::spec::api_names::dns1123_subdomain_errors(name) {
+            // ValidateConfigMapName(name, prefix = true): a trailing '-' is allowed.
+            let checked = name.strip_suffix('-').unwrap_or(name);
+            for why in crate::spec::api_names::dns1123_subdomain_errors(checked) {
                 out.push(error(
                     p.clone(),
                     format!("Invalid value: {name:?}: {why}"),

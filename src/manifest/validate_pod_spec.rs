@@ -49,17 +49,29 @@ pub fn check_pod_spec(spec: &k::PodSpec, path: &FieldPath) -> Vec<Diagnostic> {
         .as_ref()
         .is_some_and(|e| !e.is_empty())
     {
+        // ValidatePodCreate for a Pod, ValidatePodTemplateSpec for a workload's template.
+        let in_template = path
+            .0
+            .iter()
+            .any(|s| matches!(s, crate::diag::PathSeg::Key(k) if k == "template"));
         out.push(Diagnostic::error(
             path.key("ephemeralContainers"),
-            "Forbidden: cannot be set on create".to_owned(),
+            if in_template {
+                "Forbidden: ephemeral containers not allowed in pod template"
+            } else {
+                "Forbidden: cannot be set on create"
+            }
+            .to_owned(),
         ));
     }
     for (i, t) in spec.tolerations.iter().flatten().enumerate() {
         tolerations(t, &path.key("tolerations").index(i), &mut out);
     }
     for (i, v) in spec.volumes.iter().flatten().enumerate() {
+        // Negative is below zero: "-0" and "-0Gi" are zero, and valid.
         if let Some(limit) = v.empty_dir.as_ref().and_then(|e| e.size_limit.as_ref())
             && limit.0.trim_start().starts_with('-')
+            && limit.0.bytes().any(|b| (b'1'..=b'9').contains(&b))
         {
             out.push(Diagnostic::error(
                 path.key("volumes")
@@ -100,8 +112,14 @@ fn tolerations(t: &k::Toleration, at: &FieldPath, out: &mut Vec<Diagnostic>) {
     }
     match op {
         "" | "Equal" => {
-            for why in label_value_errors(value) {
-                out.push(invalid(at.key("value"), format!("{value:?}"), &why));
+            let why = label_value_errors(value);
+            if !why.is_empty() {
+                // As the API server reports it: at the operator, the reasons joined.
+                out.push(invalid(
+                    at.key("operator"),
+                    format!("{value:?}"),
+                    &why.join(";"),
+                ));
             }
         }
         "Exists" if !value.is_empty() => out.push(invalid(
@@ -143,7 +161,7 @@ mod tests {
     fn fields_a_cluster_refuses_are_errors_at_their_place() {
         let c = "containers: [{name: a, image: x}]\n";
         assert!(errors(&format!(
-            "{c}securityContext: {{fsGroup: 2000}}\nserviceAccountName: my-sa\nnodeName: node-1.example\ntolerations:\n- {{key: example.com/gpu, operator: Exists, effect: NoSchedule}}\n- {{operator: Exists}}\n- {{key: k, value: v, effect: NoExecute, tolerationSeconds: 30}}\nvolumes: [{{name: v, emptyDir: {{sizeLimit: 1Gi}}}}]\n"
+            "{c}securityContext: {{fsGroup: 2000}}\nserviceAccountName: my-sa\nnodeName: node-1.example\ntolerations:\n- {{key: example.com/gpu, operator: Exists, effect: NoSchedule}}\n- {{operator: Exists}}\n- {{key: k, value: v, effect: NoExecute, tolerationSeconds: 30}}\nvolumes: [{{name: v, emptyDir: {{sizeLimit: 1Gi}}}}, {{name: w, emptyDir: {{sizeLimit: '-0'}}}}]\n"
         ))
         .is_empty());
         assert_eq!(

@@ -39,7 +39,12 @@ fn valid_jobs_pass() {
 
 #[test]
 fn job_restart_policy() {
-    for pod in ["", "      restartPolicy: Always\n"] {
+    // "" is unset: defaulted to Always, which a Job refuses.
+    for pod in [
+        "",
+        "      restartPolicy: Always\n",
+        "      restartPolicy: ''\n",
+    ] {
         has(
             &job("", pod),
             "spec.template.spec.restartPolicy",

@@ -259,6 +259,7 @@ impl<'t> Template<'t> {
         let rp = self
             .spec
             .and_then(|s| s.restart_policy.as_deref())
+            .filter(|p| !p.is_empty())
             .unwrap_or("Always");
         matches!(rp, "Always" | "OnFailure" | "Never").then_some(rp)
     }

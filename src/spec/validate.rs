@@ -206,15 +206,18 @@ pub(super) fn check_pod(spec: &SpecFile, pod: &Pod, path: &FieldPath, out: &mut 
         } else {
             name.clone()
         };
-        let why = if name.is_empty() {
-            vec!["name or generateName is required".to_owned()]
+        let why: Vec<String> = if name.is_empty() {
+            vec!["Required value: name or generateName is required".to_owned()]
         } else {
             super::api_names::dns1123_subdomain_errors(name)
+                .into_iter()
+                .map(|w| format!("Invalid value: {shown:?}: {w}"))
+                .collect()
         };
         for w in why {
             out.push(err(
                 path.key("name"),
-                format!("Invalid value: {shown:?}: {w}"),
+                w,
                 "use at most 253 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit, e.g. \"web-0\"",
             ));
         }
