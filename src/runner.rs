@@ -18,7 +18,10 @@ mod judge;
 mod notes;
 
 pub use notes::identity_unavailable;
-use notes::{empty_dir_note, made_host_paths_note, memory_note, volume_note, working_dir_note};
+use notes::{
+    empty_dir_note, made_host_paths_note, memory_note, read_only_root_note, volume_note,
+    working_dir_note,
+};
 
 /// Default real-time bound on a run when the spec sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -232,6 +235,7 @@ pub async fn run_spec(
             .chain(made_host_paths_note(p))
             .chain(empty_dir_note(p))
             .chain(working_dir_note(p, pod_mode))
+            .chain(read_only_root_note(p, pod_mode))
         {
             if !notes.contains(&n) {
                 notes.push(n);

@@ -298,7 +298,14 @@ impl Worker<'_> {
                 read_only: m.read_only || always_read_only(&self.cfg.pod, &m.name),
             });
         }
-        if let Some(b) = private_tmp(&binds, scratch, restart_count)? {
+        let read_only_root = spec
+            .security_context
+            .as_ref()
+            .and_then(|s| s.read_only_root_filesystem)
+            .unwrap_or(false);
+        if let Some(mut b) = private_tmp(&binds, scratch, restart_count)? {
+            // /tmp is part of the root file system.
+            b.read_only = read_only_root;
             binds.push(b);
         }
         if let Some(b) = self.make_working_dir(&binds, cwd, scratch, restart_count)? {
@@ -344,8 +351,20 @@ impl Worker<'_> {
             .chain(named_machine_paths(spec, argv, cwd))
             .collect();
         crate::runtime::mounts::keep_visible(&mut binds, &own);
-        MountPlan::new(&binds, scratch, cwd)
-            .map(|p| Some(Arc::new(p)))
+        let mut plan = MountPlan::new(&binds, scratch, cwd);
+        if read_only_root && let Ok(p) = &mut plan {
+            // The private /tmp is remounted read-only with the binds; the rest of the root
+            // file system here.
+            let writable: Vec<Bind> = binds
+                .iter()
+                .filter(|b| b.target != Path::new("/tmp"))
+                .cloned()
+                .collect();
+            if let Err(e) = p.read_only_root(&writable) {
+                plan = Err(e);
+            }
+        }
+        plan.map(|p| Some(Arc::new(p)))
             .map_err(|e| format!("failed to prepare the container's mounts: {e}"))
     }
 }

@@ -480,6 +480,7 @@ fn container(c: &m::Container) -> k::Container {
             run_as_user: s.run_as_user,
             run_as_group: s.run_as_group,
             run_as_non_root: s.run_as_non_root,
+            read_only_root_filesystem: s.read_only_root_filesystem,
             ..Default::default()
         }),
         ..Default::default()

@@ -88,7 +88,12 @@ fn emulation(struct_name: &str) -> Option<Emulation> {
             quiet: &[],
         },
         "SecurityContext" => Emulation {
-            runs: &["runAsUser", "runAsGroup", "runAsNonRoot"],
+            runs: &[
+                "runAsUser",
+                "runAsGroup",
+                "runAsNonRoot",
+                "readOnlyRootFilesystem",
+            ],
             quiet: &[],
         },
         "PodReadinessGate" => Emulation {
@@ -247,7 +252,7 @@ fn consequence(struct_name: &str, key: &str) -> &'static str {
             "podcheck runs Linux processes"
         }
         ("SecurityContext" | "PodSecurityContext", _) => {
-            "only runAsUser, runAsGroup, runAsNonRoot (and the pod's supplementalGroups) are applied; processes keep the capabilities, file system and profiles of a process started by podcheck"
+            "only runAsUser, runAsGroup, runAsNonRoot, readOnlyRootFilesystem (and the pod's supplementalGroups) are applied; processes keep the capabilities and profiles of a process started by podcheck"
         }
         ("PodSpec", "resources") => {
             "pod-level limits are not enforced; resourceFieldRef variables read them"

@@ -23,6 +23,31 @@ pub(super) fn volume_note(pod: &Pod, pod_mode: bool) -> Option<String> {
     ))
 }
 
+/// Names the containers with readOnlyRootFilesystem where no mount namespace can honour it.
+pub(super) fn read_only_root_note(pod: &Pod, pod_mode: bool) -> Option<String> {
+    if pod_mode && crate::runtime::isolation::mounts_in_pod_mode().is_ok() {
+        return None;
+    }
+    let named: Vec<&str> = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .filter(|c| {
+            c.security_context
+                .as_ref()
+                .and_then(|s| s.read_only_root_filesystem)
+                .unwrap_or(false)
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    (!named.is_empty()).then(|| {
+        format!(
+            "readOnlyRootFilesystem has no effect without pod isolation and mount namespaces ({}): their writes to the root file system succeed",
+            named.join(", ")
+        )
+    })
+}
+
 /// Names the workingDirs this machine lacks where no mount namespace can make them: the
 /// runtime would make each, podcheck cannot without changing the host, so the container
 /// fails to start (StartError).

@@ -231,6 +231,9 @@ pub struct SecurityContext {
     pub run_as_group: Option<i64>,
     /// Refuse to start the container if it would run as uid 0.
     pub run_as_non_root: Option<bool>,
+    /// Mount the container's root file system read-only (in pod isolation with mount
+    /// namespaces; elsewhere a note says it has no effect).
+    pub read_only_root_filesystem: Option<bool>,
 }
 
 /// A Service: a selector over pod labels and its ports, in Kubernetes field names.

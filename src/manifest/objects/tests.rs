@@ -136,7 +136,7 @@ fn read(src: &str) -> (Vec<ManifestPod>, Vec<Diagnostic>) {
     (found.pods, out)
 }
 
-const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      securityContext: {runAsNonRoot: true}\n      containers:\n      - name: web\n        image: nginx:1.27\n        securityContext: {readOnlyRootFilesystem: true}\n        readinessProbe: {httpGet: {port: 80}, periodSecond: 2}\n";
+const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      securityContext: {runAsNonRoot: true}\n      containers:\n      - name: web\n        image: nginx:1.27\n        securityContext: {allowPrivilegeEscalation: false}\n        readinessProbe: {httpGet: {port: 80}, periodSecond: 2}\n";
 
 #[test]
 fn a_deployment_gives_one_pod_with_notes() {
@@ -158,7 +158,7 @@ fn a_deployment_gives_one_pod_with_notes() {
         pods[0].pod.labels.get("app").map(String::as_str),
         Some("web")
     );
-    // runAsNonRoot is honoured (no note); readOnlyRootFilesystem is not.
+    // runAsNonRoot is honoured (no note); allowPrivilegeEscalation is not.
     assert_eq!(
         pods[0]
             .pod
@@ -170,7 +170,7 @@ fn a_deployment_gives_one_pod_with_notes() {
     assert!(
         lines.contains(&(
             Severity::Note,
-            "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem".into(),
+            "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation".into(),
             14
         )),
         "{lines:?}"

@@ -135,22 +135,14 @@ impl MountPlan {
                     self.enter(*slot, at)?;
                     mount(Some(name), target, None, BIND, None)
                 }
-                Op::RemountRo { target } => {
-                    // Inside a user namespace nosuid/nodev/noexec inherited from the host are
-                    // locked: the remount must restate them or it fails with EPERM. Atime
-                    // flags are kept by the kernel when none are given. statvfs is one
-                    // statfs(2) on kernels >= 2.6.36 (ST_VALID), so it is safe here.
-                    let mut st: libc::statvfs = std::mem::zeroed();
-                    check(libc::statvfs(target.as_ptr(), &mut st))?;
-                    let keep = libc::ST_NOSUID | libc::ST_NODEV | libc::ST_NOEXEC;
-                    let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
-                    flags |= st.f_flag & keep;
-                    if st.f_flag & 0x2000 != 0 {
-                        // ST_NOSYMFOLLOW (missing from libc) is MS_NOSYMFOLLOW for mount(2).
-                        flags |= libc::MS_NOSYMFOLLOW;
+                Op::RemountRoIfMounted { target } => {
+                    match self.remount_ro(target) {
+                        // Gone, hidden, not a mount here, or locked in a user namespace.
+                        Err(libc::EINVAL | libc::ENOENT | libc::EPERM | libc::EACCES) => Ok(()),
+                        r => r,
                     }
-                    mount(None, target, None, flags, None)
                 }
+                Op::RemountRo { target } => self.remount_ro(target),
                 Op::Chroot { root } => {
                     *at = None;
                     check(libc::chdir(root.as_ptr()))?;
@@ -167,6 +159,27 @@ impl MountPlan {
                     }
                 }
             }
+        }
+    }
+
+    /// Remounts `target` read-only, keeping the flags a user namespace locks.
+    unsafe fn remount_ro(&self, target: &CStr) -> Result<(), i32> {
+        // Inside a user namespace nosuid/nodev/noexec inherited from the host are locked:
+        // the remount must restate them or it fails with EPERM. Atime flags are kept by the
+        // kernel when none are given. statvfs is one statfs(2) on kernels >= 2.6.36
+        // (ST_VALID), so it is safe here.
+        // SAFETY: system calls on a NUL-terminated string and a stack buffer.
+        unsafe {
+            let mut st: libc::statvfs = std::mem::zeroed();
+            check(libc::statvfs(target.as_ptr(), &mut st))?;
+            let keep = libc::ST_NOSUID | libc::ST_NODEV | libc::ST_NOEXEC;
+            let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+            flags |= st.f_flag & keep;
+            if st.f_flag & 0x2000 != 0 {
+                // ST_NOSYMFOLLOW (missing from libc) is MS_NOSYMFOLLOW for mount(2).
+                flags |= libc::MS_NOSYMFOLLOW;
+            }
+            mount(None, target, None, flags, None)
         }
     }
 

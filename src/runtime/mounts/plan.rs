@@ -61,6 +61,10 @@ pub(super) enum Op {
     RemountRo {
         target: CString,
     },
+    /// As RemountRo, for a mount of the machine's tree that may have gone (best effort).
+    RemountRoIfMounted {
+        target: CString,
+    },
     Chroot {
         root: CString,
     },
@@ -437,6 +441,53 @@ impl MountPlan {
         })
     }
 
+    /// readOnlyRootFilesystem: the container's root file system read-only in its own mount
+    /// namespace: `/`, each entry of a skeleton root, and every other mount of the machine's
+    /// tree the container sees, except the kernel's (`/proc`, `/sys`, `/dev`) and what
+    /// `binds` puts there (volumes, the termination log, the /etc files stay writable, as
+    /// the kubelet mounts them). Call on the plan made from the same `binds`.
+    pub fn read_only_root(&mut self, binds: &[Bind]) -> Result<(), MountError> {
+        let skeleton = self.ops.iter().any(|o| matches!(o, Op::Chroot { .. }));
+        let kernel = |p: &Path| ["/proc", "/sys", "/dev"].iter().any(|k| p.starts_with(k));
+        let bound = |p: &Path| binds.iter().any(|b| p.starts_with(&b.target));
+        let mut required = vec![PathBuf::from("/")];
+        if skeleton {
+            for name in list(Path::new("/"))? {
+                let p = Path::new("/").join(&name);
+                let is_link =
+                    std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+                if !is_link && !kernel(&p) && !bound(&p) {
+                    required.push(p);
+                }
+            }
+        }
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let others: Vec<PathBuf> = mountinfo
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            // Octal escapes (a space in the path): not worth decoding here.
+            .filter(|m| !m.contains('\\'))
+            .map(PathBuf::from)
+            .filter(|p| !kernel(p) && !bound(p) && !required.contains(p))
+            .collect();
+        let mut ops: Vec<Op> = Vec::new();
+        for p in &required {
+            ops.push(Op::RemountRo { target: cstr(p)? });
+        }
+        for p in &others {
+            ops.push(Op::RemountRoIfMounted { target: cstr(p)? });
+        }
+        // Before the final return to the working directory, after the binds' own remounts.
+        let at = self.ops.len().saturating_sub(1);
+        self.ops.splice(at..at, ops);
+        if self.ops.len() > MAX_STEPS {
+            return Err(MountError::TooLarge {
+                steps: self.ops.len(),
+            });
+        }
+        Ok(())
+    }
+
     /// A human description of step `i` (the number `explain` reports), if it exists.
     pub fn describe_step(&self, i: usize) -> Option<String> {
         let s = |c: &CString| c.to_string_lossy().into_owned();
@@ -460,6 +511,9 @@ impl MountPlan {
             Op::MkFile { path } => format!("create the mountpoint file {}", s(path)),
             Op::Bind { target, source, .. } => format!("bind {} onto {}", s(source), s(target)),
             Op::RemountRo { target } => format!("remount {} read-only", s(target)),
+            Op::RemountRoIfMounted { target } => {
+                format!("remount {} read-only (readOnlyRootFilesystem)", s(target))
+            }
             Op::Chroot { root } => format!("enter the skeleton root {} (chdir + chroot)", s(root)),
             Op::Chdir { path, .. } => format!("return to the working directory {}", s(path)),
         })
