@@ -93,38 +93,97 @@ pub fn check(doc: &Node, node: &Node, kind: &str, path: &FieldPath, out: &mut Ve
         match from_node::<k::Secret>(&unwrapped_secret(node), path.clone(), &keys) {
             Ok(s) => {
                 // The API server merges stringData into data before it validates.
-                let mut data: BTreeMap<String, usize> = BTreeMap::new();
+                let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
                 for (key, v) in s.data.iter().flatten() {
-                    data.insert(key.clone(), v.0.len());
+                    data.insert(key.clone(), v.0.clone());
                 }
                 for (key, v) in s.string_data.iter().flatten() {
-                    data.insert(key.clone(), v.len());
+                    data.insert(key.clone(), v.clone().into_bytes());
                 }
                 let data_path = path.key("data");
                 for key in data.keys() {
                     key_problems(key, &data_path.map_key(key), &mut found);
                 }
-                too_large(data.values().sum(), &data_path, &mut found);
-                let required: &[&str] = match s.type_.as_deref().unwrap_or("") {
-                    "kubernetes.io/tls" => &["tls.crt", "tls.key"],
-                    "kubernetes.io/dockerconfigjson" => &[".dockerconfigjson"],
-                    "kubernetes.io/dockercfg" => &[".dockercfg"],
-                    "kubernetes.io/ssh-auth" => &["ssh-privatekey"],
-                    _ => &[],
-                };
-                for key in required {
-                    if !data.contains_key(*key) {
-                        found.push(Diagnostic::error(
-                            data_path.map_key(key),
-                            "Required value".to_owned(),
-                        ));
-                    }
-                }
+                too_large(data.values().map(Vec::len).sum(), &data_path, &mut found);
+                let annotations = s.metadata.annotations.unwrap_or_default();
+                secret_type(
+                    s.type_.as_deref().unwrap_or(""),
+                    &data,
+                    &annotations,
+                    path,
+                    &mut found,
+                );
             }
             Err(e) => found.push(decode_error(e)),
         }
     }
     out.extend(found.into_iter().map(located));
+}
+
+/// ValidateSecret's rules per type: the keys each needs, well-formed docker config JSON, and
+/// a service-account token's annotation naming its account.
+fn secret_type(
+    kind: &str,
+    data: &BTreeMap<String, Vec<u8>>,
+    annotations: &BTreeMap<String, String>,
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) {
+    let data_path = path.key("data");
+    let required = |key: &str, out: &mut Vec<Diagnostic>| {
+        out.push(Diagnostic::error(
+            data_path.map_key(key),
+            "Required value".to_owned(),
+        ));
+    };
+    match kind {
+        "kubernetes.io/service-account-token" => {
+            const KEY: &str = "kubernetes.io/service-account.name";
+            if annotations.get(KEY).is_none_or(String::is_empty) {
+                out.push(Diagnostic::error(
+                    path.key("metadata").key("annotations").map_key(KEY),
+                    "Required value".to_owned(),
+                ));
+            }
+        }
+        "kubernetes.io/dockercfg" | "kubernetes.io/dockerconfigjson" => {
+            let key = if kind.ends_with("json") {
+                ".dockerconfigjson"
+            } else {
+                ".dockercfg"
+            };
+            match data.get(key) {
+                None => required(key, out),
+                Some(bytes) => {
+                    let parsed: Result<serde_json::Map<String, serde_json::Value>, _> =
+                        serde_json::from_slice(bytes);
+                    if let Err(e) = parsed {
+                        out.push(Diagnostic::error(
+                            data_path.map_key(key),
+                            format!("Invalid value: \"<secret contents redacted>\": {e}"),
+                        ));
+                    }
+                }
+            }
+        }
+        "kubernetes.io/basic-auth"
+            if !data.contains_key("username") && !data.contains_key("password") =>
+        {
+            required("username", out);
+            required("password", out);
+        }
+        "kubernetes.io/ssh-auth" if data.get("ssh-privatekey").is_none_or(Vec::is_empty) => {
+            required("ssh-privatekey", out);
+        }
+        "kubernetes.io/tls" => {
+            for key in ["tls.crt", "tls.key"] {
+                if !data.contains_key(key) {
+                    required(key, out);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// validation.IsConfigMapKey, worded as the API server words it.
@@ -222,6 +281,41 @@ mod tests {
                 "{secret}type: kubernetes.io/tls\nstringData: {{tls.crt: x}}\n"
             )),
             ["data[tls.key]: Required value"]
+        );
+        assert_eq!(
+            errors(&format!(
+                "{secret}type: kubernetes.io/basic-auth\nstringData: {{other: x}}\n"
+            )),
+            [
+                "data[username]: Required value",
+                "data[password]: Required value"
+            ]
+        );
+        let empty_password = "type: kubernetes.io/basic-auth\nstringData: {password: ''}\n";
+        assert!(errors(&format!("{secret}{empty_password}")).is_empty());
+        assert_eq!(
+            errors(&format!(
+                "{secret}type: kubernetes.io/service-account-token\n"
+            )),
+            ["metadata.annotations[kubernetes.io/service-account.name]: Required value"]
+        );
+        let docker = errors(&format!(
+            "{secret}type: kubernetes.io/dockerconfigjson\nstringData: {{.dockerconfigjson: 'not json'}}\n"
+        ));
+        assert_eq!(docker.len(), 1, "{docker:?}");
+        assert!(
+            docker[0].starts_with(
+                "data[.dockerconfigjson]: Invalid value: \"<secret contents redacted>\": "
+            ),
+            "{docker:?}"
+        );
+        let good_docker = "type: kubernetes.io/dockerconfigjson\nstringData: {.dockerconfigjson: '{\"auths\": {}}'}\n";
+        assert!(errors(&format!("{secret}{good_docker}")).is_empty());
+        assert_eq!(
+            errors(&format!(
+                "{secret}type: kubernetes.io/ssh-auth\nstringData: {{ssh-privatekey: ''}}\n"
+            )),
+            ["data[ssh-privatekey]: Required value"]
         );
     }
 }

@@ -36,6 +36,8 @@ pub fn check_pod_spec(spec: &k::PodSpec, path: &FieldPath) -> Vec<Diagnostic> {
     }
     for (field, value) in [
         ("serviceAccountName", &spec.service_account_name),
+        // Deprecated; the API server copies it into serviceAccountName and checks that.
+        ("serviceAccount", &spec.service_account),
         ("nodeName", &spec.node_name),
     ] {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
