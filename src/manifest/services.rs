@@ -138,7 +138,32 @@ pub fn read_service(
     let mut ports = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     let before = out.len();
+    let mut names = std::collections::BTreeSet::new();
     for (i, p) in declared.iter().enumerate() {
+        // validateServicePort: every port named when there are several (UDP ones too), each
+        // name a DNS-1123 label, no name twice.
+        let name_at = spath.key("ports").index(i).key("name");
+        match p.name.as_deref().filter(|n| !n.is_empty()) {
+            None if declared.len() > 1 => out.push(located(Diagnostic::error(
+                name_at,
+                "Required value".to_owned(),
+            ))),
+            None => {}
+            Some(n) => {
+                for why in crate::spec::api_names::dns1123_label_errors(n) {
+                    out.push(located(Diagnostic::error(
+                        name_at.clone(),
+                        format!("Invalid value: {n:?}: {why}"),
+                    )));
+                }
+                if !names.insert(n) {
+                    out.push(located(Diagnostic::error(
+                        name_at,
+                        format!("Duplicate value: {n:?}"),
+                    )));
+                }
+            }
+        }
         let proto = p
             .protocol
             .as_deref()

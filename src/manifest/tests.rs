@@ -535,6 +535,17 @@ fn services_are_validated_and_what_is_not_tcp_is_skipped_with_a_note() {
         errors("  type: ExternalName\n"),
         ["spec.externalName: Required value"]
     );
+    // Several ports are each named (a UDP one too), with DNS-1123 labels, none twice.
+    assert_eq!(
+        errors(
+            "  ports: [{port: 53, protocol: UDP}, {name: dns, port: 53}, {name: dns, port: 54}, {name: Web, port: 80}]\n"
+        ),
+        [
+            "spec.ports[0].name: Required value",
+            "spec.ports[2].name: Duplicate value: \"dns\"",
+            "spec.ports[3].name: Invalid value: \"Web\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        ]
+    );
 }
 
 #[test]
