@@ -251,13 +251,9 @@ impl LineIndex {
 /// The whole lines of `source` that `span` touches (at most a few past its first line), their
 /// 1-based first line number, and `span` within them: a snippet renderer given the whole
 /// file maps all of it for every finding, which made a file with thousands of findings take
-/// quadratic time. None when `span` is not within `source` on char boundaries.
-pub fn excerpt<'a>(source: &'a str, span: &Range<usize>) -> Option<(&'a str, usize, Range<usize>)> {
-    excerpt_in(source, &LineIndex::new(source), span)
-}
-
-/// [`excerpt`] with the source's line index made already.
-pub fn excerpt_in<'a>(
+/// quadratic time. `index` is `source`'s. None when `span` is not within `source` on char
+/// boundaries.
+pub fn excerpt<'a>(
     source: &'a str,
     index: &LineIndex,
     span: &Range<usize>,
@@ -315,7 +311,7 @@ fn render_one(path: &Path, source: &str, index: &LineIndex, d: &Diagnostic) -> S
         .clone()
         .filter(|s| s.end <= source.len())
         .map(|span| floor_char_boundary(source, span.start)..floor_char_boundary(source, span.end));
-    if let Some((text, line, span)) = span.and_then(|s| excerpt_in(source, index, &s)) {
+    if let Some((text, line, span)) = span.and_then(|s| excerpt(source, index, &s)) {
         group = group.element(
             Snippet::source(text)
                 .line_start(line)
@@ -365,14 +361,18 @@ mod tests {
 
     #[test]
     fn excerpts_are_the_lines_of_the_span() {
+        let excerpt = |src: &str, span: &Range<usize>| {
+            super::excerpt(src, &LineIndex::new(src), span).map(|(t, l, r)| (t.to_owned(), l, r))
+        };
         let src = "a: 1\nbb: 22\ncc: 3\n";
         // "22" on line 2.
-        assert_eq!(excerpt(src, &(9..11)), Some(("bb: 22", 2, 4..6)));
+        let some = |t: &str, l, r| Some((t.to_owned(), l, r));
+        assert_eq!(excerpt(src, &(9..11)), some("bb: 22", 2, 4..6));
         // A span over two lines keeps both.
-        assert_eq!(excerpt(src, &(3..8)), Some(("a: 1\nbb: 22", 1, 3..8)));
+        assert_eq!(excerpt(src, &(3..8)), some("a: 1\nbb: 22", 1, 3..8));
         // At a line's end, and at the very end of the file.
-        assert_eq!(excerpt(src, &(17..17)), Some(("cc: 3", 3, 5..5)));
-        assert_eq!(excerpt(src, &(18..18)), Some(("", 4, 0..0)));
+        assert_eq!(excerpt(src, &(17..17)), some("cc: 3", 3, 5..5));
+        assert_eq!(excerpt(src, &(18..18)), some("", 4, 0..0));
         // A long span shows its first lines only.
         let long = "x\n".repeat(20);
         assert_eq!(

@@ -143,7 +143,7 @@ fn lint_spec_path(path: &Path, opts: &LintOptions, report: &mut LintReport) {
                 let mut findings: Vec<Finding> = fd
                     .diagnostics
                     .iter()
-                    .map(|d| finding(path, &fd.source, "invalid-input", Severity::Error, d, None))
+                    .map(|d| finding(path, "invalid-input", Severity::Error, d, None))
                     .collect();
                 locate_all(&fd.source, &mut findings);
                 report.files.push(FileReport {
@@ -170,7 +170,6 @@ pub(super) fn locate_all(source: &str, findings: &mut [Finding]) {
 /// Builds one finding about `source` (its line and column are set by [`locate_all`]).
 pub(super) fn finding(
     file: &Path,
-    _source: &str,
     id: &'static str,
     severity: Severity,
     d: &Diagnostic,
@@ -232,7 +231,6 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
             let d = crate::spec::load::toml_error(source, &e);
             let mut f = [finding(
                 path,
-                source,
                 "invalid-input",
                 Severity::Error,
                 &d,
@@ -255,7 +253,6 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
     {
         findings.push(finding(
             path,
-            source,
             "unknown-field",
             Severity::from_diag(d.severity),
             d,
@@ -275,7 +272,7 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
             crate::spec::load::locate(source, &mut d);
             findings.extend(
                 d.iter()
-                    .map(|d| finding(path, source, "spec-validation", Severity::Error, d, None)),
+                    .map(|d| finding(path, "spec-validation", Severity::Error, d, None)),
             );
             None
         }
@@ -335,7 +332,7 @@ pub fn lint_spec_source(path: &Path, source: &str, opts: &LintOptions) -> Vec<Fi
         if spec.lint.ignore.iter().any(|i| i == id) {
             continue;
         }
-        findings.push(finding(path, source, id, sev, &d, fix));
+        findings.push(finding(path, id, sev, &d, fix));
     }
     if let Some(a) = &attached {
         related.push(lint_manifest_file(&a.file, opts, &spec.lint.ignore));

@@ -80,18 +80,17 @@ pub(super) fn lint_manifest_file(
             // The workload validation names its checks.
             _ if d.rule.is_some() => {
                 let id = d.rule.unwrap_or("api-validation");
-                findings.push(finding(&file.path, src, id, severity_of(id), d, None));
+                findings.push(finding(&file.path, id, severity_of(id), d, None));
             }
             // The API server's pod validation, worded as it words it.
             crate::diag::Severity::Error if api_validation(&d.message) => {
                 let id = pod_rule(d);
-                findings.push(finding(&file.path, src, id, Severity::Error, d, None));
+                findings.push(finding(&file.path, id, Severity::Error, d, None));
             }
             crate::diag::Severity::Error => {
                 invalid = true;
                 findings.push(finding(
                     &file.path,
-                    src,
                     "invalid-input",
                     Severity::Error,
                     d,
@@ -104,7 +103,7 @@ pub(super) fn lint_manifest_file(
                 } else {
                     "api-validation"
                 };
-                findings.push(finding(&file.path, src, id, Severity::Warning, d, None));
+                findings.push(finding(&file.path, id, Severity::Warning, d, None));
             }
             // Notes say what `podcheck run` does not emulate: nothing about the manifest.
             crate::diag::Severity::Note => {}
@@ -114,7 +113,6 @@ pub(super) fn lint_manifest_file(
     for d in crate::manifest::group::service_diagnostics(file) {
         findings.push(finding(
             &file.path,
-            src,
             "api-validation",
             Severity::Error,
             &d,
@@ -186,7 +184,6 @@ fn with_booleans_quoted(
         let fix = format!("quote it: \"{}\"", b.text);
         own.push(finding(
             &file.path,
-            &patched_file.source,
             "yaml11-boolean",
             Severity::Error,
             &d,
@@ -196,15 +193,13 @@ fn with_booleans_quoted(
     silence_by_document(&patched_file, &mut own);
     inner.findings.extend(own);
     let back = |p: usize| p.saturating_sub(quotes.iter().filter(|q| **q < p).count());
-    let index = crate::diag::LineIndex::new(src);
+    // Lines and columns are set from the spans by `finish`.
     let findings: Vec<Finding> = inner
         .findings
         .into_iter()
         .map(|mut f| {
             if let Some(s) = &f.span {
-                let span = back(s.start)..back(s.end).max(back(s.start));
-                (f.line, f.column) = index.line_col(src, span.start);
-                f.span = Some(span);
+                f.span = Some(back(s.start)..back(s.end).max(back(s.start)));
             }
             f
         })
@@ -240,7 +235,6 @@ pub(super) fn finish(
 
 /// The API validation and the checks of one pod of a manifest, silenced by its annotations.
 fn lint_pod(file: &ManifestFile, pod: &ManifestPod, extra_ignore: &[String]) -> Vec<Finding> {
-    let src = file.source.as_str();
     let mut out = Vec::new();
     let mapped = crate::manifest::validate_pod(file, pod);
     // Notes say how `podcheck run` will run the pod, nothing about the manifest (as for
@@ -250,14 +244,14 @@ fn lint_pod(file: &ManifestFile, pod: &ManifestPod, extra_ignore: &[String]) -> 
         .filter(|d| !only_for_running(d) && d.severity != crate::diag::Severity::Note)
     {
         let id = pod_rule(d);
-        out.push(finding(&file.path, src, id, rule_severity(id, d), d, None));
+        out.push(finding(&file.path, id, rule_severity(id, d), d, None));
     }
     let kind = pod.object.split('/').next().unwrap_or("Pod");
     for raw in check_pod(&pod.pod, kind) {
         let (id, d, fix) = raw_diag(raw);
         let (_, mut m) = crate::manifest::split(file, pod, vec![d]);
         if let Some(d) = m.pop() {
-            out.push(finding(&file.path, src, id, severity_of(id), &d, Some(fix)));
+            out.push(finding(&file.path, id, severity_of(id), &d, Some(fix)));
         }
     }
     let mut ignored: BTreeSet<String> = extra_ignore.iter().cloned().collect();
@@ -267,7 +261,6 @@ fn lint_pod(file: &ManifestFile, pod: &ManifestPod, extra_ignore: &[String]) -> 
             d.span = Some(span);
             out.push(finding(
                 &file.path,
-                src,
                 "unknown-ignore-id",
                 Severity::Warning,
                 &d,

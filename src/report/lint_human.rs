@@ -58,7 +58,7 @@ fn render_one(file: &FileReport, index: &crate::diag::LineIndex, f: &Finding) ->
     let excerpt = f
         .span
         .as_ref()
-        .and_then(|s| crate::diag::excerpt_in(source, index, s));
+        .and_then(|s| crate::diag::excerpt(source, index, s));
     let has_snippet = excerpt.is_some();
     if let Some((text, line, span)) = excerpt {
         group = group.element(
