@@ -94,29 +94,15 @@ impl ConfigObjects {
                 }
                 Err(_) => return,
             },
-            Some("Secret") => match from_node::<k::Secret>(
-                &super::config_validate::unwrapped_secret(node),
-                FieldPath::root(),
-                &keys,
-            ) {
+            Some("Secret") => match read_secret(node, FieldPath::root(), &keys) {
                 Ok(s) => {
-                    let mut files: BTreeMap<String, Vec<u8>> = s
-                        .data
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, v.0))
-                        .collect();
-                    files.extend(
-                        s.string_data
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|(k, v)| (k, v.into_bytes())),
-                    );
+                    let meta = s.metadata.clone();
+                    let files = secret_files(s);
                     let data = files
                         .iter()
                         .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
                         .collect();
-                    (Kind::Secret, s.metadata, data, files)
+                    (Kind::Secret, meta, data, files)
                 }
                 Err(_) => return,
             },
@@ -142,6 +128,65 @@ impl ConfigObjects {
     fn get(&self, kind: Kind, ns: &str, name: &str) -> Option<&BTreeMap<String, String>> {
         self.data.get(&(kind, ns.to_owned(), name.to_owned()))
     }
+}
+
+/// Reads a `kind: Secret` object at `path` of its document.
+pub(super) fn read_secret(
+    node: &Node,
+    path: FieldPath,
+    keys: &Keys,
+) -> Result<k::Secret, super::de::DeError> {
+    from_node::<k::Secret>(&unwrapped_secret(node), path, keys)
+}
+
+/// A Secret's keys with their bytes, `stringData` merged over `data` as the API server
+/// merges it before it stores or validates the Secret.
+pub(super) fn secret_files(s: k::Secret) -> BTreeMap<String, Vec<u8>> {
+    let mut files: BTreeMap<String, Vec<u8>> = s
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+    files.extend(
+        s.string_data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.into_bytes())),
+    );
+    files
+}
+
+/// A Secret as the API server decodes it: Go's base64 decoder skips `\r` and `\n`, so a
+/// `data` value wrapped over lines (as `base64` prints it) is valid; k8s-openapi's is not.
+fn unwrapped_secret(node: &Node) -> std::borrow::Cow<'_, Node> {
+    use super::yaml::Value;
+    let wrapped = |v: &Node| matches!(&v.value, Value::Str(s) if s.contains(['\n', '\r']));
+    let Some(data) = node.get("data") else {
+        return std::borrow::Cow::Borrowed(node);
+    };
+    let Value::Map(entries) = &data.value else {
+        return std::borrow::Cow::Borrowed(node);
+    };
+    if !entries.iter().any(|(_, v)| wrapped(v)) {
+        return std::borrow::Cow::Borrowed(node);
+    }
+    let mut owned = node.clone();
+    if let Value::Map(top) = &mut owned.value {
+        for (k, v) in top.iter_mut() {
+            if !matches!(&k.value, Value::Str(s) if s == "data") {
+                continue;
+            }
+            if let Value::Map(items) = &mut v.value {
+                for (_, item) in items.iter_mut() {
+                    if let Value::Str(s) = &mut item.value {
+                        s.retain(|c| c != '\n' && c != '\r');
+                    }
+                }
+            }
+        }
+    }
+    std::borrow::Cow::Owned(owned)
 }
 
 /// The downward-API fields a variable can name (and `metadata.labels['KEY']`,

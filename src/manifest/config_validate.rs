@@ -14,38 +14,6 @@ use crate::diag::{Diagnostic, FieldPath};
 /// corev1.MaxSecretSize, also the ConfigMap limit.
 const MAX_DATA_BYTES: usize = 1024 * 1024;
 
-/// A Secret as the API server decodes it: Go's base64 decoder skips `\r` and `\n`, so a
-/// `data` value wrapped over lines (as `base64` prints it) is valid; k8s-openapi's is not.
-pub fn unwrapped_secret(node: &Node) -> std::borrow::Cow<'_, Node> {
-    use super::yaml::Value;
-    let wrapped = |v: &Node| matches!(&v.value, Value::Str(s) if s.contains(['\n', '\r']));
-    let Some(data) = node.get("data") else {
-        return std::borrow::Cow::Borrowed(node);
-    };
-    let Value::Map(entries) = &data.value else {
-        return std::borrow::Cow::Borrowed(node);
-    };
-    if !entries.iter().any(|(_, v)| wrapped(v)) {
-        return std::borrow::Cow::Borrowed(node);
-    }
-    let mut owned = node.clone();
-    if let Value::Map(top) = &mut owned.value {
-        for (k, v) in top.iter_mut() {
-            if !matches!(&k.value, Value::Str(s) if s == "data") {
-                continue;
-            }
-            if let Value::Map(items) = &mut v.value {
-                for (_, item) in items.iter_mut() {
-                    if let Value::Str(s) = &mut item.value {
-                        s.retain(|c| c != '\n' && c != '\r');
-                    }
-                }
-            }
-        }
-    }
-    std::borrow::Cow::Owned(owned)
-}
-
 /// Checks a `kind: ConfigMap` or `kind: Secret` object at `path` of `doc`.
 pub fn check(doc: &Node, node: &Node, kind: &str, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     let located = |mut d: Diagnostic| {
@@ -90,29 +58,17 @@ pub fn check(doc: &Node, node: &Node, kind: &str, path: &FieldPath, out: &mut Ve
             Err(e) => found.push(decode_error(e)),
         }
     } else {
-        match from_node::<k::Secret>(&unwrapped_secret(node), path.clone(), &keys) {
+        match super::config_refs::read_secret(node, path.clone(), &keys) {
             Ok(s) => {
-                // The API server merges stringData into data before it validates.
-                let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-                for (key, v) in s.data.iter().flatten() {
-                    data.insert(key.clone(), v.0.clone());
-                }
-                for (key, v) in s.string_data.iter().flatten() {
-                    data.insert(key.clone(), v.clone().into_bytes());
-                }
+                let annotations = s.metadata.annotations.clone().unwrap_or_default();
+                let kind = s.type_.clone().unwrap_or_default();
+                let data = super::config_refs::secret_files(s);
                 let data_path = path.key("data");
                 for key in data.keys() {
                     key_problems(key, &data_path.map_key(key), &mut found);
                 }
                 too_large(data.values().map(Vec::len).sum(), &data_path, &mut found);
-                let annotations = s.metadata.annotations.unwrap_or_default();
-                secret_type(
-                    s.type_.as_deref().unwrap_or(""),
-                    &data,
-                    &annotations,
-                    path,
-                    &mut found,
-                );
+                secret_type(&kind, &data, &annotations, path, &mut found);
             }
             Err(e) => found.push(decode_error(e)),
         }
