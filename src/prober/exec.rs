@@ -165,22 +165,17 @@ impl Exec {
     /// Spawns `argv` with the container's env and cwd; errors are the runtime's start-failure text.
     fn start(argv: &[String], ctx: &ProbeContext) -> Result<Exec, String> {
         let program = argv.first().map(String::as_str).unwrap_or("");
-        // In the container's mount namespace the working directory is entered there (it may
-        // exist only in the container's view).
         let in_container_ns = ctx
             .container
             .as_ref()
             .is_some_and(|c| c.mount_ns().is_some());
-        let host_cwd = if ctx.cwd.is_dir() {
-            ctx.cwd.as_path()
-        } else if in_container_ns {
-            std::path::Path::new("/")
-        } else {
-            return Err(start_failure(&format!(
-                "chdir to cwd ({}) set in config.json failed: no such file or directory",
-                go_quote(&ctx.cwd.display().to_string())
-            )));
-        };
+        let host_cwd = crate::runtime::process::host_start_dir(&ctx.cwd, in_container_ns)
+            .ok_or_else(|| {
+                start_failure(&format!(
+                    "chdir to cwd ({}) set in config.json failed: no such file or directory",
+                    go_quote(&ctx.cwd.display().to_string())
+                ))
+            })?;
         let mut cmd = std::process::Command::new(program);
         cmd.args(argv.iter().skip(1))
             .env_clear()

@@ -225,18 +225,24 @@ pub struct ContainerProcess {
     pub exited: oneshot::Receiver<ProcessExit>,
 }
 
+/// Where a process of a container starts before its mounts: its working directory when this
+/// machine has it; `/` when the container has its own mount namespace, whose working
+/// directory is entered there (a bind may be what makes it); None when it cannot start.
+pub fn host_start_dir(cwd: &std::path::Path, own_mounts: bool) -> Option<&std::path::Path> {
+    if cwd.is_dir() {
+        Some(cwd)
+    } else if own_mounts {
+        Some(std::path::Path::new("/"))
+    } else {
+        None
+    }
+}
+
 /// Starts a container process behind its shim, with captured output.
 pub fn spawn(spec: &ProcessSpec) -> Result<ContainerProcess, SpawnError> {
     let program = spec.argv.first().ok_or(SpawnError::NoCommand)?;
-    // With a mount plan the working directory is the container's, entered at the plan's
-    // end (a bind may be what makes it); the host path need not exist.
-    let host_cwd = if spec.cwd.is_dir() {
-        spec.cwd.as_path()
-    } else if spec.mounts.is_some() {
-        std::path::Path::new("/")
-    } else {
-        return Err(SpawnError::NoWorkingDir(spec.cwd.display().to_string()));
-    };
+    let host_cwd = host_start_dir(&spec.cwd, spec.mounts.is_some())
+        .ok_or_else(|| SpawnError::NoWorkingDir(spec.cwd.display().to_string()))?;
     let mut cmd = std::process::Command::new(program);
     cmd.args(&spec.argv[1..])
         .env_clear()
