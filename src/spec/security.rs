@@ -63,7 +63,7 @@ impl ImageUser {
                 "image user {s:?} is not `uid`, `uid:gid`, `name` or `name:group`"
             ));
         }
-        let numeric = !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit());
+        let numeric = user.bytes().all(|b| b.is_ascii_digit());
         let uid =
             if numeric {
                 Some(user.parse::<u32>().map_err(|_| {
@@ -154,6 +154,13 @@ pub fn verify_run_as_non_root(
         ) => Err(format!(
             "container has runAsNonRoot and image has non-numeric user ({n}), cannot verify user is non-root (pod: \"{pod_ref}\", container: {container})"
         )),
+        // validation.IsValidUserID: a uid the API would never take (kuberuntime's third case).
+        (None, Some(ImageUser { uid: Some(u), .. })) if i64::from(*u) > i64::from(i32::MAX) => {
+            Err(format!(
+                "container has runAsNonRoot and image has an invalid user id ({u}). (Must be 1-({max})): must be between 0 and {max}, inclusive (pod: \"{pod_ref}\", container: {container})",
+                max = i32::MAX
+            ))
+        }
         (None, Some(_)) => Ok(()),
     }
 }
@@ -220,6 +227,12 @@ mod tests {
         assert_eq!(
             e,
             "container has runAsNonRoot and image has non-numeric user (nonroot), cannot verify user is non-root (pod: \"web_default(u1)\", container: app)"
+        );
+        let huge = user("4294967295");
+        let e = verify_run_as_non_root(&id, Some(&huge), "p", "app").unwrap_err();
+        assert_eq!(
+            e,
+            "container has runAsNonRoot and image has an invalid user id (4294967295). (Must be 1-(2147483647)): must be between 0 and 2147483647, inclusive (pod: \"p\", container: app)"
         );
         // A local command without a declared USER: nothing to check without runAsUser.
         assert!(verify_run_as_non_root(&id, None, "p", "app").is_ok());
