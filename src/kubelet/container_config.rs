@@ -431,9 +431,23 @@ struct Start<'a> {
 }
 
 /// Where a mountPath is in the container: a relative one below `/`, as the kubelet's
-/// makeMounts makes it absolute (MakeAbsolutePath).
+/// makeMounts makes it absolute (volumeutil.MakeAbsolutePath: `filepath.Clean("/" + p)`).
 fn container_path(mount_path: &str) -> std::path::PathBuf {
-    Path::new("/").join(mount_path)
+    use std::path::Component;
+    if mount_path.starts_with('/') {
+        return mount_path.into();
+    }
+    let mut out = std::path::PathBuf::from("/");
+    for c in Path::new(mount_path).components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// A container's /tmp is its image's, private to it and empty at each start (a restart is
@@ -559,5 +573,13 @@ mod tests {
     #[test]
     fn volume_variables_are_upper_snake_case() {
         assert_eq!(volume_env_name("work-dir"), "PODCHECK_VOLUME_WORK_DIR");
+    }
+
+    #[test]
+    fn a_relative_mount_path_is_cleaned_below_the_root() {
+        assert_eq!(container_path("/data"), Path::new("/data"));
+        assert_eq!(container_path("data"), Path::new("/data"));
+        assert_eq!(container_path("./a/../b/"), Path::new("/b"));
+        assert_eq!(container_path("../../x"), Path::new("/x"));
     }
 }
