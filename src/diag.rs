@@ -161,6 +161,20 @@ impl Diagnostic {
         self
     }
 
+    /// The API server's field.NotSupported error: `value` is none of `allowed` (shown
+    /// quoted, in the order given).
+    pub fn unsupported(path: FieldPath, value: &str, allowed: &[&str]) -> Self {
+        let names: Vec<String> = allowed.iter().map(|s| format!("{s:?}")).collect();
+        Diagnostic::error(
+            path,
+            format!(
+                "Unsupported value: {value:?}: supported values: {}",
+                names.join(", ")
+            ),
+        )
+        .with_help("use one of the supported values (they are case-sensitive)")
+    }
+
     /// Names the lint check that reports it.
     pub fn with_rule(mut self, rule: &'static str) -> Self {
         self.rule = Some(rule);

@@ -41,11 +41,6 @@ impl<'a> Converter<'a> {
         d
     }
 
-    fn error(&mut self, path: FieldPath, message: String, help: &str) {
-        let d = Diagnostic::error(path, message).with_help(help);
-        self.out.push(self.located(d));
-    }
-
     fn note(&mut self, path: FieldPath, message: String) {
         let d = Diagnostic::note(path, message);
         self.out.push(self.located(d));
@@ -53,7 +48,7 @@ impl<'a> Converter<'a> {
 
     /// The pod spec at `path`, in podcheck's model.
     pub fn pod(&mut self, spec: &k::PodSpec, path: &FieldPath) -> m::Pod {
-        let restart_policy = set(&spec.restart_policy).and_then(|p| {
+        let restart_policy = super::set(&spec.restart_policy).and_then(|p| {
             self.one_of(
                 path.key("restartPolicy"),
                 p,
@@ -143,7 +138,7 @@ impl<'a> Converter<'a> {
                     hostnames: list(&a.hostnames).to_vec(),
                 })
                 .collect(),
-            dns_policy: set(&spec.dns_policy).and_then(|p| {
+            dns_policy: super::set(&spec.dns_policy).and_then(|p| {
                 use crate::spec::pod_dns::DnsPolicy as D;
                 self.one_of(
                     path.key("dnsPolicy"),
@@ -196,15 +191,9 @@ impl<'a> Converter<'a> {
         if let Some((_, t)) = allowed.iter().find(|(s, _)| *s == value) {
             return Some(*t);
         }
-        let names: Vec<String> = allowed.iter().map(|(s, _)| format!("{s:?}")).collect();
-        self.error(
-            path,
-            format!(
-                "Unsupported value: {value:?}: supported values: {}",
-                names.join(", ")
-            ),
-            "use one of the supported values (they are case-sensitive)",
-        );
+        let names: Vec<&str> = allowed.iter().map(|(s, _)| *s).collect();
+        let d = Diagnostic::unsupported(path, value, &names);
+        self.out.push(self.located(d));
         None
     }
 
@@ -212,7 +201,7 @@ impl<'a> Converter<'a> {
         for d in super::validate_container::check_container(c, path) {
             self.out.push(self.located(d));
         }
-        let image_pull_policy = set(&c.image_pull_policy).and_then(|p| {
+        let image_pull_policy = super::set(&c.image_pull_policy).and_then(|p| {
             self.one_of(
                 path.key("imagePullPolicy"),
                 p,
@@ -234,7 +223,7 @@ impl<'a> Converter<'a> {
                 ],
             )
         });
-        let termination_message_policy = set(&c.termination_message_policy).and_then(|p| {
+        let termination_message_policy = super::set(&c.termination_message_policy).and_then(|p| {
             self.one_of(
                 path.key("terminationMessagePolicy"),
                 p,
@@ -258,7 +247,7 @@ impl<'a> Converter<'a> {
             .map(|p| m::ContainerPort {
                 name: p.name.clone(),
                 container_port: i64::from(p.container_port),
-                protocol: set(&p.protocol).map(str::to_owned),
+                protocol: super::set(&p.protocol).map(str::to_owned),
             })
             .collect();
         let volume_mounts = list(&c.volume_mounts)
@@ -277,7 +266,7 @@ impl<'a> Converter<'a> {
             image_pull_policy,
             command: c.command.clone(),
             args: c.args.clone(),
-            working_dir: set(&c.working_dir).map(str::to_owned),
+            working_dir: super::set(&c.working_dir).map(str::to_owned),
             env,
             ports,
             volume_mounts,
@@ -295,7 +284,7 @@ impl<'a> Converter<'a> {
                         }),
                 })
                 .collect(),
-            termination_message_path: set(&c.termination_message_path).map(str::to_owned),
+            termination_message_path: super::set(&c.termination_message_path).map(str::to_owned),
             termination_message_policy,
             liveness_probe: c.liveness_probe.as_ref().map(probe),
             readiness_probe: c.readiness_probe.as_ref().map(probe),
@@ -403,13 +392,6 @@ impl<'a> Converter<'a> {
             projection: None,
         }
     }
-}
-
-/// A string field that is set: the API server's defaulting treats `""` as absent for the
-/// fields it defaults (SetDefaults_Pod, _Container, _ContainerPort), as Helm charts often
-/// render them.
-fn set(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|s| !s.is_empty())
 }
 
 fn list<T>(v: &Option<Vec<T>>) -> &[T] {

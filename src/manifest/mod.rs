@@ -137,6 +137,13 @@ pub(crate) fn loaded(
 }
 
 /// Validation speaks of a spec's [images] table; a manifest's images come from --image.
+/// A string field that is set: the API server's defaulting treats `""` as absent for the
+/// fields it defaults (SetDefaults_Pod, _Container, _ContainerPort, _Service), as Helm
+/// charts often render them.
+pub(crate) fn set(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
 pub(crate) fn reword_unmapped_images(diags: &mut [Diagnostic]) {
     for d in diags.iter_mut() {
         if let Some((image, fails)) = d

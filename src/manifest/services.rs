@@ -54,30 +54,16 @@ pub fn read_service(
     let spec = svc.spec.unwrap_or_default();
     let spath = path.key("spec");
     let unsupported = |field: FieldPath, value: &str, allowed: &[&str]| {
-        let names: Vec<String> = allowed.iter().map(|s| format!("{s:?}")).collect();
-        located(
-            Diagnostic::error(
-                field,
-                format!(
-                    "Unsupported value: {value:?}: supported values: {}",
-                    names.join(", ")
-                ),
-            )
-            .with_help("use one of the supported values (they are case-sensitive)"),
-        )
+        located(Diagnostic::unsupported(field, value, allowed))
     };
     // "" is unset: the API server defaults it (SetDefaults_Service).
-    let kind = spec
-        .type_
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .unwrap_or("ClusterIP");
+    let kind = super::set(&spec.type_).unwrap_or("ClusterIP");
     const TYPES: [&str; 4] = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
     if !TYPES.contains(&kind) {
         out.push(unsupported(spath.key("type"), kind, &TYPES));
         return None;
     }
-    if let Some(a) = spec.session_affinity.as_deref().filter(|a| !a.is_empty())
+    if let Some(a) = super::set(&spec.session_affinity)
         && !["ClientIP", "None"].contains(&a)
     {
         out.push(unsupported(
@@ -86,7 +72,7 @@ pub fn read_service(
             &["ClientIP", "None"],
         ));
     }
-    if kind == "ExternalName" && spec.external_name.as_deref().is_none_or(str::is_empty) {
+    if kind == "ExternalName" && super::set(&spec.external_name).is_none() {
         out.push(located(Diagnostic::error(
             spath.key("externalName"),
             "Required value".to_owned(),
@@ -143,7 +129,7 @@ pub fn read_service(
         // validateServicePort: every port named when there are several (UDP ones too), each
         // name a DNS-1123 label, no name twice.
         let name_at = spath.key("ports").index(i).key("name");
-        match p.name.as_deref().filter(|n| !n.is_empty()) {
+        match super::set(&p.name) {
             None if declared.len() > 1 => out.push(located(Diagnostic::error(
                 name_at,
                 "Required value".to_owned(),
@@ -164,11 +150,7 @@ pub fn read_service(
                 }
             }
         }
-        let proto = p
-            .protocol
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .unwrap_or("TCP");
+        let proto = super::set(&p.protocol).unwrap_or("TCP");
         if !["SCTP", "TCP", "UDP"].contains(&proto) {
             out.push(unsupported(
                 spath.key("ports").index(i).key("protocol"),

@@ -130,15 +130,17 @@ fn tolerations(t: &k::Toleration, at: &FieldPath, out: &mut Vec<Diagnostic>) {
             "value must be empty when `operator` is 'Exists'",
         )),
         "Exists" => {}
-        other => out.push(Diagnostic::error(
+        other => out.push(Diagnostic::unsupported(
             at.key("operator"),
-            format!("Unsupported value: {other:?}: supported values: \"Equal\", \"Exists\""),
+            other,
+            &["Equal", "Exists"],
         )),
     }
     if !effect.is_empty() && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect) {
-        out.push(Diagnostic::error(
+        out.push(Diagnostic::unsupported(
             at.key("effect"),
-            format!("Unsupported value: {effect:?}: supported values: \"NoExecute\", \"NoSchedule\", \"PreferNoSchedule\""),
+            effect,
+            &["NoExecute", "NoSchedule", "PreferNoSchedule"],
         ));
     }
 }

@@ -258,8 +258,7 @@ impl<'t> Template<'t> {
     pub fn restart_policy(&self) -> Option<&'t str> {
         let rp = self
             .spec
-            .and_then(|s| s.restart_policy.as_deref())
-            .filter(|p| !p.is_empty())
+            .and_then(|s| super::set(&s.restart_policy))
             .unwrap_or("Always");
         matches!(rp, "Always" | "OnFailure" | "Never").then_some(rp)
     }
