@@ -118,26 +118,31 @@ pub fn resolve(req: Request<'_>) -> Result<Option<Identity>, String> {
     Ok(Some(Identity { uid, gid, groups }))
 }
 
+/// The well-formed entries of passwd-format text: name, uid and primary gid.
+fn passwd_records(passwd: &str) -> impl Iterator<Item = (&str, u32, u32)> {
+    passwd.lines().filter_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() < 4 {
+            return None;
+        }
+        Some((f[0], f[2].parse().ok()?, f[3].parse().ok()?))
+    })
+}
+
 /// The name and primary gid of `uid` in passwd-format text.
 fn passwd_entry(passwd: &str, uid: u32) -> Option<(String, u32)> {
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() >= 4 && f[2].parse() == Ok(uid))
-            .then(|| f[3].parse().ok().map(|g| (f[0].to_owned(), g)))
-            .flatten()
-    })
+    passwd_records(passwd)
+        .find(|(_, u, _)| *u == uid)
+        .map(|(name, _, gid)| (name.to_owned(), gid))
 }
 
 /// A user name's uid and primary gid in this machine's /etc/passwd (where an image's USER
 /// name is looked up for a local command).
 pub fn user_by_name(name: &str) -> Option<(u32, u32)> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() >= 4 && f[0] == name)
-            .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
-            .flatten()
-    })
+    passwd_records(&passwd)
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, uid, gid)| (uid, gid))
 }
 
 /// A group name's gid in this machine's /etc/group.
